@@ -1,0 +1,6 @@
+// The shared vocabulary of every part of Linsock. Pure code: no I/O, no imports from the rest of the project.
+export * from './errno';
+export * from './wire';
+export * from './trace';
+export * from './trace-stream';
+export * from './webview-messages';

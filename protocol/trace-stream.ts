@@ -1,0 +1,98 @@
+// The WebSocket trace stream between linsockd (`ws://HOST:PORT/trace`) and its clients (the extension,
+// `linsock record`). Requests and replies are JSON text messages; records travel as binary messages, each
+// one self-contained chunk of the .lstrace record encoding (lstrace.ts), so files and streams share a codec.
+
+import type { Path, Op } from './trace';
+
+export const TRACE_STREAM_VERSION = 1;
+export const DEFAULT_TRACE_PORT = 7717;
+export const TRACE_PATH = '/trace';
+/** WebSocket close codes (4000-4999 are the application's). */
+export const CloseCode = { unauthorized: 4401, badVersion: 4406, tooSlow: 4408 } as const;
+
+export interface RecordFilter {
+  guest?: string;
+  path?: Path;
+  op?: Op;
+  socket?: number;
+}
+
+export type ClientRequest =
+  /** First message. `token` is accepted here when the client could not send an Authorization header. */
+  | { op: 'hello'; id: number; protocol: number; client: string; token?: string }
+  /** Live records matching `filter`; with `history`, the ring's matching records first, from `fromSeq` on. */
+  | { op: 'subscribe'; id: number; filter: RecordFilter; history: boolean; fromSeq?: number }
+  | { op: 'unsubscribe'; id: number }
+  /** The ring's records (newest `limit` at most), as binary chunks followed by a snapshotDone reply. */
+  | { op: 'snapshot'; id: number; limit?: number }
+  | { op: 'guests'; id: number }
+  | { op: 'status'; id: number }
+  /** Runs a workload in the lab attached to the daemon; its records stream to subscribers as usual. */
+  | { op: 'run'; id: number; workload: Workload; paths: Path[]; seconds: number; mode?: EmulatedMode };
+
+export type Workload = 'stream' | 'rr' | 'crr' | 'udp-rr' | 'inter-guest';
+export const WORKLOADS: readonly Workload[] = ['stream', 'rr', 'crr', 'udp-rr', 'inter-guest'];
+export type EmulatedMode = 'e1000' | 'virtio';
+
+export interface SocketInfo {
+  handle: number;
+  kind: 'tcp' | 'udp' | 'listener';
+  state: string;
+  local: string | null;
+  remote: string | null;
+  bytesIn: number;
+  bytesOut: number;
+}
+export interface GuestInfo {
+  name: string;
+  transport: 'unix' | 'tcp' | 'chardev';
+  connectedNs: number;
+  sockets: SocketInfo[];
+}
+
+export interface DaemonStatus {
+  calls: number;
+  callsPerSec: number;
+  bytes: number;
+  errors: number;
+  drops: number;
+  guests: number;
+  sockets: number;
+  ringSize: number;
+  ringUsed: number;
+  rssBytes: number;
+  tracing: boolean;
+  /** The seq the next record will get; a reconnecting client subscribes from its last seq + 1. */
+  nextSeq: number;
+}
+
+/** One row of `linsock bench --json` (DESIGN.md); a figure a workload does not produce is null. */
+export interface BenchResult {
+  path: Path | string;
+  mb_per_s: number | null;
+  p50_us: number | null;
+  p99_us: number | null;
+  ops_per_s: number | null;
+  calls: number;
+  bytes: number;
+  verified: boolean;
+}
+export interface BenchReport {
+  workload: Workload;
+  mode: EmulatedMode | null;
+  mtu: number;
+  results: BenchResult[];
+  ratios: Record<string, number | null>;
+}
+
+export type ServerMessage =
+  | { type: 'hello'; protocol: number; daemon: string; nextSeq: number }
+  | { type: 'error'; id: number | null; code: 'unauthorized' | 'bad-request' | 'bad-version' | 'unavailable' | 'busy' | 'internal'; message: string }
+  | { type: 'subscribed'; id: number; fromSeq: number }
+  | { type: 'unsubscribed'; id: number }
+  | { type: 'snapshotDone'; id: number; records: number }
+  | { type: 'guests'; id: number; guests: GuestInfo[] }
+  | { type: 'status'; id: number; status: DaemonStatus }
+  | { type: 'runStarted'; id: number; runId: string }
+  | { type: 'runFinished'; id: number; runId: string; report: BenchReport }
+  | { type: 'runFailed'; id: number; runId: string; message: string };

@@ -1,0 +1,182 @@
+// The trace model: the contract between the daemon, the lab, trace files and the viewer.
+// Times are nanoseconds on the host's monotonic clock (see wire.ts on precision).
+
+import { isErrnoName, type ErrnoName } from './errno';
+
+export const PATHS = ['direct', 'delegated', 'emulated'] as const;
+export type Path = (typeof PATHS)[number];
+
+/** Operations, append-only: files store the index. */
+export const OPS = [
+  'socket', 'connect', 'bind', 'listen', 'accept', 'send', 'recv', 'shutdown', 'close',
+  'sendto', 'recvfrom', 'lookup', 'setsockopt', 'getsockopt', 'getsockname', 'getpeername',
+] as const;
+export type Op = (typeof OPS)[number];
+
+/**
+ * Stage names, append-only. A delegated call runs, in order:
+ *   guest        enter -> channel out      (guest library: marshal and queue)
+ *   channel-out  channel out -> host receive
+ *   host-queue   host receive -> execute start (decode, policy)
+ *   execute      the host socket operation
+ *   reply-out    execute end -> reply out
+ *   channel-in   reply out -> reply in
+ *   guest-return reply in -> return
+ * Pushed data (op recv on the delegated path) has execute (host read), reply-out, channel-in, guest-return.
+ * Direct and emulated calls have one stage, `kernel`: enter -> return in the caller's own kernel.
+ */
+export const STAGES = ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return', 'kernel'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface Stage {
+  name: StageName;
+  start: number;
+  end: number;
+}
+
+export type CallResult = 'ok' | ErrnoName;
+
+export interface CallRecord {
+  kind: 'call';
+  /** Unique within a run; also the order in which the daemon accepted the record. */
+  seq: number;
+  run: string;
+  guest: string;
+  path: Path;
+  socket: number;
+  op: Op;
+  bytes: number;
+  result: CallResult;
+  /** Ordered by start; contiguous for delegated calls. The call spans the first start to the last end. */
+  stages: Stage[];
+  /** seq of the frame records this call caused (emulated path). */
+  frames?: number[];
+}
+
+export type FrameDirection = 'guest-to-host' | 'host-to-guest' | 'guest-to-guest';
+export const FRAME_DIRECTIONS: readonly FrameDirection[] = ['guest-to-host', 'host-to-guest', 'guest-to-guest'];
+
+export interface Flow {
+  protocol: 'tcp' | 'udp';
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+export interface FrameRecord {
+  kind: 'frame';
+  seq: number;
+  run: string;
+  /** The emulated guest whose NIC the frame crossed. */
+  guest: string;
+  direction: FrameDirection;
+  /** Bytes on the wire, Ethernet header included (virtio-net header excluded). */
+  length: number;
+  /** Transport payload bytes carried, 0 when not TCP/UDP. */
+  payload: number;
+  flow: Flow | null;
+  /** Into and out of the device model. */
+  tIn: number;
+  tOut: number;
+}
+
+export interface HostFacts {
+  kernel: string;
+  cpu: string;
+  cpus: number;
+  mtu: number;
+  /** e1000 or virtio for the emulated path; null when the run has none. */
+  mode: 'e1000' | 'virtio' | null;
+  offloads: string[];
+}
+
+export interface RunInfo {
+  kind: 'run';
+  id: string;
+  workload: string;
+  paths: Path[];
+  params: Record<string, string | number | boolean>;
+  host: HostFacts;
+  /** Host monotonic ns when the run began. */
+  startedNs: number;
+  /** Estimated error of guest clocks mapped onto the host's, per guest, in ns (0 on one host). */
+  clockErrorNs: Record<string, number>;
+}
+
+/** Says that `count` records were lost between the daemon and this reader (slow subscriber, full ring). */
+export interface DroppedRecord {
+  kind: 'dropped';
+  count: number;
+  /** Host monotonic ns when the loss was noticed. */
+  atNs: number;
+}
+
+export type TraceRecord = CallRecord | FrameRecord | RunInfo | DroppedRecord;
+
+/** Where a call starts and ends: its first stage's start and last stage's end. */
+export function callSpan(c: CallRecord): { start: number; end: number } {
+  const first = c.stages[0];
+  const last = c.stages[c.stages.length - 1];
+  return { start: first ? first.start : 0, end: last ? last.end : 0 };
+}
+
+// ---- runtime validation: for records that arrive from files, sockets and the webview boundary ----
+
+const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isStr = (v: unknown, max = 255): v is string => typeof v === 'string' && v.length <= max;
+const OP_SET = new Set<string>(OPS);
+const STAGE_SET = new Set<string>(STAGES);
+const PATH_SET = new Set<string>(PATHS);
+
+/** Returns why `v` is not a valid trace record, or null when it is. */
+export function invalidRecord(v: unknown): string | null {
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  const r = v as Record<string, unknown>;
+  switch (r.kind) {
+    case 'call': {
+      if (!isNat(r.seq)) return 'call.seq is not a non-negative integer';
+      if (!isStr(r.run) || !isStr(r.guest)) return 'call.run or call.guest is not a string';
+      if (!PATH_SET.has(r.path as string)) return `call.path '${String(r.path)}' is not one of ${PATHS.join(', ')}`;
+      if (!isNat(r.socket) || !isNat(r.bytes)) return 'call.socket or call.bytes is not a non-negative integer';
+      if (!OP_SET.has(r.op as string)) return `call.op '${String(r.op)}' is unknown`;
+      if (r.result !== 'ok' && !isErrnoName(r.result)) return `call.result '${String(r.result)}' is neither ok nor an errno name`;
+      if (!Array.isArray(r.stages) || r.stages.length === 0 || r.stages.length > STAGES.length) return 'call.stages must hold 1 to 8 stages';
+      let prev = -1;
+      for (const s of r.stages as unknown[]) {
+        const st = s as Record<string, unknown>;
+        if (typeof s !== 'object' || s === null || !STAGE_SET.has(st.name as string)) return 'call.stages has an unknown stage';
+        if (!isNat(st.start) || !isNat(st.end) || st.end < st.start) return `stage ${String(st.name)} has end before start`;
+        if (st.start < prev) return 'call.stages are not ordered by start';
+        prev = st.start;
+      }
+      if (r.frames !== undefined && (!Array.isArray(r.frames) || !r.frames.every(isNat))) return 'call.frames is not a list of seq numbers';
+      return null;
+    }
+    case 'frame': {
+      if (!isNat(r.seq) || !isNat(r.length) || !isNat(r.payload)) return 'frame.seq, length or payload is not a non-negative integer';
+      if (!isStr(r.run) || !isStr(r.guest)) return 'frame.run or frame.guest is not a string';
+      if (!FRAME_DIRECTIONS.includes(r.direction as FrameDirection)) return `frame.direction '${String(r.direction)}' is unknown`;
+      if (!isNat(r.tIn) || !isNat(r.tOut) || r.tOut < r.tIn) return 'frame.tOut is before frame.tIn';
+      if (r.flow !== null) {
+        const f = r.flow as Record<string, unknown>;
+        if (typeof f !== 'object' || (f.protocol !== 'tcp' && f.protocol !== 'udp') || !isStr(f.src, 64) || !isStr(f.dst, 64) || !isNat(f.srcPort) || !isNat(f.dstPort))
+          return 'frame.flow is malformed';
+      }
+      return null;
+    }
+    case 'run': {
+      if (!isStr(r.id) || !isStr(r.workload)) return 'run.id or run.workload is not a string';
+      if (!Array.isArray(r.paths) || !r.paths.every((p) => PATH_SET.has(p as string))) return 'run.paths is not a list of paths';
+      if (typeof r.params !== 'object' || r.params === null) return 'run.params is not an object';
+      if (typeof r.host !== 'object' || r.host === null) return 'run.host is not an object';
+      if (!isNat(r.startedNs)) return 'run.startedNs is not a non-negative integer';
+      if (typeof r.clockErrorNs !== 'object' || r.clockErrorNs === null) return 'run.clockErrorNs is not an object';
+      return null;
+    }
+    case 'dropped':
+      return isNat(r.count) && isNat(r.atNs) ? null : 'dropped.count or atNs is not a non-negative integer';
+    default:
+      return `unknown record kind '${String(r.kind)}'`;
+  }
+}

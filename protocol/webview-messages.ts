@@ -1,0 +1,33 @@
+// Messages between the extension host and the trace viewer webview: one discriminated union each way,
+// so both sides type-check every message. Records cross as .lstrace record chunks (transferable bytes).
+
+import type { BenchReport } from './trace-stream';
+
+/** What the viewer keeps with getState/setState and the panel serializer restores. */
+export interface ViewerState {
+  tab: 'compare' | 'timeline';
+  /** Visible window in host ns, or null for "fit everything". */
+  window: { start: number; end: number } | null;
+  follow: boolean;
+  filter: { text: string; op: string; guest: string; path: string; result: string; minDurationUs: number };
+  selectedSeq: number | null;
+}
+
+export type ToViewer =
+  | { type: 'init'; source: 'live' | 'file'; title: string; recordLimit: number }
+  /** A chunk of records in the .lstrace record encoding. */
+  | { type: 'chunk'; bytes: Uint8Array }
+  | { type: 'reset' }
+  | { type: 'progress'; loadedBytes: number; totalBytes: number; done: boolean }
+  /** A file or stream broke: what happened, and how many records before the damage were kept. */
+  | { type: 'damaged'; message: string; recordsKept: number }
+  | { type: 'report'; report: BenchReport }
+  | { type: 'connection'; state: 'disconnected' | 'connecting' | 'connected' | 'reconnecting' };
+
+export type FromViewer =
+  | { type: 'ready' }
+  | { type: 'saveImage'; format: 'png' | 'svg'; data: string }
+  | { type: 'copyTable'; format: 'markdown' | 'csv'; text: string }
+  | { type: 'export' }
+  | { type: 'selectCall'; seq: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };

@@ -1,0 +1,40 @@
+// `npm test`: type-check, lint, import rules, then every *.test.ts under Node's test runner (via tsx).
+// Each step prints its own summary; the first failing step fails the run with its exit code.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const only = process.argv.slice(2);
+const skipChecks = process.env.LINSOCK_TEST_ONLY === '1' || only.length > 0;
+
+function run(title, cmd, args, env = {}) {
+  const t0 = Date.now();
+  console.log(`\n== ${title}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    console.error(`== ${title}: FAILED (exit ${r.status ?? r.signal}) after ${secs}s`);
+    process.exit(r.status || 1);
+  }
+  console.log(`== ${title}: ok (${secs}s)`);
+}
+
+function* testFiles(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* testFiles(p);
+    else if (name.endsWith('.test.ts')) yield p;
+  }
+}
+
+if (!skipChecks) {
+  run('type-check (Node parts)', 'npx', ['tsc', '-p', '.', '--noEmit']);
+  run('type-check (webview)', 'npx', ['tsc', '-p', 'webview', '--noEmit']);
+  run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
+  run('import rules', 'node', ['scripts/check-imports.mjs']);
+}
+
+const dirs = ['protocol', 'daemon', 'guest', 'lab', 'extension', 'webview', 'test'];
+const files = only.length ? only : dirs.flatMap((d) => { try { return [...testFiles(d)]; } catch { return []; } }).sort();
+run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]);
