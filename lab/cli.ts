@@ -1,23 +1,36 @@
-// `linsock`: the lab's command line. Subcommands grow with the issues that build them.
-const [command] = process.argv.slice(2);
+// `linsock`: the lab's command line, a small dispatcher over one module per command (lab/commands/).
+// Commands whose names start with `_` are the lab's own helper processes, not for people.
+import { benchCommand } from './commands/bench';
+import { startCommand } from './commands/start';
+import { serverCommand } from './commands/server';
+import { workloadCommand } from './commands/workload';
+import { recordCommand } from './commands/record';
+import { exportCommand } from './commands/export';
 
-function start(): void {
-  console.log(`Linsock — delegated vs emulated socket calls, traced call by call.
+type Command = (argv: string[]) => Promise<number>;
 
-What exists now:
-  protocol/   the delegation wire protocol v1, the trace model and the .lstrace format
-What is coming:
-  linsockd    the host delegation daemon (npx linsockd)
-  linsock     bench, record and export (npx linsock bench --workload stream --paths direct,delegated)
-  the VS Code extension and its trace viewer`);
+const COMMANDS: Record<string, Command> = {
+  start: startCommand,
+  bench: benchCommand,
+  record: recordCommand,
+  export: exportCommand,
+  _workload: workloadCommand,
+  _server: serverCommand,
+};
+
+const [name = 'start', ...rest] = process.argv.slice(2);
+const command = COMMANDS[name];
+if (!command) {
+  const visible = Object.keys(COMMANDS).filter((c) => !c.startsWith('_'));
+  console.error(`linsock: unknown command '${name}'. Commands: ${visible.join(', ')}`);
+  process.exit(2);
 }
-
-switch (command) {
-  case 'start':
-  case undefined:
-    start();
-    break;
-  default:
-    console.error(`linsock: unknown command '${command}'. Commands: start`);
-    process.exit(2);
-}
+command(rest).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    console.error(`linsock ${name}: ${err.stack ?? err.message}`);
+    process.exitCode = 1;
+  },
+);

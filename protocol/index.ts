@@ -4,3 +4,5 @@ export * from './wire';
 export * from './trace';
 export * from './trace-stream';
 export * from './webview-messages';
+export * from './wire-codec';
+export * from './lstrace';

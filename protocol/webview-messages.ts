@@ -9,7 +9,7 @@ export interface ViewerState {
   /** Visible window in host ns, or null for "fit everything". */
   window: { start: number; end: number } | null;
   follow: boolean;
-  filter: { text: string; op: string; guest: string; path: string; result: string; minDurationUs: number };
+  filter: { text: string; op: string; guest: string; path: string; result: string; minDurationUs: number; socket?: string };
   selectedSeq: number | null;
 }
 

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseArgs, parseBytes } from './cli-args';
+import { resolveLimits } from './limits';
+import { parseHostPort } from './guest-listener';
+
+describe('linsockd arguments', () => {
+  it('parses the DESIGN.md flags, limits with byte suffixes, and --flag=value', () => {
+    const a = parseArgs(['--guest-socket', '/tmp/g.sock', '--trace-host', '127.0.0.1', '--trace-port=0', '--token-file', '/tmp/t', '--config', 'c.json',
+      '--trace', 'off', '--max-sockets', '10', '--max-buffer-per-socket', '64K', '--max-buffer-per-guest', '8M', '--max-frame', '65536', '--guest-tcp', '7718']);
+    assert.equal(a.guestSocket, '/tmp/g.sock');
+    assert.equal(a.tracePort, 0);
+    assert.equal(a.trace, false);
+    assert.deepEqual(a.limits, { maxSockets: 10, maxBufferPerSocket: 65536, maxBufferPerGuest: 8 * 1024 * 1024, maxFrame: 65536 });
+    assert.equal(a.guestTcp, '7718');
+  });
+
+  it('explains what is wrong', () => {
+    assert.throws(() => parseArgs(['--trace', 'maybe']), /--trace expects on or off/);
+    assert.throws(() => parseArgs(['--bogus']), /unknown option '--bogus'/);
+    assert.throws(() => parseArgs(['--trace-port']), /--trace-port expects a value/);
+    assert.throws(() => parseBytes('12Q', '--max-frame'), /byte count like/);
+    assert.throws(() => resolveLimits({ maxFrame: 100 }), /maxFrame must be between/);
+    assert.throws(() => resolveLimits({ maxSockets: -1 }), /maxSockets must be a positive integer/);
+  });
+
+  it('reads guest TCP addresses, loopback by default', () => {
+    assert.deepEqual(parseHostPort('7718'), { host: '127.0.0.1', port: 7718 });
+    assert.deepEqual(parseHostPort('[::1]:0'), { host: '::1', port: 0 });
+    assert.deepEqual(parseHostPort('127.0.0.1:9'), { host: '127.0.0.1', port: 9 });
+    assert.throws(() => parseHostPort('host:99999'), /not HOST:PORT/);
+  });
+});

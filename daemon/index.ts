@@ -1,0 +1,144 @@
+// linsockd's entry point for the rest of the project: start a delegation daemon in this process.
+// The lab embeds it for `linsock bench`; cli.ts wraps it with the trace server for `npx linsockd`.
+import { existsSync, unlinkSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
+import { GuestSession, type GuestRegistry } from './guest-session';
+import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './guest-listener';
+import type { Counters } from './host-handle';
+import { resolveLimits, type Limits } from './limits';
+import { SILENT, type Logger } from './log';
+import { Policy, type PolicyConfig } from './policy';
+import { NO_TRACE, type TraceSink } from './trace-sink';
+
+export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
+export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy';
+export { jsonLogger, SILENT, type Logger, type LogLevel } from './log';
+export { NO_TRACE, type TraceSink } from './trace-sink';
+export { defaultGuestSocketPath, parseHostPort, type HostPort } from './guest-listener';
+export { loadConfig, type DaemonConfig } from './config';
+
+/** Connections beyond maxGuests that may wait for their HELLO at once. */
+const PENDING_HELLO_SLACK = 16;
+
+export interface DaemonOptions {
+  /** Unix socket for guests; defaults to defaultGuestSocketPath(); null for none. */
+  guestSocket?: string | null;
+  /** Also listen for guests on TCP: `HOST:PORT` or {host, port}; port 0 picks a free one. */
+  guestTcp?: string | HostPort;
+  /** Policy rules (or a compiled Policy); the defaults apply without. */
+  policy?: PolicyConfig | Policy;
+  limits?: Partial<Limits>;
+  /** Where call records go; NO_TRACE (tracing off) when absent. */
+  trace?: TraceSink;
+  logger?: Logger;
+  /** The run id stamped into call records. */
+  run?: string;
+}
+
+export type DaemonStats = Pick<DaemonStatus, 'calls' | 'callsPerSec' | 'bytes' | 'errors' | 'drops' | 'guests' | 'sockets' | 'tracing'>;
+
+export interface RunningDaemon {
+  /** The Unix socket guests connect to, or null when there is none. */
+  guestPath: string | null;
+  tcpAddress?: HostPort;
+  guests(): GuestInfo[];
+  stats(): DaemonStats;
+  /** Stops accepting, says goodbye to every guest, closes every host socket. */
+  close(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions = {}): Promise<RunningDaemon> {
+  const log = options.logger ?? SILENT;
+  const limits = resolveLimits(options.limits);
+  const policy = options.policy instanceof Policy ? options.policy : Policy.fromConfig(options.policy);
+  const sink = options.trace ?? NO_TRACE;
+  const counters: Counters = { calls: 0, bytes: 0, errors: 0, drops: 0 };
+  const sessions = new Set<GuestSession>();
+  const names = new Map<string, GuestSession>();
+  let closing = false;
+
+  const registry: GuestRegistry = {
+    claim(name, s): ErrnoName | null {
+      if (names.has(name)) return 'EADDRINUSE';
+      if (names.size >= limits.maxGuests) return 'ENFILE';
+      names.set(name, s);
+      return null;
+    },
+    release(s) {
+      if (names.get(s.guest) === s) names.delete(s.guest);
+    },
+  };
+
+  const accept = (transport: GuestInfo['transport']) => (socket: Socket): void => {
+    // Connections that have not said hello count too, so that idle connects cannot pile up without bound.
+    if (closing || sessions.size >= limits.maxGuests + PENDING_HELLO_SLACK) {
+      if (!closing) log.warn('guest connection refused', { reason: 'too many connections', limit: limits.maxGuests });
+      return void socket.destroy();
+    }
+    const s = new GuestSession(socket, {
+      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry,
+      onClosed: (x) => sessions.delete(x),
+    });
+    sessions.add(s);
+  };
+
+  const servers: Server[] = [];
+  let guestPath: string | null = null;
+  let tcpAddress: HostPort | undefined;
+  try {
+    if (options.guestSocket !== null) {
+      guestPath = options.guestSocket ?? defaultGuestSocketPath();
+      servers.push(await listenUnix(guestPath, accept('unix')));
+    }
+    if (options.guestTcp !== undefined) {
+      const at = typeof options.guestTcp === 'string' ? parseHostPort(options.guestTcp) : options.guestTcp;
+      const t = await listenTcp(at, accept('tcp'));
+      servers.push(t.server);
+      tcpAddress = t.address;
+    }
+  } catch (e) {
+    for (const s of servers) s.close();
+    throw e;
+  }
+  // Accept errors (EMFILE when the host runs out of descriptors) must not bring the daemon down.
+  for (const srv of servers) srv.on('error', (err) => log.error('guest channel accept failed', { error: err.message }));
+  log.info('guest channel listening', { unix: guestPath, tcp: tcpAddress ? `${tcpAddress.host}:${tcpAddress.port}` : null });
+
+  let lastCalls = 0;
+  let lastAt = Date.now();
+  let rate = 0;
+  const stats = (): DaemonStats => {
+    const now = Date.now();
+    if (now - lastAt >= 1000) {
+      rate = ((counters.calls - lastCalls) * 1000) / (now - lastAt);
+      lastCalls = counters.calls;
+      lastAt = now;
+    }
+    let sockets = 0;
+    for (const s of sessions) sockets += s.socketCount;
+    return { ...counters, callsPerSec: Math.round(rate), guests: names.size, sockets, tracing: sink.enabled };
+  };
+
+  return {
+    guestPath,
+    tcpAddress,
+    guests: () => [...sessions].filter((s) => s.guest !== '' && !s.isClosed()).map((s) => s.info()),
+    stats,
+    async close() {
+      if (closing) return;
+      closing = true;
+      const closed = servers.map((srv) => new Promise<void>((r) => srv.close(() => r())));
+      for (const s of [...sessions]) s.shut('daemon shutting down', null, true);
+      await Promise.all(closed);
+      if (guestPath && existsSync(guestPath)) {
+        try {
+          unlinkSync(guestPath);
+        } catch {
+          // removed by someone else
+        }
+      }
+      log.info('daemon stopped', { calls: counters.calls });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// A guest's listening TCP socket: a host server whose connections are handed to the guest as `accepted`
+// events with their own handles. When the guest is at its socket limit, accepted connections wait
+// (paused, bounded by maxPendingAccepts); beyond that they are dropped, like a full backlog.
+import type { Server, Socket } from 'node:net';
+import type { SocketInfo } from '../protocol';
+import { formatEndpoint, toEndpoint } from './endpoint';
+import { BaseHandle, type Respond, type SessionContext } from './host-handle';
+import { TcpStream, type TcpOptions } from './tcp-stream';
+import type { SockOpt } from '../protocol';
+import { OK } from './host-handle';
+
+export class TcpListener extends BaseHandle {
+  readonly kind = 'listener' as const;
+  private readonly waiting: Socket[] = [];
+  private waitingForHandle = false;
+  private closed = false;
+  private accepted = 0;
+
+  constructor(handle: number, ctx: SessionContext, private readonly server: Server, private readonly opts: TcpOptions) {
+    super(handle, ctx);
+    server.on('connection', (s) => this.onConnection(s));
+    server.on('error', (err) => this.ctx.log.warn('listener error', { guest: ctx.guest, handle, error: err.message }));
+  }
+
+  private onConnection(s: Socket): void {
+    if (this.closed) return void s.destroy();
+    if (this.waiting.length > 0 || !this.handOver(s)) {
+      if (this.waiting.length >= this.ctx.limits.maxPendingAccepts) {
+        this.ctx.counters.drops++;
+        this.ctx.log.warn('accepted connection dropped', { guest: this.ctx.guest, handle: this.handle, reason: 'maxPendingAccepts reached' });
+        s.destroy();
+        return;
+      }
+      // A waiting connection may be reset by its peer before it gets a handle; that must not be fatal.
+      s.on('error', () => undefined);
+      this.waiting.push(s);
+      this.awaitHandle();
+    }
+  }
+
+  /** Gives `s` a handle and tells the guest; false when the guest has no free handle. */
+  private handOver(s: Socket): boolean {
+    const ctx = this.ctx;
+    const remote = toEndpoint(s.remoteAddress, s.remotePort);
+    const local = toEndpoint(s.localAddress, s.localPort);
+    if (!remote || !local) {
+      s.destroy(); // already gone (reset before we looked)
+      return true;
+    }
+    const stream = ctx.adopt((h) => new TcpStream(h, ctx, s, { ...this.opts }));
+    if (!stream) return false;
+    this.accepted++;
+    const id = ctx.nextEventId();
+    ctx.out.send({ type: 'accepted', id, handle: this.handle, newHandle: stream.handle, remote, local }, ctx.tracePush(this.handle, 'accept', id, 0, 0));
+    stream.startAccepted();
+    return true;
+  }
+
+  private awaitHandle(): void {
+    if (this.waitingForHandle) return;
+    this.waitingForHandle = true;
+    this.ctx.whenHandleFree(() => {
+      this.waitingForHandle = false;
+      if (this.closed) return;
+      while (this.waiting.length > 0) {
+        const s = this.waiting[0] as Socket;
+        if (!this.handOver(s)) break;
+        this.waiting.shift();
+      }
+      if (this.waiting.length > 0) this.awaitHandle();
+    });
+  }
+
+  override setsockopt(option: SockOpt, value: number, respond: Respond): void {
+    // Options set on a listener apply to the connections it accepts, as on Linux.
+    if (option === 'TCP_NODELAY') this.opts.noDelay = value !== 0;
+    else if (option === 'SO_KEEPALIVE') this.opts.keepAlive = value !== 0;
+    else return super.setsockopt(option, value, respond);
+    respond(OK);
+  }
+
+  override getsockopt(option: SockOpt, respond: Respond): void {
+    if (option === 'TCP_NODELAY') return respond({ type: 'ok', value: this.opts.noDelay ? 1 : 0 });
+    if (option === 'SO_KEEPALIVE') return respond({ type: 'ok', value: this.opts.keepAlive ? 1 : 0 });
+    super.getsockopt(option, respond);
+  }
+
+  override getsockname(respond: Respond): void {
+    const a = this.server.address();
+    const e = a && typeof a === 'object' ? toEndpoint(a.address, a.port) : null;
+    respond(e ? { type: 'address', endpoint: e } : { type: 'error', errno: 'EINVAL', message: 'getsockname: not listening' });
+  }
+
+  info(): SocketInfo {
+    const a = this.server.address();
+    const local = a && typeof a === 'object' ? formatEndpoint(toEndpoint(a.address, a.port)) : null;
+    return { handle: this.handle, kind: 'listener', state: `listening, ${this.accepted} accepted, ${this.waiting.length} waiting`, local, remote: null, bytesIn: 0, bytesOut: 0 };
+  }
+
+  override close(): void {
+    this.closed = true;
+    this.server.close();
+    for (const s of this.waiting) s.destroy();
+    this.waiting.length = 0;
+  }
+
+  override destroy(): void {
+    this.close();
+  }
+}

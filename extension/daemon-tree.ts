@@ -1,0 +1,111 @@
+// The "Linsock" view: the daemon, its guests and their sockets (live, from polling), and the recordings.
+
+import * as vscode from 'vscode';
+import type { GuestInfo, RunInfo, SocketInfo } from '../protocol';
+import { formatBytes, formatCount } from './format';
+import type { LiveTrace, Recording } from './live-trace';
+import { readSettings } from './settings';
+
+type Node =
+  | { kind: 'daemon' }
+  | { kind: 'guest'; guest: GuestInfo }
+  | { kind: 'socket'; socket: SocketInfo }
+  | { kind: 'recordings' }
+  | { kind: 'recording'; recording: Recording }
+  | { kind: 'run'; run: RunInfo };
+
+export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly live: LiveTrace) {
+    this.sub = live.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  getChildren(node?: Node): Node[] {
+    if (!node) {
+      // Nothing to show yet: an empty tree lets the view's welcome text offer Connect and Open Trace File.
+      if (this.live.state === 'disconnected' && this.live.store.isEmpty && this.live.recordings.length === 0) return [];
+      return [{ kind: 'daemon' }, { kind: 'recordings' }];
+    }
+    switch (node.kind) {
+      case 'daemon':
+        return this.live.guests.map((guest) => ({ kind: 'guest', guest }));
+      case 'guest':
+        return node.guest.sockets.map((socket) => ({ kind: 'socket', socket }));
+      case 'recordings':
+        return [
+          ...this.live.recordings.map((recording): Node => ({ kind: 'recording', recording })).reverse(),
+          ...this.live.store.runs.map((run): Node => ({ kind: 'run', run })).reverse(),
+        ];
+      default:
+        return [];
+    }
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const C = vscode.TreeItemCollapsibleState;
+    switch (node.kind) {
+      case 'daemon': {
+        const { state, connection } = this.live;
+        const item = new vscode.TreeItem(connection.daemon?.daemon ?? 'linsockd', state === 'connected' ? C.Expanded : C.None);
+        item.description = `${state} · ${readSettings().daemonUrl}`;
+        item.iconPath = new vscode.ThemeIcon(state === 'connected' ? 'vm-active' : state === 'disconnected' ? 'vm-outline' : 'sync~spin');
+        item.contextValue = `daemon.${state}`;
+        if (state === 'disconnected') item.command = { command: 'linsock.connect', title: vscode.l10n.t('Connect to Daemon…') };
+        return item;
+      }
+      case 'guest': {
+        const g = node.guest;
+        const item = new vscode.TreeItem(g.name, g.sockets.length ? C.Expanded : C.None);
+        item.description = vscode.l10n.t('{0} · {1} sockets', g.transport, g.sockets.length);
+        item.iconPath = new vscode.ThemeIcon('vm');
+        item.id = `guest:${g.name}`;
+        return item;
+      }
+      case 'socket': {
+        const s = node.socket;
+        const item = new vscode.TreeItem(`#${s.handle} ${s.kind}`, C.None);
+        item.description = `${s.state} · ↓${formatBytes(s.bytesIn)} ↑${formatBytes(s.bytesOut)}`;
+        item.tooltip = [s.local && vscode.l10n.t('local {0}', s.local), s.remote && vscode.l10n.t('remote {0}', s.remote)].filter(Boolean).join('\n') || undefined;
+        item.iconPath = new vscode.ThemeIcon(s.kind === 'listener' ? 'radio-tower' : 'plug');
+        return item;
+      }
+      case 'recordings': {
+        const t = this.live.store.totals;
+        const item = new vscode.TreeItem(vscode.l10n.t('Recordings'), C.Expanded);
+        item.description = vscode.l10n.t('{0} records held, {1} calls', formatCount(t.records), formatCount(t.calls));
+        item.iconPath = new vscode.ThemeIcon('history');
+        item.command = { command: 'linsock.openViewer', title: vscode.l10n.t('Open Trace Viewer') };
+        return item;
+      }
+      case 'recording': {
+        const r = node.recording;
+        const item = new vscode.TreeItem(r.label, C.None);
+        item.description = vscode.l10n.t('{0} records{1}', formatCount(r.records), r.endedAt ? '' : vscode.l10n.t(' · recording'));
+        item.iconPath = new vscode.ThemeIcon(r.endedAt ? 'record-keys' : 'record');
+        item.command = { command: 'linsock.openViewer', title: vscode.l10n.t('Open Trace Viewer') };
+        return item;
+      }
+      case 'run': {
+        const r = node.run;
+        const item = new vscode.TreeItem(`${r.workload} · ${r.paths.join(' vs ')}`, C.None);
+        item.description = r.host.mode ?? '';
+        item.tooltip = `${r.id}\n${r.host.kernel} · ${r.host.cpu} · MTU ${r.host.mtu}`;
+        item.iconPath = new vscode.ThemeIcon('graph');
+        item.command = { command: 'linsock.openViewer', title: vscode.l10n.t('Open Trace Viewer') };
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}

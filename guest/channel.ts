@@ -1,0 +1,418 @@
+// A guest's channel to linsockd: HELLO, clock probes, request ids and reply matching, per-tick batched
+// frame writing, credit grants, stage stamps, and the routing of pushed events to the sockets that own
+// their handles. Sockets (delegated-socket.ts, ...) talk to the host only through it.
+
+import { EventEmitter } from 'node:events';
+import {
+  Capability, DEFAULT_MAX_PAYLOAD, WIRE_VERSION,
+  type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type WireMessage,
+} from '../protocol';
+import { encodeFrameParts, encodeMessage, FrameDecoder } from '../protocol/wire-codec';
+import { socketError, type SocketError } from './errors';
+import { StampBatch, STAMP_FLUSH_MS, nowNs } from './stamp-batch';
+import { openTransport, describeTarget, type ChannelTarget, type ChannelTransport } from './transport';
+
+export interface ChannelOptions {
+  /** This guest's unique name in HELLO; the daemon refuses a second guest with the same name. */
+  guest?: string;
+  /** Send stage stamps when the host accepts them (default true). */
+  trace?: boolean;
+  /** Largest frame payload this guest accepts (default DEFAULT_MAX_PAYLOAD). */
+  maxPayload?: number;
+  /** Clock probes after HELLO; the one with the smallest round trip estimates the offset (default 4). */
+  clockProbes?: number;
+  /** How long HELLO may take (default 5000 ms). */
+  helloTimeoutMs?: number;
+}
+
+/** What a socket object implements to receive its handle's events from the channel. */
+export interface ChannelEndpoint {
+  /** `decodedNs`: when the frame was decoded (0 when not tracing), the start of a push's guest stage. */
+  onEvent(m: HostEvent, decodedNs: number): void;
+  onCredit(bytes: number): void;
+  /** The channel is gone; the endpoint errors with `err` (ECONNRESET, saying why). */
+  onChannelClosed(err: SocketError): void;
+}
+
+/** A request as a socket builds it: the channel fills in the id. */
+export type Request = WireMessage extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
+
+interface Pending {
+  resolve: (m: HostReply) => void;
+  reject: (e: Error) => void;
+  syscall: string;
+  enter: number;
+  channelOut: number;
+}
+
+type Reply<T extends HostReply['type']> = Extract<HostReply, { type: T }>;
+
+export interface ClockEstimate {
+  /** host time minus guest time, ns, from the probe with the smallest round trip. */
+  offsetNs: number;
+  rttNs: number;
+}
+
+let guestCounter = 0;
+
+/** Sends up to this size are copied into their frame rather than written as separate parts. */
+const SMALL_SEND_BYTES = 2048;
+
+let zeros = new Uint8Array(0);
+/** A view of `n` zero bytes, for encoding a header whose data goes out as several parts. */
+function placeholder(n: number): Uint8Array {
+  if (zeros.length < n) zeros = new Uint8Array(Math.max(n, 256 * 1024));
+  return zeros.subarray(0, n);
+}
+
+export class Channel extends EventEmitter {
+  readonly description: string;
+  readonly guest: string;
+  /** Resolves after HELLO (and the clock probes); rejects with why the channel could not be set up. */
+  readonly ready: Promise<void>;
+  maxPayload = DEFAULT_MAX_PAYLOAD;
+  /** Bytes this guest may have unacknowledged per socket (helloOk.initialCredit). */
+  initialCredit = 0;
+  hostCapabilities = 0;
+  /** True when stamps are sent: the guest wants tracing and the host announced Capability.stamps. */
+  tracing = false;
+  clock: ClockEstimate | null = null;
+
+  private readonly transport: ChannelTransport;
+  private readonly decoder: FrameDecoder;
+  private readonly wantTrace: boolean;
+  private readonly pending = new Map<number, Pending>();
+  private readonly endpoints = new Map<number, ChannelEndpoint>();
+  private nextId = 1;
+  private out: Uint8Array[] = [];
+  /** Requests and pipelined sends written in the current batch: their channelOut is the flush time. */
+  private outCalls: Pending[] = [];
+  private outSends: { id: number; enter: number }[] = [];
+  /** The send frame still open for more data of the same socket in this tick (see send()). */
+  private openSend: { id: number; handle: number; parts: Uint8Array[]; length: number } | null = null;
+  private credits = new Map<number, number>();
+  private flushScheduled = false;
+  private readonly stamps = new StampBatch();
+  private stampTimer: NodeJS.Timeout | null = null;
+  private closedError: SocketError | null = null;
+  private goodbyeReason: string | null = null;
+  private closingByGuest = false;
+  private refs = 0;
+  private refState = true;
+
+  constructor(target: ChannelTarget, options: ChannelOptions = {}) {
+    super();
+    this.description = describeTarget(target);
+    this.guest = options.guest ?? `guest-${process.pid}-${++guestCounter}`;
+    this.wantTrace = options.trace ?? true;
+    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.decoder = new FrameDecoder({ maxPayload });
+    this.transport = openTransport(target);
+    this.transport.onData((chunk) => this.receive(chunk));
+    this.transport.onClose((err) => this.transportClosed(err));
+    this.ready = this.handshake(maxPayload, options.clockProbes ?? 4, options.helloTimeoutMs ?? 5000);
+    this.ready.catch(() => undefined);
+  }
+
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  // ---- requests ----
+
+  /** Sends a request and resolves with its reply; an `error` reply rejects with a Node-style error. */
+  request<T extends HostReply['type']>(msg: Request, expect: T, syscall: string, where?: { address?: string; port?: number }): Promise<Reply<T>> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.allocId();
+    const enter = this.tracing ? nowNs() : 0;
+    return new Promise<Reply<T>>((resolve, reject) => {
+      const p: Pending = {
+        resolve: (m) => {
+          if (m.type === 'error') reject(socketError(m.errno, syscall, m.message, where));
+          else if (m.type !== expect) reject(socketError('EPROTO', syscall, `host answered ${m.type}, expected ${expect}`, where));
+          else resolve(m as Reply<T>);
+        },
+        reject, syscall, enter, channelOut: 0,
+      };
+      this.pending.set(id, p);
+      this.outCalls.push(p);
+      this.updateRef();
+      this.queue({ ...msg, id } as WireMessage);
+    });
+  }
+
+  /** A frame that needs no reply (close, shutdown-less housekeeping); returns its id. */
+  post(msg: Request): number {
+    if (this.closedError) return 0;
+    const id = this.allocId();
+    this.queue({ ...msg, id } as WireMessage);
+    return id;
+  }
+
+  /** A pipelined send (noReply): errors come back as socketError on the handle. */
+  send(handle: number, data: Uint8Array): void {
+    if (this.closedError) return;
+    // Writes of one socket in one tick become one frame (up to maxPayload), its data parts uncopied:
+    // fewer frames for the daemon to decode and fewer, larger writes to the host socket.
+    const open = this.openSend;
+    if (open && open.handle === handle && open.length + data.byteLength <= this.maxPayload) {
+      open.parts.push(data);
+      open.length += data.byteLength;
+      return;
+    }
+    this.sealSend();
+    const id = this.allocId();
+    if (this.tracing) this.outSends.push({ id, enter: nowNs() });
+    this.openSend = { id, handle, parts: [data], length: data.byteLength };
+    this.scheduleFlush();
+  }
+
+  /** Queues the open send frame: its header (for the whole length), then its data parts. */
+  private sealSend(): void {
+    const open = this.openSend;
+    if (!open) return;
+    this.openSend = null;
+    if (open.length <= SMALL_SEND_BYTES) {
+      // A small send goes out as one contiguous frame: one plain write, not a writev of tiny parts.
+      const data = open.parts.length === 1 ? (open.parts[0] as Uint8Array) : Buffer.concat(open.parts);
+      this.out.push(encodeMessage({ type: 'send', id: open.id, handle: open.handle, noReply: true, data }));
+      return;
+    }
+    const data = open.parts.length === 1 ? (open.parts[0] as Uint8Array) : placeholder(open.length);
+    const [head] = encodeFrameParts({ type: 'send', id: open.id, handle: open.handle, noReply: true, data });
+    this.out.push(head as Uint8Array);
+    for (const p of open.parts) this.out.push(p);
+  }
+
+  sendTo(handle: number, remote: Endpoint, data: Uint8Array): void {
+    if (this.closedError) return;
+    const id = this.allocId();
+    if (this.tracing) this.outSends.push({ id, enter: nowNs() });
+    this.queue({ type: 'sendto', id, handle, noReply: true, remote, data });
+  }
+
+  /** Gives the host `bytes` more receive credit on `handle`; grants of one tick leave as one frame. */
+  grantCredit(handle: number, bytes: number): void {
+    if (bytes <= 0 || this.closedError) return;
+    this.credits.set(handle, (this.credits.get(handle) ?? 0) + bytes);
+    this.scheduleFlush();
+  }
+
+  /** Records the delivery of pushed data (event id) to the application, for tracing. */
+  stampDelivery(eventId: number, decodedNs: number): void {
+    if (this.tracing) this.stamps.add(eventId, 0, 0, decodedNs, nowNs());
+  }
+
+  lookup(hostname: string, family: 0 | Family = 0): Promise<Endpoint[]> {
+    return this.ready
+      .then(() => this.request({ type: 'lookup', handle: 0, hostname, family }, 'lookupOk', 'getaddrinfo'))
+      .then((r) => r.addresses);
+  }
+
+  // ---- endpoints and process lifetime ----
+
+  attach(handle: number, endpoint: ChannelEndpoint): void {
+    this.endpoints.set(handle, endpoint);
+  }
+
+  detach(handle: number): void {
+    this.endpoints.delete(handle);
+    this.credits.delete(handle);
+  }
+
+  /** An open, ref'd socket keeps the process alive, as a net.Socket does; an idle channel does not. */
+  retain(): void {
+    this.refs++;
+    this.updateRef();
+  }
+
+  release(): void {
+    this.refs = Math.max(0, this.refs - 1);
+    this.updateRef();
+  }
+
+  /** Says goodbye and closes; open sockets error with ECONNRESET. */
+  close(reason = 'closed by the guest'): Promise<void> {
+    if (this.closedError) return Promise.resolve();
+    this.closingByGuest = true;
+    this.goodbyeReason = reason;
+    this.flush();
+    if (this.tracing) this.pushStamps(); // the last calls' stamps go before the goodbye
+    this.queue({ type: 'goodbye', id: 0, handle: 0, reason });
+    this.flush();
+    // Whoever awaits the close keeps the process alive until the daemon has closed its end.
+    this.transport.setRef(true);
+    return new Promise((resolve) => {
+      this.once('close', () => resolve());
+      this.transport.end();
+    });
+  }
+
+  // ---- internals ----
+
+  private async handshake(maxPayload: number, probes: number, timeoutMs: number): Promise<void> {
+    const timer = setTimeout(() => this.fail(`no answer to HELLO within ${timeoutMs} ms`), timeoutMs);
+    try {
+      await this.transport.opened;
+      const caps = Capability.pushData | (this.wantTrace ? Capability.stamps : 0);
+      const ok = await this.request({ type: 'hello', handle: 0, version: WIRE_VERSION, guest: this.guest, capabilities: caps, maxPayload, guestTimeNs: nowNs() }, 'helloOk', 'hello');
+      this.maxPayload = Math.min(maxPayload, ok.maxPayload);
+      this.initialCredit = ok.initialCredit;
+      this.hostCapabilities = ok.capabilities;
+      this.tracing = this.wantTrace && (ok.capabilities & Capability.stamps) !== 0;
+      for (let i = 0; i < probes; i++) {
+        const sent = nowNs();
+        const r = await this.request({ type: 'clock', handle: 0, guestTimeNs: sent }, 'clockOk', 'clock');
+        const rtt = nowNs() - sent;
+        if (!this.clock || rtt < this.clock.rttNs) this.clock = { offsetNs: r.hostTimeNs - (sent + rtt / 2), rttNs: rtt };
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? `${e.code}: is linsockd running?` : e.message;
+      this.fail(`could not open: ${why}`);
+      throw this.closedError ?? err;
+    } finally {
+      clearTimeout(timer);
+      this.updateRef();
+    }
+  }
+
+  private allocId(): number {
+    let id = this.nextId;
+    while (this.pending.has(id)) id = id >= 0xffffffff ? 1 : id + 1;
+    this.nextId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  private queue(m: WireMessage): void {
+    this.sealSend();
+    const parts = encodeFrameParts(m);
+    for (const p of parts) this.out.push(p);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  /** Writes everything queued in this tick as one batch; stamps ride along when they are due. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closedError) return;
+    this.sealSend();
+    for (const [handle, bytes] of this.credits) for (const p of encodeFrameParts({ type: 'credit', id: 0, handle, bytes })) this.out.push(p);
+    this.credits.clear();
+    if (this.tracing) {
+      const t = nowNs();
+      for (const c of this.outCalls) c.channelOut = t;
+      // Stamps ride along before this batch's sends are stamped: the stamps of a send never arrive in
+      // the same read as the send itself, before the host has finished it.
+      if (this.stamps.due(t) || (this.out.length > 0 && this.stamps.size >= 64)) this.pushStamps();
+      // A pipelined send returns to the application when it is handed to the channel.
+      for (const s of this.outSends) this.stamps.add(s.id, s.enter, t, t, t);
+      this.outSends = [];
+      this.armStampTimer();
+    }
+    this.outCalls = [];
+    if (this.out.length === 0) return;
+    const batch = this.out;
+    this.out = [];
+    this.transport.write(batch);
+  }
+
+  private pushStamps(): void {
+    while (this.stamps.size > 0) {
+      for (const p of encodeFrameParts({ type: 'stamps', id: 0, handle: 0, entries: this.stamps.take() })) this.out.push(p);
+    }
+  }
+
+  private armStampTimer(): void {
+    if (this.stampTimer || this.stamps.size === 0) return;
+    this.stampTimer = setTimeout(() => {
+      this.stampTimer = null;
+      if (this.closedError || this.stamps.size === 0) return;
+      this.pushStamps();
+      this.flush();
+    }, STAMP_FLUSH_MS);
+    this.stampTimer.unref();
+  }
+
+  private receive(chunk: Buffer): void {
+    const { messages, error } = this.decoder.push(chunk);
+    const t = this.tracing ? nowNs() : 0;
+    for (const m of messages) this.dispatch(m, t);
+    if (error) {
+      this.transport.destroy();
+      this.fail(`the host sent a malformed frame: ${error.message}`);
+    }
+  }
+
+  private dispatch(m: WireMessage, decodedNs: number): void {
+    switch (m.type) {
+      case 'ok': case 'helloOk': case 'clockOk': case 'address': case 'lookupOk': case 'error': {
+        const p = this.pending.get(m.id);
+        if (!p) {
+          if (m.type === 'error') this.unmatchedError(m);
+          return;
+        }
+        this.pending.delete(m.id);
+        if (this.tracing && p.enter) this.stamps.add(m.id, p.enter, p.channelOut || p.enter, decodedNs, nowNs());
+        this.updateRef();
+        p.resolve(m);
+        return;
+      }
+      case 'data': case 'datagram': case 'accepted': case 'peerClosed': case 'socketError': case 'closed':
+        this.endpoints.get(m.handle)?.onEvent(m, decodedNs);
+        return;
+      case 'credit':
+        this.endpoints.get(m.handle)?.onCredit(m.bytes);
+        return;
+      case 'goodbye':
+        this.goodbyeReason = m.reason || 'the daemon said goodbye';
+        return;
+      default:
+        this.transport.destroy();
+        this.fail(`the host sent a ${m.type} frame, which only a guest may send`);
+    }
+  }
+
+  /** An error for no pending request: a channel-level error (id 0) or a pipelined send's failure. */
+  private unmatchedError(m: ErrorReply): void {
+    if (m.id === 0) {
+      this.goodbyeReason = `the daemon reported ${m.errno}: ${m.message}`;
+      return;
+    }
+    this.endpoints.get(m.handle)?.onEvent({ type: 'socketError', id: m.id, handle: m.handle, errno: m.errno, message: m.message }, 0);
+  }
+
+  private transportClosed(err: Error | null): void {
+    const why = this.goodbyeReason ?? (err ? err.message : 'the daemon closed the connection');
+    this.fail(why);
+  }
+
+  private fail(reason: string): void {
+    if (this.closedError) return;
+    const err = socketError('ECONNRESET', 'read', '');
+    err.message = `linsock channel to ${this.description} closed: ${reason}`;
+    this.closedError = err;
+    if (this.stampTimer) clearTimeout(this.stampTimer);
+    this.transport.destroy();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
+    const endpoints = [...this.endpoints.values()];
+    this.endpoints.clear();
+    for (const e of endpoints) e.onChannelClosed(err);
+    if (!this.closingByGuest && this.listenerCount('error') > 0) this.emit('error', err);
+    this.emit('close', err);
+  }
+
+  private updateRef(): void {
+    const want = this.refs > 0 || this.pending.size > 0;
+    if (want === this.refState) return;
+    this.refState = want;
+    this.transport.setRef(want);
+  }
+}

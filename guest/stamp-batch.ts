@@ -1,0 +1,44 @@
+// The guest's stage stamps (enter, channel out, reply in, return), collected per completed call and
+// handed to the channel in batches, so that tracing never costs a round trip of its own.
+
+import { MAX_STAMP_ENTRIES, type StampEntry } from '../protocol';
+
+/** Monotonic nanoseconds; process.hrtime reads CLOCK_MONOTONIC, the host's clock on one machine. */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** How long stamps may wait for a frame to ride along with before they go on their own. */
+export const STAMP_FLUSH_MS = 5;
+
+export class StampBatch {
+  private entries: StampEntry[] = [];
+  private oldestNs = 0;
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  add(id: number, enter: number, channelOut: number, replyIn: number, ret: number): void {
+    if (this.entries.length === 0) this.oldestNs = ret;
+    this.entries.push({ id, enter, channelOut, replyIn, return: ret });
+  }
+
+  /** True when the batch is full or has waited long enough that it should leave with the next write. */
+  due(now: number): boolean {
+    return this.entries.length >= MAX_STAMP_ENTRIES || (this.entries.length > 0 && now - this.oldestNs >= STAMP_FLUSH_MS * 1e6);
+  }
+
+  /** Takes at most MAX_STAMP_ENTRIES entries, oldest first. */
+  take(): StampEntry[] {
+    if (this.entries.length <= MAX_STAMP_ENTRIES) {
+      const all = this.entries;
+      this.entries = [];
+      return all;
+    }
+    const head = this.entries.slice(0, MAX_STAMP_ENTRIES);
+    this.entries = this.entries.slice(MAX_STAMP_ENTRIES);
+    this.oldestNs = this.entries[0]?.return ?? 0;
+    return head;
+  }
+}

@@ -1,0 +1,134 @@
+// The byte pipe under a channel: a Unix socket path, a TCP host:port, or a character device (a
+// virtio-serial port inside a real VM). The channel sees only whole batches of frame parts going out and
+// arbitrary chunks coming in.
+
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+
+export type ChannelTarget = { path: string } | { host: string; port: number } | { device: string };
+
+export interface ChannelTransport {
+  /** What the channel is connected to, for error messages ("/run/linsock/guest.sock", "10.0.0.1:7718"). */
+  readonly description: string;
+  /** Resolves once bytes can flow; rejects with why the transport could not open. */
+  readonly opened: Promise<void>;
+  /** Writes one batch of frame parts in order, as one writev where the transport allows. */
+  write(parts: readonly Uint8Array[]): void;
+  onData(listener: (chunk: Buffer) => void): void;
+  /** Called once, when the pipe is gone, with why (null: closed in an orderly way). */
+  onClose(listener: (error: Error | null) => void): void;
+  /** Whether an open transport keeps the process alive; the channel keeps it only while sockets are open. */
+  setRef(ref: boolean): void;
+  /** Flushes what was written and closes. */
+  end(): void;
+  destroy(): void;
+}
+
+export function describeTarget(target: ChannelTarget): string {
+  if ('path' in target) return target.path;
+  if ('device' in target) return target.device;
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+export function openTransport(target: ChannelTarget): ChannelTransport {
+  if ('device' in target) return openDevice(target.device);
+  const socket = 'path' in target ? net.createConnection({ path: target.path }) : net.createConnection({ host: target.host, port: target.port });
+  socket.setNoDelay(true);
+  return socketTransport(socket, describeTarget(target));
+}
+
+function socketTransport(socket: net.Socket, description: string): ChannelTransport {
+  let closeError: Error | null = null;
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  opened.catch(() => undefined);
+  socket.on('error', (err) => { closeError = err; });
+  return {
+    description,
+    opened,
+    write(parts) {
+      if (parts.length === 1) {
+        socket.write(parts[0] as Uint8Array);
+        return;
+      }
+      let total = 0;
+      for (const p of parts) total += p.byteLength;
+      if (total <= 4096) {
+        // A few small frames: copying them is cheaper than a writev's bookkeeping.
+        socket.write(Buffer.concat(parts as Uint8Array[], total));
+        return;
+      }
+      // Corked writes leave as one writev: a send's header and its (uncopied) data in one system call.
+      socket.cork();
+      for (const p of parts) socket.write(p);
+      socket.uncork();
+    },
+    onData(listener) { socket.on('data', listener); },
+    onClose(listener) { socket.once('close', () => listener(closeError)); },
+    setRef(ref) { if (ref) socket.ref(); else socket.unref(); },
+    end() { socket.end(); },
+    destroy() { socket.destroy(); },
+  };
+}
+
+/**
+ * A character device is read and written through its file descriptor (one fd both ways, as a
+ * virtio-serial port is). Reads block in libuv's thread pool, so an open device keeps the process alive
+ * until the channel is closed: setRef cannot release it.
+ */
+function openDevice(device: string): ChannelTransport {
+  let fd = -1;
+  let reader: fs.ReadStream | null = null;
+  let writer: fs.WriteStream | null = null;
+  let closed = false;
+  const dataListeners: ((chunk: Buffer) => void)[] = [];
+  const closeListeners: ((error: Error | null) => void)[] = [];
+  const close = (error: Error | null): void => {
+    if (closed) return;
+    closed = true;
+    writer?.destroy();
+    // The reader owns the fd: it closes it only once its read in flight has returned, so the number is
+    // never reused under a read (or a close) that is still queued in the thread pool.
+    if (reader) reader.destroy();
+    else if (fd >= 0) fs.close(fd, () => undefined);
+    for (const l of closeListeners) l(error);
+  };
+  const opened = new Promise<void>((resolve, reject) => {
+    fs.open(device, fs.constants.O_RDWR | fs.constants.O_NOCTTY, (err, opened) => {
+      if (err) {
+        reject(err);
+        close(err);
+        return;
+      }
+      fd = opened;
+      reader = fs.createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024 });
+      writer = fs.createWriteStream('', { fd, autoClose: false });
+      reader.on('data', (chunk) => { for (const l of dataListeners) l(chunk as Buffer); });
+      reader.on('end', () => close(null));
+      reader.on('error', (e) => close(e));
+      writer.on('error', (e) => close(e));
+      resolve();
+    });
+  });
+  opened.catch(() => undefined);
+  return {
+    description: device,
+    opened,
+    write(parts) {
+      if (!writer) return;
+      writer.cork();
+      for (const p of parts) writer.write(p);
+      writer.uncork();
+    },
+    onData(listener) { dataListeners.push(listener); },
+    onClose(listener) { closeListeners.push(listener); },
+    setRef() { /* see above: a blocking device read cannot be unref'd */ },
+    end() {
+      if (writer) writer.end(() => close(null));
+      else close(null);
+    },
+    destroy() { close(null); },
+  };
+}

@@ -1,0 +1,56 @@
+// The one thing that differs between paths: where a workload gets its sockets. `direct` uses node:net
+// and node:dgram on the host; `delegated` uses the guest runtime over a channel to linsockd. The
+// workload code never knows which it has.
+
+import * as net from 'node:net';
+import * as dgram from 'node:dgram';
+import type { Duplex } from 'node:stream';
+import { connect, createChannel, createSocket, type Channel } from '../../guest';
+
+export type StreamSocket = Duplex & { setNoDelay(noDelay?: boolean): unknown };
+
+export interface DatagramSocket {
+  on(event: 'message', listener: (msg: Buffer) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  bind(port: number, address: string, cb: () => void): unknown;
+  send(msg: Buffer, port: number, address: string): void;
+  close(cb?: () => void): unknown;
+}
+
+export interface SocketFactory {
+  readonly path: string;
+  /** Resolves once connected; rejects with the connect error. */
+  connect(port: number, host: string): Promise<StreamSocket>;
+  udp(family: 4 | 6): DatagramSocket;
+  close(): Promise<void>;
+}
+
+function connected<S extends StreamSocket>(s: S): Promise<S> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.once('connect', () => {
+      s.removeListener('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+export function directFactory(): SocketFactory {
+  return {
+    path: 'direct',
+    connect: (port, host) => connected(net.connect({ port, host, noDelay: true })),
+    udp: (family) => dgram.createSocket(family === 6 ? 'udp6' : 'udp4'),
+    close: async () => undefined,
+  };
+}
+
+export async function delegatedFactory(channelPath: string, guest: string, trace: boolean): Promise<SocketFactory> {
+  const channel: Channel = createChannel({ path: channelPath }, { guest, trace });
+  await channel.ready;
+  return {
+    path: 'delegated',
+    connect: (port, host) => connected(connect({ channel, port, host, noDelay: true })),
+    udp: (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4', channel }),
+    close: () => channel.close('workload finished'),
+  };
+}

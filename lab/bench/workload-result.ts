@@ -1,0 +1,24 @@
+// What one workload run on one path reports (a row of BenchReport plus how it ran).
+import type { BenchResult } from '../../protocol';
+
+export interface WorkloadResult extends BenchResult {
+  /** Where the workload process ran: `host`, or `netns NAME (lo only)`. */
+  ranIn: string;
+  /** Anything a reader should know (losses, why verification failed). */
+  notes: string[];
+}
+
+export interface WorkloadTarget {
+  host: string;
+  port: number;
+  seconds: number;
+}
+
+export function mbPerS(bytes: number, ns: number): number {
+  return ns > 0 ? bytes / (ns / 1e9) / 1e6 : 0;
+}
+
+/** Rounds a figure for the report: 3 significant decimals is more than the noise allows. */
+export function round(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 1000) / 1000;
+}

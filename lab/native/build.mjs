@@ -1,0 +1,37 @@
+// `npm install` runs this (scripts.install): builds the TAP addon from the root binding.gyp with
+// node-gyp against Node's own headers, never downloading them. When the build fails it says why and
+// what to install; the install still succeeds (the direct and delegated paths need no addon) unless
+// LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const args = ['rebuild'];
+if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+
+/** npm hands its bundled node-gyp to scripts in npm_config_node_gyp; otherwise look for npm's copy. */
+function nodeGyp() {
+  if (process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp)) return process.env.npm_config_node_gyp;
+  try {
+    return createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    return existsSync(bundled) ? bundled : null;
+  }
+}
+
+const gyp = nodeGyp();
+const result = gyp ? spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }) : null;
+if (result && result.status === 0) {
+  console.log('linsock: built the TAP addon (build/Release/linsock_tap.node)');
+} else {
+  const why = !gyp ? 'node-gyp was not found (it comes with npm)' : (result.stderr || '').split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 6).join('\n  ');
+  console.error(`linsock: the TAP addon (lab/native/tap.c) did not build, so the emulated path will be unavailable;
+the direct and delegated paths work without it.
+  ${why || `node-gyp exited with ${result?.status}`}
+It needs a C compiler, make and python3 (Debian: apt-get install build-essential python3) and Node's
+headers in /usr/include/node (Debian's nodejs package), then: npm rebuild, or npm_config_nodedir=/usr npx node-gyp rebuild`);
+  if (process.env.LINSOCK_REQUIRE_NATIVE === '1') process.exit(1);
+}

@@ -1,0 +1,190 @@
+// `npm run bench:viewer -- --events N [--json] [--no-live]`: loads N synthetic calls (three paths,
+// 100,000 calls/s, so 1M calls span 10 s) into the viewer in headless Chromium on the test page and measures
+//   load_ms       from handing the .lstrace chunk bytes to the viewer until its first complete frame
+//   frame_ms_*    render time per frame over a scripted wheel-zoom/pan sequence of >= 200 frames,
+//                 from the 10 s window down to 1 ms and back (real d3-zoom wheel events and keys)
+//   heap_mb       JS heap after GC plus the viewer's array buffers (typed arrays live outside the heap)
+//   live_fps      frames drawn per second while appending 100,000 calls/s in 5,000-call chunks
+import { launchChromium } from '../test/webview/chromium';
+import { startPageServer } from '../test/webview/page-server';
+import type { ViewerWindow } from '../test/webview/viewer-page';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, dflt: string) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] ? argv[i + 1]! : dflt;
+};
+const events = Number(arg('--events', '1000000'));
+const json = argv.includes('--json');
+const live = !argv.includes('--no-live');
+if (!Number.isSafeInteger(events) || events <= 0) {
+  console.error('--events must be a positive integer');
+  process.exit(2);
+}
+
+const pct = (a: number[], q: number) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+};
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const progress = (m: string) => process.stderr.write(`bench:viewer: ${m}\n`);
+
+async function main(): Promise<void> {
+  const server = await startPageServer();
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(120_000);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // tsx names the functions inside page.evaluate bodies with a helper the page lacks; give it one
+    await page.addInitScript('globalThis.__name = (f) => f;');
+    await page.goto(server.url);
+    await page.waitForFunction(() => !!(window as unknown as ViewerWindow).linsockViewer);
+    const cdp = await page.context().newCDPSession(page);
+    const heapUsed = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+    };
+
+    // The timeline tab first: load_ms measures the timeline's first frame (the Compare tab is timed apart).
+    // 't' picks the Timeline tab as a user would, so a run with several paths does not switch to Compare
+    await page.keyboard.press('t');
+    await page.evaluate((n) => {
+      const w = window as unknown as ViewerWindow & { benchChunks?: Uint8Array[] };
+      w.benchChunks = w.linsockFixtures.chunks({ calls: n, callsPerSecond: 100_000, seed: 42 });
+    }, events);
+    const baseline = await heapUsed();
+    progress(`generated ${events} calls as chunks; loading`);
+
+    const loadMs = await page.evaluate(
+      () =>
+        new Promise<number>((ok) => {
+          const w = window as unknown as ViewerWindow & { benchChunks?: Uint8Array[] };
+          const frames = w.linsockViewer.frames;
+          const t0 = performance.now();
+          window.dispatchEvent(new MessageEvent('message', { data: { type: 'init', source: 'file', title: 'bench', recordLimit: 2_000_000 } }));
+          let loadedBytes = 0;
+          for (const bytes of w.benchChunks!) {
+            window.dispatchEvent(new MessageEvent('message', { data: { type: 'chunk', bytes } }));
+            loadedBytes += bytes.length;
+          }
+          // as the extension ends a file: the viewer trims its arrays' growth slack
+          window.dispatchEvent(new MessageEvent('message', { data: { type: 'progress', loadedBytes, totalBytes: loadedBytes, done: true } }));
+          const wait = () => (w.linsockViewer.frames > frames ? ok(performance.now() - t0) : requestAnimationFrame(wait));
+          requestAnimationFrame(wait);
+        }),
+    );
+    const loaded = await page.evaluate(() => (window as unknown as ViewerWindow).linsockViewer.calls);
+    await page.evaluate(() => delete (window as unknown as { benchChunks?: unknown }).benchChunks);
+    const heap = await heapUsed();
+    const arrays = await page.evaluate(() => (window as unknown as ViewerWindow).linsockViewer.arrayBytes);
+
+    progress(`loaded in ${r1(loadMs)} ms; pan/zoom sequence`);
+    // The scripted sequence, driven inside the page one input per animation frame.
+    const { frameTimes, windows } = await page.evaluate(
+      () =>
+        new Promise<{ frameTimes: number[]; windows: number[] }>((ok) => {
+          const v = (window as unknown as ViewerWindow).linsockViewer;
+          const canvas = document.querySelector('canvas.tracks') as HTMLCanvasElement;
+          const root = document.querySelector('.timeline') as HTMLElement;
+          const r = canvas.getBoundingClientRect();
+          const steps: (() => void)[] = [];
+          const wheel = (dy: number, fx: number) => () =>
+            canvas.dispatchEvent(new WheelEvent('wheel', { deltaY: dy, clientX: r.left + 120 + (r.width - 120) * fx, clientY: r.top + 100, bubbles: true, cancelable: true }));
+          const key = (k: string) => () => root.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
+          // 10 s -> 1 ms is a factor 1e4 = 2^13.3; d3-zoom scales by 2^(-deltaY * 0.002): 120 steps of deltaY 55
+          for (let i = 0; i < 120; i++) steps.push(i % 4 === 3 ? key('d') : wheel(-74, 0.3 + (0.4 * i) / 120));
+          for (let i = 0; i < 60; i++) steps.push(key(i % 20 < 10 ? 'd' : 'a'));
+          for (let i = 0; i < 40; i++) steps.push(wheel(180, 0.5));
+          const first = v.frames;
+          let i = 0;
+          const windows: number[] = [];
+          const tick = () => {
+            windows.push(v.window[1] - v.window[0]);
+            if (i < steps.length) {
+              steps[i++]!();
+              requestAnimationFrame(tick);
+            } else requestAnimationFrame(() => ok({ frameTimes: v.frameTimes().slice(first), windows }));
+          };
+          requestAnimationFrame(tick);
+        }),
+    );
+
+    progress(`sequence: ${frameTimes.length} frames; Compare tab`);
+    if (process.env.BENCH_DEBUG) progress(frameTimes.map((f, i) => `${f.toFixed(1)}@${((windows[i + 1] ?? 0) / 1e6).toFixed(2)}`).join(' '));
+    // The Compare tab over everything loaded.
+    const compareMs = await page.evaluate(
+      () =>
+        new Promise<number>((ok) => {
+          const v = (window as unknown as ViewerWindow).linsockViewer;
+          const f = v.frames;
+          const t0 = performance.now();
+          document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'c', bubbles: true }));
+          const wait = () => (v.frames > f ? ok(performance.now() - t0) : requestAnimationFrame(wait));
+          requestAnimationFrame(wait);
+        }),
+    );
+
+    let liveFps: number | null = null;
+    let liveP95: number | null = null;
+    if (live) {
+      progress('live appends at 100,000 calls/s');
+      await page.reload();
+      await page.waitForFunction(() => !!(window as unknown as ViewerWindow).linsockViewer);
+      await page.keyboard.press('t');
+      const res = await page.evaluate(
+        () =>
+          new Promise<{ fps: number; p95: number }>((ok) => {
+            const w = window as unknown as ViewerWindow;
+            const seconds = 3;
+            const perChunk = 5_000; // every 50 ms: 100,000 calls/s
+            const chunks = w.linsockFixtures.chunks({ calls: seconds * 100_000, callsPerSecond: 100_000, seed: 7 }, perChunk);
+            window.dispatchEvent(new MessageEvent('message', { data: { type: 'init', source: 'live', title: 'live', recordLimit: 2_000_000 } }));
+            const f0 = w.linsockViewer.frames;
+            const t0 = performance.now();
+            let sent = 0;
+            const timer = setInterval(() => {
+              // catch up if the timer ran late, so the rate stays 100,000 calls/s
+              const due = Math.min(chunks.length, Math.floor((performance.now() - t0) / 50) + 1);
+              while (sent < due) window.dispatchEvent(new MessageEvent('message', { data: { type: 'chunk', bytes: chunks[sent++] } }));
+              if (sent >= chunks.length) {
+                clearInterval(timer);
+                const secs = (performance.now() - t0) / 1000;
+                const times = w.linsockViewer.frameTimes().slice(f0).sort((a, b) => a - b);
+                ok({ fps: (w.linsockViewer.frames - f0) / secs, p95: times[Math.floor(times.length * 0.95)] ?? NaN });
+              }
+            }, 50);
+          }),
+      );
+      liveFps = res.fps;
+      liveP95 = res.p95;
+    }
+
+    const result = {
+      events: loaded,
+      load_ms: r1(loadMs),
+      frame_ms_p50: r1(pct(frameTimes, 0.5)),
+      frame_ms_p95: r1(pct(frameTimes, 0.95)),
+      heap_mb: r1((heap + arrays) / 1e6),
+      bytes_per_call: Math.round((heap - baseline + arrays) / loaded),
+      frames: frameTimes.length,
+      window_ms_max: r1(Math.max(...windows) / 1e6),
+      window_ms_min: Math.round(Math.min(...windows) / 1e3) / 1e3,
+      compare_ms: r1(compareMs),
+      live_fps: liveFps === null ? null : r1(liveFps),
+      live_frame_ms_p95: liveP95 === null ? null : r1(liveP95),
+    };
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    if (json) console.log(JSON.stringify(result));
+    else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(18)} ${v}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

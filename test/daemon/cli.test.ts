@@ -1,0 +1,109 @@
+// The linsockd process: its ready line, JSON logs, a killed guest leaving no host socket open (the daemon's
+// fds, counted in /proc), and SIGTERM saying goodbye and exiting 0.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { RawGuest } from './raw-guest';
+import { tcpServer } from './harness';
+
+const ROOT = resolve(__dirname, '../..');
+const READY = /^linsockd ready trace=ws:\/\/127\.0\.0\.1:(\d+)\/trace guest=(\S+) token-file=(\S+)$/;
+
+interface Daemon {
+  child: ChildProcess;
+  ready: string;
+  stderr: string[];
+}
+
+function startCli(args: string[]): Promise<Daemon> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => stderr.push(l));
+  return new Promise((res, rej) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (ready) => res({ child, ready, stderr }));
+    child.once('exit', (code) => rej(new Error(`linsockd exited ${code} before ready: ${stderr.join('\n')}`)));
+  });
+}
+
+const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('linsockd command line', { timeout: 30000 }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'linsockd-cli-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ policy: { rules: [{ action: 'allow', cidr: '127.0.0.1' }] } }));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints one ready line, logs JSON, closes a killed guest\'s host sockets within a second, and exits 0 on SIGTERM with goodbye', async () => {
+    const sock = join(dir, 'guest.sock');
+    const d = await startCli(['--guest-socket', sock, '--trace-port', '0', '--token-file', join(dir, 'token'), '--config', join(dir, 'config.json')]);
+    const srv = await tcpServer();
+    let guestProc: ChildProcess | null = null;
+    try {
+      const m = READY.exec(d.ready);
+      assert.ok(m, `ready line: ${d.ready}`);
+      assert.equal(m[2], sock);
+      assert.equal(m[3], join(dir, 'token'));
+      const pid = d.child.pid as number;
+      await sleep(100);
+      const baseline = fdCount(pid);
+
+      guestProc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/daemon/fixtures/stream-guest.ts'), sock, String(srv.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const gp = guestProc;
+      await Promise.race([
+        once(createInterface({ input: gp.stdout as NodeJS.ReadableStream }), 'line'),
+        once(gp, 'exit').then(([code]) => Promise.reject(new Error(`the guest process exited (${String(code)}) before streaming`))),
+      ]);
+      const conn = await srv.next();
+      await srv.next();
+      let received = 0;
+      conn.on('data', (c: Buffer) => (received += c.length));
+      while (received < 4 * 1024 * 1024) await sleep(20);
+      assert.ok(fdCount(pid) >= baseline + 3, 'the guest channel and two host sockets are open');
+      const ended = Promise.all(srv.conns.map((c) => once(c, 'end')));
+
+      guestProc.kill('SIGKILL');
+      const killedAt = Date.now();
+      await ended;
+      while (fdCount(pid) > baseline && Date.now() - killedAt < 1000) await sleep(20);
+      const took = Date.now() - killedAt;
+      assert.equal(fdCount(pid), baseline, `fds after the guest was killed (${took} ms)`);
+      assert.ok(took < 1000, `host sockets closed after ${took} ms`);
+
+      // A guest that is connected when the daemon is told to stop hears goodbye; the daemon exits 0.
+      const g = await RawGuest.open(sock, 'bystander');
+      const exited = once(d.child, 'exit');
+      d.child.kill('SIGTERM');
+      await g.waitFor((x) => x.type === 'goodbye', 3000, 'goodbye');
+      await g.waitEnd(3000);
+      const [code] = await exited;
+      assert.equal(code, 0);
+      assert.equal(existsSync(sock), false, 'the guest socket file is removed');
+
+      const logs = d.stderr.map((l) => JSON.parse(l) as { t: string; level: string; msg: string });
+      assert.ok(logs.length > 0 && logs.every((l) => typeof l.t === 'string' && typeof l.level === 'string' && typeof l.msg === 'string'));
+      assert.ok(logs.some((l) => l.msg === 'guest disconnected'));
+    } finally {
+      guestProc?.kill('SIGKILL');
+      d.child.kill('SIGKILL');
+      await srv.close();
+    }
+  });
+
+  it('refuses bad flags with a clear message and exit code 2', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), '--max-sockets', 'lots'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2);
+    assert.match(err, /--max-sockets expects an integer of at least 1, got 'lots'/);
+  });
+});

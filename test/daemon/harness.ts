@@ -1,0 +1,79 @@
+// Test fixtures for the daemon: an in-process linsockd on a private socket and real host servers.
+import { createSocket, type Socket as UdpSock } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon';
+
+export const LOOPBACK_ALLOWED = { rules: [{ action: 'allow' as const, ops: ['connect' as const, 'sendto' as const], cidr: ['127.0.0.1', '::1'] }] };
+
+export async function withDaemon(opts: DaemonOptions, fn: (d: RunningDaemon, path: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'linsockd-test-'));
+  const d = await startDaemon({ guestSocket: join(dir, 'guest.sock'), ...opts });
+  try {
+    await fn(d, d.guestPath as string);
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface TcpServer {
+  server: Server;
+  port: number;
+  conns: Socket[];
+  /** Resolves with the next connection (or one already accepted and not yet taken). */
+  next(): Promise<Socket>;
+  close(): Promise<void>;
+}
+
+export async function tcpServer(host = '127.0.0.1'): Promise<TcpServer> {
+  const conns: Socket[] = [];
+  const queue: Socket[] = [];
+  const waiters: ((s: Socket) => void)[] = [];
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    conns.push(s);
+    const w = waiters.shift();
+    if (w) w(s);
+    else queue.push(s);
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    server, port, conns,
+    next: () => new Promise((r) => {
+      const s = queue.shift();
+      if (s) r(s);
+      else waiters.push(r);
+    }),
+    close: () => new Promise((r) => {
+      for (const c of conns) c.destroy();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** A UDP server that echoes every datagram back to its sender. */
+export async function udpEcho(type: 'udp4' | 'udp6' = 'udp4'): Promise<{ sock: UdpSock; port: number }> {
+  const sock = createSocket(type);
+  sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+  await new Promise<void>((r) => sock.bind(0, type === 'udp4' ? '127.0.0.1' : '::1', r));
+  return { sock, port: sock.address().port };
+}
+
+export function readAll(s: Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const on = (c: Buffer): void => {
+      parts.push(c);
+      got += c.length;
+      if (got >= n) {
+        s.off('data', on);
+        resolve(Buffer.concat(parts));
+      }
+    };
+    s.on('data', on);
+  });
+}

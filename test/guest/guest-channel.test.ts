@@ -1,0 +1,121 @@
+// The channel itself: the character-device transport (a raw pty relayed to the daemon, as a
+// virtio-serial port would be), a refused duplicate guest name, and a dropped channel that resets every
+// open socket with ECONNRESET saying why.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createChannel, connect, createSocket, lookup } from '../../guest';
+import { startTestDaemon } from './test-daemon';
+
+async function echoServer(): Promise<net.Server> {
+  const server = net.createServer((s) => s.pipe(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+test('the character-device transport: a raw pty relayed to the daemon carries a whole TCP exchange', async () => {
+  const daemon = await startTestDaemon();
+  const bridge = spawn('python3', [join(__dirname, 'pty-bridge.py'), daemon.guestPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await once(bridge.stdout, 'data')) as [Buffer];
+    const device = line.toString().trim();
+    assert.match(device, /^\/dev\/pts\/\d+$/);
+    const channel = createChannel({ device }, { guest: 'pty-guest' });
+    await channel.ready;
+    assert.equal(channel.description, device);
+    const server = await echoServer();
+    const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    const parts: Buffer[] = [];
+    sock.on('data', (d: Buffer) => parts.push(d));
+    const payload = Buffer.alloc(300_000).map((_, i) => (i * 7) & 0xff);
+    sock.end(payload);
+    await once(sock, 'end');
+    assert.ok(Buffer.concat(parts).equals(payload), 'the echo differs from what was sent');
+    assert.deepEqual(daemon.daemon.guests().map((g) => g.name), ['pty-guest']);
+    await channel.close();
+    server.close();
+  } finally {
+    bridge.kill();
+    await daemon.close();
+  }
+});
+
+test('a second guest with a taken name is refused, and says so', async () => {
+  const daemon = await startTestDaemon();
+  try {
+    const first = createChannel({ path: daemon.guestPath }, { guest: 'twin' });
+    await first.ready;
+    const second = createChannel({ path: daemon.guestPath }, { guest: 'twin' });
+    await assert.rejects(second.ready, (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' && /EADDRINUSE/.test(e.message) && /twin/.test(e.message));
+    await first.close();
+  } finally {
+    await daemon.close();
+  }
+});
+
+test('a daemon that goes away resets every open socket with ECONNRESET and the reason', async () => {
+  const daemon = await startTestDaemon();
+  const server = await echoServer();
+  const channel = createChannel({ path: daemon.guestPath }, { guest: 'dropped' });
+  const port = (server.address() as net.AddressInfo).port;
+  const socks = [connect({ channel, host: '127.0.0.1', port }), connect({ channel, host: '127.0.0.1', port })];
+  await Promise.all(socks.map((s) => once(s, 'connect')));
+  const udp = createSocket({ type: 'udp4', channel });
+  udp.bind(0, '127.0.0.1');
+  await once(udp, 'listening');
+  const errors = socks.map((s) => once(s, 'error') as Promise<[NodeJS.ErrnoException]>);
+  const udpError = once(udp, 'error') as Promise<[NodeJS.ErrnoException]>;
+  await daemon.close();
+  for (const [err] of [...(await Promise.all(errors)), await udpError]) {
+    assert.equal(err.code, 'ECONNRESET');
+    assert.equal(err.message, `linsock channel to ${daemon.guestPath} closed: daemon shutting down`);
+  }
+  // Calls after the drop fail at once with the same reason.
+  await assert.rejects(lookup('localhost', { channel }), (e: Error) => /closed: daemon shutting down/.test(e.message));
+  const late = connect({ channel, host: '127.0.0.1', port });
+  const [lateErr] = (await once(late, 'error')) as [NodeJS.ErrnoException];
+  assert.equal(lateErr.code, 'ECONNRESET');
+  server.close();
+});
+
+test('a channel to a socket nobody listens on fails with a clear reason', async () => {
+  const channel = createChannel({ path: '/nonexistent/linsock/guest.sock' }, { guest: 'nobody' });
+  await assert.rejects(channel.ready, (e: Error) => /linsock channel to \/nonexistent\/linsock\/guest.sock closed: could not open: ENOENT: is linsockd running\?/.test(e.message));
+});
+
+test('daemon refusals reach the socket as errno codes: policy EACCES, socket limit EMFILE', async () => {
+  const daemon = await startTestDaemon({ maxSockets: 2 });
+  const server = await echoServer();
+  const port = (server.address() as net.AddressInfo).port;
+  const channel = createChannel({ path: daemon.guestPath }, { guest: 'limited' });
+  try {
+    // 127.0.0.2 is host loopback that the test policy does not allow.
+    const denied = connect({ channel, host: '127.0.0.2', port });
+    const [deniedErr] = (await once(denied, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(deniedErr.code, 'EACCES');
+    const a = connect({ channel, host: '127.0.0.1', port });
+    const b = connect({ channel, host: '127.0.0.1', port });
+    await Promise.all([once(a, 'connect'), once(b, 'connect')]);
+    const c = connect({ channel, host: '127.0.0.1', port });
+    const [limitErr] = (await once(c, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(limitErr.code, 'EMFILE');
+    assert.equal(limitErr.syscall, 'socket');
+    // A socket closed frees its handle for the next.
+    a.destroy();
+    await once(a, 'close');
+    await new Promise((r) => setTimeout(r, 20));
+    const d = connect({ channel, host: '127.0.0.1', port });
+    await once(d, 'connect');
+    b.destroy();
+    d.destroy();
+  } finally {
+    await channel.close();
+    server.close();
+    await daemon.close();
+  }
+});

@@ -1,0 +1,55 @@
+// The guest's stage stamps reach the daemon without a round trip of their own, and the daemon joins
+// them with its own: calls and pushed data come out as delegated call records with guest stages.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type TraceSink } from '../../daemon';
+import type { CallRecord, TraceRecord } from '../../protocol';
+import { createChannel, connect } from '../../guest';
+import { LOOPBACK_POLICY } from './test-daemon';
+
+test('send, recv and connect calls carry guest stages joined with host stages', async () => {
+  const records: CallRecord[] = [];
+  const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => { if (r.kind === 'call') records.push(r); } };
+  const daemon = await startDaemon({ guestSocket: join(mkdtempSync(join(tmpdir(), 'linsock-stamps-')), 'g.sock'), policy: LOOPBACK_POLICY, trace: sink });
+  const server = net.createServer((s) => s.pipe(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const channel = createChannel({ path: daemon.guestPath as string }, { guest: 'stamped' });
+  await channel.ready;
+  assert.equal(channel.tracing, true);
+  const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  await once(sock, 'connect');
+  const ops = 50;
+  for (let i = 0; i < ops; i++) {
+    sock.write(Buffer.from([i]));
+    await once(sock, 'data');
+  }
+  // Give the last sends time to complete on the host, then leave: the channel flushes its stamps first.
+  await new Promise((r) => setTimeout(r, 30));
+  sock.destroy();
+  await channel.close();
+  await daemon.close();
+  server.close();
+  const full = (r: CallRecord): boolean => r.stages.some((s) => s.name === 'guest-return') && r.stages.some((s) => s.name === 'execute');
+  const byOp = (op: string): CallRecord[] => records.filter((r) => r.op === op);
+  assert.ok(byOp('connect').some(full), 'connect has guest and host stages');
+  const sends = byOp('send').filter(full);
+  const recvs = byOp('recv').filter(full);
+  assert.ok(sends.length >= ops * 0.9, `${sends.length} of ${ops} sends have guest stages`);
+  assert.ok(recvs.length >= ops * 0.9, `${recvs.length} of ${ops} pushed data have guest stages`);
+  for (const r of [...sends, ...recvs]) {
+    assert.equal(r.path, 'delegated');
+    assert.equal(r.guest, 'stamped');
+    for (let i = 1; i < r.stages.length; i++) assert.ok((r.stages[i] as { start: number }).start >= (r.stages[i - 1] as { end: number }).end - 1);
+  }
+  // A pipelined send has no reply: guest, channel out, host queue and execute are its stages.
+  assert.deepEqual(sends[0]?.stages.map((s) => s.name).slice(0, 4), ['guest', 'channel-out', 'host-queue', 'execute']);
+  const connectRec = byOp('connect').find(full);
+  assert.deepEqual(connectRec?.stages.map((s) => s.name), ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return']);
+});

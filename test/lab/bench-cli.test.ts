@@ -1,0 +1,56 @@
+// `linsock bench` end to end: real processes (bench server, workload processes, embedded linsockd), the
+// JSON shape of DESIGN.md, verification of every byte, and clear errors for what does not exist yet.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { BenchReport } from '../../protocol';
+
+function linsock(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'lab/cli.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified'];
+
+test('bench --json: stream on direct and delegated, every byte verified, ratio present', () => {
+  const r = linsock(['bench', '--workload', 'stream', '--paths', 'direct,delegated', '--seconds', '0.5', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  assert.deepEqual(Object.keys(report), ['workload', 'mode', 'mtu', 'results', 'ratios']);
+  assert.equal(report.workload, 'stream');
+  assert.equal(report.mode, null);
+  assert.ok(report.mtu > 0);
+  assert.deepEqual(report.results.map((x) => x.path), ['direct', 'delegated']);
+  for (const row of report.results) {
+    assert.deepEqual(Object.keys(row), FIELDS);
+    assert.equal(row.verified, true);
+    assert.ok((row.mb_per_s ?? 0) > 0 && row.bytes > 0 && row.calls > 0);
+    assert.equal(row.p50_us, null);
+  }
+  const ratio = report.ratios['delegated/direct'];
+  assert.ok(typeof ratio === 'number' && ratio > 0);
+  assert.equal(report.ratios['delegated/emulated'], null);
+  // The delegated guest says where it ran: a namespace with only lo, or the host and why not.
+  assert.match(r.stderr, /delegated: .* in (netns \S+ \(lo only\)|host \(no namespace: .+\))/);
+});
+
+test('bench --json: udp-rr on delegated gives latency percentiles', () => {
+  const r = linsock(['bench', '--workload', 'udp-rr', '--paths', 'delegated', '--seconds', '0.5', '--json', '--trace', 'off']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  const row = report.results[0];
+  assert.ok(row && row.verified && row.mb_per_s === null);
+  assert.ok((row.p50_us ?? 0) > 0 && (row.p99_us ?? 0) >= (row.p50_us ?? 0) && (row.ops_per_s ?? 0) > 0);
+  assert.equal(report.ratios['delegated/direct'], null);
+});
+
+test('bench: paths and arguments that do not exist are clear errors', () => {
+  const emulated = linsock(['bench', '--workload', 'stream', '--paths', 'direct,emulated', '--seconds', '1']);
+  assert.equal(emulated.code, 2);
+  assert.match(emulated.stderr, /path 'emulated' is not available yet/);
+  const bad = linsock(['bench', '--workload', 'stream', '--seconds', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--seconds must be a number/);
+  assert.match(bad.stderr, /usage: linsock bench/);
+});

@@ -1,0 +1,155 @@
+// The end-to-end UI tests in real Chromium on real code-server, driven through the command palette.
+// `comparison`: Connect -> Run Comparison -> the viewer panel shows calls of both paths -> Export writes a
+// Chrome JSON file that parses and has events of both paths. It needs a linsockd whose lab runs workloads
+// ({op:'run'}); without one it fails and says so. `live`: Connect -> Start Recording -> real delegated
+// calls from a guest -> the viewer shows them -> Export as above, for the delegated path.
+// Screenshots go to test-results/.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { PATH_PIDS } from '../../protocol/chrome-trace';
+import { launchChromium, startCodeServer } from './code-server';
+import { delegatedEcho } from './guest-traffic';
+import { startLinsockd } from './linsockd-process';
+
+/** Runs a palette command by its title. The first F1 after load can be lost and commands appear only once
+ * the extension host scanned the extension, so it retries. */
+async function palette(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 2000 });
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch {
+      /* not there yet: again */
+    }
+  }
+  throw new Error(`the command palette never offered '${title}'`);
+}
+
+/** Picks the row with `text` in an open quick pick (or accepts an input box with Enter). */
+async function pick(page: Page, text: string | null): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  if (text !== null) {
+    await input.fill(text);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ state: 'visible', timeout: 5000 });
+  }
+  await page.keyboard.press('Enter');
+}
+
+async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Waits for a notification containing `text`; fails at once on one containing `failText`. */
+async function notification(page: Page, text: string, failText: string, timeout: number): Promise<string> {
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeout) {
+    for (const t of await toasts.allInnerTexts()) {
+      if (t.includes(failText)) throw new Error(`VS Code said: ${t.replace(/\s+/g, ' ')}`);
+      if (t.includes(text)) return t;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`no notification with '${text}' within ${timeout} ms`);
+}
+
+export async function runUiTest(root: string, results: string, mode: 'comparison' | 'live'): Promise<void> {
+  for (const f of readdirSync(results)) if (f.startsWith(`vscode-ui-${mode}`)) rmSync(join(results, f));
+  const tmp = mkdtempSync(join(tmpdir(), 'linsock-ui-'));
+  const daemonDir = join(tmp, 'daemon');
+  mkdirSync(daemonDir);
+  const workspace = join(tmp, 'workspace');
+  mkdirSync(workspace);
+  const daemon = await startLinsockd({ root, dir: daemonDir });
+  const cs = await startCodeServer({ root, tmp, settings: { 'linsock.daemon.url': daemon.url, 'linsock.daemon.tokenFile': daemon.tokenFile } });
+  const { browser, page } = await launchChromium();
+  const shot = (name: string) => page.screenshot({ path: join(results, name) }).catch(() => undefined);
+  try {
+    await page.goto(cs.url(workspace, [['extensionDevelopmentPath', cs.remote(root)]]));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 30_000 });
+    // The status bar item appears once the extension is active.
+    await page.locator('.statusbar-item', { hasText: 'Linsock' }).first().waitFor({ timeout: 30_000 });
+
+    await palette(page, 'Linsock: Connect to Daemon');
+    await pick(page, null); // the URL box, prefilled from the settings
+    await page.locator('.statusbar-item .codicon-pulse').first().waitFor({ timeout: 15_000 });
+
+    const paths = mode === 'comparison' ? ['delegated', 'emulated'] : ['delegated'];
+    if (mode === 'comparison') {
+      await palette(page, 'Linsock: Run Comparison');
+      await pick(page, 'stream');
+      await pick(page, null); // paths: delegated and emulated are picked by default
+      await pick(page, null); // seconds: 2
+      await pick(page, 'e1000');
+      await notification(page, 'stream · delegated vs emulated:', 'failed', 120_000);
+    } else {
+      await palette(page, 'Linsock: Start Recording');
+      await page.locator('.statusbar-item .codicon-record').first().waitFor({ timeout: 10_000 });
+      await delegatedEcho(daemon.guestSocket, 50);
+    }
+
+    // The viewer's comparison table has a row per path and op once calls of that path arrived.
+    const viewer = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await viewer.locator('vscode-panel-tab', { hasText: 'Compare' }).first().click({ timeout: 20_000 });
+    for (const path of paths) await viewer.locator(`tr[data-path="${path}"]`).first().waitFor({ state: 'attached', timeout: 20_000 });
+    await shot(`vscode-ui-${mode}-viewer.png`);
+
+    const out = join(tmp, `ui-${mode}.linsock.json`);
+    await palette(page, 'Linsock: Export Trace');
+    await pick(page, 'Chrome Trace Event JSON');
+    // code-server's save dialog is VS Code's simple file dialog: a quick input holding the path.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    // Wait for the dialog's own default (…/linsock-<time>.linsock.json) so that it does not overwrite ours.
+    await until('the save dialog\'s default name', async () => /linsock-[^/]*\.linsock\.json$/.test(await input.inputValue()));
+    await input.fill(out);
+    await until('our path in the save dialog', async () => (await input.inputValue()) === out);
+    // The dialog may still be busy listing the folder: press OK until it closes.
+    const ok = page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first();
+    await until('the save dialog to close', async () => {
+      if (!(await input.isVisible())) return true;
+      await ok.click({ timeout: 1000 }).catch(() => undefined);
+      return false;
+    });
+    await notification(page, 'Trace saved to', 'failed', 60_000);
+    assert.ok(existsSync(out), `no file at ${out}`);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: { ph: string; pid: number; cat?: string }[] };
+    const pids = new Set(doc.traceEvents.filter((e) => e.ph === 'X').map((e) => e.pid));
+    const want = paths.map((p) => PATH_PIDS[p as keyof typeof PATH_PIDS]);
+    assert.ok(want.every((p) => pids.has(p)), `complete events under pids ${[...pids].join(', ')}: expected ${paths.join(' and ')} (${want.join(', ')})`);
+    await shot(`vscode-ui-${mode}.png`);
+
+    // After a reload the serializer brings the viewer panel back, and its page starts again. Reload through
+    // VS Code's own command: it saves the open editors first (a bare page reload may not get to).
+    const reloaded = page.waitForEvent('load', { timeout: 30_000 });
+    await palette(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 30_000 });
+    await page.locator('.tab', { hasText: 'Linsock Trace' }).first().waitFor({ timeout: 30_000 });
+    await page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame').locator('vscode-panel-tab', { hasText: 'Compare' }).first().waitFor({ timeout: 30_000 });
+  } catch (err) {
+    await shot(`vscode-ui-${mode}-failure.png`);
+    throw err;
+  } finally {
+    await browser.close();
+    await cs.stop();
+    await daemon.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,35 @@
+// Feeds decoded records into the store: calls (through the decoder's reused view, no object per call)
+// and frames into the typed arrays, lost-record notices into the drop counter.
+
+import type { TraceRecord } from '../protocol/trace';
+import { isLstrace, visitChunk, visitLstrace, type ChunkVisitor } from '../protocol/lstrace-decode';
+import type { CallStore } from './call-store';
+
+export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore): void {
+  for (const r of records) {
+    if (r.kind === 'call') store.addCall(r);
+    else if (r.kind === 'frame') store.addFrame(r);
+    else if (r.kind === 'dropped') store.droppedBySource += r.count;
+  }
+}
+
+/** One visitor per store, reused for every chunk. */
+const visitors = new WeakMap<CallStore, ChunkVisitor>();
+
+/**
+ * Decodes one .lstrace chunk into the store (or a whole .lstrace file, header included, when a host sends
+ * one). Records before a problem are kept; the problem is thrown so the viewer can say the data was damaged.
+ */
+export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
+  let v = visitors.get(store);
+  if (!v) {
+    v = {
+      call: (c) => store.addCallView(c),
+      frame: (f) => store.addFrame(f),
+      dropped: (d) => (store.droppedBySource += d.count),
+    };
+    visitors.set(store, v);
+  }
+  const err = isLstrace(bytes) ? visitLstrace(bytes, v) : visitChunk(bytes, v);
+  if (err) throw err;
+}

@@ -1,0 +1,41 @@
+// Typed-array columns that grow by doubling, so appending a million calls costs amortized O(1) and
+// keeps the records outside the JS heap (one small object per column, never one per call).
+
+type TypedArray = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+type TypedArrayClass<T extends TypedArray> = { new (length: number): T };
+
+/** Returns `a` when it already holds `needed` elements, else a copy at least twice as long. */
+export function ensureCapacity<T extends TypedArray>(a: T, needed: number, Kind: TypedArrayClass<T>): T {
+  if (needed <= a.length) return a;
+  let size = Math.max(a.length, 16);
+  while (size < needed) size *= 2;
+  const b = new Kind(size);
+  b.set(a as never);
+  return b;
+}
+
+/** A growable list of u32, used for per-track call lists and frame links. */
+export class U32List {
+  data: Uint32Array;
+  length = 0;
+  constructor(initial = 16) {
+    this.data = new Uint32Array(initial);
+  }
+  push(v: number): void {
+    if (this.length === this.data.length) this.data = ensureCapacity(this.data, this.length + 1, Uint32Array);
+    this.data[this.length++] = v;
+  }
+  get bytes(): number {
+    return this.data.byteLength;
+  }
+}
+
+/** First index in [lo, hi) whose key is >= `value`; `key(i)` must be non-decreasing. */
+export function lowerBound(lo: number, hi: number, value: number, key: (i: number) => number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key(mid) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,43 @@
+// Entry of the webview bundle (dist/webview.js): starts the viewer and wires the host's messages.
+
+import type { ToViewer } from '../protocol/webview-messages';
+import { TraceViewer } from './trace-viewer';
+import { Host } from './vscode-api';
+
+const host = new Host();
+const root = document.getElementById('viewer') ?? document.body.appendChild(Object.assign(document.createElement('div'), { id: 'viewer' }));
+const viewer = new TraceViewer(root, host);
+
+window.addEventListener('message', (ev: MessageEvent<ToViewer>) => {
+  const m = ev.data;
+  if (typeof m !== 'object' || m === null || typeof m.type !== 'string') return;
+  viewer.onMessage(m);
+});
+
+// Read-only handle for the browser tests and the benchmark: counts and frame timings, nothing to mutate.
+(window as unknown as { linsockViewer: unknown }).linsockViewer = {
+  get calls() {
+    return viewer.store.count;
+  },
+  get frames() {
+    return viewer.scheduler.frames;
+  },
+  frameTimes: () => Array.from(viewer.scheduler.recent.subarray(0, Math.min(viewer.scheduler.frames, viewer.scheduler.recent.length))),
+  get stats() {
+    return { ...viewer.timeline.stats };
+  },
+  get window() {
+    return [viewer.timeline.t0, viewer.timeline.t1];
+  },
+  get arrayBytes() {
+    return viewer.store.arrayBytes + (viewer.mask.mask?.byteLength ?? 0);
+  },
+  get state() {
+    return viewer.currentState;
+  },
+  get selected() {
+    return viewer.timeline.selected;
+  },
+};
+
+host.post({ type: 'ready' });

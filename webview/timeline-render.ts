@@ -1,0 +1,288 @@
+// Draws the timeline onto a canvas, Perfetto-style: only the visible rows and time window; per track,
+// every call and stage is reduced to pixel columns of one colour each, then drawn as runs of equal
+// colour, batched by colour across all rows. Cost is bounded by pixels, not by calls.
+
+import type { CallStore, Track } from './call-store';
+import { OPS, PATHS } from '../protocol/trace';
+import { DIMMED_COLOURS, FRAME_COLOURS, RANK, STAGE_COLOURS, COLOUR_COUNT, type Palette } from './palette';
+import { LANE_HEADER, type Layout } from './track-layout';
+
+export const GUTTER = 120;
+const OP_NAMES: readonly string[] = OPS;
+
+export interface View {
+  width: number;
+  height: number;
+  dpr: number;
+  /** Visible window, ns relative to the store's base. */
+  t0: number;
+  t1: number;
+  scrollY: number;
+  /** Top of the track area in canvas px (the axis sits above it in its own SVG). */
+  top: number;
+}
+
+export interface Marks {
+  selected: number;
+  /** Frame slots linked to the selected call, highlighted and joined to it. */
+  linkedFrames: number[];
+  brush: [number, number] | null;
+  mask: Uint8Array | null;
+}
+
+export interface FrameStats {
+  /** Calls and frames inside the window. */
+  visible: number;
+  /** Items narrower than a pixel that were merged into pixel columns. */
+  merged: number;
+  rects: number;
+  /** Loop iterations spent (skipping merged columns keeps this near tracks x pixel columns). */
+  visited: number;
+}
+
+/** Reusable buffers, so a frame allocates nothing proportional to the data. */
+export class RenderBuffers {
+  cols = new Uint8Array(0);
+  runs: Float32Array[] = Array.from({ length: COLOUR_COUNT }, () => new Float32Array(1024));
+  runLen = new Uint32Array(COLOUR_COUNT);
+  labels: { x: number; y: number; w: number; text: string }[] = [];
+
+  reset(width: number): void {
+    if (this.cols.length < width) this.cols = new Uint8Array(width);
+    this.runLen.fill(0);
+    this.labels.length = 0;
+  }
+
+  pushRun(c: number, x: number, y: number, w: number, h: number): void {
+    let a = this.runs[c]!;
+    const n = this.runLen[c]!;
+    if (n + 4 > a.length) {
+      const b = new Float32Array(a.length * 2);
+      b.set(a);
+      this.runs[c] = a = b;
+    }
+    a[n] = x;
+    a[n + 1] = y;
+    a[n + 2] = w;
+    a[n + 3] = h;
+    this.runLen[c] = n + 4;
+  }
+}
+
+export function drawTimeline(ctx: CanvasRenderingContext2D, store: CallStore, layout: Layout, view: View, palette: Palette, marks: Marks, buf: RenderBuffers): FrameStats {
+  const { width, height, dpr, t0, t1, scrollY, top } = view;
+  const plotW = Math.max(1, Math.floor(width - GUTTER));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.fillStyle = palette.background;
+  ctx.fillRect(0, 0, width, height);
+  const stats: FrameStats = { visible: 0, merged: 0, rects: 0, visited: 0 };
+  buf.reset(plotW);
+  const k = plotW / (t1 - t0);
+  store.ensureSorted();
+
+  ctx.font = palette.font;
+  ctx.textBaseline = 'middle';
+  const visTop = scrollY;
+  const visBottom = scrollY + height - top;
+  for (const row of layout.rows) {
+    if (row.y + row.h < visTop) continue;
+    if (row.y > visBottom) break;
+    const y = top + row.y - scrollY;
+    if (row.kind === 'lane') {
+      ctx.fillStyle = palette.laneBackground;
+      ctx.fillRect(0, y, width, row.h);
+      ctx.fillStyle = palette.foreground;
+      ctx.fillText(`${PATHS[row.path]} (${row.tracks} track${row.tracks === 1 ? '' : 's'})`, 4, y + LANE_HEADER / 2);
+      continue;
+    }
+    ctx.fillStyle = palette.muted;
+    ctx.fillText(store.label(row.track), 10, y + row.h / 2, GUTTER - 14);
+    if (row.track.socket >= 0) drawCallTrack(store, row.track, y + 1, row.h - 2, t0, t1, k, plotW, marks.mask, buf, stats);
+    else drawFrameTrack(store, row.track, y + 3, row.h - 6, t0, t1, k, plotW, buf, stats);
+  }
+
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(GUTTER, top, plotW, height - top);
+  ctx.clip();
+  for (let c = 1; c < COLOUR_COUNT; c++) {
+    const n = buf.runLen[c]!;
+    if (n === 0) continue;
+    ctx.fillStyle = palette.fills[c]!;
+    const a = buf.runs[c]!;
+    for (let i = 0; i < n; i += 4) ctx.fillRect(GUTTER + a[i]!, a[i + 1]!, a[i + 2]!, a[i + 3]!);
+    stats.rects += n / 4;
+  }
+  ctx.fillStyle = palette.background;
+  for (const l of buf.labels) ctx.fillText(l.text, GUTTER + l.x + 3, l.y, l.w - 6);
+  drawMarks(ctx, store, layout, view, palette, marks, k, plotW);
+  ctx.restore();
+  return stats;
+}
+
+/** One track of calls: each call becomes pixel columns of its stage colours (or its dominant stage when sub-pixel). */
+function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: number, t1: number, k: number, w: number, mask: Uint8Array | null, buf: RenderBuffers, stats: FrameStats): void {
+  const [from, to] = store.window(t, t0, t1);
+  if (from >= to) return;
+  const cols = buf.cols;
+  cols.fill(0, 0, w);
+  const list = t.list.data;
+  const { stageFirst, stageCount, stageName, stageStart, stageEnd } = store;
+  const allThin = t.maxDur * k < 1;
+  const { starts: ts, durs, keys } = t;
+  let merged = 0;
+  let visited = 0;
+  for (let i = from; i < to; i++) {
+    visited++;
+    // the track's own contiguous arrays first: the global columns are touched only for wide calls
+    const st = ts[i]!;
+    const dur = durs[i]!;
+    if (st + dur < t0) continue;
+    const x0 = (st - t0) * k;
+    const x1 = x0 + dur * k;
+    if (x1 - x0 < 2) {
+      // sub-pixel: the call's column takes its dominant stage's colour (dimmed when filtered out)
+      merged++;
+      const c = x0 < 0 ? 0 : x0 | 0;
+      if (c >= w) continue;
+      const colour = (mask !== null && mask[list[i]!] === 0 ? DIMMED_COLOURS : STAGE_COLOURS) + keys[i]!;
+      const old = cols[c]!;
+      if (old === 0 || RANK[colour]! > RANK[old]!) cols[c] = colour;
+      // When every call of the track is sub-pixel at this zoom and the column already holds a top-rank
+      // colour, the rest of this column's calls cannot change it: jump to the next column.
+      if (allThin && RANK[cols[c]!] === 2 && i + 1 < to && ts[i + 1]! < t0 + (c + 1) / k) {
+        const lo = skipTo(ts, i + 1, to, t0 + (c + 1) / k);
+        merged += lo - 1 - i;
+        i = lo - 1;
+      }
+      continue;
+    }
+    const s = list[i]!;
+    const base = mask !== null && mask[s] === 0 ? DIMMED_COLOURS : STAGE_COLOURS;
+    const f = stageFirst[s]!;
+    const n = stageCount[s]!;
+    // a one-pixel gap after each wide call keeps neighbours apart
+    const last = Math.min(w, Math.floor(x1) - (x1 - x0 > 4 ? 1 : 0));
+    for (let j = 0; j < n; j++) {
+      const a = Math.max(0, Math.floor(x0 + stageStart[f + j]! * k));
+      const b = Math.min(last, Math.max(a + 1, Math.floor(x0 + stageEnd[f + j]! * k)));
+      const colour = base + stageName[f + j]!;
+      for (let c = a; c < b; c++) {
+        const old = cols[c]!;
+        if (old === 0 || RANK[colour]! >= RANK[old]!) cols[c] = colour;
+      }
+    }
+    if (x1 - x0 > 70 && buf.labels.length < 400) buf.labels.push({ x: Math.max(0, x0), y: y + h / 2, w: Math.min(w, x1) - Math.max(0, x0), text: opLabel(store, s) });
+  }
+  stats.visible += to - from;
+  stats.merged += merged;
+  stats.visited += visited;
+  emitRuns(cols, w, y, h, buf);
+}
+
+function opLabel(store: CallStore, s: number): string {
+  const r = store.results.values[store.result[s]!];
+  return `${OP_NAMES[store.op[s]!]}${r === 'ok' ? '' : ' ' + r}`;
+}
+
+function drawFrameTrack(store: CallStore, t: Track, y: number, h: number, t0: number, t1: number, k: number, w: number, buf: RenderBuffers, stats: FrameStats): void {
+  const [from, to] = store.window(t, t0, t1);
+  if (from >= to) return;
+  const cols = buf.cols;
+  cols.fill(0, 0, w);
+  const { starts: ts, durs, keys } = t;
+  const allThin = t.maxDur * k < 1;
+  let merged = 0;
+  for (let i = from; i < to; i++) {
+    const x0 = (ts[i]! - t0) * k;
+    const x1 = x0 + durs[i]! * k;
+    if (x1 < 0) continue;
+    const a = Math.max(0, Math.floor(x0));
+    const b = Math.min(w, Math.max(a + 1, Math.floor(x1)));
+    const colour = FRAME_COLOURS + keys[i]!;
+    for (let c = a; c < b; c++) cols[c] = colour;
+    if (x1 - x0 >= 1) continue;
+    merged++;
+    // as for calls: once a column is coloured, skip the rest of its sub-pixel frames
+    const next = t0 + (a + 1) / k;
+    if (allThin && i + 1 < to && ts[i + 1]! < next) {
+      const lo = skipTo(ts, i + 1, to, next);
+      merged += lo - 1 - i;
+      i = lo - 1;
+    }
+  }
+  stats.visible += to - from;
+  stats.merged += merged;
+  emitRuns(cols, w, y, h, buf);
+}
+
+/** First index in [from, to) whose start is >= t: galloping from `from`, since it is usually close. */
+function skipTo(ts: Float64Array, from: number, to: number, t: number): number {
+  let step = 1;
+  let lo = from;
+  let hi = from + 1;
+  while (hi < to && ts[hi]! < t) {
+    lo = hi;
+    step *= 2;
+    hi = Math.min(to, hi + step);
+  }
+  if (hi > to) hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function emitRuns(cols: Uint8Array, w: number, y: number, h: number, buf: RenderBuffers): void {
+  let c = 0;
+  while (c < w) {
+    const colour = cols[c]!;
+    if (colour === 0) {
+      c++;
+      continue;
+    }
+    let e = c + 1;
+    while (e < w && cols[e] === colour) e++;
+    buf.pushRun(colour, c, y, e - c, h);
+    c = e;
+  }
+}
+
+/** Selection outline, links from the selected call to its frames, and the brushed range. */
+function drawMarks(ctx: CanvasRenderingContext2D, store: CallStore, layout: Layout, view: View, palette: Palette, marks: Marks, k: number, plotW: number): void {
+  const { t0, top, scrollY, height } = view;
+  if (marks.brush) {
+    const a = GUTTER + (marks.brush[0] - t0) * k;
+    const b = GUTTER + (marks.brush[1] - t0) * k;
+    ctx.fillStyle = palette.brush;
+    ctx.fillRect(a, top, Math.max(1, b - a), height - top);
+  }
+  const s = marks.selected;
+  if (s < 0 || s >= store.count) return;
+  const rowOf = (t: Track | undefined) => layout.rows.find((r) => r.kind === 'track' && r.track === t);
+  const row = rowOf(store.tracks[store.track[s]!]);
+  if (!row) return;
+  const x0 = GUTTER + (store.start[s]! - t0) * k;
+  const x1 = GUTTER + (store.end[s]! - t0) * k;
+  const y = top + row.y - scrollY;
+  ctx.strokeStyle = palette.selection;
+  ctx.lineWidth = 2;
+  ctx.strokeRect(Math.max(GUTTER - 2, x0 - 1), y, Math.min(plotW + 4, Math.max(3, x1 - x0 + 2)), row.h);
+  if (marks.linkedFrames.length === 0) return;
+  const frow = rowOf(store.frameTrack(store.guest[s]!));
+  if (!frow) return;
+  const fy = top + frow.y - scrollY;
+  ctx.strokeStyle = palette.link;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (const f of marks.linkedFrames) {
+    const fx0 = GUTTER + (store.frameIn[f]! - t0) * k;
+    const fx1 = GUTTER + (store.frameOut[f]! - t0) * k;
+    ctx.rect(fx0 - 1, fy + 1, Math.max(2, fx1 - fx0 + 2), frow.h - 2);
+    ctx.moveTo(Math.max(x0, Math.min(x1, fx0)), y + row.h);
+    ctx.lineTo(fx0, fy + 1);
+  }
+  ctx.stroke();
+}
