@@ -1,16 +1,23 @@
-// Joins the host's stamps of each delegated call with the guest's (which arrive later, batched in `stamps`
-// frames) and publishes one CallRecord per call. Waiting calls are bounded: the oldest are published with
-// host stages only when the table is full, and all that wait are published so when the guest leaves.
+// Joins the host's stamps of each delegated call with the guest's (batched in `stamps` frames) and publishes
+// one CallRecord per call. Guest stamps usually arrive after the host's part is complete; those that arrive
+// first (a call the host is still executing, a reply still queued) wait in a small table of their own.
+// Both tables are bounded: the oldest host calls are published with host stages only when theirs is full,
+// the oldest early guest stamps are dropped, and all host calls that wait are published when the guest leaves.
 import type { CallRecord, Stage, StageName, StampEntry } from '../protocol';
 import type { HostCall } from './host-call';
 import type { TraceSink } from './trace-sink';
 
 const NAMES: readonly StageName[] = ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return'];
+/** Guest stamps kept while their host part is not complete, per kind (calls, pushes). */
+export const MAX_EARLY_STAMPS = 1024;
 
 export class CallTracer {
   /** Replied calls by request id, and pushed events by event id (the two id spaces overlap). */
   private readonly calls = new Map<number, HostCall>();
   private readonly pushes = new Map<number, HostCall>();
+  /** Guest stamps that came before their host part completed, by the same two id spaces. */
+  private readonly earlyCalls = new Map<number, StampEntry>();
+  private readonly earlyPushes = new Map<number, StampEntry>();
   /** Added to guest stamps to put them on the host's clock (0 for a guest on this host's clock). */
   offsetNs = 0;
 
@@ -23,6 +30,12 @@ export class CallTracer {
 
   /** A call or event whose host side is complete; waits for the guest's stamps. */
   done(c: HostCall): void {
+    const early = c.pushed ? this.earlyPushes : this.earlyCalls;
+    const e = early.size > 0 ? early.get(c.id) : undefined;
+    if (e) {
+      early.delete(c.id);
+      return this.publish(c, e);
+    }
     const map = c.pushed ? this.pushes : this.calls;
     const prev = map.get(c.id);
     if (prev) {
@@ -41,9 +54,15 @@ export class CallTracer {
   stamps(entries: StampEntry[]): void {
     for (const e of entries) {
       // Pushed data is stamped by the guest from its arrival on: no enter, no channel out.
-      const map = e.enter === 0 && e.channelOut === 0 ? this.pushes : this.calls;
+      const pushed = e.enter === 0 && e.channelOut === 0;
+      const map = pushed ? this.pushes : this.calls;
       const c = map.get(e.id);
-      if (!c) continue;
+      if (!c) {
+        const early = pushed ? this.earlyPushes : this.earlyCalls;
+        early.set(e.id, e);
+        if (early.size > MAX_EARLY_STAMPS) early.delete(early.keys().next().value as number);
+        continue;
+      }
       map.delete(e.id);
       this.publish(c, e);
     }
@@ -55,18 +74,24 @@ export class CallTracer {
     for (const c of this.pushes.values()) this.publish(c, null);
     this.calls.clear();
     this.pushes.clear();
+    this.earlyCalls.clear();
+    this.earlyPushes.clear();
   }
 
   private publish(c: HostCall, e: StampEntry | null): void {
     if (!this.sink.enabled) return;
     const off = this.offsetNs;
     const g = (t: number | undefined): number => (t ? t + off : 0);
-    const points = [g(e?.enter), g(e?.channelOut), c.receive, c.execStart, c.execEnd, c.replyOut, g(e?.replyIn), g(e?.return)];
+    // A pipelined send returned to the application when the guest queued it (its return stamp is its
+    // channel-out stamp): its record ends with the host's execute, and has no reply stages.
+    const points = c.noReply
+      ? [g(e?.enter), g(e?.channelOut), c.receive, c.execStart, c.execEnd]
+      : [g(e?.enter), g(e?.channelOut), c.receive, c.execStart, c.execEnd, c.replyOut, g(e?.replyIn), g(e?.return)];
     const stages: Stage[] = [];
     // Stages are contiguous and ordered; a point that is missing drops the stages on both sides of it,
     // and small disorder between two clocks is clamped rather than producing end < start.
     let last = 0;
-    for (let i = 0; i < NAMES.length; i++) {
+    for (let i = 0; i < points.length - 1; i++) {
       const s = points[i] as number;
       const t = points[i + 1] as number;
       if (!s || !t) continue;

@@ -1,8 +1,10 @@
-// Frames from the daemon to one guest. Frames produced during one turn of the event loop are written
-// together (cork/uncork: one writev), pushed data goes out as its own part (never copied), and the
-// send credit owed per socket is coalesced into one credit frame per flush. Credit rides along with other
-// frames; alone it goes out only once it is worth a wake-up of the guest (a quarter of the window) or after
-// CREDIT_LINGER_MS, so a request/response exchange costs the guest no extra wake-up for credit.
+// Frames from the daemon to one guest. The event handlers that produce frames (a chunk of guest requests, a
+// read from a host socket) flush at their end, so an answer leaves in the same callback that caused it;
+// frames from elsewhere (write callbacks, lookups) are flushed once per loop turn (setImmediate). A flush is
+// one write: small frames copied together, larger ones as a writev with pushed data as its own (uncopied)
+// part. The send credit owed per socket is coalesced into one credit frame per flush. Credit rides along with
+// other frames; alone it goes out only once it is worth a wake-up of the guest (a quarter of the window) or
+// after CREDIT_LINGER_MS, so a request/response exchange costs the guest no extra wake-up for credit.
 import type { Socket } from 'node:net';
 import type { WireMessage } from '../protocol';
 import { encodeFrameParts } from '../protocol/wire-codec';
@@ -15,6 +17,8 @@ export interface ReplyStamp {
 
 /** How long a small amount of owed credit may wait for a frame to ride along with. */
 const CREDIT_LINGER_MS = 2;
+/** Batches up to this size are copied into one buffer: cheaper than a writev of small parts. */
+const COPY_BATCH_BYTES = 4096;
 
 export class ChannelOut {
   private parts: Uint8Array[] = [];
@@ -72,9 +76,11 @@ export class ChannelOut {
 
   private lingerCredit(): void {
     if (this.creditTimer || this.closed) return;
+    // Not cleared when credit leaves with other frames: in a request/response exchange that would arm and
+    // clear a timer per round trip; one that finds nothing owed costs less.
     this.creditTimer = setTimeout(() => {
       this.creditTimer = null;
-      this.flushAll(true);
+      if (this.owed.size > 0) this.flushAll(true);
     }, CREDIT_LINGER_MS);
   }
 
@@ -95,19 +101,22 @@ export class ChannelOut {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flush);
+    setImmediate(this.onImmediate);
   }
 
-  readonly flush = (): void => this.flushAll(false);
+  private readonly onImmediate = (): void => {
+    this.scheduled = false;
+    this.flushAll(false);
+  };
+
+  /** Writes what is queued now; event handlers call it at their end (see the top of this file). */
+  flush(): void {
+    if (this.parts.length > 0 || this.owed.size > 0) this.flushAll(false);
+  }
 
   private flushAll(force: boolean): void {
-    this.scheduled = false;
     if (this.closed) return;
     if (this.owed.size > 0 && (force || this.parts.length > 0 || this.creditDue())) {
-      if (this.creditTimer) {
-        clearTimeout(this.creditTimer);
-        this.creditTimer = null;
-      }
       for (const [handle, bytes] of this.owed) {
         for (const p of encodeFrameParts({ type: 'credit', id: 0, handle, bytes })) {
           this.parts.push(p);
@@ -119,10 +128,12 @@ export class ChannelOut {
     if (this.owed.size > 0) this.lingerCredit();
     const parts = this.parts;
     if (parts.length === 0) return;
+    const queued = this.queued;
     this.parts = [];
     this.queued = 0;
     const s = this.socket;
     if (parts.length === 1) s.write(parts[0] as Uint8Array);
+    else if (queued <= COPY_BATCH_BYTES) s.write(Buffer.concat(parts, queued));
     else {
       s.cork();
       for (const p of parts) s.write(p);

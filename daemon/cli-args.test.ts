@@ -13,10 +13,13 @@ describe('linsockd arguments', () => {
     assert.equal(a.trace, false);
     assert.deepEqual(a.limits, { maxSockets: 10, maxBufferPerSocket: 65536, maxBufferPerGuest: 8 * 1024 * 1024, maxFrame: 65536 });
     assert.equal(a.guestTcp, '7718');
+    assert.equal(a.shortcut, true);
+    assert.equal(parseArgs(['--shortcut', 'off']).shortcut, false);
   });
 
   it('explains what is wrong', () => {
     assert.throws(() => parseArgs(['--trace', 'maybe']), /--trace expects on or off/);
+    assert.throws(() => parseArgs(['--shortcut', 'yes']), /--shortcut expects on or off/);
     assert.throws(() => parseArgs(['--bogus']), /unknown option '--bogus'/);
     assert.throws(() => parseArgs(['--trace-port']), /--trace-port expects a value/);
     assert.throws(() => parseBytes('12Q', '--max-frame'), /byte count like/);

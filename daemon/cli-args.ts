@@ -10,6 +10,8 @@ export interface CliArgs {
   tokenFile?: string;
   config?: string;
   trace: boolean;
+  /** Join connects between this daemon's guests in-process (same-host shortcut). */
+  shortcut: boolean;
   ringSize?: number;
   limits: Partial<Limits>;
   allowRemote: boolean;
@@ -30,6 +32,8 @@ export const USAGE = `Usage: linsockd [options]
   --token-file PATH          where the trace token is kept (created with mode 0600)
   --config FILE              JSON: {"policy":{"rules":[...]},"limits":{...}}
   --trace on|off             record call traces (default on)
+  --shortcut on|off          join connects between guests of this daemon in-process, without host
+                             sockets (default on; off: through the host's loopback)
   --ring-size N              trace records kept in memory
   --max-sockets N            host sockets per guest (default 1024)
   --max-buffer-per-socket B  unsent bytes per socket, also the send credit (default 4M)
@@ -56,7 +60,7 @@ function parseCount(text: string, flag: string, min = 1): number {
 }
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
+  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string;
     const eq = raw.indexOf('=');
@@ -84,6 +88,12 @@ export function parseArgs(argv: string[]): CliArgs {
         const v = value();
         if (v !== 'on' && v !== 'off') throw new Error(`--trace expects on or off, got '${v}'`);
         a.trace = v === 'on';
+        break;
+      }
+      case '--shortcut': {
+        const v = value();
+        if (v !== 'on' && v !== 'off') throw new Error(`--shortcut expects on or off, got '${v}'`);
+        a.shortcut = v === 'on';
         break;
       }
       case '--ring-size': a.ringSize = parseCount(value(), flag); break;

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     trace: hub,
     logger: log,
     run,
+    sameHostShortcut: args.shortcut,
   });
   let trace;
   try {
@@ -55,12 +56,21 @@ async function main(): Promise<void> {
     throw e;
   }
 
+  // Stopping never waits on guests: channels that do not take their goodbye are cut after a short grace
+  // (index.ts), and whatever still holds the loop is cut at STOP_DEADLINE_MS. A second signal exits at once.
+  const STOP_DEADLINE_MS = 1500;
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(0);
+    }
     stopping = true;
     log.info('stopping', { signal });
-    const hard = setTimeout(() => process.exit(0), 3000);
+    const hard = setTimeout(() => {
+      log.warn('stop deadline reached: exiting', { ms: STOP_DEADLINE_MS });
+      process.exit(0);
+    }, STOP_DEADLINE_MS);
     hard.unref();
     void Promise.all([daemon.close(), trace.close()])
       .then(() => hub.close())

@@ -17,6 +17,7 @@ import { fail, OK, type Counters, type HostHandle, type ReplyBody, type Respond,
 import type { Limits } from './limits';
 import type { Logger } from './log';
 import type { Policy } from './policy';
+import type { ShortcutTable } from './shortcut-table';
 import { FreshTcp } from './tcp-fresh';
 import type { TraceSink } from './trace-sink';
 import { UdpSocket } from './udp-socket';
@@ -36,6 +37,8 @@ export interface SessionOptions {
   run: string;
   counters: Counters;
   registry: GuestRegistry;
+  /** Guest listeners of the whole daemon, for the same-host shortcut; null when it is off. */
+  shortcuts: ShortcutTable | null;
   onClosed(s: GuestSession): void;
 }
 
@@ -77,6 +80,9 @@ export class GuestSession implements SessionContext {
   private readonly corked: Writable[] = [];
   private inChunk = false;
   private minClockDelta = Infinity;
+  /** Smallest time from an answer to HELLO or a clock probe until the guest's next frame: a round trip. */
+  private minRttNs = Infinity;
+  private answeredAt = 0;
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
@@ -92,8 +98,19 @@ export class GuestSession implements SessionContext {
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
     socket.on('close', () => this.shut('channel closed', null, false));
+    // The channel is half-open (allowHalfOpen): a guest that vanished while the daemon had nothing to write
+    // would otherwise never produce 'close'. A guest never half-closes its channel on purpose.
+    socket.on('end', () => this.shut('channel ended by the guest', null, false));
     this.helloTimer = setTimeout(() => this.shut('no hello', { errno: 'EPROTO', message: `expected hello within ${HELLO_TIMEOUT_MS} ms` }, true), HELLO_TIMEOUT_MS);
     this.helloTimer.unref();
+  }
+
+  get shortcuts(): ShortcutTable | null {
+    return this.opts.shortcuts;
+  }
+
+  get tracing(): boolean {
+    return this.tracer !== null && this.opts.sink.enabled;
   }
 
   get transport(): GuestInfo['transport'] {
@@ -185,7 +202,8 @@ export class GuestSession implements SessionContext {
     if (this.state === 'closed') return;
     const t = this.opts.sink.enabled ? nowNs() : 0;
     const { messages, error } = this.decoder.push(chunk);
-    this.inChunk = true;
+    // Corking pays off only when the chunk holds several frames (sends to one socket leave as one writev).
+    this.inChunk = messages.length > 1;
     for (const m of messages) {
       if (this.isClosed()) break;
       this.dispatch(m, t);
@@ -196,6 +214,8 @@ export class GuestSession implements SessionContext {
       this.corked.length = 0;
     }
     if (this.isClosed()) return;
+    // Answers leave now, in the callback that read their requests.
+    this.out.flush();
     if (error) return this.malformed(error);
     if (!this.readPaused && this.outputBlocked()) {
       // The guest is not reading what we send: stop reading its requests until it does.
@@ -229,6 +249,12 @@ export class GuestSession implements SessionContext {
       if (m.type !== 'hello') return this.violation(`expected hello as the first frame, got ${m.type}`);
       return this.hello(m, t);
     }
+    if (this.answeredAt !== 0) {
+      // The guest's first frame after our helloOk or clockOk bounds the round trip from above.
+      const rtt = (t || nowNs()) - this.answeredAt;
+      if (rtt >= 0 && rtt < this.minRttNs) this.minRttNs = rtt;
+      this.answeredAt = 0;
+    }
     switch (m.type) {
       case 'credit': {
         const h = this.table.get(m.handle);
@@ -242,6 +268,7 @@ export class GuestSession implements SessionContext {
         const now = nowNs();
         this.clockSample(now, m.guestTimeNs);
         this.out.send({ type: 'clockOk', id: m.id, handle: 0, guestTimeNs: m.guestTimeNs, hostTimeNs: now });
+        this.answeredAt = now;
         return;
       }
       case 'goodbye':
@@ -282,6 +309,7 @@ export class GuestSession implements SessionContext {
       type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: HOST_CAPABILITIES & m.capabilities,
       maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,
     });
+    this.answeredAt = now;
     this.log.info('guest connected', { guest: this.guest, transport: this.opts.transport, maxPayload: this.maxPayload });
   }
 
@@ -301,6 +329,16 @@ export class GuestSession implements SessionContext {
     return !Number.isFinite(d) || (d >= 0 && d < SAME_CLOCK_NS) ? 0 : d;
   }
 
+  /**
+   * The estimated error of this guest's stamps on the host's clock, in ns: 0 for a guest on this host's
+   * clock; for a mapped guest, the smallest round trip seen (the offset is off by at most the one-way
+   * delay of the sample it came from); null when no round trip was seen yet.
+   */
+  get clockErrorNs(): number | null {
+    if (this.clockOffsetNs === 0 && Number.isFinite(this.minClockDelta)) return 0;
+    return Number.isFinite(this.minRttNs) ? Math.round(this.minRttNs) : null;
+  }
+
   private applyClockOffset(): void {
     if (this.tracer) this.tracer.offsetNs = this.clockOffsetNs;
   }
@@ -310,6 +348,7 @@ export class GuestSession implements SessionContext {
   private request(m: GuestRequest, t: number): void {
     this.counters.calls++;
     const call = this.tracer && this.opts.sink.enabled ? new HostCall(m.id, m.handle, OP_OF[m.type] as Op, false, t, nowNs()) : undefined;
+    if (call && (m.type === 'send' || m.type === 'sendto')) call.noReply = m.noReply;
     const respond = this.responder(m, call);
     switch (m.type) {
       case 'socket':
@@ -385,7 +424,7 @@ export class GuestSession implements SessionContext {
   // ---- the end ----
 
   /** Closes the session: optional error and goodbye to the guest, every host socket of it closed at once. */
-  shut(reason: string, error: { errno: ErrnoName; message: string } | null, goodbye: boolean, errorId = 0): void {
+  shut(reason: string, error: { errno: ErrnoName; message: string } | null, goodbye: boolean, errorId = 0, graceMs = END_GRACE_MS): void {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
@@ -394,7 +433,7 @@ export class GuestSession implements SessionContext {
       if (error) this.out.send({ type: 'error', id: errorId, handle: 0, errno: error.errno, message: error.message });
       if (goodbye) this.out.send({ type: 'goodbye', id: 0, handle: 0, reason });
       this.out.end();
-      const t = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+      const t = setTimeout(() => this.socket.destroy(), graceMs);
       t.unref();
       this.socket.once('close', () => clearTimeout(t));
       this.socket.resume(); // read (and ignore) until the guest closes, so that its end arrives

@@ -7,6 +7,8 @@ export class HostCall implements ReplyStamp {
   bytes = 0;
   execEnd = 0;
   replyOut = 0;
+  /** A pipelined send (noReply): the guest returned when it queued the frame; there is no reply. */
+  noReply = false;
   constructor(
     /** The request id, or the event id of pushed data (`pushed`). */
     readonly id: number,

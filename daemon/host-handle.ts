@@ -8,6 +8,7 @@ import type { HostCall } from './host-call';
 import type { Limits } from './limits';
 import type { Logger } from './log';
 import type { Policy } from './policy';
+import type { ShortcutTable } from './shortcut-table';
 
 export type ReplyBody =
   | { type: 'ok'; value: number }
@@ -37,6 +38,10 @@ export interface SessionContext {
   readonly policy: Policy;
   readonly log: Logger;
   readonly counters: Counters;
+  /** Listeners of this daemon's guests, for the same-host shortcut; null when the shortcut is off. */
+  readonly shortcuts: ShortcutTable | null;
+  /** Whether this guest's calls are traced (stamps worth taking). */
+  readonly tracing: boolean;
   /** Negotiated largest payload of a frame to the guest. */
   readonly maxPayload: number;
   /** Bytes of sends handed to host sockets and not yet written, plus received bytes held back, for this guest. */

@@ -10,6 +10,7 @@ import { resolveLimits, type Limits } from './limits';
 import { SILENT, type Logger } from './log';
 import { Policy, type PolicyConfig } from './policy';
 import { NO_TRACE, type TraceSink } from './trace-sink';
+import { ShortcutTable } from './shortcut-table';
 
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
 export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy';
@@ -17,7 +18,18 @@ export { jsonLogger, SILENT, type Logger, type LogLevel } from './log';
 export { NO_TRACE, type TraceSink } from './trace-sink';
 export { defaultGuestSocketPath, parseHostPort, type HostPort } from './guest-listener';
 export { loadConfig, type DaemonConfig } from './config';
+export { TraceHub, type TraceHubOptions } from './trace-hub';
+export { startTraceServer, type TraceServer, type TraceServerOptions } from './trace-server';
+export { defaultTokenFile } from './token';
+export { instanceName } from './instance';
 
+/**
+ * How long a stopping daemon lets each guest channel flush its goodbye. A guest that does not read (full
+ * window) is cut after it: stopping must not wait on guests.
+ */
+const SHUTDOWN_GRACE_MS = 300;
+/** Guests that left whose last clock error is still reported. */
+const PAST_CLOCK_ERRORS = 256;
 /** Connections beyond maxGuests that may wait for their HELLO at once. */
 const PENDING_HELLO_SLACK = 16;
 
@@ -34,6 +46,11 @@ export interface DaemonOptions {
   logger?: Logger;
   /** The run id stamped into call records. */
   run?: string;
+  /**
+   * Join a guest's connect to another guest's listener of this daemon in-process, without host kernel
+   * sockets (default true). Off, such connections go through the host's loopback like any other.
+   */
+  sameHostShortcut?: boolean;
 }
 
 export type DaemonStats = Pick<DaemonStatus, 'calls' | 'callsPerSec' | 'bytes' | 'errors' | 'drops' | 'guests' | 'sockets' | 'tracing'>;
@@ -44,6 +61,11 @@ export interface RunningDaemon {
   tcpAddress?: HostPort;
   guests(): GuestInfo[];
   stats(): DaemonStats;
+  /**
+   * Estimated error (ns) of each guest's clock mapped onto the host's, for RunInfo.clockErrorNs: 0 for
+   * guests on this host's clock. Connected guests, and the last value of guests that left (bounded).
+   */
+  clockErrors(): Record<string, number>;
   /** Stops accepting, says goodbye to every guest, closes every host socket. */
   close(): Promise<void>;
 }
@@ -56,7 +78,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const counters: Counters = { calls: 0, bytes: 0, errors: 0, drops: 0 };
   const sessions = new Set<GuestSession>();
   const names = new Map<string, GuestSession>();
+  const pastClockErrors = new Map<string, number>();
   let closing = false;
+  const shortcuts = options.sameHostShortcut === false ? null : new ShortcutTable();
 
   const registry: GuestRegistry = {
     claim(name, s): ErrnoName | null {
@@ -67,6 +91,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     },
     release(s) {
       if (names.get(s.guest) === s) names.delete(s.guest);
+      const e = s.clockErrorNs;
+      if (e !== null) {
+        pastClockErrors.delete(s.guest);
+        pastClockErrors.set(s.guest, e);
+        if (pastClockErrors.size > PAST_CLOCK_ERRORS) pastClockErrors.delete(pastClockErrors.keys().next().value as string);
+      }
     },
   };
 
@@ -77,7 +107,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       return void socket.destroy();
     }
     const s = new GuestSession(socket, {
-      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry,
+      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, shortcuts,
       onClosed: (x) => sessions.delete(x),
     });
     sessions.add(s);
@@ -125,11 +155,19 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     tcpAddress,
     guests: () => [...sessions].filter((s) => s.guest !== '' && !s.isClosed()).map((s) => s.info()),
     stats,
+    clockErrors() {
+      const out: Record<string, number> = Object.fromEntries(pastClockErrors);
+      for (const [name, s] of names) {
+        const e = s.clockErrorNs;
+        if (e !== null) out[name] = e;
+      }
+      return out;
+    },
     async close() {
       if (closing) return;
       closing = true;
       const closed = servers.map((srv) => new Promise<void>((r) => srv.close(() => r())));
-      for (const s of [...sessions]) s.shut('daemon shutting down', null, true);
+      for (const s of [...sessions]) s.shut('daemon shutting down', null, true, 0, SHUTDOWN_GRACE_MS);
       await Promise.all(closed);
       if (guestPath && existsSync(guestPath)) {
         try {

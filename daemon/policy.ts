@@ -85,7 +85,23 @@ function compileRule(c: PolicyRuleConfig, i: number): Rule {
 }
 
 export class Policy {
+  /** Rules added at run time by an embedding host (addRule), checked before the configured ones. */
+  private runtime: Rule[] = [];
+
   private constructor(private readonly rules: Rule[]) {}
+
+  /**
+   * Adds `rule` ahead of every other rule until the returned function removes it. For a host that embeds
+   * the daemon and learns an address only at run time: `linsock start` allows a comparison run's bench
+   * server for the length of that run. Throws like fromConfig on a bad rule.
+   */
+  addRule(rule: PolicyRuleConfig): () => void {
+    const compiled = { ...compileRule(rule, 0), name: 'runtime rule' };
+    this.runtime = [compiled, ...this.runtime];
+    return () => {
+      this.runtime = this.runtime.filter((r) => r !== compiled);
+    };
+  }
 
   /** Compiles a config; throws an Error naming the first bad rule. */
   static fromConfig(config: PolicyConfig = {}): Policy {
@@ -96,7 +112,7 @@ export class Policy {
   check(op: PolicyOp, target: Endpoint): Decision {
     const addr = parseAddress(target.address);
     if (!addr) return { allowed: false, by: 'not an IP address' };
-    for (const r of this.rules) {
+    for (const r of this.runtime.length ? [...this.runtime, ...this.rules] : this.rules) {
       if (!r.ops.has(op) || target.port < r.lo || target.port > r.hi) continue;
       if (r.ranges && !r.ranges.some((range) => inRange(addr, range))) continue;
       return { allowed: r.allow, by: r.name };

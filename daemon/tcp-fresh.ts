@@ -5,6 +5,7 @@ import { toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo 
 import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
 import { BaseHandle, fail, OK, type Respond, type SessionContext } from './host-handle';
 import { TcpListener } from './tcp-listener';
+import { ShortcutStream } from './shortcut-stream';
 import { TcpStream, type TcpOptions } from './tcp-stream';
 import { denied } from './denial';
 
@@ -31,6 +32,8 @@ export class FreshTcp extends BaseHandle {
     if (this.busy) return respond(fail('EALREADY', 'connect: an operation is already in progress'));
     if (remote.family !== this.family) return respond(fail('EAFNOSUPPORT', `connect: an IPv${remote.family} address on an IPv${this.family} socket`));
     if (denied(this.ctx, 'connect', remote, respond)) return;
+    const listener = this.ctx.shortcuts?.find(remote);
+    if (listener) return this.connectShortcut(listener, remote, respond);
     let socket;
     try {
       socket = netConnect({
@@ -49,6 +52,22 @@ export class FreshTcp extends BaseHandle {
     const stream = new TcpStream(this.handle, this.ctx, socket, this.opts);
     this.ctx.replace(stream);
     stream.awaitConnect(respond);
+  }
+
+  /** Joins this socket to another guest's listener in-process: no host socket, same answers as TCP. */
+  private connectShortcut(listener: TcpListener, remote: Endpoint, respond: Respond): void {
+    const bound = this.local;
+    const local: Endpoint = {
+      family: this.family,
+      address: bound && bound.address !== anyAddress(this.family) ? bound.address : remote.address,
+      port: bound?.port || (this.ctx.shortcuts?.ephemeralPort() ?? 0),
+    };
+    const theirs = listener.acceptShortcut(local, remote);
+    if (!theirs) return respond(fail('ECONNREFUSED', `connect: ${formatEndpoint(remote)}: the listening guest accepts no more connections`));
+    const mine = new ShortcutStream(this.handle, this.ctx, local, remote, this.opts);
+    ShortcutStream.join(mine, theirs);
+    this.ctx.replace(mine);
+    respond({ type: 'address', endpoint: local });
   }
 
   override listen(backlog: number, respond: Respond): void {

@@ -2,10 +2,11 @@
 // events with their own handles. When the guest is at its socket limit, accepted connections wait
 // (paused, bounded by maxPendingAccepts); beyond that they are dropped, like a full backlog.
 import type { Server, Socket } from 'node:net';
-import type { SocketInfo } from '../protocol';
+import type { Endpoint, SocketInfo } from '../protocol';
 import { formatEndpoint, toEndpoint } from './endpoint';
 import { BaseHandle, type Respond, type SessionContext } from './host-handle';
 import { TcpStream, type TcpOptions } from './tcp-stream';
+import { ShortcutStream } from './shortcut-stream';
 import type { SockOpt } from '../protocol';
 import { OK } from './host-handle';
 
@@ -15,11 +16,32 @@ export class TcpListener extends BaseHandle {
   private waitingForHandle = false;
   private closed = false;
   private accepted = 0;
+  /** Where other guests of this daemon reach this listener through the same-host shortcut. */
+  private readonly at: Endpoint | null;
 
   constructor(handle: number, ctx: SessionContext, private readonly server: Server, private readonly opts: TcpOptions) {
     super(handle, ctx);
     server.on('connection', (s) => this.onConnection(s));
     server.on('error', (err) => this.ctx.log.warn('listener error', { guest: ctx.guest, handle, error: err.message }));
+    const a = server.address();
+    this.at = a && typeof a === 'object' ? toEndpoint(a.address, a.port) : null;
+    if (this.at) ctx.shortcuts?.add(this.at, this);
+  }
+
+  /**
+   * A connection from a guest of this daemon, joined in-process (same-host shortcut): this guest gets an
+   * `accepted` event as for a kernel connection. Null when the guest has no free handle (the caller
+   * refuses the connect, as a full backlog would).
+   */
+  acceptShortcut(remote: Endpoint, local: Endpoint): ShortcutStream | null {
+    if (this.closed || this.waiting.length > 0) return null;
+    const ctx = this.ctx;
+    const stream = ctx.adopt((h) => new ShortcutStream(h, ctx, local, remote, { ...this.opts }));
+    if (!stream) return null;
+    this.accepted++;
+    const id = ctx.nextEventId();
+    ctx.out.send({ type: 'accepted', id, handle: this.handle, newHandle: stream.handle, remote, local }, ctx.tracePush(this.handle, 'accept', id, 0, 0));
+    return stream;
   }
 
   private onConnection(s: Socket): void {
@@ -99,6 +121,7 @@ export class TcpListener extends BaseHandle {
 
   override close(): void {
     this.closed = true;
+    if (this.at) this.ctx.shortcuts?.remove(this.at, this);
     this.server.close();
     for (const s of this.waiting) s.destroy();
     this.waiting.length = 0;

@@ -84,6 +84,8 @@ export class TcpStream extends BaseHandle {
       return;
     }
     this.push(chunk);
+    // The data leaves for the guest in this callback, not a loop turn later.
+    this.ctx.out.flush();
   }
 
   private push(chunk: Buffer): void {

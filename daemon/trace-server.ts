@@ -13,6 +13,7 @@ import type { TraceHub } from './trace-hub';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
 import { TraceSession, type RunWorkload } from './trace-session';
+import { instanceName } from './instance';
 
 export interface TraceServerOptions {
   host?: string;
@@ -32,6 +33,7 @@ export interface TraceServerOptions {
   maxClients?: number;
   maxSubscriptions?: number;
   authTimeoutMs?: number;
+  /** The name in the hello message; default instanceName() (program, pid, start time). */
   daemonName?: string;
 }
 
@@ -138,7 +140,7 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
   const runState = { running: false };
   const sessionCtx = {
     hub, token, guests, status, runState,
-    daemonName: opts.daemonName ?? 'linsockd',
+    daemonName: opts.daemonName ?? instanceName(),
     maxSubscriptions: opts.maxSubscriptions ?? 8,
     authTimeoutMs: opts.authTimeoutMs ?? 5000,
     ...(opts.runWorkload ? { runWorkload: opts.runWorkload } : {}),

@@ -131,7 +131,7 @@ export class TraceSession {
 
   private run(r: Extract<ClientRequest, { op: 'run' }>): void {
     const { runWorkload, runState } = this.ctx;
-    if (!runWorkload) return this.error(r.id, 'unavailable', 'this daemon has no lab attached; run workloads with `linsock bench`');
+    if (!runWorkload) return this.error(r.id, 'unavailable', 'this linsockd has no lab attached: run `linsock start` (npm start), which hosts linsockd with the lab, to run comparisons from here; or `linsock bench` on the command line');
     if (runState.running) return this.error(r.id, 'busy', 'a workload is already running; wait for it to finish');
     const runId = randomUUID();
     runState.running = true;

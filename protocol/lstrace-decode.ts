@@ -499,9 +499,13 @@ export function isLstrace(bytes: Uint8Array): boolean {
   return true;
 }
 
+function notLstrace(): TraceFileError {
+  return new TraceFileError(0, 'not an .lstrace file', 'expected the magic 89 4C 53 54 0D 0A 1A 0A');
+}
+
 /** Checks the file header at bytes[0..12); null when it is good. */
 function checkFileHeader(bytes: Uint8Array): TraceFileError | null {
-  if (!isLstrace(bytes)) return new TraceFileError(0, 'not an .lstrace file', 'expected the magic 89 4C 53 54 0D 0A 1A 0A');
+  if (!isLstrace(bytes)) return notLstrace();
   const version = ((bytes[8] as number) << 8) | (bytes[9] as number);
   if (version !== LSTRACE_VERSION) return new TraceFileError(8, 'unsupported .lstrace version', `expected ${LSTRACE_VERSION}, got ${version}`);
   if (bytes[10] !== 0 || bytes[11] !== 0) return new TraceFileError(10, 'bad file header', 'flags must be 0 in version 1');
@@ -578,7 +582,7 @@ export class LstraceReader {
       if (length < FILE_HEADER_BYTES) {
         // Refuse a wrong magic as soon as its first byte is here, not at end().
         for (let i = 0; i < Math.min(length, LSTRACE_MAGIC.length); i++)
-          if (data[i] !== LSTRACE_MAGIC[i]) return this.fail(new TraceFileError(0, 'not an .lstrace file', 'expected the magic 89 4C 53 54 0D 0A 1A 0A'), records);
+          if (data[i] !== LSTRACE_MAGIC[i]) return this.fail(notLstrace(), records);
         return this.keep(data, 0, length, records);
       }
       const e = checkFileHeader(data);

@@ -2,6 +2,7 @@
 // Records come from our own code, so a value that cannot be encoded losslessly throws a RangeError naming
 // the field. The hot path (call records) does no per-record allocation: one growing scratch buffer.
 
+import { concatBytes } from './bytes';
 import { crc32 } from './crc32';
 import { errnoCode, isErrnoName } from './errno';
 import {
@@ -101,14 +102,6 @@ function short(s: string, max: number, what: string): string {
   if (typeof s !== 'string' || s.length > max) fail(what, `a string of at most ${max} characters`, s);
   return s;
 }
-function runIndex(s: string): number {
-  if (s !== lastRun || lastRunIndex < 0) [lastRun, lastRunIndex] = [s, intern(short(s, MAX_RECORD_NAME, 'record.run'), 'record.run')];
-  return lastRunIndex;
-}
-function guestIndex(s: string): number {
-  if (s !== lastGuest || lastGuestIndex < 0) [lastGuest, lastGuestIndex] = [s, intern(short(s, MAX_RECORD_NAME, 'record.guest'), 'record.guest')];
-  return lastGuestIndex;
-}
 
 // ---- records ----
 
@@ -123,6 +116,25 @@ const BIT_NEXT_SEQ = CallBit.nextSeq;
 let prevSeq = -1;
 let prevStart = 0;
 const stageIdx = new Uint8Array(STAGES.length);
+
+/** What calls and frames begin with: the tag, the seq (unless it is the next one), the run and the guest. */
+function recordHead(tag: number, nextSeqBit: number, seq: number, run: string, guest: string): void {
+  const next = seq === prevSeq + 1;
+  buf[at++] = next ? tag | nextSeqBit : tag;
+  if (!next) sv(seq - prevSeq);
+  prevSeq = seq;
+  // consecutive records mostly share their run and guest: skip the table lookup then
+  if (run !== lastRun || lastRunIndex < 0) {
+    lastRunIndex = intern(short(run, MAX_RECORD_NAME, 'record.run'), 'record.run');
+    lastRun = run;
+  }
+  if (guest !== lastGuest || lastGuestIndex < 0) {
+    lastGuestIndex = intern(short(guest, MAX_RECORD_NAME, 'record.guest'), 'record.guest');
+    lastGuest = guest;
+  }
+  uv(lastRunIndex);
+  uv(lastGuestIndex);
+}
 
 function encodeCall(c: CallRecord): void {
   room(256);
@@ -152,12 +164,7 @@ function encodeCall(c: CallRecord): void {
   }
   if (c.frames !== undefined) tag |= BIT_FRAMES;
   if (list) tag |= BIT_STAGE_LIST;
-  if (seq === prevSeq + 1) tag |= BIT_NEXT_SEQ;
-  buf[at++] = tag;
-  if (seq !== prevSeq + 1) sv(seq - prevSeq);
-  prevSeq = seq;
-  uv(runIndex(c.run));
-  uv(guestIndex(c.guest));
+  recordHead(tag, BIT_NEXT_SEQ, seq, c.run, c.guest);
   uv(nat(c.socket, 'call.socket'));
   buf[at++] = op;
   uv(nat(c.bytes, 'call.bytes'));
@@ -210,12 +217,7 @@ function encodeFrame(f: FrameRecord): void {
     if (typeof flow !== 'object' || (flow.protocol !== 'tcp' && flow.protocol !== 'udp')) fail('frame.flow', 'null or a tcp/udp flow', flow);
     tag |= FrameBit.flow | (flow.protocol === 'udp' ? FrameBit.udp : 0);
   }
-  if (seq === prevSeq + 1) tag |= FrameBit.nextSeq;
-  buf[at++] = tag;
-  if (seq !== prevSeq + 1) sv(seq - prevSeq);
-  prevSeq = seq;
-  uv(runIndex(f.run));
-  uv(guestIndex(f.guest));
+  recordHead(tag, FrameBit.nextSeq, seq, f.run, f.guest);
   uv(nat(f.length, 'frame.length'));
   uv(nat(f.payload, 'frame.payload'));
   const tIn = nat(f.tIn, 'frame.tIn');
@@ -367,13 +369,7 @@ export function encodeChunk(records: readonly TraceRecord[]): Uint8Array {
 export function encodeFile(records: readonly TraceRecord[], recordsPerChunk = DEFAULT_RECORDS_PER_CHUNK): Uint8Array {
   const parts = [encodeFileHeader()];
   for (let i = 0; i < records.length; i += recordsPerChunk) parts.push(encodeChunk(records.slice(i, i + recordsPerChunk)));
-  const file = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    file.set(p, o);
-    o += p.length;
-  }
-  return file;
+  return concatBytes(parts);
 }
 
 function varintBytes(v: number): number {

@@ -83,6 +83,10 @@ export interface BenchReport {
   mtu: number;
   results: BenchResult[];
   ratios: Record<string, number | null>;
+  /** The emulated NIC's offloads (when the run has the emulated path; null when it could not run). */
+  offloads?: string[] | null;
+  /** Paths that could not run here, with the reason (their rows hold nulls and verified false). */
+  unavailable?: Record<string, string>;
 }
 
 export type ServerMessage =

@@ -22,6 +22,9 @@ export type Op = (typeof OPS)[number];
  *   reply-out    execute end -> reply out
  *   channel-in   reply out -> reply in
  *   guest-return reply in -> return
+ * A pipelined send (send/sendto with noReply) returns to the application when the guest queues it, so its
+ * `guest` stage runs enter -> return (= channel out), and it has no reply: its stages are guest, channel-out,
+ * host-queue, execute (handing the bytes to the host socket, or to the peer guest on the same-host shortcut).
  * Pushed data (op recv on the delegated path) has execute (host read), reply-out, channel-in, guest-return.
  * Direct and emulated calls have one stage, `kernel`: enter -> return in the caller's own kernel.
  */

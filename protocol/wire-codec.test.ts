@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import fc from 'fast-check';
+import { concatBytes } from './bytes';
 import { ERRNO_NAMES } from './errno';
 import { formatIPv6, parseIPv4, parseIPv6 } from './ip-address';
 import { utf8Length } from './utf8';
@@ -80,13 +81,6 @@ const byType: { [T in WireType]: fc.Arbitrary<Extract<WireMessage, { type: T }>>
 };
 const message: fc.Arbitrary<WireMessage> = fc.oneof(...Object.values(byType));
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const outBytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { outBytes.set(p, at); at += p.length; }
-  return outBytes;
-}
-
 /** Pushes `bytes` cut at `cuts` into a fresh decoder; never lets an exception through unnoticed. */
 function decodeSplit(bytes: Uint8Array, cuts: number[], maxPayload = DEFAULT_MAX_PAYLOAD) {
   const d = new FrameDecoder({ maxPayload });
@@ -109,7 +103,7 @@ function decodeSplit(bytes: Uint8Array, cuts: number[], maxPayload = DEFAULT_MAX
  * each is valid and canonical), and an error points inside the rest, at a decoder-made reason.
  */
 function assertSound(bytes: Uint8Array, r: ReturnType<typeof decodeSplit>): void {
-  const prefix = concat(r.messages.map(encodeMessage));
+  const prefix = concatBytes(r.messages.map(encodeMessage));
   assert.deepEqual(prefix, bytes.subarray(0, prefix.length));
   if (r.error) {
     assert.ok(r.error instanceof ProtocolError);
@@ -135,14 +129,14 @@ for (const [type, arb] of Object.entries(byType)) {
 test('encodeFrameParts concatenated equals encodeMessage, with the data uncopied', () => {
   fc.assert(fc.property(message, (m) => {
     const parts = encodeFrameParts(m);
-    assert.deepEqual(concat(parts), encodeMessage(m));
+    assert.deepEqual(concatBytes(parts), encodeMessage(m));
     if ('data' in m) assert.equal(parts[1], m.data);
   }), { numRuns: 1000 });
 });
 
 test('frames split and joined at any bytes decode to the same messages', () => {
   fc.assert(fc.property(fc.array(message, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 30 }), (ms, cuts) => {
-    const r = decodeSplit(concat(ms.map(encodeMessage)), cuts);
+    const r = decodeSplit(concatBytes(ms.map(encodeMessage)), cuts);
     assert.equal(r.error, null);
     assert.equal(r.pending, 0);
     assert.deepEqual(r.messages, ms);
@@ -151,7 +145,7 @@ test('frames split and joined at any bytes decode to the same messages', () => {
 
 test('every single split point of a mixed stream, and one byte at a time', () => {
   const ms = fc.sample(message, { numRuns: 40, seed: 7 });
-  const bytes = concat(ms.map(encodeMessage));
+  const bytes = concatBytes(ms.map(encodeMessage));
   for (let cut = 0; cut <= bytes.length; cut++) assert.deepEqual(decodeSplit(bytes, [cut]).messages, ms);
   const d = new FrameDecoder();
   const got: WireMessage[] = [];
@@ -185,7 +179,7 @@ test('address text is accepted exactly when node:net accepts it (zone ids aside)
 // ---- the data path ----
 
 test('data payloads are views into the pushed chunk when the frame lies within it', () => {
-  const chunk = concat([1, 2, 3].map((i) => encodeMessage({ type: 'data', id: i, handle: 7, data: new Uint8Array(1000).fill(i) })));
+  const chunk = concatBytes([1, 2, 3].map((i) => encodeMessage({ type: 'data', id: i, handle: 7, data: new Uint8Array(1000).fill(i) })));
   const r = new FrameDecoder().push(chunk);
   assert.equal(r.messages.length, 3);
   for (const m of r.messages) {
@@ -211,7 +205,7 @@ const conn: WireMessage = { type: 'connect', id: 1, handle: 2, remote: { family:
 
 test('malformed headers are refused at the offending byte', () => {
   const lead = encodeMessage(ok0); // one good frame first: offsets count from the start of the stream
-  const at = (b: Uint8Array) => errorOf(concat([lead, b]));
+  const at = (b: Uint8Array) => errorOf(concatBytes([lead, b]));
   let e = at(frame(ok0, (b) => { b[0] = 0x7f; }));
   assert.equal(e.offset, 20);
   assert.match(e.message, /unknown frame type 0x7f/);
@@ -292,7 +286,7 @@ test('fuzz: arbitrary bytes decode to valid messages or a ProtocolError, never a
     fc.uint8Array({ maxLength: 64 }),
     fc.tuple(fc.constantFrom(...codes), fc.uint8Array({ minLength: 15, maxLength: 80 })).map(([c, rest]) => {
       rest[0] = 0; rest[1] = 0; rest[10] = 0; rest[11] = 0; rest[12] = 0; rest[13] = rest[13]! & 0x3f; // sane length
-      return concat([Uint8Array.of(c), rest]);
+      return concatBytes([Uint8Array.of(c), rest]);
     }),
   );
   fc.assert(fc.property(noise, fc.array(fc.nat(), { maxLength: 4 }), (bytes, cuts) => {
@@ -307,7 +301,7 @@ test('fuzz: mutated valid streams decode to valid messages or a ProtocolError, n
     fc.tuple(fc.constant('cut' as const), fc.nat(), fc.constant(0)),
     fc.tuple(fc.constant('insert' as const), fc.nat(), fc.integer({ min: 0, max: 255 })),
   );
-  const streams = fc.sample(fc.array(message, { minLength: 1, maxLength: 4 }), { numRuns: 500, seed: 42 }).map((ms) => concat(ms.map(encodeMessage)));
+  const streams = fc.sample(fc.array(message, { minLength: 1, maxLength: 4 }), { numRuns: 500, seed: 42 }).map((ms) => concatBytes(ms.map(encodeMessage)));
   fc.assert(fc.property(fc.nat({ max: streams.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(), { maxLength: 3 }), (which, muts, cuts) => {
     let bytes: Uint8Array = streams[which]!.slice();
     for (const [kind, where, v] of muts) {
@@ -315,7 +309,7 @@ test('fuzz: mutated valid streams decode to valid messages or a ProtocolError, n
       if (kind === 'set') bytes[i] = v;
       else if (kind === 'flip') bytes[i] = bytes[i]! ^ (1 << v);
       else if (kind === 'cut') bytes = bytes.slice(0, i);
-      else bytes = concat([bytes.subarray(0, i), Uint8Array.of(v), bytes.subarray(i)]);
+      else bytes = concatBytes([bytes.subarray(0, i), Uint8Array.of(v), bytes.subarray(i)]);
     }
     assertSound(bytes, decodeSplit(bytes, cuts));
   }), { numRuns: 60_000 });

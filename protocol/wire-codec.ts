@@ -437,6 +437,19 @@ class PayloadReader {
   }
 }
 
+/**
+ * Room for a frame split across chunks; every byte of it is written before it is read. Node's Buffer skips
+ * the zero-fill that a Uint8Array pays (a memset of up to maxPayload per split frame); elsewhere a
+ * Uint8Array.
+ */
+const allocFrame: (n: number) => Uint8Array =
+  typeof (globalThis as { Buffer?: { allocUnsafeSlow?: unknown } }).Buffer?.allocUnsafeSlow === 'function'
+    ? (n) => {
+        const b = (globalThis as unknown as { Buffer: { allocUnsafeSlow(n: number): Uint8Array } }).Buffer.allocUnsafeSlow(n);
+        return new Uint8Array(b.buffer, b.byteOffset, n); // a plain Uint8Array, as decoded data is elsewhere
+      }
+    : (n) => new Uint8Array(n);
+
 export class FrameDecoder {
   readonly maxPayload: number;
   /** Stream offset of the first byte of the next chunk. */
@@ -499,7 +512,7 @@ export class FrameDecoder {
       } else {
         // The header was checked in the loop above, so the length is bounded by maxPayload.
         const plen = this.checkHeader(chunk, pos, base + pos);
-        this.frame = new Uint8Array(HEADER_BYTES + plen);
+        this.frame = allocFrame(HEADER_BYTES + plen);
         this.frame.set(chunk.subarray(pos), 0);
       }
       this.filled = left;
@@ -517,7 +530,7 @@ export class FrameDecoder {
       pos = take;
       if (this.filled < HEADER_BYTES) return pos;
       const plen = this.checkHeader(this.head, 0, this.frameAt);
-      this.frame = new Uint8Array(HEADER_BYTES + plen);
+      this.frame = allocFrame(HEADER_BYTES + plen);
       this.frame.set(this.head, 0);
     }
     const frame = this.frame;

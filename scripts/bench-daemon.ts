@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { DEFAULT_LIMITS } from '../daemon';
 import { Capability, type WireMessage } from '../protocol';
 import { encodeFrameParts, encodeMessage, FrameDecoder } from '../protocol/wire-codec';
+import { median } from './measure';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -24,7 +25,6 @@ const RR = opt('rr', 5000);
 const RUNS = opt('runs', 3);
 const WINDOW = opt('window', DEFAULT_LIMITS.maxBufferPerSocket);
 const json = argv.includes('--json');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const say = (s: string): void => void (json || console.error(s));
 
 /** A sink that counts bytes and echoes every byte of connections that send exactly one byte at a time. */

@@ -3,6 +3,8 @@
 // Usage: npx tsx scripts/bench-lstrace.ts [--calls N] [--json]   (or npm run bench:lstrace)
 import { DEFAULT_RECORDS_PER_CHUNK, encodeChunk, encodeFileHeader, LstraceReader, visitLstrace } from '../protocol/lstrace';
 import type { CallRecord, StageName } from '../protocol/trace';
+import { concatBytes } from '../protocol/bytes';
+import { median } from './measure';
 
 const args = process.argv.slice(2);
 const calls = Number(args[args.indexOf('--calls') + 1]) || 1_000_000;
@@ -43,21 +45,6 @@ function makeCalls(n: number, first: number): CallRecord[] {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
-
 const encodeMs: number[] = [];
 const visitMs: number[] = [];
 const readerMs: number[] = [];
@@ -74,7 +61,7 @@ for (let round = 0; round < 3; round++) {
     ms += performance.now() - t0;
   }
   encodeMs.push(ms);
-  file = concat(chunks);
+  file = concatBytes(chunks);
 }
 
 for (let round = 0; round < 3; round++) {

@@ -16,6 +16,7 @@ import { LstraceReader, encodeFile, visitChunk, visitLstrace, type TraceRecord }
 import { TraceHub } from '../daemon/trace-hub';
 import { startTraceServer } from '../daemon/trace-server';
 import { syntheticCalls } from '../test/fixtures/synthetic';
+import { median } from './measure';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => {
@@ -52,8 +53,6 @@ async function daemonSide(): Promise<void> {
   hub.close();
   rmSync(dir, { recursive: true, force: true });
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function streamBench(records: number, runs: number): Promise<{ perSec: number[]; drops: number[]; rss: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--daemon'], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -93,7 +93,8 @@ async function main(): Promise<void> {
           const wheel = (dy: number, fx: number) => () =>
             canvas.dispatchEvent(new WheelEvent('wheel', { deltaY: dy, clientX: r.left + 120 + (r.width - 120) * fx, clientY: r.top + 100, bubbles: true, cancelable: true }));
           const key = (k: string) => () => root.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }));
-          // 10 s -> 1 ms is a factor 1e4 = 2^13.3; d3-zoom scales by 2^(-deltaY * 0.002): 120 steps of deltaY 55
+          // 10 s -> 1 ms is a factor 1e4 = 2^13.3; d3-zoom scales by 2^(-deltaY * 0.002): 90 wheel steps of deltaY 74
+          // (every fourth step pans instead)
           for (let i = 0; i < 120; i++) steps.push(i % 4 === 3 ? key('d') : wheel(-74, 0.3 + (0.4 * i) / 120));
           for (let i = 0; i < 60; i++) steps.push(key(i % 20 < 10 ? 'd' : 'a'));
           for (let i = 0; i < 40; i++) steps.push(wheel(180, 0.5));

@@ -3,24 +3,14 @@
 // Usage: npx tsx scripts/bench-wire.ts [--json]
 import { encodeFrameParts, encodeMessage, FrameDecoder } from '../protocol/wire-codec';
 import type { WireMessage } from '../protocol/wire';
+import { concatBytes } from '../protocol/bytes';
+import { median } from './measure';
 
 const json = process.argv.includes('--json');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 // 1 GiB of 64 KiB data frames, decoded from 64 KiB reads (so nearly every frame is split in two).
 const payload = new Uint8Array(64 * 1024).fill(7);
 const frame = encodeMessage({ type: 'data', id: 1, handle: 3, data: payload });
-const stream = concat(Array.from({ length: 64 }, () => frame)); // 4 MiB, replayed
+const stream = concatBytes(Array.from({ length: 64 }, () => frame)); // 4 MiB, replayed
 const totalBytes = 1024 * 1024 * 1024;
 const dataMBps: number[] = [];
 for (let round = 0; round < 3; round++) {
@@ -53,7 +43,7 @@ const small: WireMessage[] = [
   { type: 'ok', id: 9, handle: 3, value: 1 },
   { type: 'send', id: 10, handle: 3, noReply: true, data: Uint8Array.of(1) },
 ];
-const smallStream = concat(Array.from({ length: 65536 / 16 }, (_, i) => encodeMessage(small[i % 3] as WireMessage)));
+const smallStream = concatBytes(Array.from({ length: 65536 / 16 }, (_, i) => encodeMessage(small[i % 3] as WireMessage)));
 const smallRates: number[] = [];
 for (let round = 0; round < 3; round++) {
   const d = new FrameDecoder();

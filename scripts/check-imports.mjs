@@ -44,8 +44,9 @@ for (const [folder, rule] of Object.entries(rules)) {
   let files;
   try {
     files = [...sources(join(root, folder))];
-  } catch {
-    continue;
+  } catch (e) {
+    if (e.code === 'ENOENT') continue; // a part not started yet
+    throw e;
   }
   for (const file of files) {
     const rel = relative(root, file).split(sep).join('/');

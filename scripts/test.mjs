@@ -33,6 +33,8 @@ if (!skipChecks) {
   run('type-check (webview)', 'npx', ['tsc', '-p', 'webview', '--noEmit']);
   // Tests beside webview code run under Node but import DOM-typed modules: their own project.
   run('type-check (webview tests)', 'npx', ['tsc', '-p', 'webview/tsconfig.test.json', '--noEmit']);
+  // Browser tests and the viewer benchmark run code in Node and, in page.evaluate, in the page: Node + DOM types.
+  run('type-check (browser tests)', 'npx', ['tsc', '-p', 'test/webview', '--noEmit']);
   run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
   run('import rules', 'node', ['scripts/check-imports.mjs']);
 }
@@ -40,3 +42,16 @@ if (!skipChecks) {
 const dirs = ['protocol', 'daemon', 'guest', 'lab', 'extension', 'webview', 'test'];
 const files = only.length ? only : dirs.flatMap((d) => { try { return [...testFiles(d)]; } catch { return []; } }).sort();
 run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]);
+
+// The extension in a real VS Code (test/vscode/): code-server installed offline into .cache/ (kept between
+// runs), then the extension-host suite, the live and the comparison UI tests in Chromium, and the .vsix.
+// Only in the full run; it needs Debian's chromium, ripgrep and libkrb5-dev (.ci/run installs them).
+if (!skipChecks) {
+  const missing = ['chromium', 'rg'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+  if (missing.length) {
+    console.error(`\n== VS Code end to end: FAILED before it started: ${missing.join(' and ')} missing (apt-get install ${missing.map((m) => (m === 'rg' ? 'ripgrep' : m)).join(' ')}; .ci/run does it)`);
+    process.exit(1);
+  }
+  run('VS Code: code-server 4.100.3 (installed once into .cache/code-server)', 'bash', ['test/vscode/install-code-server.sh']);
+  run('VS Code end to end (ext-host, ui-live, ui, vsix)', 'node', ['--import', 'tsx', 'test/vscode/run.ts']);
+}

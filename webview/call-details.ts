@@ -4,6 +4,7 @@
 import { FRAME_DIRECTIONS, OPS, PATHS, STAGES } from '../protocol/trace';
 import type { CallStore } from './call-store';
 import { formatBytes, formatDuration } from './format';
+import { tableRow } from './table-row';
 
 export function linkedFrames(store: CallStore, s: number): number[] {
   const out: number[] = [];
@@ -42,14 +43,14 @@ export function renderDetails(el: HTMLElement, store: CallStore, s: number): voi
 
   const table = document.createElement('table');
   table.className = 'stages';
-  table.append(row('th', ['stage', 'start', 'end', 'duration', '']));
+  table.append(tableRow('th', ['stage', 'start', 'end', 'duration', '']));
   const f = store.stageFirst[s]!;
   const total = Math.max(1, store.end[s]! - start);
   for (let j = 0; j < store.stageCount[s]!; j++) {
     const a = store.stageStart[f + j]!;
     const b = store.stageEnd[f + j]!;
     const name = STAGES[store.stageName[f + j]!]!;
-    const tr = row('td', [name, `+${formatDuration(a)}`, `+${formatDuration(b)}`, formatDuration(b - a), '']);
+    const tr = tableRow('td', [name, `+${formatDuration(a)}`, `+${formatDuration(b)}`, formatDuration(b - a), '']);
     const bar = document.createElement('span');
     bar.className = `stage-bar stage-${name}`;
     bar.style.marginLeft = `${(a / total) * 100}%`;
@@ -66,9 +67,9 @@ export function renderDetails(el: HTMLElement, store: CallStore, s: number): voi
     fh.textContent = `Frames caused: ${n}${frames.length < n ? ` (${n - frames.length} not in view: not received or dropped)` : ''}`;
     const ft = document.createElement('table');
     ft.className = 'frames';
-    ft.append(row('th', ['seq', 'direction', 'length', 'into device model', 'time in model']));
+    ft.append(tableRow('th', ['seq', 'direction', 'length', 'into device model', 'time in model']));
     for (const fr of frames.slice(0, 200))
-      ft.append(row('td', [String(store.frameSeq[fr]), FRAME_DIRECTIONS[store.frameDirection[fr]!] ?? '?', `${store.frameLength[fr]} B`, `+${formatDuration(store.frameIn[fr]! - start)}`, formatDuration(store.frameOut[fr]! - store.frameIn[fr]!)]));
+      ft.append(tableRow('td', [String(store.frameSeq[fr]), FRAME_DIRECTIONS[store.frameDirection[fr]!] ?? '?', `${store.frameLength[fr]} B`, `+${formatDuration(store.frameIn[fr]! - start)}`, formatDuration(store.frameOut[fr]! - store.frameIn[fr]!)]));
     el.append(fh, ft);
   }
 }
@@ -79,14 +80,4 @@ export function tooltipText(store: CallStore, s: number): string {
   const f = store.stageFirst[s]!;
   for (let j = 0; j < store.stageCount[s]!; j++) stages.push(`${STAGES[store.stageName[f + j]!]} ${formatDuration(store.stageEnd[f + j]! - store.stageStart[f + j]!)}`);
   return `${OPS[store.op[s]!]} ${PATHS[store.path[s]!]} ${store.guests.values[store.guest[s]!]} #${store.socket[s]} — ${formatDuration(store.end[s]! - store.start[s]!)}, ${store.bytes[s]} B, ${store.results.values[store.result[s]!]}\n${stages.join(' · ')}`;
-}
-
-function row(tag: 'th' | 'td', cells: string[]): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  for (const c of cells) {
-    const td = document.createElement(tag);
-    td.textContent = c;
-    tr.append(td);
-  }
-  return tr;
 }

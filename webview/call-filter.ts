@@ -14,7 +14,7 @@ export function isActive(f: CallFilter): boolean {
 }
 
 /** Compiles a filter into a predicate over slots of `store`. */
-export function compile(f: CallFilter, store: CallStore): (slot: number) => boolean {
+function compile(f: CallFilter, store: CallStore): (slot: number) => boolean {
   const op = f.op ? OPS.indexOf(f.op as (typeof OPS)[number]) : -1;
   const path = f.path ? PATHS.indexOf(f.path as (typeof PATHS)[number]) : -1;
   const socket = f.socket ? Number(f.socket) : -1;
@@ -40,14 +40,13 @@ export class MatchMask {
   mask: Uint8Array | null = null;
   matches = 0;
   private upTo = 0;
-  private seenVersionCount = 0;
+  /** The store's droppedByLimit when the mask was last built: slots were renumbered since if it moved. */
+  private seenDropped = 0;
   private predicate: ((slot: number) => boolean) | null = null;
-  private filter: CallFilter = EMPTY_FILTER;
 
   constructor(private readonly store: CallStore) {}
 
   set(f: CallFilter): void {
-    this.filter = f;
     this.predicate = isActive(f) ? compile(f, this.store) : null;
     this.upTo = 0;
     this.matches = 0;
@@ -55,17 +54,13 @@ export class MatchMask {
     this.update();
   }
 
-  get current(): CallFilter {
-    return this.filter;
-  }
-
   /** Evaluates calls appended since the last update; re-evaluates all after the store dropped old ones. */
   update(): void {
     const st = this.store;
     if (!this.predicate) return;
-    const dropped = st.droppedByLimit !== this.seenVersionCount;
+    const dropped = st.droppedByLimit !== this.seenDropped;
     if (dropped || !this.mask || this.upTo > st.count) {
-      this.seenVersionCount = st.droppedByLimit;
+      this.seenDropped = st.droppedByLimit;
       this.upTo = 0;
       this.matches = 0;
     }

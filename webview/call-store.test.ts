@@ -6,7 +6,7 @@ import { CallStore } from './call-store';
 import { MatchMask, EMPTY_FILTER } from './call-filter';
 import { compare, tableCsv, tableMarkdown } from './compare-stats';
 import { ingestRecords } from './chunk-ingest';
-import { syntheticRecords } from '../test/webview/synthetic-trace';
+import { syntheticCalls } from '../test/fixtures/synthetic';
 import { OPS, PATHS, type CallRecord } from '../protocol/trace';
 
 const call = (seq: number, start: number, dur: number, extra: Partial<CallRecord> = {}): CallRecord => ({
@@ -58,7 +58,7 @@ test('past the record limit the oldest calls are dropped in a batch and counted;
 
 test('the filter mask dims what does not match and steps through matches in time order', () => {
   const st = new CallStore();
-  ingestRecords(syntheticRecords({ calls: 600, seed: 3 }), st);
+  ingestRecords(syntheticCalls(600, { seed: 3 }), st);
   const m = new MatchMask(st);
   m.set({ ...EMPTY_FILTER, op: 'connect', path: 'delegated' });
   assert.ok(m.matches > 0 && m.matches < st.count);
@@ -74,7 +74,7 @@ test('the filter mask dims what does not match and steps through matches in time
 
 test('compare() gives per-op per-path percentiles and speed-ups; tables render as Markdown and CSV', () => {
   const st = new CallStore();
-  ingestRecords(syntheticRecords({ calls: 3000, seed: 5 }), st);
+  ingestRecords(syntheticCalls(3000, { seed: 5 }), st);
   const c = compare(st);
   assert.deepEqual(c.paths, ['emulated', 'delegated', 'direct']);
   const send = c.rows.filter((r) => r.op === 'send');
@@ -96,7 +96,7 @@ test('compare() gives per-op per-path percentiles and speed-ups; tables render a
 test('.lstrace chunks load through the decoder view exactly as the records do; a damaged chunk keeps nothing of itself and throws', async () => {
   const { encodeChunk } = await import('../protocol/lstrace-encode');
   const { ingestChunk } = await import('./chunk-ingest');
-  const records = syntheticRecords({ calls: 2000, seed: 9 });
+  const records = syntheticCalls(2000, { seed: 9 });
   const a = new CallStore();
   ingestRecords(records, a);
   const b = new CallStore();
@@ -115,7 +115,7 @@ test('.lstrace chunks load through the decoder view exactly as the records do; a
 
 test('compact() trims the doubling slack after a file load; appending afterwards still works', () => {
   const st = new CallStore();
-  ingestRecords(syntheticRecords({ calls: 3000, seed: 11 }), st);
+  ingestRecords(syntheticCalls(3000, { seed: 11 }), st);
   const before = st.arrayBytes;
   const startCol = Array.from(st.start.subarray(0, st.count));
   st.compact();
@@ -133,7 +133,7 @@ test('compact() trims the doubling slack after a file load; appending afterwards
 test('a whole .lstrace file in one message loads too; a truncated one keeps every record before the cut', async () => {
   const { encodeFile } = await import('../protocol/lstrace-encode');
   const { ingestChunk } = await import('./chunk-ingest');
-  const records = syntheticRecords({ calls: 3000, seed: 13 });
+  const records = syntheticCalls(3000, { seed: 13 });
   const file = encodeFile(records, 1000);
   const st = new CallStore();
   ingestChunk(file, st);
@@ -141,4 +141,16 @@ test('a whole .lstrace file in one message loads too; a truncated one keeps ever
   const cut = new CallStore();
   assert.throws(() => ingestChunk(file.subarray(0, file.length - 100), cut), /truncated|offset/);
   assert.ok(cut.count > 0 && cut.count < st.count, `kept ${cut.count} of ${st.count}`);
+});
+
+test('tracks of sockets whose calls were all dropped are forgotten, and the rest renumbered', () => {
+  const st = new CallStore(1000);
+  // a new socket every 10 calls, as a connect-request-close workload makes them
+  for (let i = 0; i < 5000; i++) st.addCall(call(i, i * 100, 50, { socket: Math.floor(i / 10) }));
+  assert.ok(st.tracks.length <= 101, `${st.tracks.length} tracks for ${st.count} calls`);
+  st.tracks.forEach((t, i) => assert.equal(t.id, i));
+  for (let s = 0; s < st.count; s++) assert.equal(st.tracks[st.track[s]!]!.socket, st.socket[s]);
+  const before = st.tracks.length;
+  st.addCall(call(9999, 999_999, 50, { socket: 7777 }));
+  assert.equal(st.tracks.length, before + 1);
 });

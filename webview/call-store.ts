@@ -3,7 +3,7 @@
 // A record limit bounds memory: past it, the oldest calls are dropped in batches and counted.
 
 import { PATHS, OPS, STAGES, FRAME_DIRECTIONS, type Path, type Op, type StageName, type FrameDirection } from '../protocol/trace';
-import { ensureCapacity, U32List, lowerBound } from './growable';
+import { ensureCapacity, U32List, lowerBound, type TypedArray } from './growable';
 
 /** What the store reads of a call: a CallRecord, or a decoder's reused flyweight view of one. */
 export interface CallInput {
@@ -54,7 +54,7 @@ const STAGE_INDEX = new Map<string, number>(STAGES.map((s, i) => [s, i]));
 const DIRECTION_INDEX = new Map<string, number>(FRAME_DIRECTIONS.map((d, i) => [d, i]));
 
 export interface Track {
-  readonly id: number;
+  id: number;
   readonly path: number;
   readonly guest: number;
   /** Socket handle, or -1 for a guest's frame track (emulated path). */
@@ -77,9 +77,13 @@ export interface Track {
 class Interned {
   readonly values: string[] = [];
   private readonly index = new Map<string, number>();
+  /** Indices are stored as u16: past this many distinct names, the rest share one "(other)" entry. */
+  static readonly MAX = 65535;
   of(s: string): number {
     let i = this.index.get(s);
     if (i === undefined) {
+      if (this.values.length === Interned.MAX - 1) s = '(other)';
+      if (this.values.length >= Interned.MAX) return this.index.get('(other)') ?? Interned.MAX - 1;
       i = this.values.length;
       this.values.push(s);
       this.index.set(s, i);
@@ -89,6 +93,21 @@ class Interned {
 }
 
 const INITIAL = 1024;
+
+/** The columns that move together: grown, shifted past the record limit, trimmed and measured as a set. */
+const CALL_COLUMNS = ['start', 'end', 'seq', 'socket', 'bytes', 'track', 'stageFirst', 'linkFirst', 'guest', 'result', 'path', 'op', 'stageCount', 'dominant', 'linkCount'] as const;
+const STAGE_COLUMNS = ['stageName', 'stageStart', 'stageEnd'] as const;
+const FRAME_COLUMNS = ['frameSeq', 'frameIn', 'frameOut', 'frameLength', 'frameGuest', 'frameDirection'] as const;
+type ColumnName = (typeof CALL_COLUMNS)[number] | (typeof STAGE_COLUMNS)[number] | (typeof FRAME_COLUMNS)[number] | 'linkSeq';
+
+/** path: 2 bits, guest: 16 bits, socket: up to 2^32 — a number key stays exact below 2^53. */
+function trackKey(path: number, guest: number, socket: number): number {
+  return (socket * 65536 + guest) * 4 + path;
+}
+
+function newTrack(id: number, path: number, guest: number, socket: number): Track {
+  return { id, path, guest, socket, list: new U32List(), starts: new Float64Array(16), durs: new Float32Array(16), keys: new Uint8Array(16), maxDur: 0, sorted: true };
+}
 
 export class CallStore {
   /** Host ns that relative time 0 stands for: the first call's start. */
@@ -149,42 +168,21 @@ export class CallStore {
     return new Set(this.tracks.filter((t) => t.socket >= 0 && t.list.length > 0).map((t) => t.path));
   }
 
-  private grow(n: number): void {
-    if (n <= this.start.length) return;
-    this.start = ensureCapacity(this.start, n, Float64Array);
-    this.end = ensureCapacity(this.end, n, Float64Array);
-    this.seq = ensureCapacity(this.seq, n, Float64Array);
-    this.socket = ensureCapacity(this.socket, n, Uint32Array);
-    this.bytes = ensureCapacity(this.bytes, n, Uint32Array);
-    this.track = ensureCapacity(this.track, n, Uint32Array);
-    this.stageFirst = ensureCapacity(this.stageFirst, n, Uint32Array);
-    this.linkFirst = ensureCapacity(this.linkFirst, n, Uint32Array);
-    this.guest = ensureCapacity(this.guest, n, Uint16Array);
-    this.result = ensureCapacity(this.result, n, Uint16Array);
-    this.path = ensureCapacity(this.path, n, Uint8Array);
-    this.op = ensureCapacity(this.op, n, Uint8Array);
-    this.stageCount = ensureCapacity(this.stageCount, n, Uint8Array);
-    this.dominant = ensureCapacity(this.dominant, n, Uint8Array);
-    this.linkCount = ensureCapacity(this.linkCount, n, Uint8Array);
+  private get columns(): Record<ColumnName, TypedArray> {
+    return this as unknown as Record<ColumnName, TypedArray>;
   }
 
-  private growStages(n: number): void {
-    if (n <= this.stageName.length) return;
-    this.stageName = ensureCapacity(this.stageName, n, Uint8Array);
-    const s = new Float32Array(this.stageName.length);
-    s.set(this.stageStart);
-    this.stageStart = s;
-    const e = new Float32Array(this.stageName.length);
-    e.set(this.stageEnd);
-    this.stageEnd = e;
+  /** Replaces each named column with `f` of it. */
+  private update(names: readonly ColumnName[], f: (a: TypedArray) => TypedArray): void {
+    const cols = this.columns;
+    for (const k of names) cols[k] = f(cols[k]);
   }
 
   private trackFor(path: number, guest: number, socket: number): Track {
-    // path: 2 bits, guest: 16 bits, socket: up to 2^32 — a number key stays exact below 2^53
-    const key = (socket * 65536 + guest) * 4 + path;
+    const key = trackKey(path, guest, socket);
     let t = this.trackByKey.get(key);
     if (!t) {
-      t = { id: this.tracks.length, path, guest, socket, list: new U32List(), starts: new Float64Array(16), durs: new Float32Array(16), keys: new Uint8Array(16), maxDur: 0, sorted: true };
+      t = newTrack(this.tracks.length, path, guest, socket);
       this.tracks.push(t);
       this.trackByKey.set(key, t);
     }
@@ -234,7 +232,7 @@ export class CallStore {
     const first = starts[0]!;
     if (this.base === null) this.base = first;
     const slot = this.count;
-    this.grow(slot + 1);
+    if (slot >= this.start.length) this.update(CALL_COLUMNS, (a) => ensureCapacity(a, slot + 1));
     this.start[slot] = first - this.base;
     this.end[slot] = ends[n - 1]! - this.base;
     this.seq[slot] = seq;
@@ -246,7 +244,7 @@ export class CallStore {
     this.op[slot] = op;
 
     const sf = this.stagePoolLength;
-    this.growStages(sf + n);
+    if (sf + n > this.stageName.length) this.update(STAGE_COLUMNS, (a) => ensureCapacity(a, sf + n));
     let best = 0;
     let bestDur = -1;
     for (let i = 0; i < n; i++) {
@@ -269,7 +267,7 @@ export class CallStore {
     const lf = this.linkPoolLength;
     const ln = Math.min(fn, 255);
     if (ln > 0) {
-      this.linkSeq = ensureCapacity(this.linkSeq, lf + ln, Float64Array);
+      this.linkSeq = ensureCapacity(this.linkSeq, lf + ln);
       for (let i = 0; i < ln; i++) this.linkSeq[lf + i] = frames[i]!;
       this.linkPoolLength = lf + ln;
     }
@@ -290,14 +288,7 @@ export class CallStore {
   addFrame(f: FrameInput): void {
     if (this.base === null) this.base = f.tIn;
     const i = this.frameCount;
-    if (i + 1 > this.frameSeq.length) {
-      this.frameSeq = ensureCapacity(this.frameSeq, i + 1, Float64Array);
-      this.frameIn = ensureCapacity(this.frameIn, i + 1, Float64Array);
-      this.frameOut = ensureCapacity(this.frameOut, i + 1, Float64Array);
-      this.frameLength = ensureCapacity(this.frameLength, i + 1, Uint32Array);
-      this.frameGuest = ensureCapacity(this.frameGuest, i + 1, Uint16Array);
-      this.frameDirection = ensureCapacity(this.frameDirection, i + 1, Uint8Array);
-    }
+    if (i >= this.frameSeq.length) this.update(FRAME_COLUMNS, (a) => ensureCapacity(a, i + 1));
     this.frameSeq[i] = f.seq;
     this.frameIn[i] = f.tIn - this.base;
     this.frameOut[i] = f.tOut - this.base;
@@ -307,7 +298,7 @@ export class CallStore {
     this.frameDirection[i] = DIRECTION_INDEX.get(f.direction) ?? 0;
     let t = this.frameTrackByGuest.get(g);
     if (!t) {
-      t = { id: this.tracks.length, path: PATH_INDEX.emulated, guest: g, socket: -1, list: new U32List(), starts: new Float64Array(16), durs: new Float32Array(16), keys: new Uint8Array(16), maxDur: 0, sorted: true };
+      t = newTrack(this.tracks.length, PATH_INDEX.emulated, g, -1);
       this.tracks.push(t);
       this.frameTrackByGuest.set(g, t);
     }
@@ -323,11 +314,9 @@ export class CallStore {
     t.list.push(slot);
     const cap = t.list.data.length;
     if (t.starts.length < cap) {
-      t.starts = ensureCapacity(t.starts, cap, Float64Array);
-      const d = new Float32Array(cap);
-      d.set(t.durs);
-      t.durs = d;
-      t.keys = ensureCapacity(t.keys, cap, Uint8Array);
+      t.starts = ensureCapacity(t.starts, cap);
+      t.durs = ensureCapacity(t.durs, cap);
+      t.keys = ensureCapacity(t.keys, cap);
     }
     const d = t.list.data;
     const ts = t.starts;
@@ -390,33 +379,55 @@ export class CallStore {
     const keep = Math.max(1, this.recordLimit - Math.ceil(this.recordLimit / 10));
     const d = this.count - keep;
     if (d <= 0) return;
-    const cols = [this.start, this.end, this.seq, this.socket, this.bytes, this.track, this.guest, this.result, this.path, this.op, this.stageCount, this.dominant, this.linkCount];
-    for (const c of cols) c.copyWithin(0, d, this.count);
     const sShift = this.stageFirst[d]!;
     const lShift = this.linkFirst[d]!;
-    this.stageName.copyWithin(0, sShift, this.stagePoolLength);
-    this.stageStart.copyWithin(0, sShift, this.stagePoolLength);
-    this.stageEnd.copyWithin(0, sShift, this.stagePoolLength);
+    this.update(CALL_COLUMNS, (a) => a.copyWithin(0, d, this.count));
+    this.update(STAGE_COLUMNS, (a) => a.copyWithin(0, sShift, this.stagePoolLength));
     this.stagePoolLength -= sShift;
     this.linkSeq.copyWithin(0, lShift, this.linkPoolLength);
     this.linkPoolLength -= lShift;
     for (let i = 0; i < keep; i++) {
-      this.stageFirst[i] = this.stageFirst[i + d]! - sShift;
-      this.linkFirst[i] = this.linkFirst[i + d]! - lShift;
+      this.stageFirst[i] = this.stageFirst[i]! - sShift;
+      this.linkFirst[i] = this.linkFirst[i]! - lShift;
     }
     this.count = keep;
     this.droppedByLimit += d;
     for (const t of this.tracks) if (t.socket >= 0) this.shiftTrack(t, d);
+    this.forgetEmptyTracks();
     this.version++;
   }
 
   private dropOldestFrames(): void {
     const keep = Math.max(1, this.recordLimit - Math.ceil(this.recordLimit / 10));
     const d = this.frameCount - keep;
-    for (const c of [this.frameSeq, this.frameIn, this.frameOut, this.frameLength, this.frameGuest, this.frameDirection]) c.copyWithin(0, d, this.frameCount);
+    this.update(FRAME_COLUMNS, (a) => a.copyWithin(0, d, this.frameCount));
     this.frameCount = keep;
     this.droppedFrames += d;
     for (const t of this.tracks) if (t.socket < 0) this.shiftTrack(t, d);
+    this.forgetEmptyTracks();
+  }
+
+  /**
+   * Drops tracks left empty by dropping old records and renumbers the rest: a long live session of
+   * short-lived sockets (crr) would otherwise keep one track per socket ever seen.
+   */
+  private forgetEmptyTracks(): void {
+    if (this.tracks.every((t) => t.list.length > 0)) return;
+    const newId = new Int32Array(this.tracks.length).fill(-1);
+    const kept = this.tracks.filter((t) => t.list.length > 0);
+    kept.forEach((t, i) => {
+      newId[t.id] = i;
+      t.id = i;
+    });
+    for (let s = 0; s < this.count; s++) this.track[s] = newId[this.track[s]!]!;
+    this.tracks.length = 0;
+    this.tracks.push(...kept);
+    this.trackByKey.clear();
+    this.frameTrackByGuest.clear();
+    for (const t of kept) {
+      if (t.socket < 0) this.frameTrackByGuest.set(t.guest, t);
+      else this.trackByKey.set(trackKey(t.path, t.guest, t.socket), t);
+    }
   }
 
   /** Removes slots below `d` from a track's list and renumbers the rest; order by start is kept. */
@@ -441,34 +452,11 @@ export class CallStore {
    * once a file has finished loading, nothing more arrives and that slack is only memory.
    */
   compact(): void {
-    const trim = <T extends Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array>(a: T, n: number): T => (a.length > n ? (a.slice(0, n) as T) : a);
-    const n = this.count;
-    this.start = trim(this.start, n);
-    this.end = trim(this.end, n);
-    this.seq = trim(this.seq, n);
-    this.socket = trim(this.socket, n);
-    this.bytes = trim(this.bytes, n);
-    this.track = trim(this.track, n);
-    this.stageFirst = trim(this.stageFirst, n);
-    this.linkFirst = trim(this.linkFirst, n);
-    this.guest = trim(this.guest, n);
-    this.result = trim(this.result, n);
-    this.path = trim(this.path, n);
-    this.op = trim(this.op, n);
-    this.stageCount = trim(this.stageCount, n);
-    this.dominant = trim(this.dominant, n);
-    this.linkCount = trim(this.linkCount, n);
-    this.stageName = trim(this.stageName, this.stagePoolLength);
-    this.stageStart = trim(this.stageStart, this.stagePoolLength);
-    this.stageEnd = trim(this.stageEnd, this.stagePoolLength);
+    const trim = <T extends TypedArray>(a: T, n: number): T => (a.length > n ? (a.slice(0, n) as T) : a);
+    this.update(CALL_COLUMNS, (a) => trim(a, this.count));
+    this.update(STAGE_COLUMNS, (a) => trim(a, this.stagePoolLength));
+    this.update(FRAME_COLUMNS, (a) => trim(a, this.frameCount));
     this.linkSeq = trim(this.linkSeq, this.linkPoolLength);
-    const f = this.frameCount;
-    this.frameSeq = trim(this.frameSeq, f);
-    this.frameIn = trim(this.frameIn, f);
-    this.frameOut = trim(this.frameOut, f);
-    this.frameLength = trim(this.frameLength, f);
-    this.frameGuest = trim(this.frameGuest, f);
-    this.frameDirection = trim(this.frameDirection, f);
     for (const t of this.tracks) {
       const m = t.list.length;
       t.list.data = trim(t.list.data, m);
@@ -479,11 +467,12 @@ export class CallStore {
   }
 
   /** Slot of the call with this seq, or -1 (seqs are unique; calls arrive roughly in seq order). */
-  slotOfSeq(seq: number): number {
+  slotOfSeq(seq: number, scan = true): number {
     const n = this.count;
     const i = lowerBound(0, n, seq, (k) => this.seq[k]!);
     if (i < n && this.seq[i] === seq) return i;
-    for (let k = 0; k < n; k++) if (this.seq[k] === seq) return k;
+    // seqs out of order (records merged from several sources): a linear scan, unless the caller is hot
+    if (scan) for (let k = 0; k < n; k++) if (this.seq[k] === seq) return k;
     return -1;
   }
 
@@ -498,8 +487,7 @@ export class CallStore {
   /** Bytes held by the typed arrays (what the heap figure adds to the JS heap). */
   get arrayBytes(): number {
     let b = 0;
-    for (const a of [this.start, this.end, this.seq, this.socket, this.bytes, this.track, this.stageFirst, this.linkFirst, this.guest, this.result, this.path, this.op, this.stageCount, this.dominant, this.linkCount, this.stageName, this.stageStart, this.stageEnd, this.linkSeq, this.frameSeq, this.frameIn, this.frameOut, this.frameLength, this.frameGuest, this.frameDirection])
-      b += a.byteLength;
+    for (const k of [...CALL_COLUMNS, ...STAGE_COLUMNS, ...FRAME_COLUMNS, 'linkSeq'] as const) b += this.columns[k].byteLength;
     for (const t of this.tracks) b += t.list.bytes + t.starts.byteLength + t.durs.byteLength + t.keys.byteLength;
     return b;
   }
@@ -515,7 +503,7 @@ export class CallStore {
       const a = starts[t.list.data[0]!]!;
       if (a < lo) lo = a;
       // the last by start need not end last; the track's longest item bounds the error
-      const z = ends[t.list.data[t.list.length - 1]!]! + 0;
+      const z = ends[t.list.data[t.list.length - 1]!]!;
       if (z > hi) hi = z;
     }
     if (lo === Infinity) return [0, 1e6];
@@ -531,10 +519,4 @@ export class CallStore {
     const g = this.guests.values[t.guest] ?? '?';
     return t.socket < 0 ? `${g} frames` : `${g} #${t.socket}`;
   }
-
-  pathName(i: number): Path {
-    return PATHS[i] ?? 'direct';
-  }
 }
-
-export { PATHS, OPS, STAGES, FRAME_DIRECTIONS };

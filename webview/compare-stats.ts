@@ -1,6 +1,7 @@
 // The A/B comparison computed from the store: per operation and per path, latency percentiles,
 // throughput and call rate, ratios against the emulated and direct paths, and time per stage.
 
+import { csvField } from '../protocol/csv';
 import { OPS, PATHS, STAGES } from '../protocol/trace';
 import type { CallStore } from './call-store';
 
@@ -112,22 +113,20 @@ export function compare(store: CallStore): Comparison {
   return { rows, durations, stageTotals, paths };
 }
 
-const HEADER = ['op', 'path', 'calls', 'p50 µs', 'p99 µs', 'MB/s', 'calls/s', 'speed-up vs emulated', 'speed-up vs direct'];
+export const COMPARE_HEADER = ['op', 'path', 'calls', 'p50 µs', 'p99 µs', 'MB/s', 'calls/s', 'speed-up vs emulated', 'speed-up vs direct'];
 
-function cells(r: CompareRow): string[] {
+export function compareCells(r: CompareRow): string[] {
   const f = (v: number | null, d: number) => (v === null || !Number.isFinite(v) ? '' : v.toFixed(d));
   return [r.op, r.path, String(r.calls), f(r.p50Us, 1), f(r.p99Us, 1), f(r.mbPerS, 1), f(r.callsPerS, 0), f(r.speedupVsEmulated, 2), f(r.speedupVsDirect, 2)];
 }
 
 export function tableMarkdown(rows: CompareRow[]): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `| ${HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
-  for (const r of rows) lines.push(`| ${cells(r).join(' | ')} |`);
+  const lines = [`| ${COMPARE_HEADER.join(' | ')} |`, `| ${COMPARE_HEADER.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
+  for (const r of rows) lines.push(`| ${compareCells(r).join(' | ')} |`);
   return lines.join('\n') + '\n';
 }
 
 export function tableCsv(rows: CompareRow[]): string {
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return [HEADER, ...rows.map(cells)].map((r) => r.map(q).join(',')).join('\n') + '\n';
+  return [COMPARE_HEADER, ...rows.map(compareCells)].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
 
-export { HEADER as COMPARE_HEADER, cells as compareCells };

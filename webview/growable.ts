@@ -1,15 +1,14 @@
 // Typed-array columns that grow by doubling, so appending a million calls costs amortized O(1) and
 // keeps the records outside the JS heap (one small object per column, never one per call).
 
-type TypedArray = Float64Array | Uint32Array | Uint16Array | Uint8Array;
-type TypedArrayClass<T extends TypedArray> = { new (length: number): T };
+export type TypedArray = Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array;
 
-/** Returns `a` when it already holds `needed` elements, else a copy at least twice as long. */
-export function ensureCapacity<T extends TypedArray>(a: T, needed: number, Kind: TypedArrayClass<T>): T {
+/** Returns `a` when it already holds `needed` elements, else a copy of the same kind at least twice as long. */
+export function ensureCapacity<T extends TypedArray>(a: T, needed: number): T {
   if (needed <= a.length) return a;
   let size = Math.max(a.length, 16);
   while (size < needed) size *= 2;
-  const b = new Kind(size);
+  const b = new (a.constructor as new (length: number) => T)(size);
   b.set(a as never);
   return b;
 }
@@ -22,7 +21,7 @@ export class U32List {
     this.data = new Uint32Array(initial);
   }
   push(v: number): void {
-    if (this.length === this.data.length) this.data = ensureCapacity(this.data, this.length + 1, Uint32Array);
+    if (this.length === this.data.length) this.data = ensureCapacity(this.data, this.length + 1);
     this.data[this.length++] = v;
   }
   get bytes(): number {

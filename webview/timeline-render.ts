@@ -5,6 +5,7 @@
 import type { CallStore, Track } from './call-store';
 import { OPS, PATHS } from '../protocol/trace';
 import { DIMMED_COLOURS, FRAME_COLOURS, RANK, STAGE_COLOURS, COLOUR_COUNT, type Palette } from './palette';
+import { ensureCapacity } from './growable';
 import { LANE_HEADER, type Layout } from './track-layout';
 
 export const GUTTER = 120;
@@ -54,13 +55,8 @@ export class RenderBuffers {
   }
 
   pushRun(c: number, x: number, y: number, w: number, h: number): void {
-    let a = this.runs[c]!;
     const n = this.runLen[c]!;
-    if (n + 4 > a.length) {
-      const b = new Float32Array(a.length * 2);
-      b.set(a);
-      this.runs[c] = a = b;
-    }
+    const a = (this.runs[c] = ensureCapacity(this.runs[c]!, n + 4));
     a[n] = x;
     a[n + 1] = y;
     a[n + 2] = w;

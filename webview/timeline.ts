@@ -17,7 +17,6 @@ export interface TimelineEvents {
   /** The user moved the view: follow-live stops, state is saved. */
   moved(): void;
   hover(slot: number, x: number, y: number): void;
-  brushed(range: [number, number] | null): void;
   request(): void;
 }
 
@@ -146,7 +145,6 @@ export class Timeline {
       if (!ev.sourceEvent) return;
       const s = ev.selection as [number, number] | null;
       this.brush = s ? [this.timeAt(s[0]), this.timeAt(s[1])] : null;
-      this.events.brushed(this.brush);
       this.events.request();
     });
     this.brushBehaviour = b;
@@ -160,7 +158,6 @@ export class Timeline {
     this.brush = null;
     const g = select(this.axisSvg).select<SVGGElement>('g.brush');
     if (this.brushBehaviour) g.call(this.brushBehaviour.move, null);
-    this.events.brushed(null);
     this.events.request();
   }
 
@@ -213,7 +210,7 @@ export class Timeline {
     return true;
   }
 
-  /** Calls and their time span inside [a, b]: what the status line says about a brushed range. */
+  /** How many calls overlap [a, b]: what the status line says about a brushed range. */
   countIn(a: number, b: number): number {
     let n = 0;
     for (const t of this.store.tracks) {

@@ -11,14 +11,13 @@ import {
   vsCodePanelTab,
   vsCodePanelView,
   vsCodeTextField,
-  vsCodeBadge,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
 export function registerToolkit(): void {
   if (registered) return;
   registered = true;
-  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodePanels(), vsCodePanelTab(), vsCodePanelView(), vsCodeTextField(), vsCodeBadge());
+  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodePanels(), vsCodePanelTab(), vsCodePanelView(), vsCodeTextField());
 }
 
 function el<K extends string>(tag: K, attrs: Record<string, string>, text?: string): HTMLElement {
@@ -78,10 +77,6 @@ export function textField(placeholder: string, value: string, onInput: (v: strin
   return t;
 }
 
-export function badge(text: string): HTMLElement {
-  return el('vscode-badge', {}, text);
-}
-
 export interface Tabs {
   element: HTMLElement;
   views: Record<string, HTMLElement>;
@@ -98,7 +93,8 @@ export function tabs(items: { id: string; label: string }[], onSelect: (id: stri
     views[it.id] = v;
     panels.append(v);
   }
-  panels.addEventListener('change', () => {
+  panels.addEventListener('change', (ev) => {
+    if (ev.target !== panels) return; // a dropdown's or checkbox's change bubbling up from a view
     const id = (panels.activeid || '').replace(/^tab-/, '');
     if (id) onSelect(id);
   });

@@ -48,8 +48,6 @@ export class TraceViewer {
   private comparison: Comparison | null = null;
   private compareVersion = -1;
   private saveTimer = 0;
-  private decodeErrors = 0;
-  lastDecodeError = '';
   private lastChunkAt = -Infinity;
   private pendingWindow: { start: number; end: number } | null = null;
 
@@ -115,8 +113,9 @@ export class TraceViewer {
         { id: 'timeline', label: 'Timeline' },
       ],
       (id) => {
-        this.userPickedTab = true;
+        // programmatic switches report the tab already in state: only a different one is the user's pick
         if (id === this.state.tab) return;
+        this.userPickedTab = true;
         this.showTab(id as ViewerState['tab']);
       },
     );
@@ -135,7 +134,6 @@ export class TraceViewer {
         this.saveSoon();
       },
       hover: (s, x, y) => this.hover(s, x, y),
-      brushed: () => this.scheduler.request(),
       request: () => this.scheduler.request(),
     });
     // the saved window is in host ns; it can be placed once the first call fixes the store's base
@@ -163,7 +161,7 @@ export class TraceViewer {
         this.store.recordLimit = Math.max(1000, m.recordLimit || DEFAULT_LIMIT);
         break;
       case 'chunk':
-        this.ingest(m.bytes);
+        this.ingest(asBytes(m.bytes));
         break;
       case 'reset':
         this.store.clear();
@@ -202,10 +200,9 @@ export class TraceViewer {
     try {
       ingestChunk(bytes, this.store);
     } catch (e) {
-      this.decodeErrors++;
-      this.lastDecodeError = e instanceof Error ? e.message : String(e);
-      this.damaged = { message: `a chunk could not be read: ${this.lastDecodeError}`, recordsKept: this.store.count };
-      this.host.post({ type: 'log', level: 'error', message: `viewer: ${this.lastDecodeError}` });
+      const message = e instanceof Error ? e.message : String(e);
+      this.damaged = { message: `a chunk could not be read: ${message}`, recordsKept: this.store.count };
+      this.host.post({ type: 'log', level: 'error', message }); // the host's log adds "viewer: "
     }
     this.mask.update();
     // dropping the oldest renumbers slots: keep the selection on the same call, or clear it if it went
@@ -221,7 +218,7 @@ export class TraceViewer {
       this.pendingWindow = null;
     }
     if (this.state.selectedSeq !== null && this.timeline.selected < 0) {
-      const s = this.store.slotOfSeq(this.state.selectedSeq);
+      const s = this.store.slotOfSeq(this.state.selectedSeq, false);
       if (s >= 0) this.select(s, false);
     }
     if (!this.userPickedTab && before < 2 && this.store.paths.size >= 2) this.showTab('compare');
@@ -238,16 +235,31 @@ export class TraceViewer {
     if (live) this.timeline.followLive(Math.min(sinceChunk, 1000) * 1e6);
     this.timeline.mask = this.mask.mask;
     if (this.state.tab === 'timeline') this.timeline.draw(this.palette);
-    else if (this.compareVersion !== this.store.version) this.renderCompare();
+    else if (this.compareVersion !== this.store.version) {
+      // While calls stream in, recompute the comparison at most every half second (longer when it is
+      // slow), so a million calls do not cost a sort on every frame; a forced refresh (-1) runs now.
+      const wait = this.lastCompareAt + Math.max(500, 4 * this.lastCompareMs) - performance.now();
+      if (wait <= 0 || this.compareVersion === -1) this.renderCompare();
+      else if (!this.compareTimer) this.compareTimer = window.setTimeout(() => {
+        this.compareTimer = 0;
+        this.scheduler.request();
+      }, wait);
+    }
     this.renderStatus();
     if (live && sinceChunk < 1000) this.scheduler.request();
   }
 
   private renderCompare(): void {
+    const t = performance.now();
     this.comparison = compare(this.store);
     this.compareVersion = this.store.version;
     this.compareView.render(this.comparison, getComputedStyle(document.body));
+    this.lastCompareAt = performance.now();
+    this.lastCompareMs = this.lastCompareAt - t;
   }
+  private lastCompareAt = -Infinity;
+  private lastCompareMs = 0;
+  private compareTimer = 0;
 
   private renderStatus(): void {
     const st = this.store;
@@ -389,8 +401,7 @@ export class TraceViewer {
     if (!this.comparison || this.compareVersion !== this.store.version) this.renderCompare();
     const rows = this.comparison!.rows;
     const text = format === 'markdown' ? tableMarkdown(rows) : tableCsv(rows);
-    this.host.post({ type: 'copyTable', format, text });
-    navigator.clipboard?.writeText(text).catch(() => undefined);
+    this.host.post({ type: 'copyTable', format, text }); // the host owns the clipboard (vscode.env.clipboard)
   }
 
   saveImage(format: 'png' | 'svg'): void {
@@ -417,4 +428,16 @@ export class TraceViewer {
   get currentState(): ViewerState {
     return this.state;
   }
+}
+
+/**
+ * VS Code delivers a Uint8Array posted by the extension as a Uint8Array; older hosts (or a JSON round trip)
+ * can hand over an ArrayBuffer or a plain object of indexed bytes. Accept all three.
+ */
+function asBytes(b: unknown): Uint8Array {
+  if (b instanceof Uint8Array) return b;
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (typeof b === 'object' && b !== null) return Uint8Array.from(Object.values(b as Record<string, number>));
+  return new Uint8Array(0);
 }

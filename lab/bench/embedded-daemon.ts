@@ -4,8 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, NO_TRACE, type TraceSink } from '../../daemon';
-import type { TraceRecord } from '../../protocol';
+import { startDaemon, NO_TRACE, TraceHub } from '../../daemon';
 
 export interface EmbeddedDaemonOptions {
   allow: { address: string; port: number; udp: boolean };
@@ -20,31 +19,25 @@ export interface EmbeddedDaemon {
 }
 
 /**
- * With tracing on, the daemon builds every call record (guest stamps joined with its own) and hands it
- * to this sink, which counts it: the cost of tracing in the daemon is paid, the ring is not kept.
+ * With tracing on the daemon publishes into a real TraceHub, the one `linsockd` runs: records are
+ * batched, encoded into chunks and kept in the ring, so `--trace on` against `--trace off` measures
+ * the whole cost of tracing, not only the building of records. Nobody subscribes; the ring is bounded.
  */
-class CountingSink implements TraceSink {
-  readonly enabled = true;
-  count = 0;
-  publish(record: TraceRecord): void {
-    if (record.kind === 'call') this.count++;
-  }
-}
-
 export async function startEmbeddedDaemon(o: EmbeddedDaemonOptions): Promise<EmbeddedDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-bench-'));
-  const sink = o.trace ? new CountingSink() : null;
+  const hub = o.trace ? new TraceHub() : null;
   const d = await startDaemon({
     guestSocket: join(dir, 'guest.sock'),
     policy: { rules: [{ action: 'allow', ops: [o.allow.udp ? 'sendto' : 'connect'], cidr: o.allow.address, ports: o.allow.port }] },
-    trace: sink ?? NO_TRACE,
+    trace: hub ?? NO_TRACE,
     run: `bench-${process.pid}`,
   });
   return {
     guestPath: d.guestPath as string,
-    records: () => sink?.count ?? 0,
+    records: () => hub?.stats().calls ?? 0,
     close: async () => {
       await d.close();
+      hub?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

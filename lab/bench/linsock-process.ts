@@ -2,11 +2,20 @@
 // flags and entry script as this process, so it works from dist/linsock.js and under tsx alike.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
-/** argv that runs this very `linsock` entry point: [node, ...node flags, script]. */
+/**
+ * argv that runs this very `linsock` entry point: [node, ...node flags, script]. When this process is not
+ * `linsock` itself (a test or a host that embeds the runner), the lab's own cli.ts runs under tsx.
+ */
 export function linsockArgv(): string[] {
   const script = process.argv[1];
   if (!script) throw new Error('cannot tell which script is running linsock (process.argv[1] is empty)');
+  if (!/(^|[/\\])(linsock\.js|cli\.ts)$/.test(script)) {
+    const cli = join(__dirname, '..', 'cli.ts');
+    if (existsSync(cli)) return [process.execPath, '--import', 'tsx', cli];
+  }
   return [process.execPath, ...process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect')), script];
 }
 

@@ -1,175 +1,269 @@
-// `linsock bench`: starts the host server (its own process) and, for `delegated`, an embedded linsockd
-// whose policy allows exactly that server; runs the workload on each path in its own process (the
-// delegated one in a guest namespace with only `lo` where the machine allows it); assembles the report.
+// The bench runner: `linsock bench`, and the comparisons `linsock start` runs on request. It starts the
+// host bench server (its own process; on 127.0.0.1 and, for `emulated`, on the emulated host TAP's
+// address), a linsockd for `delegated` unless the caller names one, the emulated path (guest namespace,
+// TAPs, device model in this process), and runs the workload on each path in its own process. With a sink
+// it publishes the run's RunInfo, the workloads' own calls (direct, emulated) and the emulated frames;
+// delegated calls reach the sink through the daemon itself.
 
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import type { BenchReport, EmulatedMode, Workload } from '../../protocol';
-import type { BenchServerPorts } from '../server';
-import { LabRun, NamespacesUnavailable, type Guest } from '../netns';
-import { firstJsonLine, linsockArgv, spawnLinsock } from './linsock-process';
-import { startEmbeddedDaemon, type EmbeddedDaemon } from './embedded-daemon';
-import type { WorkerSpec } from './worker';
-import type { WorkloadResult } from './workload-result';
-import { round } from './workload-result';
+import type { BenchReport, EmulatedMode, Path, RunInfo, Workload } from '../../protocol';
+import { PATHS, WORKLOADS } from '../../protocol';
+import { TraceHub, type TraceSink } from '../../daemon';
+import { LabRun, NamespacesUnavailable } from '../netns';
+import { emulatedPathSupport, startEmulatedPath, type EmulatedPath } from '../emulated';
+import { startEmbeddedDaemon } from './embedded-daemon';
+import { startPrivateDaemon } from './private-daemon';
+import { hostFacts, loopbackMtu } from './host-facts';
+import { FrameLog } from './frame-log';
+import { CallIntake } from './call-intake';
+import { nowNs } from './latency';
+import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import { runInterGuest } from './inter-guest';
+import type { WorkerSpec, WorkerWorkload } from './worker';
+import { round, type WorkloadResult } from './workload-result';
+import { describe, emulatedRanIn, unavailableRow } from './rows';
 
-export const BENCH_WORKLOADS = ['stream', 'rr', 'crr', 'udp-rr'] as const;
-export type BenchWorkload = (typeof BENCH_WORKLOADS)[number];
+export { loopbackMtu, describe };
 
 export interface BenchOptions {
   workload: Workload;
-  paths: string[];
+  paths: Path[];
   seconds: number;
-  trace: boolean;
+  /** The emulated NIC; null means the default (virtio). */
   mode: EmulatedMode | null;
-  /** The guest socket of a running linsockd (its policy must allow the bench server); else one is embedded. */
-  daemon?: string;
-  /** A bench server that is already running (npm start); else one is started for the run. */
-  server?: BenchServerPorts;
-  /** Progress lines for a person (stderr); silent when absent. */
-  log?: (line: string) => void;
+  trace: boolean;
+}
+
+export interface BenchEnv {
+  /** The guest socket of a running linsockd whose policy allows the bench server; else one is embedded. */
+  daemonGuestPath?: string;
+  /** Where the run's records go (RunInfo, direct and emulated calls, frames); delegated calls come from the daemon. */
+  sink?: TraceSink;
+  /** Stamped into every record of the run; one is made up when absent. */
+  runId?: string;
+  /** Aborting stops the run: its processes are killed, the lab torn down, and runBench rejects. */
+  signal?: AbortSignal;
+  /** Progress lines for a person. */
+  onProgress?: (msg: string) => void;
 }
 
 export interface BenchOutcome {
   report: BenchReport;
+  /** The rows with where each ran and notes (losses, why a path is unavailable). */
   results: WorkloadResult[];
 }
 
-/** Which figure the ratios compare: throughput for stream, median latency for the others. */
-export function ratioMetric(workload: string): 'mb_per_s' | 'p50_us' {
-  return workload === 'stream' ? 'mb_per_s' : 'p50_us';
-}
-
-export function loopbackMtu(): number {
-  try {
-    return Number(readFileSync('/sys/class/net/lo/mtu', 'utf8').trim()) || 65536;
-  } catch {
-    return 65536;
-  }
-}
-
-export function validatePaths(workload: string, paths: string[]): void {
-  if (!(BENCH_WORKLOADS as readonly string[]).includes(workload))
-    throw new BenchUsageError(workload === 'inter-guest'
-      ? "workload 'inter-guest' is not available yet: it needs two guests (lab/emulated, issue 5)"
-      : `unknown workload '${workload}'; expected one of ${BENCH_WORKLOADS.join(', ')}`);
-  if (paths.length === 0) throw new BenchUsageError('--paths names no path; expected e.g. direct,delegated');
-  for (const p of paths) {
-    if (p === 'emulated') throw new BenchUsageError("path 'emulated' is not available yet: the emulated NIC path (TAP + device model, issue 5) has not landed in lab/; run --paths direct,delegated");
-    if (p !== 'direct' && p !== 'delegated') throw new BenchUsageError(`unknown path '${p}'; expected direct, delegated or emulated`);
-  }
-}
+export const BENCH_WORKLOADS: readonly Workload[] = WORKLOADS;
+export const DEFAULT_MODE: EmulatedMode = 'virtio';
 
 export class BenchUsageError extends Error {}
-
-export async function runBench(o: BenchOptions): Promise<BenchOutcome> {
-  validatePaths(o.workload, o.paths);
-  const log = o.log ?? (() => undefined);
-  const cleanups: (() => Promise<void> | void)[] = [];
-  try {
-    let server = o.server;
-    if (!server) {
-      const child = spawnLinsock(['_server', '127.0.0.1']);
-      cleanups.push(() => stop(child));
-      server = await firstJsonLine<BenchServerPorts>(child, 'the bench server', 10_000);
-    }
-    const port = o.workload === 'stream' ? server.sink : o.workload === 'udp-rr' ? server.udpEcho : server.echo;
-    let channel = o.daemon;
-    if (o.paths.includes('delegated') && !channel) {
-      const d: EmbeddedDaemon = await startEmbeddedDaemon({ allow: { address: server.host, port, udp: o.workload === 'udp-rr' }, trace: o.trace });
-      cleanups.push(() => d.close());
-      channel = d.guestPath;
-      log(`linsock bench: embedded linsockd on ${channel}, policy allows ${server.host}:${port} only`);
-    }
-    const results: WorkloadResult[] = [];
-    for (const path of o.paths) {
-      const spec: WorkerSpec = {
-        workload: o.workload as BenchWorkload,
-        path: path as 'direct' | 'delegated',
-        target: { host: server.host, port, seconds: o.seconds },
-        channel,
-        guest: `bench-${path}-${process.pid}`,
-        trace: o.trace,
-        ranIn: 'host',
-      };
-      log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
-      const r = path === 'delegated' ? await runDelegated(spec, log) : await runWorkerProcess(spec, null, null);
-      log(`linsock bench:   ${describe(r)}`);
-      results.push(r);
-    }
-    return { report: assemble(o, results), results };
-  } finally {
-    for (const c of cleanups.reverse()) await c();
+export class BenchCancelled extends Error {
+  constructor() {
+    super('the bench run was cancelled');
+    this.name = 'AbortError';
   }
 }
 
-/** The delegated workload in a fresh namespace with only `lo`; a host process when namespaces are unavailable. */
-async function runDelegated(spec: WorkerSpec, log: (l: string) => void): Promise<WorkloadResult> {
-  let run: LabRun | null = null;
+/** Which figure the ratios compare: throughput for stream and inter-guest, median latency for the others. */
+export function ratioMetric(workload: string): 'mb_per_s' | 'p50_us' {
+  return workload === 'stream' || workload === 'inter-guest' ? 'mb_per_s' : 'p50_us';
+}
+
+export function validateOptions(o: BenchOptions): void {
+  if (!(WORKLOADS as readonly string[]).includes(o.workload)) throw new BenchUsageError(`unknown workload '${String(o.workload)}'; expected one of ${WORKLOADS.join(', ')}`);
+  if (o.paths.length === 0) throw new BenchUsageError('--paths names no path; expected e.g. direct,delegated,emulated');
+  for (const p of o.paths) if (!(PATHS as readonly string[]).includes(p)) throw new BenchUsageError(`unknown path '${String(p)}'; expected direct, delegated or emulated`);
+  if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
+  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
+  if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
+}
+
+export async function runBench(options: BenchOptions, env: BenchEnv = {}): Promise<BenchReport> {
+  return (await runBenchDetailed(options, env)).report;
+}
+
+/** What one run holds while it runs; `cleanups` undo it in reverse order, however the run ends. */
+export interface BenchScope {
+  o: BenchOptions;
+  env: BenchEnv;
+  runId: string;
+  mode: EmulatedMode;
+  log: (l: string) => void;
+  lab: LabRun | null;
+  labWhy: string | null;
+  emulated: EmulatedPath | null;
+  emulatedWhy: string | null;
+  frames: FrameLog | null;
+  cleanups: (() => Promise<void> | void)[];
+  checkAborted(): void;
+}
+
+export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Promise<BenchOutcome> {
+  validateOptions(o);
+  const mode = o.mode ?? DEFAULT_MODE;
+  const log = env.onProgress ?? (() => undefined);
+  const scope: BenchScope = {
+    o, env, mode, log,
+    runId: env.runId ?? `bench-${process.pid}-${Date.now().toString(36)}`,
+    lab: null, labWhy: null, emulated: null, emulatedWhy: null, frames: null,
+    cleanups: [],
+    checkAborted: () => {
+      if (env.signal?.aborted) throw new BenchCancelled();
+    },
+  };
+  log(`linsock bench: run ${scope.runId}`);
+  // With tracing on every path pays for it: without the caller's sink, the workloads' calls and the
+  // frames go into a TraceHub nobody reads, as the embedded daemon's delegated calls do.
+  let sinkOn: TraceSink | null = null;
+  if (o.trace && env.sink) sinkOn = env.sink.enabled ? env.sink : null;
+  else if (o.trace) {
+    const hub = new TraceHub();
+    scope.cleanups.push(() => hub.close());
+    sinkOn = hub;
+  }
   try {
-    run = await LabRun.create({ prefix: 'lsb' });
+    scope.checkAborted();
+    await prepareLab(scope, sinkOn);
+    if (sinkOn) sinkOn.publish(runInfo(scope));
+    const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runPaths(scope, sinkOn);
+    scope.checkAborted();
+    return { report: assemble(scope, results), results };
+  } catch (e) {
+    // A cancelled run's children die mid-step; say that, not what their death looked like.
+    if (env.signal?.aborted) throw new BenchCancelled();
+    throw e;
+  } finally {
+    const errors: string[] = [];
+    for (const c of scope.cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    if (errors.length) log(`linsock bench: cleanup: ${errors.join('; ')}`);
+  }
+}
+
+/** The run's namespaces (delegated and emulated guests) and the emulated path, or why they are unavailable. */
+async function prepareLab(s: BenchScope, sink: TraceSink | null): Promise<void> {
+  const wantsEmulated = s.o.paths.includes('emulated');
+  if (!wantsEmulated && !s.o.paths.includes('delegated')) return;
+  try {
+    s.lab = await LabRun.create({ prefix: 'lsb', handleSignals: false });
+    const lab = s.lab;
+    s.cleanups.push(() => lab.teardown());
   } catch (err) {
-    const why = err instanceof NamespacesUnavailable ? err.reason : (err as Error).message;
-    log(`linsock bench: delegated guest runs as a host process: ${why}`);
-    return runWorkerProcess({ ...spec, ranIn: `host (no namespace: ${why})` }, null, null);
+    s.labWhy = err instanceof NamespacesUnavailable ? err.reason : (err as Error).message;
   }
-  try {
-    const guest = await run.addGuest('client', 'delegated');
-    return await runWorkerProcess({ ...spec, ranIn: `netns ${guest.netns} (lo only)` }, run, guest);
-  } finally {
-    await run.teardown();
+  if (!wantsEmulated) return;
+  const support = s.lab ? await emulatedPathSupport() : { ok: false as const, reason: `emulated path unavailable: ${s.labWhy}` };
+  if (!support.ok) {
+    s.emulatedWhy = support.reason;
+    s.log(`linsock bench: ${support.reason}; the other paths still run`);
+    return;
   }
+  s.frames = sink ? new FrameLog(sink) : null;
+  s.emulated = await startEmulatedPath(s.lab as LabRun, { mode: s.mode, sink: s.frames, role: 'emu', runId: s.runId });
+  const p = s.emulated.profile;
+  s.log(`linsock bench: emulated guest ${s.emulated.guest.netns} at ${s.emulated.guestAddress}, host TAP ${s.emulated.hostTap} at ${s.emulated.hostAddress} (${p.mode}, MTU ${p.mtu}, offloads ${p.offloads.join(',') || 'none'})`);
 }
 
-async function runWorkerProcess(spec: WorkerSpec, run: LabRun | null, guest: Guest | null): Promise<WorkloadResult> {
-  const [cmd, ...args] = linsockArgv();
-  const all = [...args, '_workload', JSON.stringify(spec)];
-  let child: ChildProcess;
-  if (run && guest) child = run.spawn(guest, cmd as string, all, { stdio: ['ignore', 'pipe', 'inherit'] });
-  else child = spawnLinsock(['_workload', JSON.stringify(spec)]);
-  try {
-    const out = await firstJsonLine<WorkloadResult | { error: string }>(child, `the ${spec.path} workload process`, (spec.target.seconds + 60) * 1000);
-    if ('error' in out) {
-      const hint = /EACCES/.test(out.error) ? ` (the daemon's policy must allow ${spec.target.host}:${spec.target.port}; with --daemon, allow the bench server's address in its --config)` : '';
-      throw new Error(`${spec.workload} on ${spec.path} failed: ${out.error}${hint}`);
+function runInfo(s: BenchScope): RunInfo {
+  return {
+    kind: 'run',
+    id: s.runId,
+    workload: s.o.workload,
+    paths: [...s.o.paths],
+    params: { seconds: s.o.seconds, trace: s.o.trace, mode: s.mode, emulated: s.emulated ? 'available' : s.emulatedWhy ?? 'not requested' },
+    host: hostFacts(s.emulated?.profile ?? null),
+    startedNs: nowNs(),
+    clockErrorNs: {},
+  };
+}
+
+/** stream, rr, crr, udp-rr: one bench server, one workload process per path. */
+async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult[]> {
+  const { o, env, log } = s;
+  const workload = o.workload as WorkerWorkload;
+  const hosts = ['127.0.0.1', ...(s.emulated ? [s.emulated.hostAddress] : [])];
+  const server = await startServerProcess(s.runId, hosts, null);
+  s.cleanups.push(() => stop(server.child));
+  const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
+  const loop = server.ports.hosts[0]!;
+  let channel = env.daemonGuestPath;
+  if (o.paths.includes('delegated') && !channel) {
+    if (sink && env.sink) {
+      const d = await startPrivateDaemon({ sink, trace: o.trace, shortcut: true, run: s.runId });
+      s.cleanups.push(() => d.close());
+      d.policy.addRule({ action: 'allow', ops: [workload === 'udp-rr' ? 'sendto' : 'connect'], cidr: loop.host, ports: portOf(loop) });
+      channel = d.guestPath;
+    } else {
+      const d = await startEmbeddedDaemon({ allow: { address: loop.host, port: portOf(loop), udp: workload === 'udp-rr' }, trace: o.trace });
+      s.cleanups.push(() => d.close());
+      channel = d.guestPath;
     }
-    return out;
-  } finally {
-    await stop(child);
+    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
   }
+  const results: WorkloadResult[] = [];
+  for (const path of o.paths) {
+    s.checkAborted();
+    if (path === 'emulated' && !s.emulated) {
+      results.push(unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
+      continue;
+    }
+    const at = path === 'emulated' ? server.ports.hosts[1]! : loop;
+    const spec: WorkerSpec = {
+      workload,
+      path,
+      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined },
+      channel,
+      guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
+      trace: o.trace,
+      record: sink && path !== 'delegated' ? { run: s.runId } : undefined,
+      ranIn: 'host',
+    };
+    log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
+    let where: Where | null = null;
+    if (path === 'emulated') {
+      where = { run: s.lab as LabRun, guest: s.emulated!.guest };
+      spec.ranIn = emulatedRanIn(s.emulated!, s.emulated!.guest.netns);
+    } else if (path === 'delegated') {
+      if (s.lab) {
+        const guest = s.lab.guests.find((g) => g.role === 'client') ?? (await s.lab.addGuest('client', 'delegated'));
+        where = { run: s.lab, guest };
+        spec.ranIn = `netns ${guest.netns} (lo only)`;
+      } else {
+        spec.ranIn = `host (no namespace: ${s.labWhy})`;
+        log(`linsock bench: delegated guest runs as a host process: ${s.labWhy}`);
+      }
+    }
+    const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
+    const r = await runWorkloadProcess(s.runId, spec, where, intake, env.signal);
+    log(`linsock bench:   ${describe(r)}`);
+    results.push(r);
+  }
+  return results;
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.stdin?.end();
-    child.kill('SIGTERM');
-  });
-}
-
-function assemble(o: BenchOptions, results: WorkloadResult[]): BenchReport {
-  const metric = ratioMetric(o.workload);
+function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
+  const metric = ratioMetric(s.o.workload);
   const by = (p: string): WorkloadResult | undefined => results.find((r) => r.path === p);
   const ratio = (a: string, b: string): number | null => {
     const x = by(a)?.[metric];
     const y = by(b)?.[metric];
     return x !== undefined && x !== null && y !== undefined && y !== null && y > 0 ? round(x / y) : null;
   };
-  return {
-    workload: o.workload,
-    mode: o.paths.includes('emulated') ? o.mode : null,
-    mtu: loopbackMtu(),
+  const ratios: Record<string, number | null> = { 'delegated/direct': ratio('delegated', 'direct'), 'delegated/emulated': ratio('delegated', 'emulated') };
+  if (by('delegated-kernel')) ratios['delegated-kernel/emulated'] = ratio('delegated-kernel', 'emulated');
+  const e = s.emulated?.profile ?? null;
+  const report: BenchReport = {
+    workload: s.o.workload,
+    mode: s.o.paths.includes('emulated') ? s.mode : null,
+    mtu: e ? e.mtu : loopbackMtu(),
     results: results.map((r) => ({ path: r.path, mb_per_s: r.mb_per_s, p50_us: r.p50_us, p99_us: r.p99_us, ops_per_s: r.ops_per_s, calls: r.calls, bytes: r.bytes, verified: r.verified })),
-    ratios: { 'delegated/direct': ratio('delegated', 'direct'), 'delegated/emulated': ratio('delegated', 'emulated') },
+    ratios,
   };
-}
-
-export function describe(r: WorkloadResult): string {
-  const figs = r.mb_per_s !== null ? `${r.mb_per_s} MB/s` : `p50 ${r.p50_us} µs, p99 ${r.p99_us} µs, ${r.ops_per_s} ops/s`;
-  return `${r.path}: ${figs}, ${r.verified ? 'verified' : 'NOT verified'}, in ${r.ranIn}${r.notes.length ? ` (${r.notes.join('; ')})` : ''}`;
+  if (s.o.paths.includes('emulated')) report.offloads = e ? [...e.offloads] : null;
+  if (s.emulatedWhy) report.unavailable = { emulated: s.emulatedWhy };
+  return report;
 }

@@ -11,9 +11,11 @@ export function formatTable(report: BenchReport, results: WorkloadResult[]): str
   const rows = results.map((r) => [r.path, fmt(r.mb_per_s), fmt(r.p50_us), fmt(r.p99_us), fmt(r.ops_per_s), String(r.calls), r.verified ? 'yes' : 'NO', r.ranIn]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
-  const out = [`${report.workload} (loopback MTU ${report.mtu})`, line(head), ...rows.map(line)];
+  const nic = report.mode ? `emulated NIC ${report.mode}, MTU ${report.mtu}, offloads ${report.offloads?.join(',') || 'none'}` : `loopback MTU ${report.mtu}`;
+  const out = [`${report.workload} (${nic})`, line(head), ...rows.map(line)];
   const metric = ratioMetric(report.workload) === 'mb_per_s' ? 'throughput (MB/s), higher is better' : 'median latency (p50), lower is better';
   for (const [k, v] of Object.entries(report.ratios)) if (v !== null) out.push(`${k}: ${v} (${metric})`);
   for (const r of results) for (const n of r.notes) out.push(`note (${r.path}): ${n}`);
+  for (const [p, why] of Object.entries(report.unavailable ?? {})) out.push(`unavailable (${p}): ${why}`);
   return `${out.join('\n')}\n`;
 }

@@ -1,22 +1,31 @@
 // The workload process: runs one workload on one path and prints its WorkloadResult as one JSON line on
-// stdout. The bench runner starts one per path (`linsock _workload ...`), in a guest namespace for
-// `delegated` where the machine allows it.
+// stdout. The bench runner starts one per path (`linsock _workload ...`): in a guest namespace with only
+// `lo` for `delegated` where the machine allows it, in the emulated guest's namespace for `emulated`.
+// With tracing on, direct and emulated workloads record their own calls onto the call log (fd 3).
 
 import { delegatedFactory, directFactory, type SocketFactory } from './socket-factory';
+import { CallRecorder, recordingFactory } from './call-recorder';
+import { MAX_RECORDED_CALLS } from './call-log';
 import { runStream } from './workloads/stream';
 import { runRr } from './workloads/rr';
 import { runCrr } from './workloads/crr';
 import { runUdpRr } from './workloads/udp-rr';
 import type { WorkloadResult, WorkloadTarget } from './workload-result';
 
+export type WorkerWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
+
 export interface WorkerSpec {
-  workload: 'stream' | 'rr' | 'crr' | 'udp-rr';
-  path: 'direct' | 'delegated';
+  workload: WorkerWorkload;
+  path: 'direct' | 'delegated' | 'emulated';
+  /** The row's name in the report (e.g. `delegated-kernel`); `path` when absent. */
+  label?: string;
   target: WorkloadTarget;
   /** The daemon's guest socket, for `delegated`. */
   channel?: string;
   guest?: string;
   trace: boolean;
+  /** Record the workload's own calls onto the call log (direct and emulated), stamped with this run id. */
+  record?: { run: string };
   ranIn: string;
 }
 
@@ -26,15 +35,26 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
   const run = RUNNERS[spec.workload];
   if (!run) throw new Error(`unknown workload '${String(spec.workload)}'`);
   let factory: SocketFactory;
-  if (spec.path === 'direct') factory = directFactory();
-  else if (spec.path === 'delegated') {
+  let recorder: CallRecorder | null = null;
+  if (spec.path === 'direct' || spec.path === 'emulated') {
+    // The emulated path's sockets are plain node:net ones: the guest's own kernel stack makes it emulated.
+    factory = { ...directFactory(), path: spec.path };
+    if (spec.record) {
+      recorder = new CallRecorder(spec.record.run, spec.guest ?? spec.path, spec.path);
+      factory = recordingFactory(factory, recorder, spec.target);
+    }
+  } else if (spec.path === 'delegated') {
     if (!spec.channel) throw new Error('the delegated path needs the daemon\'s guest socket');
     factory = await delegatedFactory(spec.channel, spec.guest ?? `bench-${process.pid}`, spec.trace);
-  } else throw new Error(`a workload process runs direct or delegated, not '${String(spec.path)}'`);
+  } else throw new Error(`a workload process runs direct, delegated or emulated, not '${String(spec.path)}'`);
   try {
-    return { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    const result = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    if (spec.label) result.path = spec.label;
+    if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);
+    return result;
   } finally {
     await factory.close();
+    await recorder?.close();
   }
 }
 

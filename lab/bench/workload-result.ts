@@ -12,6 +12,8 @@ export interface WorkloadTarget {
   host: string;
   port: number;
   seconds: number;
+  /** Address UDP sockets bind (the emulated guest's own); loopback by default. */
+  local?: string;
 }
 
 export function mbPerS(bytes: number, ns: number): number {

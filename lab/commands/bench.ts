@@ -1,13 +1,15 @@
 // `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json]
 // [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
-// without, a table. Progress goes to stderr.
+// without, a table. Progress goes to stderr. A path that cannot run here (emulated without namespaces)
+// is a row of nulls with `verified: false`, its reason in the report's `unavailable` and on stderr; the
+// exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
 
 import { parseArgs } from 'node:util';
-import { WORKLOADS, type EmulatedMode, type Workload } from '../../protocol';
-import { BenchUsageError, runBench } from '../bench/run-bench';
+import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
+import { BenchCancelled, BenchUsageError, runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr --paths direct,delegated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json] [--daemon GUEST_SOCKET]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json] [--daemon GUEST_SOCKET]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -42,21 +44,30 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const json = values.json === true;
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    const { report, results } = await runBench({
-      workload: workload as Workload,
-      paths: String(values.paths).split(',').map((p) => p.trim()).filter(Boolean),
-      seconds,
-      trace: values.trace === 'on',
-      mode: values.mode as EmulatedMode,
-      daemon: values.daemon as string | undefined,
-      log: (l) => console.error(l),
-    });
+    const { report, results } = await runBenchDetailed(
+      {
+        workload: workload as Workload,
+        paths: String(values.paths).split(',').map((p) => p.trim()).filter(Boolean) as Path[],
+        seconds,
+        trace: values.trace === 'on',
+        mode: values.mode as EmulatedMode,
+      },
+      { daemonGuestPath: values.daemon as string | undefined, signal: abort.signal, onProgress: (l) => console.error(l) },
+    );
     if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(formatTable(report, results));
-    return results.every((r) => r.verified) ? 0 : 1;
+    const unavailable = new Set(Object.keys(report.unavailable ?? {}));
+    return results.every((r) => r.verified || unavailable.has(r.path)) ? 0 : 1;
   } catch (err) {
     console.error(`linsock bench: ${(err as Error).message}`);
-    return err instanceof BenchUsageError ? 2 : 1;
+    return err instanceof BenchUsageError ? 2 : err instanceof BenchCancelled ? 130 : 1;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
 }

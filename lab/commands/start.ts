@@ -1,121 +1,159 @@
-// `linsock start` (npm start): starts linsockd as its own process with a policy that allows the bench
-// server, runs every workload briefly on direct and delegated, prints the comparison, and keeps the
-// daemon running (printing how to connect) until Ctrl-C.
+// `linsock start` (npm start): one process hosts linsockd, its trace hub and its trace server, whose `run`
+// request (the extension's "Run Comparison…") drives the bench runner against that daemon. At startup it
+// runs the comparison on every path on short defaults, prints the tables and writes the run under
+// traces/; then it prints how to connect and keeps running until Ctrl-C.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Workload } from '../../protocol';
-import type { BenchServerPorts } from '../server';
-import { BENCH_WORKLOADS, runBench } from '../bench/run-bench';
-import { formatTable } from '../bench/table';
-import { firstJsonLine, spawnLinsock } from '../bench/linsock-process';
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import type { EmulatedMode, Path, Workload } from '../../protocol';
+import { emulatedPathSupport } from '../emulated';
+import { formatReport } from '../serve/format-report';
+import { startServe, type Serve } from '../serve/serve';
+import { writeTraceFiles } from '../serve/trace-files';
 
-const READY = /^linsockd ready trace=(\S+) guest=(\S+) token-file=(\S+)/;
-const SECONDS = 2;
+export const START_USAGE =
+  'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off]';
 
-interface Ready {
-  trace: string;
-  guest: string;
-  tokenFile: string;
+const INITIAL_WORKLOADS: Workload[] = ['stream', 'rr'];
+
+interface StartArgs {
+  initialRun: boolean;
+  seconds: number;
+  tracePort?: number;
+  guestSocket?: string;
+  tokenFile?: string;
+  tracesDir: string;
+  trace: boolean;
 }
 
-function daemonScript(): string {
-  return join(dirname(process.argv[1] ?? '.'), 'linsockd.js');
-}
-
-/** Starts dist/linsockd.js and resolves with its ready line; its JSON log goes to `logFile`. */
-function startDaemon(config: string, logFile: string, extra: string[] = []): Promise<{ child: ChildProcess; ready: Ready }> {
-  const child = spawn(process.execPath, [daemonScript(), '--config', config, ...extra], { stdio: ['ignore', 'pipe', openSync(logFile, 'a')] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`linsockd printed no ready line within 10 s (its log: ${logFile})`));
-    }, 10_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = READY.exec(buf.split('\n').find((l) => READY.test(l)) ?? '');
-      if (!m) return;
-      clearTimeout(timer);
-      resolve({ child, ready: { trace: m[1] as string, guest: m[2] as string, tokenFile: m[3] as string } });
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`linsockd exited (${signal ?? `code ${code}`}) before it was ready; its log: ${logFile}`));
-    });
-  });
-}
-
-export async function startCommand(): Promise<number> {
-  console.log('Linsock — delegated vs emulated socket calls, traced call by call.\n');
-  const serverChild = spawnLinsock(['_server', '127.0.0.1']);
-  const server = await firstJsonLine<BenchServerPorts>(serverChild, 'the bench server', 10_000);
-  const dir = mkdtempSync(join(tmpdir(), 'linsock-start-'));
-  const config = join(dir, 'policy.json');
-  writeFileSync(config, JSON.stringify({
-    policy: {
-      rules: [
-        { action: 'allow', ops: ['connect'], cidr: server.host, ports: server.sink },
-        { action: 'allow', ops: ['connect'], cidr: server.host, ports: server.echo },
-        { action: 'allow', ops: ['sendto'], cidr: server.host, ports: server.udpEcho },
-      ],
+function parseStartArgs(argv: string[]): StartArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'no-initial-run': { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '2' },
+      'trace-port': { type: 'string' },
+      'guest-socket': { type: 'string' },
+      'token-file': { type: 'string' },
+      'traces-dir': { type: 'string', default: 'traces' },
+      trace: { type: 'string', default: 'on' },
     },
-  }, null, 2));
-  const logFile = join(dir, 'linsockd.log');
-  let daemon: { child: ChildProcess; ready: Ready } | null = null;
-  let paths = ['direct', 'delegated'];
-  if (!existsSync(daemonScript())) {
-    console.log(`linsockd is not built yet (${daemonScript()} is missing: daemon/cli.ts has not landed); running the direct path only.\n`);
-    paths = ['direct'];
-  } else {
-    try {
-      daemon = await startDaemon(config, logFile);
-    } catch (first) {
-      // Most often another linsockd holds the default guest socket or trace port: use private ones.
-      console.log(`linsockd could not start on its defaults (${(first as Error).message}); trying a private guest socket and a free trace port.`);
-      try {
-        daemon = await startDaemon(config, logFile, ['--guest-socket', join(dir, 'guest.sock'), '--trace-port', '0', '--token-file', join(dir, 'token')]);
-      } catch (err) {
-        console.log(`linsockd could not start: ${(err as Error).message}; running the direct path only.\n`);
-        paths = ['direct'];
+    strict: true,
+  });
+  const seconds = Number(values.seconds);
+  if (!(seconds > 0 && seconds <= 600)) throw new Error(`--seconds must be a number in (0, 600], got '${values.seconds}'`);
+  let tracePort: number | undefined;
+  if (values['trace-port'] !== undefined) {
+    tracePort = Number(values['trace-port']);
+    if (!Number.isInteger(tracePort) || tracePort < 0 || tracePort > 65535) throw new Error(`--trace-port must be a port in 0..65535, got '${values['trace-port']}'`);
+  }
+  if (values.trace !== 'on' && values.trace !== 'off') throw new Error(`--trace must be on or off, got '${values.trace}'`);
+  return {
+    initialRun: values['no-initial-run'] !== true,
+    seconds,
+    tracePort,
+    guestSocket: values['guest-socket'],
+    tokenFile: values['token-file'],
+    tracesDir: resolve(values['traces-dir'] as string),
+    trace: values.trace === 'on',
+  };
+}
+
+/** The runs of the initial comparison: every path with the emulated NIC as e1000, then emulated as virtio. */
+function initialRuns(emulated: boolean): { paths: Path[]; mode: EmulatedMode | null }[] {
+  if (!emulated) return [{ paths: ['direct', 'delegated'], mode: null }];
+  return [{ paths: ['direct', 'delegated', 'emulated'], mode: 'e1000' }, { paths: ['emulated'], mode: 'virtio' }];
+}
+
+async function initialComparison(serve: Serve, a: StartArgs, stopped: () => boolean): Promise<void> {
+  const support = await emulatedPathSupport();
+  if (!support.ok) console.log(`${support.reason}; comparing direct and delegated only.\n`);
+  serve.recorder.start();
+  let emulated = support.ok;
+  try {
+    for (const workload of INITIAL_WORKLOADS) {
+      for (const r of initialRuns(emulated)) {
+        if (stopped()) return;
+        let paths = r.paths;
+        if (!emulated) paths = paths.filter((p) => p !== 'emulated');
+        if (paths.length === 0) continue;
+        try {
+          console.log(formatReport(await serve.run({ workload, paths, seconds: a.seconds, mode: r.mode })));
+        } catch (err) {
+          if (stopped()) return;
+          const what = `${workload} on ${paths.join(', ')}${r.mode ? ` (${r.mode})` : ''}`;
+          if (!paths.includes('emulated')) {
+            console.log(`${what} failed: ${(err as Error).message}\n`);
+            continue;
+          }
+          // The emulated path could not run here: say why once, and compare the other paths without it.
+          emulated = false;
+          console.log(`${what} failed: ${(err as Error).message}\nSkipping the emulated path from here on.\n`);
+          const rest = paths.filter((p) => p !== 'emulated');
+          if (rest.length === 0) continue;
+          try {
+            console.log(formatReport(await serve.run({ workload, paths: rest, seconds: a.seconds, mode: null })));
+          } catch (err2) {
+            if (stopped()) return;
+            console.log(`${workload} on ${rest.join(', ')} failed: ${(err2 as Error).message}\n`);
+          }
+        }
       }
     }
+  } finally {
+    const { records, leftOut } = serve.recorder.stop();
+    if (!stopped() && records.length > 0) {
+      const name = `start-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      const files = writeTraceFiles(a.tracesDir, name, records);
+      console.log(`The run's ${records.length} records${leftOut ? ` (${leftOut} more were left out: over the limit)` : ''} are in\n  ${files.lstrace}\n  ${files.chrome}  (Perfetto UI, chrome://tracing, or the Linsock viewer)\n`);
+    } else if (!stopped()) console.log(`The run produced no trace records${a.trace ? '' : ' (--trace off)'}; no trace files written.\n`);
   }
-  const stopAll = (): void => {
-    daemon?.child.kill('SIGTERM');
-    serverChild.kill('SIGTERM');
-  };
+}
+
+export async function startCommand(argv: string[] = []): Promise<number> {
+  let a: StartArgs;
   try {
-    for (const workload of BENCH_WORKLOADS) {
-      const { report, results } = await runBench({ workload: workload as Workload, paths, seconds: SECONDS, trace: true, mode: null, daemon: daemon?.ready.guest, server });
-      process.stdout.write(`${formatTable(report, results)}\n`);
-    }
+    a = parseStartArgs(argv);
   } catch (err) {
-    console.error(`linsock start: ${(err as Error).message}`);
+    console.error(`linsock start: ${(err as Error).message}\n${START_USAGE}`);
+    return 2;
   }
-  if (!daemon) {
-    stopAll();
-    return 1;
-  }
-  const d = daemon;
-  console.log(`linsockd keeps running (pid ${d.child.pid}); Ctrl-C stops it.
-  trace stream:  ${d.ready.trace}  (token in ${d.ready.tokenFile})
-  guest socket:  ${d.ready.guest}   (guests: LINSOCK_CHANNEL=${d.ready.guest})
-  policy:        ${config} (allows the bench server ${server.host}:${server.sink},${server.echo}/tcp ${server.udpEcho}/udp)
-  daemon log:    ${logFile}`);
-  return new Promise<number>((resolve) => {
-    const stop = (): void => {
-      stopAll();
-      resolve(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    d.child.once('exit', (code) => {
-      console.error(`linsockd exited (code ${code}); see ${logFile}`);
-      serverChild.kill('SIGTERM');
-      resolve(1);
-    });
+  console.log('Linsock — delegated vs emulated socket calls, traced call by call.\n');
+  const serve = await startServe({
+    guestSocket: a.guestSocket,
+    tracePort: a.tracePort,
+    tokenFile: a.tokenFile,
+    trace: a.trace,
+    log: (line) => console.error(line),
   });
+  let stopping = false;
+  const done = new Promise<number>((resolveDone) => {
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: stopping linsock start ...`);
+      // A stuck teardown must not keep the terminal: exit after 10 s whatever happens.
+      setTimeout(() => process.exit(1), 10_000).unref();
+      serve.close().then(
+        () => resolveDone(0),
+        (err: unknown) => {
+          console.error(`linsock start: teardown failed: ${(err as Error).message}`);
+          resolveDone(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  console.log(`linsock ready trace=${serve.traceUrl} guest=${serve.guestPath} token-file=${serve.tokenFile}`);
+  if (a.initialRun) await initialComparison(serve, a, () => stopping);
+  if (!stopping) {
+    console.log(`linsockd is running in this process; Ctrl-C stops it.
+  trace stream:  ${serve.traceUrl}
+  token file:    ${serve.tokenFile}
+  guest socket:  ${serve.guestPath}   (guests: LINSOCK_CHANNEL=${serve.guestPath})
+From VS Code: run "Linsock: Connect to Daemon…" (settings linsock.daemon.url = ${serve.traceUrl},
+linsock.daemon.tokenFile = ${serve.tokenFile}), then "Linsock: Run Comparison…".`);
+  }
+  return done;
 }

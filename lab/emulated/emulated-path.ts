@@ -18,6 +18,8 @@ export interface EmulatedPathOptions {
   sink?: FrameSink | null;
   /** Role of the first guest (its namespace is `<run>-<role>`); default `emu`. */
   role?: string;
+  /** The run id stamped into frame records (a bench run's); the lab run's name by default. */
+  runId?: string;
 }
 
 export interface EmulatedGuest {
@@ -95,7 +97,7 @@ function disableIpv6(dev: string): void {
 
 export async function startEmulatedPath(run: LabRun, opts: EmulatedPathOptions): Promise<EmulatedPath> {
   const profile = nicProfile(opts.mode, opts.mtu);
-  const relay = new DeviceModel(profile, run.name, opts.sink ?? null);
+  const relay = new DeviceModel(profile, opts.runId ?? run.name, opts.sink ?? null);
   const ports: TapPort[] = [];
   let closed = false;
   const close = async (): Promise<void> => {

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { RawGuest } from './raw-guest';
 import { tcpServer } from './harness';
 
@@ -53,6 +54,13 @@ describe('linsockd command line', { timeout: 30000 }, () => {
       assert.equal(m[2], sock);
       assert.equal(m[3], join(dir, 'token'));
       const pid = d.child.pid as number;
+      // The trace stream's hello names this daemon instance (pid and start), so a client can tell a restart.
+      const ws = new WebSocket(`ws://127.0.0.1:${m[1]}/trace`, { headers: { Authorization: `Bearer ${readFileSync(m[3], 'utf8').trim()}` } });
+      await once(ws, 'open');
+      ws.send(JSON.stringify({ op: 'hello', id: 1, protocol: 1, client: 'cli test' }));
+      const [hello] = (await once(ws, 'message')) as [Buffer];
+      ws.close();
+      assert.match((JSON.parse(hello.toString()) as { daemon: string }).daemon, new RegExp(`^linsockd pid=${pid} start=\\d{4}-\\d\\d-\\d\\dT`));
       await sleep(100);
       const baseline = fdCount(pid);
 
@@ -91,6 +99,40 @@ describe('linsockd command line', { timeout: 30000 }, () => {
       const logs = d.stderr.map((l) => JSON.parse(l) as { t: string; level: string; msg: string });
       assert.ok(logs.length > 0 && logs.every((l) => typeof l.t === 'string' && typeof l.level === 'string' && typeof l.msg === 'string'));
       assert.ok(logs.some((l) => l.msg === 'guest disconnected'));
+    } finally {
+      guestProc?.kill('SIGKILL');
+      d.child.kill('SIGKILL');
+      await srv.close();
+    }
+  });
+
+  it('exits 0 within 2 s of SIGTERM while a guest streams both ways with full windows', async () => {
+    const sock = join(dir, 'guest-busy.sock');
+    const d = await startCli(['--guest-socket', sock, '--trace-port', '0', '--token-file', join(dir, 'token'), '--config', join(dir, 'config.json')]);
+    const srv = await tcpServer();
+    let guestProc: ChildProcess | null = null;
+    try {
+      guestProc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/daemon/fixtures/stuck-guest.ts'), sock, String(srv.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const gp = guestProc;
+      await Promise.race([
+        once(createInterface({ input: gp.stdout as NodeJS.ReadableStream }), 'line'),
+        once(gp, 'exit').then(([code]) => Promise.reject(new Error(`the guest process exited (${String(code)}) before streaming`))),
+      ]);
+      // The server reads nothing and floods the guest, which reads nothing either: full windows both ways.
+      const conn = await srv.next();
+      conn.pause();
+      conn.on('error', () => undefined);
+      const flood = Buffer.alloc(1024 * 1024, 9);
+      for (let i = 0; i < 32; i++) conn.write(flood);
+      await sleep(500);
+      const exited = once(d.child, 'exit');
+      const t0 = Date.now();
+      d.child.kill('SIGTERM');
+      const [code] = await Promise.race([exited, sleep(5000).then(() => [null])]);
+      const took = Date.now() - t0;
+      assert.equal(code, 0, `linsockd exit code after SIGTERM (${took} ms)`);
+      assert.ok(took < 2000, `linsockd took ${took} ms to exit`);
+      process.stderr.write(`# SIGTERM to exit: ${took} ms\n`);
     } finally {
       guestProc?.kill('SIGKILL');
       d.child.kill('SIGKILL');

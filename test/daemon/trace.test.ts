@@ -74,7 +74,7 @@ describe('call records from the daemon', { timeout: 20000 }, () => {
     const sink = new CapturingSink();
     const SKEW = -10_000_000_000; // the guest's clock runs 10 s behind the host's
     const guestNow = (): number => now() + SKEW;
-    await withDaemon({ trace: sink }, async (_d, path) => {
+    await withDaemon({ trace: sink }, async (d, path) => {
       const g = await RawGuest.open(path, 'skewed', { guestTimeNs: guestNow() });
       for (let i = 0; i < 3; i++) await g.request({ type: 'clock', handle: 0, guestTimeNs: guestNow() });
       const enter = guestNow();
@@ -90,7 +90,13 @@ describe('call records from the daemon', { timeout: 20000 }, () => {
       const guestStart = c.stages[0]?.start ?? 0;
       // Mapped within the channel's one-way delay, not 10 s away.
       assert.ok(Math.abs((host?.start ?? 0) - guestStart) < 50_000_000, `guest stage at ${guestStart}, host at ${host?.start}`);
+      // The estimated error is published per guest (for RunInfo.clockErrorNs): a round trip, not 0, not 10 s.
+      const err = d.clockErrors().skewed;
+      assert.ok(err !== undefined && err > 0 && err < 50_000_000, `clock error ${err}`);
       g.close();
+      await g.waitEnd();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(d.clockErrors().skewed, err, 'still reported after the guest left');
     });
   });
 

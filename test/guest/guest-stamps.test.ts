@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type TraceSink } from '../../daemon';
-import type { CallRecord, TraceRecord } from '../../protocol';
+import { invalidRecord, type CallRecord, type TraceRecord } from '../../protocol';
 import { createChannel, connect } from '../../guest';
 import { LOOPBACK_POLICY } from './test-daemon';
 
@@ -39,7 +39,7 @@ test('send, recv and connect calls carry guest stages joined with host stages', 
   const full = (r: CallRecord): boolean => r.stages.some((s) => s.name === 'guest-return') && r.stages.some((s) => s.name === 'execute');
   const byOp = (op: string): CallRecord[] => records.filter((r) => r.op === op);
   assert.ok(byOp('connect').some(full), 'connect has guest and host stages');
-  const sends = byOp('send').filter(full);
+  const sends = byOp('send').filter((r) => r.stages[0]?.name === 'guest' && r.stages.some((s) => s.name === 'execute'));
   const recvs = byOp('recv').filter(full);
   assert.ok(sends.length >= ops * 0.9, `${sends.length} of ${ops} sends have guest stages`);
   assert.ok(recvs.length >= ops * 0.9, `${recvs.length} of ${ops} pushed data have guest stages`);
@@ -49,7 +49,64 @@ test('send, recv and connect calls carry guest stages joined with host stages', 
     for (let i = 1; i < r.stages.length; i++) assert.ok((r.stages[i] as { start: number }).start >= (r.stages[i - 1] as { end: number }).end - 1);
   }
   // A pipelined send has no reply: guest, channel out, host queue and execute are its stages.
-  assert.deepEqual(sends[0]?.stages.map((s) => s.name).slice(0, 4), ['guest', 'channel-out', 'host-queue', 'execute']);
+  assert.deepEqual(sends[0]?.stages.map((s) => s.name), ['guest', 'channel-out', 'host-queue', 'execute']);
   const connectRec = byOp('connect').find(full);
   assert.deepEqual(connectRec?.stages.map((s) => s.name), ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return']);
+});
+
+const HOST_STAGES = new Set(['host-queue', 'execute', 'reply-out']);
+const ORDER = ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return'];
+
+/** Why a delegated record is inconsistent, or null: the checks every record of a real run must pass. */
+function inconsistency(r: CallRecord): string | null {
+  const bad = invalidRecord(r);
+  if (bad) return bad;
+  let prevIndex = -1;
+  for (let i = 0; i < r.stages.length; i++) {
+    const st = r.stages[i] as CallRecord['stages'][number];
+    if (st.end < st.start) return `${st.name} ends before it starts`;
+    const at = ORDER.indexOf(st.name);
+    if (at <= prevIndex) return `${st.name} out of order`;
+    prevIndex = at;
+    const prev = r.stages[i - 1];
+    if (prev && st.start !== prev.end) return `${st.name} does not start where ${prev.name} ended`;
+  }
+  const host = r.stages.filter((s) => HOST_STAGES.has(s.name));
+  const first = r.stages[0] as CallRecord['stages'][number];
+  const last = r.stages[r.stages.length - 1] as CallRecord['stages'][number];
+  if (host.length > 0 && first.name === 'guest' && first.start > (host[0] as { start: number }).start) return 'the guest stage starts after the host stages';
+  if (host.length > 0 && last.name === 'guest-return' && last.end < (host[host.length - 1] as { end: number }).end) return 'the guest returns before the host stages end';
+  return null;
+}
+
+test('every record of a real delegated run is consistent: ordered, end >= start, guest stages enclose host stages', async () => {
+  const records: CallRecord[] = [];
+  const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => { if (r.kind === 'call') records.push(r); } };
+  const daemon = await startDaemon({ guestSocket: join(mkdtempSync(join(tmpdir(), 'linsock-stamps-')), 'g.sock'), policy: LOOPBACK_POLICY, trace: sink });
+  const server = net.createServer((s) => s.pipe(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const channel = createChannel({ path: daemon.guestPath as string }, { guest: 'consistent' });
+  await channel.ready;
+  const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  await once(sock, 'connect');
+  // Ping-pong, then a burst of pipelined sends whose echo comes back as pushed data.
+  for (let i = 0; i < 30; i++) {
+    sock.write(Buffer.from([i]));
+    await once(sock, 'data');
+  }
+  const burst = Buffer.alloc(512 * 1024, 7);
+  let echoed = 0;
+  const back = new Promise<void>((resolve) => sock.on('data', (d: Buffer) => { echoed += d.length; if (echoed >= burst.length) resolve(); }));
+  for (let off = 0; off < burst.length; off += 16 * 1024) sock.write(burst.subarray(off, off + 16 * 1024));
+  await back;
+  assert.deepEqual(daemon.clockErrors(), { consistent: 0 }, 'a guest on this host\'s clock has no clock error');
+  sock.destroy();
+  await channel.close();
+  await daemon.close();
+  server.close();
+  assert.ok(records.length > 60, `${records.length} records`);
+  const withGuest = records.filter((r) => r.stages[0]?.name === 'guest' || r.stages[r.stages.length - 1]?.name === 'guest-return');
+  assert.ok(withGuest.length >= records.length * 0.9, `${withGuest.length} of ${records.length} records have guest stages`);
+  for (const r of records) assert.equal(inconsistency(r), null, JSON.stringify(r));
 });

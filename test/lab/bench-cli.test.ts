@@ -1,5 +1,5 @@
 // `linsock bench` end to end: real processes (bench server, workload processes, embedded linsockd), the
-// JSON shape of DESIGN.md, verification of every byte, and clear errors for what does not exist yet.
+// JSON shape of DESIGN.md, verification of every byte, and clear errors for what does not exist.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,11 +46,14 @@ test('bench --json: udp-rr on delegated gives latency percentiles', () => {
 });
 
 test('bench: paths and arguments that do not exist are clear errors', () => {
-  const emulated = linsock(['bench', '--workload', 'stream', '--paths', 'direct,emulated', '--seconds', '1']);
-  assert.equal(emulated.code, 2);
-  assert.match(emulated.stderr, /path 'emulated' is not available yet/);
+  const unknown = linsock(['bench', '--workload', 'stream', '--paths', 'direct,wormhole', '--seconds', '1']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown path 'wormhole'; expected direct, delegated or emulated/);
   const bad = linsock(['bench', '--workload', 'stream', '--seconds', 'soon']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--seconds must be a number/);
   assert.match(bad.stderr, /usage: linsock bench/);
+  const mode = linsock(['bench', '--workload', 'stream', '--paths', 'emulated', '--mode', 'rtl8139']);
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /--mode must be e1000 or virtio/);
 });

@@ -4,7 +4,7 @@ import { ChromeTraceWriter, toChromeTrace, nsToUs, PATH_PIDS } from '../../proto
 import { readChromeTrace, ChromeTraceError } from '../../protocol/chrome-trace-reader';
 import { CSV_COLUMNS, toCsv } from '../../protocol/csv';
 import type { CallRecord, RunInfo, TraceRecord } from '../../protocol';
-import { syntheticCalls } from '../fixtures/synthetic';
+import { MIXED_OPS, syntheticCalls } from '../fixtures/synthetic';
 import { traceEventProblems } from './trace-event-format';
 
 const run: RunInfo = {
@@ -13,7 +13,7 @@ const run: RunInfo = {
 };
 
 function sample(): TraceRecord[] {
-  const recs = syntheticCalls(3000, { seed: 21 });
+  const recs = syntheticCalls(3000, { seed: 21, ops: MIXED_OPS });
   return [run, ...recs.slice(0, 1500), { kind: 'dropped', count: 17, atNs: 5_000_000_123_456 }, ...recs.slice(1500)];
 }
 
@@ -35,7 +35,7 @@ test('the Chrome export follows the Trace Event Format: fields, names, nesting a
   const procs = ev.filter((e) => e.name === 'process_name').map((e) => (e.args as { name: string }).name).sort();
   assert.deepEqual(procs, ['delegated', 'direct', 'emulated', 'linsockd']);
   const threads = ev.filter((e) => e.name === 'thread_name').map((e) => (e.args as { name: string }).name);
-  assert.ok(threads.includes('guest-a socket 1'));
+  assert.ok(threads.includes('guest-d1 socket 3'));
   assert.ok(threads.some((t) => /frames guest-to-host/.test(t)));
   // Every stage lies within the call before it on its thread.
   let call: Record<string, unknown> | undefined;

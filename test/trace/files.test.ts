@@ -9,13 +9,13 @@ import { exportCommand, exportFile } from '../../lab/commands/export';
 import { recordCommand } from '../../lab/commands/record';
 import { TraceHub } from '../../daemon/trace-hub';
 import { startTraceServer } from '../../daemon/trace-server';
-import { syntheticCalls, syntheticStream } from '../fixtures/synthetic';
+import { MIXED_OPS, syntheticCalls, syntheticStream } from '../fixtures/synthetic';
 import { traceEventProblems } from './trace-event-format';
 
 const dir = mkdtempSync(join(tmpdir(), 'linsock-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const records = syntheticCalls(20_000, { seed: 31 });
+const records = syntheticCalls(20_000, { seed: 31, ops: MIXED_OPS });
 const lstrace = join(dir, 'in.lstrace');
 writeFileSync(lstrace, encodeFile(records, 4096));
 

@@ -105,14 +105,14 @@ test('history from fromSeq continues without duplicates or gaps', async () => {
 test('filters select guest, path, op and socket', async () => {
   const hub = new TraceHub({ batchRecords: 300 });
   const t = new FakeTarget();
-  hub.subscribe(t, { filter: { guest: 'guest-a', path: 'delegated', op: 'send' } });
+  hub.subscribe(t, { filter: { guest: 'guest-d1', path: 'delegated', op: 'send' } });
   const other = new FakeTarget();
   hub.subscribe(other, { filter: { path: 'emulated' } });
   await tick();
   publish(hub, 3000, 9);
   hub.flush();
   assert.ok(t.records.length > 50);
-  for (const r of t.records) assert.ok(r.kind === 'call' && r.guest === 'guest-a' && r.path === 'delegated' && r.op === 'send');
+  for (const r of t.records) assert.ok(r.kind === 'call' && r.guest === 'guest-d1' && r.path === 'delegated' && r.op === 'send');
   assert.ok(other.records.some((r) => r.kind === 'frame'), 'frames belong to the emulated path');
   for (const r of other.records) assert.ok(r.kind === 'frame' || (r.kind === 'call' && r.path === 'emulated'));
   hub.close();

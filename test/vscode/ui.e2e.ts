@@ -1,7 +1,7 @@
 // The end-to-end UI tests in real Chromium on real code-server, driven through the command palette.
 // `comparison`: Connect -> Run Comparison -> the viewer panel shows calls of both paths -> Export writes a
 // Chrome JSON file that parses and has events of both paths. It needs a linsockd whose lab runs workloads
-// ({op:'run'}); without one it fails and says so. `live`: Connect -> Start Recording -> real delegated
+// ({op:'run'}): a real `linsock start` started by the test. `live`: Connect -> Start Recording -> real delegated
 // calls from a guest -> the viewer shows them -> Export as above, for the delegated path.
 // Screenshots go to test-results/.
 
@@ -14,6 +14,8 @@ import { PATH_PIDS } from '../../protocol/chrome-trace';
 import { launchChromium, startCodeServer } from './code-server';
 import { delegatedEcho } from './guest-traffic';
 import { startLinsockd } from './linsockd-process';
+import { startLinsockStart } from './linsock-start-process';
+import { emulatedPathSupport } from '../../lab/emulated';
 
 /** Runs a palette command by its title. The first F1 after load can be lost and commands appear only once
  * the extension host scanned the extension, so it retries. */
@@ -76,7 +78,11 @@ export async function runUiTest(root: string, results: string, mode: 'comparison
   mkdirSync(daemonDir);
   const workspace = join(tmp, 'workspace');
   mkdirSync(workspace);
-  const daemon = await startLinsockd({ root, dir: daemonDir });
+  // The comparison needs a daemon with the lab attached (`linsock start`); the live test a plain linsockd.
+  const daemon = mode === 'comparison' ? await startLinsockStart({ root, dir: daemonDir }) : await startLinsockd({ root, dir: daemonDir });
+  // Where the emulated path cannot run (no namespaces or TAP addon), compare direct with delegated.
+  const emulated = mode === 'comparison' ? await emulatedPathSupport() : null;
+  if (emulated && !emulated.ok) console.log(`    ${emulated.reason}: comparing direct and delegated`);
   const cs = await startCodeServer({ root, tmp, settings: { 'linsock.daemon.url': daemon.url, 'linsock.daemon.tokenFile': daemon.tokenFile } });
   const { browser, page } = await launchChromium();
   const shot = (name: string) => page.screenshot({ path: join(results, name) }).catch(() => undefined);
@@ -90,14 +96,18 @@ export async function runUiTest(root: string, results: string, mode: 'comparison
     await pick(page, null); // the URL box, prefilled from the settings
     await page.locator('.statusbar-item .codicon-pulse').first().waitFor({ timeout: 15_000 });
 
-    const paths = mode === 'comparison' ? ['delegated', 'emulated'] : ['delegated'];
+    const paths = mode === 'comparison' ? (emulated?.ok ? ['delegated', 'emulated'] : ['direct', 'delegated']) : ['delegated'];
     if (mode === 'comparison') {
       await palette(page, 'Linsock: Run Comparison');
-      await pick(page, 'stream');
-      await pick(page, null); // paths: delegated and emulated are picked by default
+      await pick(page, 'rr');
+      // Paths: delegated and emulated are ticked by default; without emulated, tick direct and untick emulated.
+      if (!emulated?.ok) {
+        for (const p of ['direct', 'emulated']) await page.locator('.quick-input-list .monaco-list-row', { hasText: p }).first().locator('.monaco-checkbox, input[type=checkbox]').first().click();
+      }
+      await pick(page, null);
       await pick(page, null); // seconds: 2
-      await pick(page, 'e1000');
-      await notification(page, 'stream · delegated vs emulated:', 'failed', 120_000);
+      if (paths.includes('emulated')) await pick(page, 'e1000');
+      await notification(page, `rr · ${paths.join(' vs ')}:`, 'failed', 120_000);
     } else {
       await palette(page, 'Linsock: Start Recording');
       await page.locator('.statusbar-item .codicon-record').first().waitFor({ timeout: 10_000 });

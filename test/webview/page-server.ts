@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, normalize, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { viewerPage } from '../../extension/viewer-page';
 
 const root = resolve(__dirname, '../..');
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.map': 'application/json' };
@@ -26,6 +27,13 @@ export async function startPageServer(): Promise<PageServer> {
       if (path === '/' || path === '/index.html') {
         const nonce = randomBytes(16).toString('base64');
         const html = (await readFile(join(__dirname, 'page/index.html'), 'utf8')).replaceAll('{{NONCE}}', nonce);
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+        return;
+      }
+      if (path === '/extension-page') {
+        // the page exactly as the extension builds it, its cspSource being this server
+        const origin = `http://${req.headers.host}`;
+        const html = viewerPage({ cspSource: origin, scriptUri: `${origin}/dist/webview.js`, styleUri: `${origin}/dist/viewer.css`, title: 'extension page' });
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
         return;
       }

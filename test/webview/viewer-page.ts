@@ -2,10 +2,10 @@
 // window), reads what it posted back, and samples canvas pixels.
 import type { Page } from 'playwright-core';
 import type { ToViewer } from '../../protocol/webview-messages';
-import type { SyntheticOptions } from './synthetic-trace';
+import type { PageTraceOptions } from './page/fixtures-entry';
 
 interface PageGlobals {
-  linsockFixtures: { chunks(o: SyntheticOptions, batch?: number): Uint8Array[]; encode(records: unknown[]): Uint8Array };
+  linsockFixtures: { chunks(o: PageTraceOptions, batch?: number): Uint8Array[]; encode(records: unknown[]): Uint8Array };
   linsockViewer: { calls: number; frames: number; stats: { visible: number; merged: number; rects: number }; window: [number, number]; selected: number; state: unknown; frameTimes(): number[]; arrayBytes: number };
   __posted: { type: string; [k: string]: unknown }[];
   __cspViolations: string[];
@@ -17,7 +17,7 @@ export async function send(page: Page, m: ToViewer): Promise<void> {
 }
 
 /** Generates a synthetic trace in the page and delivers it as .lstrace chunks; resolves once drawn. */
-export async function loadSynthetic(page: Page, opts: SyntheticOptions, source: 'live' | 'file' = 'file'): Promise<number> {
+export async function loadSynthetic(page: Page, opts: PageTraceOptions, source: 'live' | 'file' = 'file'): Promise<number> {
   await send(page, { type: 'init', source, title: 'synthetic', recordLimit: 2_000_000 });
   const calls = await page.evaluate((o) => {
     const w = window as unknown as ViewerWindow;

@@ -12,7 +12,7 @@ const LOSS_MS = 200;
 export async function runUdpRr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<WorkloadResult, 'ranIn'>> {
   const v6 = isIPv6(t.host);
   const sock = f.udp(v6 ? 6 : 4);
-  await new Promise<void>((resolve) => sock.bind(0, v6 ? '::1' : '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => sock.bind(0, t.local ?? (v6 ? '::1' : '127.0.0.1'), resolve));
   const samples = new LatencySamples();
   const msg = Buffer.alloc(8);
   let seq = 0;

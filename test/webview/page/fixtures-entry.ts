@@ -2,11 +2,21 @@
 // page itself so a million calls never cross the DevTools protocol.
 import { encodeChunk } from '../../../protocol/lstrace-encode';
 import type { TraceRecord } from '../../../protocol/trace';
-import { generateTrace, type SyntheticOptions } from '../synthetic-trace';
+import { syntheticStream, type SyntheticOptions } from '../../fixtures/synthetic';
 
-function chunks(opts: SyntheticOptions, batch = 4096): Uint8Array[] {
+export type PageTraceOptions = SyntheticOptions & { calls: number };
+
+function chunks(opts: PageTraceOptions, batch = 4096): Uint8Array[] {
   const out: Uint8Array[] = [];
-  generateTrace(opts, batch, (records) => out.push(encodeChunk(records)));
+  let records: TraceRecord[] = [];
+  for (const r of syntheticStream(opts.calls, opts)) {
+    records.push(r);
+    if (records.length >= batch) {
+      out.push(encodeChunk(records));
+      records = [];
+    }
+  }
+  if (records.length) out.push(encodeChunk(records));
   return out;
 }
 

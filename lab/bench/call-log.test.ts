@@ -1,0 +1,76 @@
+// The call log between a workload process and the runner, and how frames are linked to calls: a corrupt
+// log is a clear error, a send's frames are those that carried its bytes, and the frames kept are bounded.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { encodeChunk, type CallRecord, type FrameRecord, type TraceRecord } from '../../protocol';
+import { frameOf, KIND_CHUNK, KIND_FLOW, readCallLog, type SocketFlow } from './call-log';
+import { CallIntake } from './call-intake';
+import { FrameLog, FrameQueue } from './frame-log';
+
+const call = (op: CallRecord['op'], bytes: number, start: number): CallRecord => ({
+  kind: 'call', seq: 0, run: 'r', guest: 'emu', path: 'emulated', socket: 1, op, bytes, result: 'ok', stages: [{ name: 'kernel', start, end: start + 1000 }],
+});
+const frame = (seq: number, payload: number, tIn: number, out: boolean): FrameRecord => ({
+  kind: 'frame', seq, run: 'r', guest: 'emu', direction: out ? 'guest-to-host' : 'host-to-guest', length: payload + 54, payload, tIn, tOut: tIn,
+  flow: out ? { protocol: 'tcp', src: '10.199.1.2', srcPort: 40000, dst: '10.199.1.1', dstPort: 5000 } : { protocol: 'tcp', src: '10.199.1.1', srcPort: 5000, dst: '10.199.1.2', dstPort: 40000 },
+});
+const FLOW: SocketFlow = { socket: 1, protocol: 'tcp', local: '10.199.1.2', localPort: 40000, remote: '10.199.1.1', remotePort: 5000 };
+
+test('a call log delivers its calls and flows, split at any byte', async () => {
+  const bytes = Buffer.concat([frameOf(KIND_FLOW, Buffer.from(JSON.stringify(FLOW))), frameOf(KIND_CHUNK, encodeChunk([call('connect', 0, 10), call('send', 5, 20)]))]);
+  const log = new PassThrough();
+  const calls: CallRecord[] = [];
+  const flows: SocketFlow[] = [];
+  const done = readCallLog(log, (c) => calls.push(...c), (f) => flows.push(f));
+  for (let i = 0; i < bytes.length; i += 7) log.write(bytes.subarray(i, i + 7));
+  log.end();
+  await done;
+  assert.deepEqual(flows, [FLOW]);
+  assert.deepEqual(calls.map((c) => [c.op, c.bytes]), [['connect', 0], ['send', 5]]);
+});
+
+test('a corrupt call log is an error that says what is wrong', async () => {
+  const bad = (bytes: Buffer): Promise<void> => {
+    const log = new PassThrough();
+    const p = readCallLog(log, () => undefined, () => undefined);
+    log.end(bytes);
+    return p;
+  };
+  await assert.rejects(bad(frameOf(9, Buffer.alloc(3))), /call log is corrupt: frame kind 9/);
+  await assert.rejects(bad(frameOf(KIND_CHUNK, Buffer.from('not a chunk at all'))), /call log is corrupt/);
+  await assert.rejects(bad(Buffer.from([KIND_CHUNK, 0xff, 0xff, 0xff, 0xff])), /a frame of 4294967295 bytes/);
+  await assert.rejects(bad(frameOf(KIND_FLOW, Buffer.from('{}')).subarray(0, 6)), /ended inside a frame/);
+});
+
+test('sends link the frames that carried their bytes; connect links its handshake; receives link what they got', async () => {
+  const published: TraceRecord[] = [];
+  const frames = new FrameLog({ enabled: true, publish: (r) => published.push(r) });
+  // Times in ns. SYN (out), SYN-ACK (in), ACK (out) during connect; 3000 bytes in frames of 1448, 1448 and
+  // 104 after the sends returned, with an ACK between; an echo of 2 bytes.
+  const ms = 1e6;
+  [frame(1, 0, 90_100, true), frame(2, 0, 90_500, false), frame(3, 0, 90_900, true), frame(4, 1448, 5 * ms, true), frame(5, 1448, 5 * ms + 1, true),
+    frame(6, 0, 5 * ms + 2, false), frame(7, 104, 6 * ms, true), frame(8, 2, 7 * ms, false)].forEach((f) => frames.publish(f));
+  const sink: TraceRecord[] = [];
+  const intake = new CallIntake({ enabled: true, publish: (r) => sink.push(r) }, frames);
+  const log = new PassThrough();
+  const done = intake.read(log);
+  log.write(frameOf(KIND_FLOW, Buffer.from(JSON.stringify(FLOW))));
+  log.end(frameOf(KIND_CHUNK, encodeChunk([call('connect', 0, 90_000), call('send', 2000, 4.9 * ms), call('send', 1000, 4.95 * ms), call('recv', 2, 7 * ms)])));
+  await done;
+  const links = (sink as CallRecord[]).map((c) => [c.op, c.frames ?? []]);
+  assert.deepEqual(JSON.stringify(links), JSON.stringify([['connect', [1, 2, 3]], ['send', [4, 5]], ['send', [7]], ['recv', [8]]]));
+  assert.equal(published.length, 8);
+});
+
+test('a frame queue stays bounded and keeps byte offsets right when it forgets frames', () => {
+  const q = new FrameQueue();
+  for (let i = 0; i < 10; i++) q.push(frame(i, 100, i, true), 4);
+  assert.ok(q.frames.length <= 4);
+  const out: number[] = [];
+  q.takeBytes(1000, out);
+  // The forgotten frames' bytes count as passed: the next take starts at the frames still kept.
+  assert.equal(q.taken, 1000);
+  assert.ok(out.length === q.frames.length && out.every((s) => s >= 6));
+});

@@ -1,0 +1,96 @@
+// inter-guest: guest A serves (the bench sink), guest B streams to it, every byte checksummed.
+//   emulated          A and B are emulated guests on the device model's switch: frames go guest to guest.
+//   delegated         A listens and B connects through linsockd (the caller's daemon, or one started
+//                     here), which joins two of its own guests with its same-host shortcut.
+//   delegated-kernel  the same through a linsockd with the shortcut off: the plain route through the
+//                     host kernel's loopback.
+//   direct            A and B are host processes on loopback (the physical limit).
+
+import type { TraceSink } from '../../daemon';
+import type { LabRun } from '../netns';
+import { CallIntake } from './call-intake';
+import { startPrivateDaemon } from './private-daemon';
+import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import type { BenchScope } from './run-bench';
+import { describe, emulatedRanIn, unavailableRow } from './rows';
+import type { WorkerSpec } from './worker';
+import type { WorkloadResult } from './workload-result';
+
+const LOOPBACK = '127.0.0.1';
+
+export async function runInterGuest(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult[]> {
+  const results: WorkloadResult[] = [];
+  for (const path of s.o.paths) {
+    s.checkAborted();
+    if (path === 'direct') results.push(await direct(s, sink));
+    else if (path === 'emulated') results.push(s.emulated ? await emulated(s, sink) : unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
+    else {
+      results.push(await delegated(s, sink, 'delegated', true));
+      results.push(await delegated(s, sink, 'delegated-kernel', false));
+    }
+  }
+  return results;
+}
+
+function streamSpec(s: BenchScope, path: WorkerSpec['path'], label: string, host: string, port: number): WorkerSpec {
+  return { workload: 'stream', path, label, target: { host, port, seconds: s.o.seconds }, trace: s.o.trace, ranIn: 'host' };
+}
+
+async function step(s: BenchScope, label: string, body: (cleanups: (() => Promise<void>)[]) => Promise<WorkloadResult>): Promise<WorkloadResult> {
+  s.log(`linsock bench: inter-guest on ${label} for ${s.o.seconds} s ...`);
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const r = await body(cleanups);
+    s.log(`linsock bench:   ${describe(r)}`);
+    return r;
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
+}
+
+function direct(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult> {
+  return step(s, 'direct', async (cleanups) => {
+    const server = await startServerProcess(s.runId, [LOOPBACK], null);
+    cleanups.push(() => stop(server.child));
+    const spec = { ...streamSpec(s, 'direct', 'direct', LOOPBACK, server.ports.sink), guest: 'host', record: sink ? { run: s.runId } : undefined };
+    return runWorkloadProcess(s.runId, spec, null, sink ? new CallIntake(sink, null) : null, s.env.signal);
+  });
+}
+
+function emulated(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult> {
+  return step(s, 'emulated', async (cleanups) => {
+    const e = s.emulated!;
+    const lab = s.lab as LabRun;
+    const a = await e.addGuest('emusrv');
+    const server = await startServerProcess(s.runId, [a.address], { run: lab, guest: a.guest });
+    cleanups.push(() => stop(server.child));
+    const spec = { ...streamSpec(s, 'emulated', 'emulated', a.address, server.ports.sink), guest: 'emu', record: sink ? { run: s.runId } : undefined };
+    spec.ranIn = `${emulatedRanIn(e, e.guest.netns)} -> ${a.guest.netns} across the switch`;
+    return runWorkloadProcess(s.runId, spec, { run: lab, guest: e.guest }, sink ? new CallIntake(sink, s.frames) : null, s.env.signal);
+  });
+}
+
+function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | 'delegated-kernel', shortcut: boolean): Promise<WorkloadResult> {
+  return step(s, label, async (cleanups) => {
+    let channel = shortcut ? s.env.daemonGuestPath : undefined;
+    let allow: ((port: number) => void) | null = null;
+    if (!channel) {
+      const d = await startPrivateDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId });
+      cleanups.push(() => d.close());
+      channel = d.guestPath;
+      // Guest B may reach exactly guest A's listening port on the host's loopback, nothing else there.
+      allow = (port) => void d.policy.addRule({ action: 'allow', ops: ['connect'], cidr: LOOPBACK, ports: port });
+    }
+    const tag = shortcut ? 'g' : 'k';
+    const place = async (role: string): Promise<Where | null> => (s.lab ? { run: s.lab, guest: await s.lab.addGuest(role, 'delegated') } : null);
+    const whereA = await place(`${tag}serve`);
+    const whereB = await place(`${tag}client`);
+    const server = await startServerProcess(s.runId, [LOOPBACK], whereA, { path: channel, guest: `${s.runId}-${tag}a` });
+    cleanups.push(() => stop(server.child));
+    allow?.(server.ports.sink);
+    const spec: WorkerSpec = { ...streamSpec(s, 'delegated', label, LOOPBACK, server.ports.sink), channel, guest: `${s.runId}-${tag}b` };
+    const inNs = (w: Where | null): string => (w ? `netns ${w.guest.netns} (lo only)` : `host (no namespace: ${s.labWhy})`);
+    spec.ranIn = `${inNs(whereB)} -> ${inNs(whereA)} through linsockd, shortcut ${shortcut ? 'on' : 'off'}`;
+    return runWorkloadProcess(s.runId, spec, whereB, null, s.env.signal);
+  });
+}
