@@ -32,6 +32,8 @@ export class TcpStream extends BaseHandle {
   private gone = false;
   /** Counted bytes have been given back to the session. */
   private released = false;
+  /** The host socket closed: bytes in flight were given back; late write callbacks must not count them again. */
+  private sendsOver = false;
   private bytesIn = 0;
   private bytesOut = 0;
   private pendingConnect: Respond | null = null;
@@ -170,7 +172,12 @@ export class TcpStream extends BaseHandle {
 
   private onClose(): void {
     if (this.state === 'open') this.state = 'closed';
-    this.release();
+    // Only the send side is over. Received bytes held back for the guest's credit are still its data: they
+    // go out as credit comes, then EOF (dropping them here lost the tail of streams whose peer closed fast).
+    if (this.released) return;
+    this.sendsOver = true;
+    this.ctx.heldBytes -= this.inFlight;
+    this.inFlight = 0;
   }
 
   /** Gives the bytes this socket holds back to the guest's budget (once). */
@@ -199,7 +206,7 @@ export class TcpStream extends BaseHandle {
     this.ctx.counters.bytes += n;
     this.ctx.batchWrites(this.socket);
     this.socket.write(data, (err) => {
-      if (this.released) return;
+      if (this.released || this.sendsOver) return;
       this.inFlight -= n;
       this.ctx.heldBytes -= n;
       if (!err && !this.gone) this.ctx.out.owe(this.handle, n);

@@ -358,6 +358,10 @@ export class Channel extends EventEmitter {
           return;
         }
         this.pending.delete(m.id);
+        // A refused HELLO is the reason this channel ends, whatever the pipe reports after it (the daemon
+        // closes at once: a write of ours may fail with EPIPE, or a read with ECONNRESET, before the
+        // handshake's rejection is handled).
+        if (m.type === 'error' && p.syscall === 'hello') this.goodbyeReason ??= `could not open: ${socketError(m.errno, 'hello', m.message).message}`;
         if (this.tracing && p.enter) this.stamps.add(m.id, p.enter, p.channelOut || p.enter, decodedNs, nowNs());
         this.updateRef();
         p.resolve(m);

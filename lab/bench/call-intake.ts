@@ -4,6 +4,10 @@
 // byte from the flow's first send), a receive's those that brought its bytes; connect and close get the
 // flow's frames without payload (handshake, FIN) that entered the device model during the call or just
 // after (the kernel answers after the call has returned).
+// A receive also gets its duration here: the workload process sees only the delivery ('data' event), so
+// its `kernel` stage starts when the first frame that carried its bytes entered the device model (tIn)
+// and ends at the delivery. That spans device model, guest TAP, guest kernel and the guest's event loop:
+// the counterpart of a delegated recv (pushed data: host read -> guest delivery).
 
 import type { Readable } from 'node:stream';
 import type { CallRecord } from '../../protocol';
@@ -63,7 +67,9 @@ export class CallIntake {
       q.out?.takeBytes(s.sent, seqs);
     } else if (c.op === 'recv' || c.op === 'recvfrom') {
       s.received += c.bytes;
-      q.in?.takeBytes(s.received, seqs);
+      const first = q.in?.takeBytes(s.received, seqs);
+      // Never after the delivery: a frame linked by a miscount (lost frames) must not make end < start.
+      if (first) stage.start = Math.min(first.tIn, stage.end);
     } else if (c.op === 'connect' || c.op === 'close') {
       q.out?.control(stage.start, stage.end + SLACK_NS, seqs);
       q.in?.control(stage.start, stage.end + SLACK_NS, seqs);

@@ -1,5 +1,6 @@
 // The call log between a workload process and the runner, and how frames are linked to calls: a corrupt
-// log is a clear error, a send's frames are those that carried its bytes, and the frames kept are bounded.
+// log is a clear error, a send's frames are those that carried its bytes, a receive lasts from its first
+// frame to its delivery, and the frames kept are bounded.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,4 +74,37 @@ test('a frame queue stays bounded and keeps byte offsets right when it forgets f
   // The forgotten frames' bytes count as passed: the next take starts at the frames still kept.
   assert.equal(q.taken, 1000);
   assert.ok(out.length === q.frames.length && out.every((s) => s >= 6));
+});
+
+test('a receive lasts from when the first frame with its bytes entered the device model to its delivery', async () => {
+  const frames = new FrameLog({ enabled: true, publish: () => undefined });
+  const ms = 1e6;
+  // 3000 bytes in two frames, read as 1000 then 2000: the second read's first bytes came in frame 10.
+  // Frame 12 seems to enter after its receive was delivered (a miscount): the receive must not end before it starts.
+  [frame(10, 1448, 10 * ms, false), frame(11, 1552, 10.1 * ms, false), frame(12, 5, 14 * ms, false)].forEach((f) => frames.publish(f));
+  const sink: CallRecord[] = [];
+  const intake = new CallIntake({ enabled: true, publish: (r) => sink.push(r as CallRecord) }, frames);
+  const log = new PassThrough();
+  const done = intake.read(log);
+  const at = (op: CallRecord['op'], bytes: number, t: number): CallRecord => ({ ...call(op, bytes, t), stages: [{ name: 'kernel', start: t, end: t }] });
+  log.write(frameOf(KIND_FLOW, Buffer.from(JSON.stringify(FLOW))));
+  // The last receive's frames never came (not traced): it keeps its delivery time as start.
+  log.end(frameOf(KIND_CHUNK, encodeChunk([at('recv', 1000, 11 * ms), at('recv', 2000, 12 * ms), at('recv', 5, 13 * ms), at('recv', 7, 15 * ms)])));
+  await done;
+  assert.deepEqual(sink.map((c) => [c.frames ?? [], c.stages]), [
+    [[10], [{ name: 'kernel', start: 10 * ms, end: 11 * ms }]],
+    [[11], [{ name: 'kernel', start: 10 * ms, end: 12 * ms }]],
+    [[12], [{ name: 'kernel', start: 13 * ms, end: 13 * ms }]],
+    [[], [{ name: 'kernel', start: 15 * ms, end: 15 * ms }]],
+  ]);
+});
+
+test('a frame queue names the frame of a call\'s first byte, and none when that frame was forgotten', () => {
+  const q = new FrameQueue();
+  q.push(frame(1, 10, 5000, false), 100);
+  assert.equal(q.takeBytes(10, [])?.seq, 1);
+  // Forgotten frames: which one held the next bytes is unknown.
+  const f = new FrameQueue();
+  for (let i = 0; i < 10; i++) f.push(frame(i, 100, i, false), 4);
+  assert.equal(f.takeBytes(50, []), null);
 });

@@ -73,6 +73,11 @@ function recordStream(s: StreamSocket, rec: CallRecorder, id: number): StreamSoc
     rec.call(id, 'send', Buffer.byteLength(chunk), 'ok', t0, nowNs());
     return r;
   } as typeof s.write;
+  // A receive is seen only at its delivery: libuv read the socket inside the event loop before emitting
+  // 'data', and Node exposes neither when that read ran nor when the bytes reached the socket (no
+  // SO_TIMESTAMPING). So it is recorded as [delivery, delivery]. On the emulated path the runner moves its
+  // start back to when the first frame that carried its bytes entered the device model (call-intake.ts);
+  // on the direct path nothing outside the kernel saw the bytes earlier, so a direct recv stays 0 long.
   s.prependListener('data', (d: Buffer) => {
     const t = nowNs();
     rec.call(id, 'recv', d.length, 'ok', t, t);
@@ -99,6 +104,7 @@ function recordDatagram(u: DatagramSocket, rec: CallRecorder, id: number, target
   const send = u.send.bind(u);
   const bind = u.bind.bind(u);
   let flowSent = false;
+  // Recorded at delivery, like a stream's receive (see recordStream).
   u.on('message', (msg: Buffer) => {
     const t = nowNs();
     rec.call(id, 'recvfrom', msg.length, 'ok', t, t);

@@ -20,6 +20,10 @@ export class FrameQueue {
   taken = 0;
   /** Payload bytes of frames forgotten before anyone took them. */
   forgotten = 0;
+  /** The byte offset the last takeBytes asked for: where the next call's bytes begin. */
+  private asked = 0;
+  /** The frame taken last; it also carries the next call's first bytes when `taken` went past `asked`. */
+  private lastTaken: FrameRecord | null = null;
 
   push(f: FrameRecord, cap: number): void {
     this.frames.push(f);
@@ -27,23 +31,36 @@ export class FrameQueue {
     const cut = this.frames.length >> 1;
     for (let i = this.next; i < cut; i++) this.forgotten += (this.frames[i] as FrameRecord).payload;
     for (let i = this.next; i < cut; i++) this.taken += (this.frames[i] as FrameRecord).payload;
+    // A forgotten frame may hold the next call's first bytes: it is no longer known which one did.
+    if (cut > this.next) this.lastTaken = null;
     this.frames = this.frames.slice(cut);
     this.next = Math.max(0, this.next - cut);
   }
 
-  /** The data frames that carry stream bytes up to offset `upTo` (TCP in order; each UDP datagram one frame). */
-  takeBytes(upTo: number, out: number[]): void {
+  /**
+   * The data frames that carry stream bytes up to offset `upTo` (TCP in order; each UDP datagram one frame)
+   * go into `out`. Returns the frame that carried the first of the bytes from the previous call's offset on
+   * (null when unknown: not arrived, or forgotten): a frame split between two calls is linked to the first
+   * (`out` lists each frame once), but it is still where the second call's bytes entered the device model.
+   */
+  takeBytes(upTo: number, out: number[]): FrameRecord | null {
+    let first = this.taken > this.asked ? this.lastTaken : null;
+    const known = first !== null || this.taken <= this.asked;
+    this.asked = Math.max(this.asked, upTo);
     while (this.next < this.frames.length && this.taken < upTo) {
       const f = this.frames[this.next++] as FrameRecord;
       if (f.payload === 0) continue;
       this.taken += f.payload;
       out.push(f.seq);
+      first ??= f;
+      this.lastTaken = f;
     }
     if (this.next > 8 * TAKEN_KEPT) {
       const cut = this.next - TAKEN_KEPT;
       this.frames = this.frames.slice(cut);
       this.next -= cut;
     }
+    return known ? first : null;
   }
 
   /** Frames without payload (handshake, FIN, ACK) that entered in [start, end]. */

@@ -21,6 +21,7 @@ import { runInterGuest } from './inter-guest';
 import type { WorkerSpec, WorkerWorkload } from './worker';
 import { round, type WorkloadResult } from './workload-result';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
+import type { BenchServerPorts } from '../server';
 
 export { loopbackMtu, describe };
 
@@ -44,6 +45,12 @@ export interface BenchEnv {
   signal?: AbortSignal;
   /** Progress lines for a person. */
   onProgress?: (msg: string) => void;
+  /**
+   * With daemonGuestPath: called once the run's bench server listens, before any delegated workload
+   * starts, with the loopback address and ports the delegated guests will reach through that daemon, so
+   * that its policy can allow exactly those for the run (the server picks free ports when it starts).
+   */
+  onServerPorts?: (ports: BenchServerPorts) => void;
 }
 
 export interface BenchOutcome {
@@ -191,6 +198,7 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
   const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
   const loop = server.ports.hosts[0]!;
   let channel = env.daemonGuestPath;
+  if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     if (sink && env.sink) {
       const d = await startPrivateDaemon({ sink, trace: o.trace, shortcut: true, run: s.runId });

@@ -2,7 +2,8 @@
 // daemon this process hosts, and publishes into the same sink the daemon uses, so a viewer sees every
 // path of the run on one stream.
 
-import type { Policy, TraceSink } from '../../daemon';
+import type { Policy, PolicyRuleConfig, TraceSink } from '../../daemon';
+import type { BenchServerPorts } from '../server';
 import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { runBenchDetailed, type BenchOutcome } from '../bench/run-bench';
 
@@ -16,7 +17,7 @@ export interface ComparisonRequest {
 export interface ComparisonHost {
   /** The guest socket of the hosted daemon. */
   guestPath: string;
-  /** The hosted daemon's policy, opened to the run's bench server for the run only. */
+  /** The hosted daemon's policy, opened to the run's bench server's ports for the run only. */
   policy: Policy;
   sink: TraceSink;
 }
@@ -28,23 +29,32 @@ export interface ComparisonEnv {
 }
 
 /**
- * The runner starts its own bench server on the host's loopback, on ports it picks when the run starts,
- * so the daemon cannot be told the exact ports beforehand. For the length of the run the policy lets
- * guests reach unprivileged ports on 127.0.0.0/8 (the daemon's defaults keep them off host loopback);
- * the rule is removed when the run ends, however it ends. Emulated runs reach the server on their host
- * TAP address, which the defaults already allow.
+ * The runner starts its own bench server on the host's loopback, on ports it picks when the run starts;
+ * the daemon's defaults keep guests off host loopback. Once the server listens (onServerPorts) the policy
+ * lets guests reach exactly its ports there, TCP ones by connect and the UDP one by sendto, and the rules
+ * are removed when the run ends, however it ends. Emulated runs reach the server on their host TAP
+ * address, not through the daemon.
  */
-export const RUN_RULE = { action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.0/8', ports: '1024-65535' } as const;
+export function serverRules(p: BenchServerPorts): PolicyRuleConfig[] {
+  return [
+    { action: 'allow', ops: ['connect'], cidr: p.host, ports: p.sink },
+    { action: 'allow', ops: ['connect'], cidr: p.host, ports: p.echo },
+    { action: 'allow', ops: ['sendto'], cidr: p.host, ports: p.udpEcho },
+  ];
+}
 
 /** Runs the comparison; the outcome's rows carry where each path ran and why one was unavailable. */
 export async function runComparison(req: ComparisonRequest, host: ComparisonHost, env: ComparisonEnv): Promise<BenchOutcome> {
-  const remove = host.policy.addRule({ ...RUN_RULE, ops: [...RUN_RULE.ops] });
+  const removers: (() => void)[] = [];
+  const allow = (p: BenchServerPorts): void => {
+    for (const rule of serverRules(p)) removers.push(host.policy.addRule(rule));
+  };
   try {
     return await runBenchDetailed(
       { workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode, trace: host.sink.enabled },
-      { daemonGuestPath: host.guestPath, sink: host.sink, runId: env.runId, signal: env.signal, onProgress: env.onProgress },
+      { daemonGuestPath: host.guestPath, sink: host.sink, runId: env.runId, signal: env.signal, onProgress: env.onProgress, onServerPorts: allow },
     );
   } finally {
-    remove();
+    for (const remove of removers) remove();
   }
 }

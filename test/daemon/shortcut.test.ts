@@ -6,7 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { WireMessage } from '../../protocol';
+import type { CallRecord, TraceRecord, WireMessage } from '../../protocol';
+import type { TraceSink } from '../../daemon';
 import { createChannel, createServer, connect, type Channel, type DelegatedServer, type DelegatedSocket } from '../../guest';
 import { RawGuest } from './raw-guest';
 import { LOOPBACK_ALLOWED, withDaemon } from './harness';
@@ -45,9 +46,10 @@ async function listenOn(channel: Channel): Promise<{ port: number; accepted: Pro
 }
 
 /** A (server) and B (client) exchange `size` random bytes each way at once, then end both ways. */
-async function exchange(shortcut: boolean, size: number): Promise<{ fdsAdded: number; state: string }> {
-  const result = { fdsAdded: -1, state: '' };
-  await withDaemon({ policy: LOOPBACK_ALLOWED, sameHostShortcut: shortcut }, async (d, path) => {
+async function exchange(shortcut: boolean, size: number): Promise<{ fdsAdded: number; state: string; records: CallRecord[] }> {
+  const result = { fdsAdded: -1, state: '', records: [] as CallRecord[] };
+  const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => void (r.kind === 'call' && result.records.push(r)) };
+  await withDaemon({ policy: LOOPBACK_ALLOWED, sameHostShortcut: shortcut, trace: sink }, async (d, path) => {
     const a = createChannel({ path }, { guest: 'guest-a' });
     const b = createChannel({ path }, { guest: 'guest-b' });
     await Promise.all([a.ready, b.ready]);
@@ -98,6 +100,14 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
     const r = await exchange(true, 6 * 1024 * 1024);
     assert.equal(r.fdsAdded, 0, 'the shortcut opens no host socket');
     assert.match(r.state, /same-host shortcut/);
+    // Calls are still traced: B's sends and A's receives, each with its execute stage (the hand-over).
+    for (const [guest, op] of [['guest-b', 'send'], ['guest-a', 'recv'], ['guest-a', 'send'], ['guest-b', 'recv']] as const) {
+      const rs = r.records.filter((c) => c.guest === guest && c.op === op);
+      assert.ok(rs.length > 0, `${op} records of ${guest}`);
+      assert.ok(rs.every((c) => c.stages.some((st) => st.name === 'execute' && st.end >= st.start)), `${op} records of ${guest} have an execute stage`);
+    }
+    const bytes = (guest: string, op: string): number => r.records.filter((c) => c.guest === guest && c.op === op).reduce((n, c) => n + c.bytes, 0);
+    assert.equal(bytes('guest-a', 'recv'), 6 * 1024 * 1024, 'the recv records of A add up to what B sent');
   });
 
   it('streams 6 MiB each way through the host kernel with the shortcut off', async () => {

@@ -8,6 +8,9 @@ import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { encodeMessage } from '../../protocol/wire-codec';
 import { createChannel, connect, createSocket, lookup } from '../../guest';
 import { startTestDaemon } from './test-daemon';
 
@@ -55,6 +58,26 @@ test('a second guest with a taken name is refused, and says so', async () => {
     await first.close();
   } finally {
     await daemon.close();
+  }
+});
+
+test('a refused HELLO is the reason the channel gives, even when the daemon resets the pipe right after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'linsock-refuse-'));
+  const path = join(dir, 'guest.sock');
+  // A stand-in for a daemon that answers the first frame with EADDRINUSE and resets the connection at once,
+  // the guest's HELLO still unread (so the guest's next read fails with ECONNRESET).
+  const server = net.createServer({ pauseOnConnect: true }, (s) => {
+    const refusal = encodeMessage({ type: 'error', id: 1, handle: 0, errno: 'EADDRINUSE', message: "a guest named 'twin' is already connected" });
+    s.write(refusal, () => setTimeout(() => s.resetAndDestroy(), 20));
+  });
+  server.listen(path);
+  await once(server, 'listening');
+  try {
+    const channel = createChannel({ path }, { guest: 'twin' });
+    await assert.rejects(channel.ready, (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' && /could not open: hello EADDRINUSE/.test(e.message) && /twin/.test(e.message));
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type TraceSink } from '../../daemon';
-import type { BenchReport, CallRecord, FrameRecord, RunInfo, TraceRecord } from '../../protocol';
+import { invalidRecord, type BenchReport, type CallRecord, type FrameRecord, type RunInfo, type TraceRecord } from '../../protocol';
 import { runBench } from '../../lab/bench/run-bench';
 import { RUN_ENV } from '../../lab/bench/workload-process';
 import { netnsList, linkNames } from './fixtures/lab-state';
@@ -149,6 +149,33 @@ test('a run publishes RunInfo, the calls of all three paths and the emulated fra
   const payload = dataFrames.reduce((n, f) => n + f.payload, 0);
   assert.ok(payload >= sent && payload <= sent * 1.02, `frames carried ${payload} payload bytes for ${sent} bytes sent`);
   assert.ok(dataFrames.every((f) => f.length <= 1514 && f.length >= f.payload + 54), 'e1000 frames are at most MTU-sized, headers included');
+});
+
+test('rr: an emulated receive lasts from its frame entering the device model to its delivery; a direct one cannot be timed', async () => {
+  const sink = new CollectingSink();
+  const runId = `rr-${process.pid}`;
+  const report = await runBench({ workload: 'rr', paths: ['direct', 'emulated'], seconds: 0.4, mode: 'e1000', trace: true }, { sink, runId });
+  assert.ok(report.results.every((r) => r.verified), JSON.stringify(report));
+  const frames = new Map(sink.records.filter((r): r is FrameRecord => r.kind === 'frame').map((f) => [f.seq, f]));
+  const recvs = (path: string): CallRecord[] => sink.records.filter((r): r is CallRecord => r.kind === 'call' && r.path === path && r.op === 'recv');
+  const emulated = recvs('emulated');
+  assert.ok(emulated.length > 10, `${emulated.length} emulated receives`);
+  for (const c of emulated) {
+    assert.equal(invalidRecord(c), null);
+    assert.equal(c.stages.length, 1);
+    const [stage] = c.stages as [CallRecord['stages'][number]];
+    assert.equal(stage.name, 'kernel');
+    // Each 1-byte echo came in one frame, linked to its receive, and the receive starts where it entered.
+    assert.equal(c.frames?.length, 1, `receive ${c.seq} links its frame`);
+    const f = frames.get(c.frames![0]!)!;
+    assert.equal(f.direction, 'host-to-guest');
+    assert.equal(f.payload, c.bytes);
+    assert.equal(stage.start, f.tIn);
+    assert.ok(stage.end > stage.start, `receive ${c.seq} has a duration`);
+  }
+  // On the direct path nothing but the kernel saw the bytes before their delivery (call-recorder.ts).
+  const direct = recvs('direct');
+  assert.ok(direct.length > 10 && direct.every((c) => c.stages[0]!.end === c.stages[0]!.start));
 });
 
 test('inter-guest: emulated guests across the switch, delegated guests through linsockd with and without the shortcut', async () => {
