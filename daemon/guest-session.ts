@@ -5,12 +5,13 @@ import { lookup } from 'node:dns';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import {
-  Capability, MAX_LOOKUP_ADDRESSES, WIRE_VERSION,
+  Capability, HEADER_BYTES, MAX_LOOKUP_ADDRESSES, WIRE_VERSION,
   type ErrnoName, type GuestInfo, type GuestRequest, type Hello, type Op, type WireMessage,
 } from '../protocol';
 import { FrameDecoder, type ProtocolError } from '../protocol/wire-codec';
 import { CallTracer } from './call-trace';
 import { ChannelOut } from './channel-out';
+import { FramePool } from './frame-pool';
 import { nowNs } from './clock';
 import { HostCall } from './host-call';
 import { fail, OK, type Counters, type HostHandle, type ReplyBody, type Respond, type SessionContext } from './host-handle';
@@ -46,6 +47,14 @@ const HOST_CAPABILITIES = Capability.stamps | Capability.pushData;
 const HELLO_TIMEOUT_MS = 10_000;
 /** How long a closed channel may take to flush its last frames before it is cut. */
 const END_GRACE_MS = 1000;
+/** Split-frame buffers, shared by the sessions whose decoders accept the same frame size. */
+const framePools = new Map<number, FramePool>();
+function framePool(maxPayload: number): FramePool {
+  let pool = framePools.get(maxPayload);
+  if (!pool) framePools.set(maxPayload, (pool = new FramePool(HEADER_BYTES + maxPayload)));
+  return pool;
+}
+
 /** Guest clocks within this distance of ours count as the same clock (one host; only the channel delay differs). */
 const SAME_CLOCK_NS = 5_000_000;
 
@@ -67,6 +76,7 @@ export class GuestSession implements SessionContext {
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
+  private readonly frames: FramePool;
   private readonly table = new Map<number, HostHandle>();
   private readonly lingering = new Set<HostHandle>();
   private readonly handleWaiters: (() => void)[] = [];
@@ -91,7 +101,8 @@ export class GuestSession implements SessionContext {
     this.log = opts.log;
     this.counters = opts.counters;
     this.maxPayload = opts.limits.maxFrame;
-    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame });
+    this.frames = framePool(opts.limits.maxFrame);
+    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, allocFrame: this.frames.alloc });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
     this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain());
     socket.setNoDelay?.(true);
@@ -147,6 +158,10 @@ export class GuestSession implements SessionContext {
     const id = this.nextEvent;
     this.nextEvent = id >= 0xffffffff ? 1 : id + 1;
     return id;
+  }
+
+  recycle(data: Uint8Array): void {
+    this.frames.recycle(data);
   }
 
   batchWrites(socket: Writable): void {

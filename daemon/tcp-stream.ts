@@ -206,6 +206,7 @@ export class TcpStream extends BaseHandle {
     this.ctx.counters.bytes += n;
     this.ctx.batchWrites(this.socket);
     this.socket.write(data, (err) => {
+      this.ctx.recycle(data); // written (or dropped): the kernel has the bytes, nothing reads this buffer again
       if (this.released || this.sendsOver) return;
       this.inFlight -= n;
       this.ctx.heldBytes -= n;

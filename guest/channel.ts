@@ -58,6 +58,14 @@ let guestCounter = 0;
 /** Sends up to this size are copied into their frame rather than written as separate parts. */
 const SMALL_SEND_BYTES = 2048;
 
+/**
+ * Send data not yet taken by the kernel beyond which writers wait (whenWritable). Without it a writer with
+ * credit to spare queues megabytes in one go while its event loop is busy, and the channel stays empty
+ * (the daemon idle) until the writer yields; with it the writer yields every few frames and the transport
+ * keeps the channel full.
+ */
+export const SEND_BACKLOG_BYTES = 512 * 1024;
+
 let zeros = new Uint8Array(0);
 /** A view of `n` zero bytes, for encoding a header whose data goes out as several parts. */
 function placeholder(n: number): Uint8Array {
@@ -91,6 +99,9 @@ export class Channel extends EventEmitter {
   /** The send frame still open for more data of the same socket in this tick (see send()). */
   private openSend: { id: number; handle: number; parts: Uint8Array[]; length: number } | null = null;
   private credits = new Map<number, number>();
+  /** Send data queued in this tick, not yet handed to the transport. */
+  private unflushedSendBytes = 0;
+  private writableWaiters: (() => void)[] = [];
   private flushScheduled = false;
   private readonly stamps = new StampBatch();
   private stampTimer: NodeJS.Timeout | null = null;
@@ -110,6 +121,7 @@ export class Channel extends EventEmitter {
     this.transport = openTransport(target);
     this.transport.onData((chunk) => this.receive(chunk));
     this.transport.onClose((err) => this.transportClosed(err));
+    this.transport.onDrain(() => this.releaseWriters());
     this.ready = this.handshake(maxPayload, options.clockProbes ?? 4, options.helloTimeoutMs ?? 5000);
     this.ready.catch(() => undefined);
   }
@@ -149,9 +161,27 @@ export class Channel extends EventEmitter {
     return id;
   }
 
+  /** True while more send data waits for the kernel than SEND_BACKLOG_BYTES: writers should wait. */
+  congested(): boolean {
+    return this.unflushedSendBytes + this.transport.queued() > SEND_BACKLOG_BYTES;
+  }
+
+  /** Calls `fn` once the channel is no longer congested (or is closed). */
+  whenWritable(fn: () => void): void {
+    this.writableWaiters.push(fn);
+  }
+
+  private releaseWriters(): void {
+    if (this.writableWaiters.length === 0 || (!this.closedError && this.congested())) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const w of waiters) w();
+  }
+
   /** A pipelined send (noReply): errors come back as socketError on the handle. */
   send(handle: number, data: Uint8Array): void {
     if (this.closedError) return;
+    this.unflushedSendBytes += data.byteLength;
     // Writes of one socket in one tick become one frame (up to maxPayload), its data parts uncopied:
     // fewer frames for the daemon to decode and fewer, larger writes to the host socket.
     const open = this.openSend;
@@ -319,7 +349,9 @@ export class Channel extends EventEmitter {
     if (this.out.length === 0) return;
     const batch = this.out;
     this.out = [];
+    this.unflushedSendBytes = 0;
     this.transport.write(batch);
+    this.releaseWriters();
   }
 
   private pushStamps(): void {
@@ -409,6 +441,7 @@ export class Channel extends EventEmitter {
     const endpoints = [...this.endpoints.values()];
     this.endpoints.clear();
     for (const e of endpoints) e.onChannelClosed(err);
+    this.releaseWriters();
     if (!this.closingByGuest && this.listenerCount('error') > 0) this.emit('error', err);
     this.emit('close', err);
   }

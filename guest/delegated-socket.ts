@@ -372,7 +372,10 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
       offset += n;
     }
     this.touch();
-    cb();
+    // The write completes once the channel can take more (see SEND_BACKLOG_BYTES): the writer yields to
+    // the event loop, which keeps the channel to the daemon full.
+    if (this.channel.congested()) this.channel.whenWritable(() => cb());
+    else cb();
   }
 
   private creditConsumed(n: number): void {

@@ -15,6 +15,10 @@ export interface ChannelTransport {
   /** Writes one batch of frame parts in order, as one writev where the transport allows. */
   write(parts: readonly Uint8Array[]): void;
   onData(listener: (chunk: Buffer) => void): void;
+  /** Bytes written here that the kernel has not taken yet. */
+  queued(): number;
+  /** Called each time everything queued has gone to the kernel. */
+  onDrain(listener: () => void): void;
   /** Called once, when the pipe is gone, with why (null: closed in an orderly way). */
   onClose(listener: (error: Error | null) => void): void;
   /** Whether an open transport keeps the process alive; the channel keeps it only while sockets are open. */
@@ -66,6 +70,8 @@ function socketTransport(socket: net.Socket, description: string): ChannelTransp
       socket.uncork();
     },
     onData(listener) { socket.on('data', listener); },
+    queued: () => socket.writableLength,
+    onDrain(listener) { socket.on('drain', listener); },
     onClose(listener) { socket.once('close', () => listener(closeError)); },
     setRef(ref) { if (ref) socket.ref(); else socket.unref(); },
     end() { socket.end(); },
@@ -85,6 +91,7 @@ function openDevice(device: string): ChannelTransport {
   let closed = false;
   const dataListeners: ((chunk: Buffer) => void)[] = [];
   const closeListeners: ((error: Error | null) => void)[] = [];
+  const drainListeners: (() => void)[] = [];
   const close = (error: Error | null): void => {
     if (closed) return;
     closed = true;
@@ -109,6 +116,7 @@ function openDevice(device: string): ChannelTransport {
       reader.on('end', () => close(null));
       reader.on('error', (e) => close(e));
       writer.on('error', (e) => close(e));
+      writer.on('drain', () => { for (const l of drainListeners) l(); });
       resolve();
     });
   });
@@ -123,6 +131,8 @@ function openDevice(device: string): ChannelTransport {
       writer.uncork();
     },
     onData(listener) { dataListeners.push(listener); },
+    queued: () => writer?.writableLength ?? 0,
+    onDrain(listener) { drainListeners.push(listener); },
     onClose(listener) { closeListeners.push(listener); },
     setRef() { /* see above: a blocking device read cannot be unref'd */ },
     end() {

@@ -340,6 +340,12 @@ export function encodeFrameParts(m: WireMessage): Uint8Array[] {
 export interface FrameDecoderOptions {
   /** Largest payload accepted, MIN_MAX_PAYLOAD..MAX_PAYLOAD_CEILING; DEFAULT_MAX_PAYLOAD when omitted. */
   maxPayload?: number;
+  /**
+   * Room for a frame split across chunks (`n` bytes, header included; every byte is written before it is
+   * read). A host that knows when a frame's data is no longer used (a socket write's callback) can hand
+   * out recycled buffers here instead of a fresh allocation per frame. Default: a fresh buffer.
+   */
+  allocFrame?: (n: number) => Uint8Array;
 }
 
 export interface DecodeResult {
@@ -461,12 +467,14 @@ export class FrameDecoder {
   private frameAt = 0;
   private poisoned: ProtocolError | null = null;
   private readonly reader = new PayloadReader();
+  private readonly allocFrame: (n: number) => Uint8Array;
 
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     if (!Number.isInteger(max) || max < MIN_MAX_PAYLOAD || max > MAX_PAYLOAD_CEILING)
       throw new RangeError(`FrameDecoder maxPayload ${max}: expected an integer in ${MIN_MAX_PAYLOAD}..${MAX_PAYLOAD_CEILING}`);
     this.maxPayload = max;
+    this.allocFrame = options.allocFrame ?? allocFrame;
   }
 
   /** Bytes of a frame split across chunks that wait for the rest of it. */
@@ -512,7 +520,7 @@ export class FrameDecoder {
       } else {
         // The header was checked in the loop above, so the length is bounded by maxPayload.
         const plen = this.checkHeader(chunk, pos, base + pos);
-        this.frame = allocFrame(HEADER_BYTES + plen);
+        this.frame = this.allocFrame(HEADER_BYTES + plen);
         this.frame.set(chunk.subarray(pos), 0);
       }
       this.filled = left;
@@ -530,7 +538,7 @@ export class FrameDecoder {
       pos = take;
       if (this.filled < HEADER_BYTES) return pos;
       const plen = this.checkHeader(this.head, 0, this.frameAt);
-      this.frame = allocFrame(HEADER_BYTES + plen);
+      this.frame = this.allocFrame(HEADER_BYTES + plen);
       this.frame.set(this.head, 0);
     }
     const frame = this.frame;

@@ -1,7 +1,8 @@
 // `linsock start` (npm start): one process hosts linsockd, its trace hub and its trace server, whose `run`
 // request (the extension's "Run Comparison…") drives the bench runner against that daemon. At startup it
 // runs the comparison on every path on short defaults, prints the tables and writes the run under
-// traces/; then it prints how to connect and keeps running until Ctrl-C.
+// traces/ (a complete .lstrace and a capped Chrome JSON, see serve/trace-files.ts), as it does each run
+// requested over the trace server; then it prints how to connect and keeps running until Ctrl-C.
 
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -9,7 +10,7 @@ import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { emulatedPathSupport } from '../emulated';
 import { formatReport } from '../serve/format-report';
 import { startServe, type Serve } from '../serve/serve';
-import { writeTraceFiles } from '../serve/trace-files';
+import { traceFilesMessage, writeTraceFiles } from '../serve/trace-files';
 
 export const START_USAGE =
   'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off]';
@@ -104,8 +105,7 @@ async function initialComparison(serve: Serve, a: StartArgs, stopped: () => bool
     const { records, leftOut } = serve.recorder.stop();
     if (!stopped() && records.length > 0) {
       const name = `start-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      const files = writeTraceFiles(a.tracesDir, name, records);
-      console.log(`The run's ${records.length} records${leftOut ? ` (${leftOut} more were left out: over the limit)` : ''} are in\n  ${files.lstrace}\n  ${files.chrome}  (Perfetto UI, chrome://tracing, or the Linsock viewer)\n`);
+      console.log(`${traceFilesMessage(writeTraceFiles(a.tracesDir, name, records), records.length, leftOut)}\n`);
     } else if (!stopped()) console.log(`The run produced no trace records${a.trace ? '' : ' (--trace off)'}; no trace files written.\n`);
   }
 }
@@ -124,6 +124,7 @@ export async function startCommand(argv: string[] = []): Promise<number> {
     tracePort: a.tracePort,
     tokenFile: a.tokenFile,
     trace: a.trace,
+    tracesDir: a.tracesDir,
     log: (line) => console.error(line),
   });
   let stopping = false;

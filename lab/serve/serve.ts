@@ -10,7 +10,8 @@ import {
 } from '../../daemon';
 import { runComparison, type ComparisonRequest } from './comparison';
 import type { BenchOutcome } from '../bench/run-bench';
-import { RunRecorder } from './run-recorder';
+import { DEFAULT_RECORD_LIMIT, RunRecorder } from './run-recorder';
+import { traceFilesMessage, writeTraceFiles } from './trace-files';
 
 export const DEFAULT_TRACE_PORT = 7717;
 
@@ -22,8 +23,10 @@ export interface ServeOptions {
   tokenFile?: string;
   /** Tracing on (default) or off. */
   trace?: boolean;
-  /** Lines for a person: fallbacks taken, run progress. */
+  /** Lines for a person: fallbacks taken, run progress, where a requested run's trace files went. */
   log?: (line: string) => void;
+  /** Where runs requested over the trace server (`run`) are written as .lstrace and Chrome JSON; none when absent. */
+  tracesDir?: string;
 }
 
 export interface Serve {
@@ -40,11 +43,13 @@ export interface Serve {
 export async function startServe(o: ServeOptions = {}): Promise<Serve> {
   const log = o.log ?? (() => undefined);
   const hub = new TraceHub({ enabled: o.trace ?? true });
-  const recorder = new RunRecorder(hub);
+  const daemonRun = `linsock-start-${process.pid}`;
+  const recorder = new RunRecorder(hub, DEFAULT_RECORD_LIMIT, daemonRun);
   const policy = Policy.fromConfig({});
   let privateDir: string | null = null;
+  // Calls of guests that are no comparison's keep the daemon's run id.
   const daemonOn = (guestSocket: string): Promise<RunningDaemon> =>
-    startDaemon({ guestSocket, policy, trace: recorder, run: `linsock-start-${process.pid}` });
+    startDaemon({ guestSocket, policy, trace: recorder, run: daemonRun });
 
   let daemon: RunningDaemon;
   if (o.guestSocket !== undefined) daemon = await daemonOn(o.guestSocket);
@@ -60,16 +65,45 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
   const guestPath = daemon.guestPath as string;
 
   let current: { abort: AbortController; done: Promise<unknown> } | null = null;
+  let closed = false;
   const run = (req: ComparisonRequest, runId: string = randomUUID()): Promise<BenchOutcome> => {
     if (current) return Promise.reject(new Error('a comparison is already running; wait for it to finish'));
     const abort = new AbortController();
-    const done = runComparison(req, { guestPath, policy, sink: recorder }, { runId, signal: abort.signal, onProgress: log });
-    const me = { abort, done: done.catch(() => undefined) };
+    recorder.addRun(runId);
+    const me: { abort: AbortController; done: Promise<unknown> } = { abort, done: Promise.resolve() };
+    // The slot is freed before the caller learns that the run ended, so that it may start the next one at
+    // once (the initial comparison does: freed a tick later, its next run was refused as a second one).
+    const done = (async () => {
+      try {
+        return await runComparison(req, { guestPath, policy, sink: recorder }, { runId, signal: abort.signal, onProgress: log });
+      } finally {
+        if (current === me) current = null;
+      }
+    })();
+    me.done = done.catch(() => undefined);
     current = me;
-    void me.done.then(() => {
-      if (current === me) current = null;
-    });
     return done;
+  };
+
+  /** A run requested over the trace server: recorded on its own and written under tracesDir. */
+  const requestedRun = async (req: ComparisonRequest, runId: string): Promise<BenchOutcome> => {
+    // The initial comparison of `linsock start` records across its runs: no run may slip in between them.
+    if (current || recorder.recording) throw new Error('a comparison is already running; wait for it to finish');
+    if (o.tracesDir === undefined) return run(req, runId);
+    recorder.start();
+    try {
+      return await run(req, runId);
+    } finally {
+      const { records, leftOut } = recorder.stop();
+      if (!closed && records.length > 0) {
+        const name = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${req.workload}`;
+        try {
+          log(traceFilesMessage(writeTraceFiles(o.tracesDir, name, records), records.length, leftOut));
+        } catch (err) {
+          log(`run ${runId}: its trace files could not be written to ${o.tracesDir}: ${(err as Error).message}`);
+        }
+      }
+    }
   };
 
   let server: TraceServer;
@@ -81,7 +115,7 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
       hub,
       guests: () => daemon.guests(),
       status: () => daemon.stats(),
-      runWorkload: async (req, runId) => (await run({ workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode ?? null }, runId)).report,
+      runWorkload: async (req, runId) => (await requestedRun({ workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode ?? null }, runId)).report,
       // Program, pid and start time: the extension tells a restarted daemon from the one it knew by this name.
       daemonName: instanceName('linsock start'),
     });
@@ -102,7 +136,6 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     throw err;
   }
 
-  let closed = false;
   return {
     traceUrl: server.url,
     tokenFile: server.tokenFile,

@@ -64,11 +64,14 @@ test('a second guest with a taken name is refused, and says so', async () => {
 test('a refused HELLO is the reason the channel gives, even when the daemon resets the pipe right after', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-refuse-'));
   const path = join(dir, 'guest.sock');
-  // A stand-in for a daemon that answers the first frame with EADDRINUSE and resets the connection at once,
-  // the guest's HELLO still unread (so the guest's next read fails with ECONNRESET).
-  const server = net.createServer({ pauseOnConnect: true }, (s) => {
-    const refusal = encodeMessage({ type: 'error', id: 1, handle: 0, errno: 'EADDRINUSE', message: "a guest named 'twin' is already connected" });
-    s.write(refusal, () => setTimeout(() => s.resetAndDestroy(), 20));
+  // A stand-in for a daemon that answers HELLO with EADDRINUSE and drops the connection at once, with
+  // anything more the guest sent unread (so the guest's next read may fail with ECONNRESET).
+  const server = net.createServer((s) => {
+    s.once('data', () => {
+      s.pause();
+      s.end(encodeMessage({ type: 'error', id: 1, handle: 0, errno: 'EADDRINUSE', message: "a guest named 'twin' is already connected" }));
+      s.destroy();
+    });
   });
   server.listen(path);
   await once(server, 'listening');

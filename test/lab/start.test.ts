@@ -106,7 +106,8 @@ test('linsock start: a run request over the WebSocket streams both paths; SIGINT
   const dir = mkdtempSync(join(tmpdir(), 'linsock-start-test-'));
   const guest = join(dir, 'guest.sock');
   const tokenFile = join(dir, 'token');
-  const s = await startLinsock(['--no-initial-run', '--trace-port', '0', '--guest-socket', guest, '--token-file', tokenFile]);
+  const traces = join(dir, 'traces');
+  const s = await startLinsock(['--no-initial-run', '--trace-port', '0', '--guest-socket', guest, '--token-file', tokenFile, '--traces-dir', traces]);
   let client: StreamClient | null = null;
   try {
     assert.equal(s.ready.guest, guest);
@@ -127,6 +128,7 @@ test('linsock start: a run request over the WebSocket streams both paths; SIGINT
     client.send({ op: 'run', id: 3, workload: 'rr', paths, seconds: 1 });
     const started = await client.reply(3, 10_000);
     assert.equal(started.type, 'runStarted', JSON.stringify(started));
+    const runId = started.type === 'runStarted' ? started.runId : '';
 
     // While it runs: remember the run's processes and their namespaces.
     const seenPids = new Map<number, { start: string | null; cmd: string }>();
@@ -155,6 +157,18 @@ test('linsock start: a run request over the WebSocket streams both paths; SIGINT
       const got = new Set(c.records.filter((r) => r.kind === 'call').map((r) => (r as { path: string }).path));
       throw new Error(`call records streamed for paths [${[...got].join(', ')}], expected ${paths.join(' and ')}`);
     });
+    // Delegated calls carry the comparison's run id, not the daemon's.
+    const runsOf = (p: Path): Set<string> => new Set(c.records.filter((r) => r.kind === 'call' && r.path === p).map((r) => (r as { run: string }).run));
+    assert.deepEqual([...runsOf('delegated')], [runId]);
+    assert.deepEqual([...runsOf('direct')], [runId]);
+    // The requested run is written under traces/, and the log names both files.
+    for (let t = Date.now(); !/\.linsock\.json/.test(s.out()); await new Promise((r) => setTimeout(r, 50)))
+      if (Date.now() - t > 10_000) throw new Error(`no log line names the run's trace files: ${s.out()}`);
+    const written = readdirSync(traces);
+    const lstrace = written.find((f) => /^run-.*-rr\.lstrace$/.test(f));
+    const chrome = written.find((f) => /^run-.*-rr\.linsock\.json$/.test(f));
+    assert.ok(lstrace && chrome, `trace files of the requested run: ${written.join(', ')}`);
+    assert.ok(s.out().includes(join(traces, lstrace)) && s.out().includes(join(traces, chrome)), s.out());
 
     // A malformed request gets an error and the server stays.
     c.send({ op: 'run', id: 4, workload: 'nonsense', paths, seconds: 1 });
@@ -203,6 +217,9 @@ test('linsock start: the initial run prints its tables and writes trace files th
     assert.match(out, /^stream \(MTU \d+/m);
     assert.match(out, /^rr \(MTU \d+/m);
     assert.match(out, /^delegated\s+\S+/m);
+    // Every run of the initial comparison ran: none was refused as a second comparison.
+    assert.doesNotMatch(out, /already running/);
+    if ((await emulatedPathSupport()).ok) assert.match(out, /^rr \(MTU \d+, emulated NIC virtio\)/m);
     const files = readdirSync(join(dir, 'traces'));
     const lstrace = files.find((f) => f.endsWith('.lstrace'));
     const chrome = files.find((f) => f.endsWith('.linsock.json'));
