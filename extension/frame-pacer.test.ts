@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FramePacer, takeBatch, concatBytes, type Timers } from './frame-pacer';
+import { concatBytes } from '../protocol';
+import { FramePacer, takeBatch, type Timers } from './frame-pacer';
 
 /** A clock the test moves by hand. */
 function manualTimers() {

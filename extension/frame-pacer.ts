@@ -60,16 +60,3 @@ export function takeBatch<C extends { bytes: Uint8Array; no: number }>(pending: 
   return out;
 }
 
-/** Joins chunks into one byte array (one postMessage instead of many). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}

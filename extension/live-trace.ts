@@ -107,6 +107,8 @@ export class LiveTrace implements vscode.Disposable {
 
   /** Ends the session; a recording in progress ends with it (a later connect does not resume it). */
   disconnect(): void {
+    // The local side of stopping (the recording's end, the context key) is done synchronously; the daemon's
+    // answer cannot arrive once the socket closes below, so its rejection carries nothing to report.
     if (this.connection.recording) this.stopRecording().catch(() => undefined);
     this.connection.disconnect();
   }

@@ -18,11 +18,20 @@ const COMMANDS: Record<string, Command> = {
   _server: serverCommand,
 };
 
+const USAGE = `usage: linsock <command> [options]   (no command: start)
+  start    host linsockd with the lab attached, run a first comparison, serve traces until Ctrl-C
+  bench    run one workload over chosen paths and print a table or a JSON BenchReport
+  record   write a running linsockd's live trace stream to an .lstrace file
+  export   convert an .lstrace or Chrome JSON trace to chrome, csv or lstrace`;
+
 const [name = 'start', ...rest] = process.argv.slice(2);
+if (name === '--help' || name === '-h' || name === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
 const command = COMMANDS[name];
 if (!command) {
-  const visible = Object.keys(COMMANDS).filter((c) => !c.startsWith('_'));
-  console.error(`linsock: unknown command '${name}'. Commands: ${visible.join(', ')}`);
+  console.error(`linsock: unknown command '${name}'\n${USAGE}`);
   process.exit(2);
 }
 command(rest).then(

@@ -6,3 +6,4 @@ export * from './trace-stream';
 export * from './webview-messages';
 export * from './wire-codec';
 export * from './lstrace';
+export * from './bytes';

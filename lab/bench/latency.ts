@@ -1,4 +1,6 @@
-// Latency samples and their percentiles, in microseconds.
+// Latency samples and their percentiles, in microseconds, and the clock of a timed latency workload.
+
+import { round, type WorkloadResult } from './workload-result';
 
 export class LatencySamples {
   private values = new Float64Array(1024);
@@ -31,9 +33,33 @@ export function nowNs(): number {
 }
 
 /**
- * Latency samples count from the end of a warm-up (a tenth of the run, at most 0.5 s): the first
- * operations of a fresh process run cold code on every path alike.
+ * One request/response workload's clock: when it ends, and the latencies it keeps. Samples count from the
+ * end of a warm-up (a tenth of the run, at most 0.5 s): the first operations of a fresh process run cold
+ * code on every path alike.
  */
-export function warmupEndNs(t0: number, seconds: number): number {
-  return t0 + Math.min(0.5, seconds * 0.1) * 1e9;
+export class LatencyRun {
+  readonly deadline: number;
+  private readonly warm: number;
+  private readonly samples = new LatencySamples();
+
+  constructor(seconds: number) {
+    const t0 = nowNs();
+    this.deadline = t0 + seconds * 1e9;
+    this.warm = t0 + Math.min(0.5, seconds * 0.1) * 1e9;
+  }
+
+  /** Keeps one operation's latency if `atNs` (the moment the workload judges it by) is past the warm-up. */
+  add(atNs: number, latencyNs: number): void {
+    if (atNs >= this.warm) this.samples.addNs(latencyNs);
+  }
+
+  /** Percentiles, and the rate of the operations kept over the time since the warm-up ended. */
+  summary(): Pick<WorkloadResult, 'p50_us' | 'p99_us' | 'ops_per_s'> {
+    const elapsed = nowNs() - this.warm;
+    return {
+      p50_us: round(this.samples.percentileUs(50)),
+      p99_us: round(this.samples.percentileUs(99)),
+      ops_per_s: round(this.samples.count / (elapsed / 1e9)),
+    };
+  }
 }

@@ -1,7 +1,7 @@
 // How the lab starts its own helper processes (`linsock _workload`, `linsock _server`): the same Node,
 // flags and entry script as this process, so it works from dist/linsock.js and under tsx alike.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,10 +19,8 @@ export function linsockArgv(): string[] {
   return [process.execPath, ...process.execArgv.filter((a) => !a.startsWith('--cpu-prof') && !a.startsWith('--inspect')), script];
 }
 
-export function spawnLinsock(args: string[]): ChildProcess {
-  const [cmd, ...rest] = linsockArgv();
-  return spawn(cmd as string, [...rest, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-}
+/** A result line is a few hundred bytes; a child that writes this much without one is broken. */
+const MAX_RESULT_CHARS = 1 << 20;
 
 /** The first line a child writes on stdout, parsed as JSON; rejects when it exits or times out first. */
 export function firstJsonLine<T>(child: ChildProcess, what: string, timeoutMs: number): Promise<T> {
@@ -35,9 +33,14 @@ export function firstJsonLine<T>(child: ChildProcess, what: string, timeoutMs: n
     const onData = (d: Buffer): void => {
       buf += d.toString();
       const nl = buf.indexOf('\n');
-      if (nl < 0) return;
+      if (nl < 0 && buf.length <= MAX_RESULT_CHARS) return;
       clearTimeout(timer);
       child.stdout?.removeListener('data', onData);
+      if (nl < 0) {
+        child.kill('SIGKILL');
+        reject(new Error(`${what} printed over ${MAX_RESULT_CHARS} characters without a newline, not a JSON result`));
+        return;
+      }
       try {
         resolve(JSON.parse(buf.slice(0, nl)) as T);
       } catch {

@@ -59,7 +59,6 @@ export interface BenchOutcome {
   results: WorkloadResult[];
 }
 
-export const BENCH_WORKLOADS: readonly Workload[] = WORKLOADS;
 export const DEFAULT_MODE: EmulatedMode = 'virtio';
 
 export class BenchUsageError extends Error {}

@@ -4,33 +4,27 @@
 // is a row of nulls with `verified: false`, its reason in the report's `unavailable` and on stderr; the
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
 
-import { parseArgs } from 'node:util';
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
 import { BenchCancelled, BenchUsageError, runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
+import { parseOptions, usageError } from './options';
 
 export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json] [--daemon GUEST_SOCKET]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        workload: { type: 'string' },
-        paths: { type: 'string', default: 'direct,delegated' },
-        seconds: { type: 'string', default: '5' },
-        trace: { type: 'string', default: 'on' },
-        mode: { type: 'string', default: 'virtio' },
-        json: { type: 'boolean', default: false },
-        daemon: { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`linsock bench: ${(err as Error).message}\n${BENCH_USAGE}`);
-    return 2;
-  }
+  const parsed = parseOptions('bench', BENCH_USAGE, argv, {
+    options: {
+      workload: { type: 'string' },
+      paths: { type: 'string', default: 'direct,delegated' },
+      seconds: { type: 'string', default: '5' },
+      trace: { type: 'string', default: 'on' },
+      mode: { type: 'string', default: 'virtio' },
+      json: { type: 'boolean', default: false },
+      daemon: { type: 'string' },
+    },
+  });
+  if (!parsed) return 2;
+  const { values } = parsed;
   const workload = values.workload as string | undefined;
   const seconds = Number(values.seconds);
   const problems: string[] = [];
@@ -40,7 +34,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--trace must be on or off, got '${String(values.trace)}'`);
   if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
   if (problems.length) {
-    console.error(`linsock bench: ${problems.join('; ')}\n${BENCH_USAGE}`);
+    usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   const json = values.json === true;

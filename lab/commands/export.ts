@@ -4,13 +4,13 @@
 // a message naming the offset; the exit code is then 1. A Linsock Chrome JSON export is accepted as input
 // too (read whole: it is the viewer's interchange format, not the bulk one).
 
-import { parseArgs } from 'node:util';
 import { createReadStream, createWriteStream, existsSync, openSync, readSync, closeSync, readFileSync, realpathSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { LstraceReader, encodeChunk, encodeFileHeader, isLstrace, type TraceRecord } from '../../protocol';
 import { ChromeTraceWriter } from '../../protocol/chrome-trace';
 import { readChromeTrace } from '../../protocol/chrome-trace-reader';
 import { csvHeader, csvRows } from '../../protocol/csv';
+import { parseOptions, usageError } from './options';
 
 export const EXPORT_USAGE = 'usage: linsock export IN(.lstrace|.json) --format chrome|csv|lstrace -o OUT';
 const FORMATS = ['chrome', 'csv', 'lstrace'] as const;
@@ -42,19 +42,12 @@ async function put(out: WriteStream, data: string | Uint8Array): Promise<void> {
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { format: { type: 'string' }, output: { type: 'string', short: 'o' } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`linsock export: ${(err as Error).message}\n${EXPORT_USAGE}`);
-    return 2;
-  }
+  const parsed = parseOptions('export', EXPORT_USAGE, argv, {
+    options: { format: { type: 'string' }, output: { type: 'string', short: 'o' } },
+    allowPositionals: true,
+  });
+  if (!parsed) return 2;
+  const { values, positionals } = parsed;
   const input = positionals[0];
   const format = values.format as Format | undefined;
   const output = values.output as string | undefined;
@@ -63,7 +56,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (!format || !FORMATS.includes(format)) problems.push(`--format must be one of ${FORMATS.join(', ')}, got '${String(format)}'`);
   if (!output) problems.push('-o OUT is required');
   if (problems.length) {
-    console.error(`linsock export: ${problems.join('; ')}\n${EXPORT_USAGE}`);
+    usageError('export', EXPORT_USAGE, problems);
     return 2;
   }
   try {

@@ -2,7 +2,6 @@
 // running linsockd's trace stream (live records only) and writes them to an .lstrace file as they come:
 // the stream's binary messages are .lstrace chunks already, so each is checked and appended unchanged.
 
-import { parseArgs } from 'node:util';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import WebSocket from 'ws';
 import {
   DEFAULT_TRACE_PORT, TRACE_PATH, TRACE_STREAM_VERSION, encodeFileHeader, visitChunk, type ServerMessage,
 } from '../../protocol';
+import { parseOptions, usageError } from './options';
 
 export const RECORD_USAGE = `usage: linsock record --seconds S -o FILE.lstrace [--url ws://127.0.0.1:${DEFAULT_TRACE_PORT}${TRACE_PATH}] [--token-file PATH]`;
 
@@ -29,26 +29,20 @@ interface Tally {
 }
 
 export async function recordCommand(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        seconds: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        url: { type: 'string', default: `ws://127.0.0.1:${DEFAULT_TRACE_PORT}${TRACE_PATH}` },
-        'token-file': { type: 'string' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    console.error(`linsock record: ${(err as Error).message}\n${RECORD_USAGE}`);
-    return 2;
-  }
+  const parsed = parseOptions('record', RECORD_USAGE, argv, {
+    options: {
+      seconds: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      url: { type: 'string', default: `ws://127.0.0.1:${DEFAULT_TRACE_PORT}${TRACE_PATH}` },
+      'token-file': { type: 'string' },
+    },
+  });
+  if (!parsed) return 2;
+  const { values } = parsed;
   const seconds = Number(values.seconds);
   const out = values.output as string | undefined;
   if (!(seconds > 0 && seconds <= 86_400) || !out) {
-    console.error(`linsock record: ${!out ? '-o FILE is required' : `--seconds must be a number in (0, 86400], got '${String(values.seconds)}'`}\n${RECORD_USAGE}`);
+    usageError('record', RECORD_USAGE, [!out ? '-o FILE is required' : `--seconds must be a number in (0, 86400], got '${String(values.seconds)}'`]);
     return 2;
   }
   const tokenFile = (values['token-file'] as string | undefined) ?? defaultTokenFile();

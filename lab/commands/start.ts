@@ -5,6 +5,7 @@
 // requested over the trace server; then it prints how to connect and keeps running until Ctrl-C.
 
 import { parseArgs } from 'node:util';
+import { usageError } from './options';
 import { resolve } from 'node:path';
 import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { emulatedPathSupport } from '../emulated';
@@ -115,7 +116,7 @@ export async function startCommand(argv: string[] = []): Promise<number> {
   try {
     a = parseStartArgs(argv);
   } catch (err) {
-    console.error(`linsock start: ${(err as Error).message}\n${START_USAGE}`);
+    usageError('start', START_USAGE, [(err as Error).message]);
     return 2;
   }
   console.log('Linsock — delegated vs emulated socket calls, traced call by call.\n');

@@ -57,3 +57,15 @@ test('bench: paths and arguments that do not exist are clear errors', () => {
   assert.equal(mode.code, 2);
   assert.match(mode.stderr, /--mode must be e1000 or virtio/);
 });
+
+test('linsock --help, -h and help list the commands and exit 0; an unknown command exits 2', () => {
+  for (const flag of ['--help', '-h', 'help']) {
+    const r = linsock([flag]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const c of ['start', 'bench', 'record', 'export']) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'));
+    assert.doesNotMatch(r.stdout + r.stderr, /unknown command/);
+  }
+  const unknown = linsock(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+});

@@ -8,8 +8,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CODE_SERVER_VERSION = '4.100.3';
-
 export function codeServerEntry(root: string): string {
   const dir = process.env.LINSOCK_CODE_SERVER_DIR ?? join(root, '.cache', 'code-server');
   return join(dir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');

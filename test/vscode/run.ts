@@ -84,6 +84,12 @@ async function main(): Promise<void> {
     ['ui', () => runUiTest(root, results, 'comparison')],
     ['vsix', checkVsix],
   ];
+  const unknown = picked.filter((p) => !all.some(([n]) => n === p));
+  if (unknown.length) {
+    // A misspelt name would otherwise run nothing and report success.
+    console.error(`vscode: unknown test ${unknown.join(', ')}; expected ${all.map(([n]) => n).join(', ')}`);
+    process.exit(2);
+  }
   const runs = picked.length ? all.filter(([n]) => picked.includes(n)) : all;
   let passed = 0;
   let failed = 0;

@@ -2,18 +2,14 @@
 // echo server, one operation at a time. The latency of an op spans connect to close.
 
 import type { SocketFactory } from '../socket-factory';
-import { LatencySamples, nowNs, warmupEndNs } from '../latency';
-import { round, type WorkloadResult, type WorkloadTarget } from '../workload-result';
+import { LatencyRun, nowNs } from '../latency';
+import type { WorkloadResult, WorkloadTarget } from '../workload-result';
 
 export async function runCrr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<WorkloadResult, 'ranIn'>> {
-  const samples = new LatencySamples();
   let ops = 0;
   let mismatches = 0;
-  const t0 = nowNs();
-  const deadline = t0 + t.seconds * 1e9;
-  const warm = warmupEndNs(t0, t.seconds);
-  let counted = 0;
-  while (nowNs() < deadline) {
+  const run = new LatencyRun(t.seconds);
+  while (nowNs() < run.deadline) {
     const start = nowNs();
     const sock = await f.connect(t.port, t.host);
     sock.setNoDelay(true);
@@ -28,19 +24,14 @@ export async function runCrr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<
       sock.once('close', () => resolve());
       sock.destroy();
     });
-    if (start >= warm) {
-      samples.addNs(nowNs() - start);
-      counted++;
-    }
+    run.add(start, nowNs() - start);
     ops++;
   }
-  const elapsed = nowNs() - Math.max(t0, warm);
+  const latency = run.summary();
   return {
     path: f.path,
     mb_per_s: null,
-    p50_us: round(samples.percentileUs(50)),
-    p99_us: round(samples.percentileUs(99)),
-    ops_per_s: round(counted / (elapsed / 1e9)),
+    ...latency,
     // connect, send, recv and close per op
     calls: ops * 4,
     bytes: ops * 2,

@@ -2,21 +2,17 @@
 // Each echoed byte must be the one sent (the byte value cycles), so the run is verified byte by byte.
 
 import type { SocketFactory } from '../socket-factory';
-import { LatencySamples, nowNs, warmupEndNs } from '../latency';
-import { round, type WorkloadResult, type WorkloadTarget } from '../workload-result';
+import { LatencyRun, nowNs } from '../latency';
+import type { WorkloadResult, WorkloadTarget } from '../workload-result';
 
 export async function runRr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<WorkloadResult, 'ranIn'>> {
   const sock = await f.connect(t.port, t.host);
   sock.setNoDelay(true);
-  const samples = new LatencySamples();
   const bytes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => Buffer.from([i]));
   let ops = 0;
   let mismatches = 0;
   let sentAt = 0;
-  const t0 = nowNs();
-  const deadline = t0 + t.seconds * 1e9;
-  const warm = warmupEndNs(t0, t.seconds);
-  let counted = 0;
+  const run = new LatencyRun(t.seconds);
   await new Promise<void>((resolve, reject) => {
     sock.on('error', reject);
     const next = (): void => {
@@ -27,25 +23,20 @@ export async function runRr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<W
       const now = nowNs();
       for (const b of d) {
         if (b !== (ops & 7)) mismatches++;
-        if (now >= warm) {
-          samples.addNs(now - sentAt);
-          counted++;
-        }
+        run.add(now, now - sentAt);
         ops++;
       }
-      if (now < deadline) next();
+      if (now < run.deadline) next();
       else resolve();
     });
     next();
   });
-  const elapsed = nowNs() - Math.max(t0, warm);
+  const latency = run.summary();
   sock.destroy();
   return {
     path: f.path,
     mb_per_s: null,
-    p50_us: round(samples.percentileUs(50)),
-    p99_us: round(samples.percentileUs(99)),
-    ops_per_s: round(counted / (elapsed / 1e9)),
+    ...latency,
     calls: ops * 2,
     bytes: ops * 2,
     verified: mismatches === 0 && ops > 0,

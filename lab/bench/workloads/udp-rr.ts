@@ -3,8 +3,8 @@
 // losses or a wrong echo is not verified.
 
 import type { SocketFactory } from '../socket-factory';
-import { LatencySamples, nowNs, warmupEndNs } from '../latency';
-import { round, type WorkloadResult, type WorkloadTarget } from '../workload-result';
+import { LatencyRun, nowNs } from '../latency';
+import type { WorkloadResult, WorkloadTarget } from '../workload-result';
 import { isIPv6 } from 'node:net';
 
 const LOSS_MS = 200;
@@ -13,22 +13,18 @@ export async function runUdpRr(f: SocketFactory, t: WorkloadTarget): Promise<Omi
   const v6 = isIPv6(t.host);
   const sock = f.udp(v6 ? 6 : 4);
   await new Promise<void>((resolve) => sock.bind(0, t.local ?? (v6 ? '::1' : '127.0.0.1'), resolve));
-  const samples = new LatencySamples();
   const msg = Buffer.alloc(8);
   let seq = 0;
   let ops = 0;
   let lost = 0;
   let wrong = 0;
   let sentAt = 0;
-  const t0 = nowNs();
-  const deadline = t0 + t.seconds * 1e9;
-  const warm = warmupEndNs(t0, t.seconds);
-  let counted = 0;
+  const run = new LatencyRun(t.seconds);
   await new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | null = null;
     sock.on('error', reject);
     const next = (): void => {
-      if (nowNs() >= deadline) {
+      if (nowNs() >= run.deadline) {
         if (timer) clearTimeout(timer);
         resolve();
         return;
@@ -45,16 +41,13 @@ export async function runUdpRr(f: SocketFactory, t: WorkloadTarget): Promise<Omi
       if (d.length !== 8) { wrong++; return; }
       const got = Number(d.readBigUInt64BE());
       if (got !== seq) return; // a late echo of a datagram already counted lost
-      if (now >= warm) {
-        samples.addNs(now - sentAt);
-        counted++;
-      }
+      run.add(now, now - sentAt);
       ops++;
       next();
     });
     next();
   });
-  const elapsed = nowNs() - Math.max(t0, warm);
+  const latency = run.summary();
   await new Promise<void>((resolve) => sock.close(() => resolve()));
   const notes: string[] = [];
   if (lost) notes.push(`${lost} datagrams lost (no echo within ${LOSS_MS} ms)`);
@@ -62,9 +55,7 @@ export async function runUdpRr(f: SocketFactory, t: WorkloadTarget): Promise<Omi
   return {
     path: f.path,
     mb_per_s: null,
-    p50_us: round(samples.percentileUs(50)),
-    p99_us: round(samples.percentileUs(99)),
-    ops_per_s: round(counted / (elapsed / 1e9)),
+    ...latency,
     calls: ops * 2,
     bytes: ops * 16,
     verified: ops > 0 && lost === 0 && wrong === 0,
