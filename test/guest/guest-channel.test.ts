@@ -1,11 +1,9 @@
-// The channel itself: the character-device transport (a raw pty relayed to the daemon, as a
-// virtio-serial port would be), a refused duplicate guest name, and a dropped channel that resets every
-// open socket with ECONNRESET saying why.
+// The channel itself: a refused duplicate guest name, and a dropped channel that resets every open socket
+// with ECONNRESET saying why. (The character-device transport has its own file: guest-device.test.ts.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,33 +18,6 @@ async function echoServer(): Promise<net.Server> {
   await once(server, 'listening');
   return server;
 }
-
-test('the character-device transport: a raw pty relayed to the daemon carries a whole TCP exchange', async () => {
-  const daemon = await startTestDaemon();
-  const bridge = spawn('python3', [join(__dirname, 'pty-bridge.py'), daemon.guestPath], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const [line] = (await once(bridge.stdout, 'data')) as [Buffer];
-    const device = line.toString().trim();
-    assert.match(device, /^\/dev\/pts\/\d+$/);
-    const channel = createChannel({ device }, { guest: 'pty-guest' });
-    await channel.ready;
-    assert.equal(channel.description, device);
-    const server = await echoServer();
-    const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-    const parts: Buffer[] = [];
-    sock.on('data', (d: Buffer) => parts.push(d));
-    const payload = Buffer.alloc(300_000).map((_, i) => (i * 7) & 0xff);
-    sock.end(payload);
-    await once(sock, 'end');
-    assert.ok(Buffer.concat(parts).equals(payload), 'the echo differs from what was sent');
-    assert.deepEqual(daemon.daemon.guests().map((g) => g.name), ['pty-guest']);
-    await channel.close();
-    server.close();
-  } finally {
-    bridge.kill();
-    await daemon.close();
-  }
-});
 
 test('a second guest with a taken name is refused, and says so', async () => {
   const daemon = await startTestDaemon();

@@ -1,0 +1,47 @@
+// The character-device transport: a raw pty relayed to the daemon, as a virtio-serial port would be.
+// In a file of its own, so in a process of its own: the device's fd is read and written in libuv's thread
+// pool, and a read or write still queued there when the fd closes must not land on a socket that a later
+// test opens under the same fd number (seen as EPIPE and odd connect errors in the taken-name test).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createChannel, connect } from '../../guest';
+import { startTestDaemon } from './test-daemon';
+
+async function echoServer(): Promise<net.Server> {
+  const server = net.createServer((s) => s.pipe(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+test('the character-device transport: a raw pty relayed to the daemon carries a whole TCP exchange', async () => {
+  const daemon = await startTestDaemon();
+  const bridge = spawn('python3', [join(__dirname, 'pty-bridge.py'), daemon.guestPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await once(bridge.stdout, 'data')) as [Buffer];
+    const device = line.toString().trim();
+    assert.match(device, /^\/dev\/pts\/\d+$/);
+    const channel = createChannel({ device }, { guest: 'pty-guest' });
+    await channel.ready;
+    assert.equal(channel.description, device);
+    const server = await echoServer();
+    const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+    const parts: Buffer[] = [];
+    sock.on('data', (d: Buffer) => parts.push(d));
+    const payload = Buffer.alloc(300_000).map((_, i) => (i * 7) & 0xff);
+    sock.end(payload);
+    await once(sock, 'end');
+    assert.ok(Buffer.concat(parts).equals(payload), 'the echo differs from what was sent');
+    assert.deepEqual(daemon.daemon.guests().map((g) => g.name), ['pty-guest']);
+    await channel.close();
+    server.close();
+  } finally {
+    bridge.kill();
+    await daemon.close();
+  }
+});
