@@ -6,11 +6,11 @@
 //
 // Ends follow TCP: shutdown(write) and close send EOF (peerClosed) after the queued bytes; a close with
 // bytes unread, or sends to an end that is closed, reset the other end (socketError ECONNRESET, closed).
-import { DEFAULT_INITIAL_CREDIT, type Endpoint, type SockOpt, type SocketInfo } from '../protocol';
+import { DEFAULT_INITIAL_CREDIT, type Endpoint, type SocketInfo } from '../protocol';
 import { nowNs } from './clock';
 import { formatEndpoint } from './endpoint';
-import { BaseHandle, fail, OK, type Respond, type SessionContext } from './host-handle';
-import type { TcpOptions } from './tcp-stream';
+import { fail, OK, type Respond, type SessionContext } from './host-handle';
+import { TcpHandle, type TcpOptions } from './tcp-handle';
 
 const MAX_CREDIT = 2 ** 31;
 /** How long a closed end may take to hand its queued bytes to the peer before the peer is reset. */
@@ -27,7 +27,7 @@ interface Queued {
   room: Buffer | null;
 }
 
-export class ShortcutStream extends BaseHandle {
+export class ShortcutStream extends TcpHandle {
   readonly kind = 'tcp' as const;
   private peer: ShortcutStream | null = null;
   /** Bytes this guest sent that are not pushed to the peer's guest yet, oldest first from `head`. */
@@ -51,9 +51,9 @@ export class ShortcutStream extends BaseHandle {
     ctx: SessionContext,
     private readonly local: Endpoint,
     private readonly remote: Endpoint,
-    private readonly opts: TcpOptions,
+    opts: TcpOptions,
   ) {
-    super(handle, ctx);
+    super(handle, ctx, opts);
   }
 
   /** Connects two ends; from now on each one's sends are the other's data. */
@@ -226,18 +226,6 @@ export class ShortcutStream extends BaseHandle {
     respond(OK);
   }
 
-  override setsockopt(option: SockOpt, value: number, respond: Respond): void {
-    if (option === 'TCP_NODELAY') this.opts.noDelay = value !== 0;
-    else if (option === 'SO_KEEPALIVE') this.opts.keepAlive = value !== 0;
-    else return super.setsockopt(option, value, respond);
-    respond(OK);
-  }
-
-  override getsockopt(option: SockOpt, respond: Respond): void {
-    if (option === 'TCP_NODELAY') return respond({ type: 'ok', value: this.opts.noDelay ? 1 : 0 });
-    if (option === 'SO_KEEPALIVE') return respond({ type: 'ok', value: this.opts.keepAlive ? 1 : 0 });
-    super.getsockopt(option, respond);
-  }
 
   override getsockname(respond: Respond): void {
     respond({ type: 'address', endpoint: this.local });

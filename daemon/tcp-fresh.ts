@@ -1,24 +1,24 @@
 // A TCP socket the guest created and has not yet connected or made listen. Node cannot bind a TCP socket
 // by itself, so the bound address is kept and used by connect (localAddress/localPort) or listen.
 import { connect as netConnect, createServer, type Server } from 'node:net';
-import { toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo } from '../protocol';
+import { toErrnoName, type Endpoint, type Family, type SocketInfo } from '../protocol';
 import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
-import { BaseHandle, fail, OK, type Respond, type SessionContext } from './host-handle';
+import { fail, type Respond, type SessionContext } from './host-handle';
+import { TcpHandle } from './tcp-handle';
 import { TcpListener } from './tcp-listener';
 import { ShortcutStream } from './shortcut-stream';
-import { TcpStream, type TcpOptions } from './tcp-stream';
+import { TcpStream } from './tcp-stream';
 import { denied } from './denial';
 
-export class FreshTcp extends BaseHandle {
+export class FreshTcp extends TcpHandle {
   readonly kind = 'tcp' as const;
   private local: Endpoint | null = null;
-  private readonly opts: TcpOptions = { noDelay: false, keepAlive: false };
   private busy = false;
   private closed = false;
   private pendingServer: Server | null = null;
 
   constructor(handle: number, ctx: SessionContext, private readonly family: Family) {
-    super(handle, ctx);
+    super(handle, ctx, { noDelay: false, keepAlive: false });
   }
 
   override bind(local: Endpoint, respond: Respond): void {
@@ -102,18 +102,6 @@ export class FreshTcp extends BaseHandle {
     respond(fail('ENOTCONN', 'shutdown: the socket is not connected'));
   }
 
-  override setsockopt(option: SockOpt, value: number, respond: Respond): void {
-    if (option === 'TCP_NODELAY') this.opts.noDelay = value !== 0;
-    else if (option === 'SO_KEEPALIVE') this.opts.keepAlive = value !== 0;
-    else return super.setsockopt(option, value, respond);
-    respond(OK);
-  }
-
-  override getsockopt(option: SockOpt, respond: Respond): void {
-    if (option === 'TCP_NODELAY') return respond({ type: 'ok', value: this.opts.noDelay ? 1 : 0 });
-    if (option === 'SO_KEEPALIVE') return respond({ type: 'ok', value: this.opts.keepAlive ? 1 : 0 });
-    super.getsockopt(option, respond);
-  }
 
   override getsockname(respond: Respond): void {
     respond({ type: 'address', endpoint: this.local ?? { family: this.family, address: anyAddress(this.family), port: 0 } });

@@ -4,13 +4,12 @@
 import type { Server, Socket } from 'node:net';
 import type { Endpoint, SocketInfo } from '../protocol';
 import { formatEndpoint, toEndpoint } from './endpoint';
-import { BaseHandle, type Respond, type SessionContext } from './host-handle';
-import { TcpStream, type TcpOptions } from './tcp-stream';
+import type { Respond, SessionContext } from './host-handle';
+import { TcpHandle, type TcpOptions } from './tcp-handle';
+import { TcpStream } from './tcp-stream';
 import { ShortcutStream } from './shortcut-stream';
-import type { SockOpt } from '../protocol';
-import { OK } from './host-handle';
 
-export class TcpListener extends BaseHandle {
+export class TcpListener extends TcpHandle {
   readonly kind = 'listener' as const;
   private readonly waiting: Socket[] = [];
   private waitingForHandle = false;
@@ -19,8 +18,9 @@ export class TcpListener extends BaseHandle {
   /** Where other guests of this daemon reach this listener through the same-host shortcut. */
   private readonly at: Endpoint | null;
 
-  constructor(handle: number, ctx: SessionContext, private readonly server: Server, private readonly opts: TcpOptions) {
-    super(handle, ctx);
+  // Options set on a listener apply to the connections it accepts, as on Linux.
+  constructor(handle: number, ctx: SessionContext, private readonly server: Server, opts: TcpOptions) {
+    super(handle, ctx, opts);
     server.on('connection', (s) => this.onConnection(s));
     server.on('error', (err) => this.ctx.log.warn('listener error', { guest: ctx.guest, handle, error: err.message }));
     const a = server.address();
@@ -93,19 +93,6 @@ export class TcpListener extends BaseHandle {
     });
   }
 
-  override setsockopt(option: SockOpt, value: number, respond: Respond): void {
-    // Options set on a listener apply to the connections it accepts, as on Linux.
-    if (option === 'TCP_NODELAY') this.opts.noDelay = value !== 0;
-    else if (option === 'SO_KEEPALIVE') this.opts.keepAlive = value !== 0;
-    else return super.setsockopt(option, value, respond);
-    respond(OK);
-  }
-
-  override getsockopt(option: SockOpt, respond: Respond): void {
-    if (option === 'TCP_NODELAY') return respond({ type: 'ok', value: this.opts.noDelay ? 1 : 0 });
-    if (option === 'SO_KEEPALIVE') return respond({ type: 'ok', value: this.opts.keepAlive ? 1 : 0 });
-    super.getsockopt(option, respond);
-  }
 
   override getsockname(respond: Respond): void {
     const a = this.server.address();

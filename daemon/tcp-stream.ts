@@ -2,21 +2,17 @@
 // guest up to its credit; the host socket pauses when the credit runs out. The guest's sends are written
 // as they come, and their credit goes back once the kernel has taken the bytes (write callback).
 import type { Socket } from 'node:net';
-import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type SockOpt, type SocketInfo } from '../protocol';
-import { BaseHandle, fail, OK, type Respond, type SessionContext } from './host-handle';
+import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type SocketInfo } from '../protocol';
+import { fail, OK, type Respond, type SessionContext } from './host-handle';
+import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { formatEndpoint, toEndpoint } from './endpoint';
-
-export interface TcpOptions {
-  noDelay: boolean;
-  keepAlive: boolean;
-}
 
 /** Cap on credit the guest may accumulate, so that a buggy guest cannot overflow the counter. */
 const MAX_CREDIT = 2 ** 31;
 /** How long a closed socket may take to write out what the guest sent before it is cut off. */
 const LINGER_MS = 30_000;
 
-export class TcpStream extends BaseHandle {
+export class TcpStream extends TcpHandle {
   readonly kind = 'tcp' as const;
   private state: 'connecting' | 'open' | 'failed' | 'closed' = 'connecting';
   private pushCredit = DEFAULT_INITIAL_CREDIT;
@@ -42,11 +38,16 @@ export class TcpStream extends BaseHandle {
     handle: number,
     ctx: SessionContext,
     private readonly socket: Socket,
-    private readonly opts: TcpOptions,
+    opts: TcpOptions,
   ) {
-    super(handle, ctx);
+    super(handle, ctx, opts);
     socket.on('error', (err) => this.onError(err));
     socket.on('close', () => this.onClose());
+  }
+
+  protected override applyOptions(): void {
+    this.socket.setNoDelay(this.opts.noDelay);
+    this.socket.setKeepAlive(this.opts.keepAlive);
   }
 
   /** For a socket the guest connects: answers `respond` with the local endpoint once connected. */
@@ -234,22 +235,6 @@ export class TcpStream extends BaseHandle {
     respond(OK);
   }
 
-  override setsockopt(option: SockOpt, value: number, respond: Respond): void {
-    if (option === 'TCP_NODELAY') {
-      this.opts.noDelay = value !== 0;
-      this.socket.setNoDelay(this.opts.noDelay);
-    } else if (option === 'SO_KEEPALIVE') {
-      this.opts.keepAlive = value !== 0;
-      this.socket.setKeepAlive(this.opts.keepAlive);
-    } else return super.setsockopt(option, value, respond);
-    respond(OK);
-  }
-
-  override getsockopt(option: SockOpt, respond: Respond): void {
-    if (option === 'TCP_NODELAY') return respond({ type: 'ok', value: this.opts.noDelay ? 1 : 0 });
-    if (option === 'SO_KEEPALIVE') return respond({ type: 'ok', value: this.opts.keepAlive ? 1 : 0 });
-    super.getsockopt(option, respond);
-  }
 
   override getsockname(respond: Respond): void {
     const e = toEndpoint(this.socket.localAddress, this.socket.localPort);
