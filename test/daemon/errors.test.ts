@@ -9,6 +9,21 @@ import { encodeMessage } from '../../protocol/wire-codec';
 import { RawGuest } from './raw-guest';
 import { LOOPBACK_ALLOWED, tcpServer, withDaemon } from './harness';
 
+/** Writes 1 MiB blocks of `fill` to `conn` as fast as it drains, up to `total`; `written` counts what the kernel took. */
+function flood(conn: Socket, total: number, fill: number): { written: number } {
+  const block = Buffer.alloc(1024 * 1024, fill);
+  const state = { written: 0 };
+  const pump = (): void => {
+    while (state.written < total && conn.write(block)) state.written += block.length;
+  };
+  conn.on('drain', () => {
+    state.written += block.length;
+    pump();
+  });
+  pump();
+  return state;
+}
+
 const errnoOf = (r: { type: string; errno?: string }): string | undefined => (r.type === 'error' ? r.errno : undefined);
 
 describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
@@ -146,21 +161,12 @@ describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
         const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
         const conn = await srv.next();
         const total = 64 * 1024 * 1024;
-        const block = Buffer.alloc(1024 * 1024, 1);
-        let written = 0;
-        const pump = (): void => {
-          while (written < total && conn.write(block)) written += block.length;
-        };
-        conn.on('drain', () => {
-          written += block.length;
-          pump();
-        });
-        pump();
+        const server = flood(conn, total, 1);
         await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT, 3000);
         await new Promise((r) => setTimeout(r, 300));
         // Exactly the credit arrived, and the server is stuck: the kernel buffers are full, the daemon holds back.
         assert.equal(g.bytesOn(handle), DEFAULT_INITIAL_CREDIT);
-        assert.ok(written < total / 2, `server wrote ${written} bytes although the guest read only ${DEFAULT_INITIAL_CREDIT}`);
+        assert.ok(server.written < total / 2, `server wrote ${server.written} bytes although the guest read only ${DEFAULT_INITIAL_CREDIT}`);
         g.post({ type: 'credit', handle, bytes: 512 * 1024 });
         await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT + 512 * 1024, 3000);
         await new Promise((r) => setTimeout(r, 100));
@@ -182,22 +188,12 @@ describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
         g.post({ type: 'credit', handle, bytes: 1024 * 1024 * 1024 }); // all the credit in the world...
         await g.request({ type: 'getsockname', handle });
         g.socket.pause(); // ...but it reads nothing more from its channel
-        const total = 256 * 1024 * 1024;
-        const block = Buffer.alloc(1024 * 1024, 4);
-        let written = 0;
-        const pump = (): void => {
-          while (written < total && conn.write(block)) written += block.length;
-        };
-        conn.on('drain', () => {
-          written += block.length;
-          pump();
-        });
-        pump();
+        const server = flood(conn, 256 * 1024 * 1024, 4);
         await new Promise((r) => setTimeout(r, 1000));
         // Kernel socket buffers hold a few MiB; the daemon's channel backlog at most its high-water mark.
-        assert.ok(written < 48 * 1024 * 1024, `the server could write ${written} bytes to a guest that reads nothing`);
+        assert.ok(server.written < 48 * 1024 * 1024, `the server could write ${server.written} bytes to a guest that reads nothing`);
         g.socket.resume();
-        await g.waitBytes(handle, written, 5000);
+        await g.waitBytes(handle, server.written, 5000);
       } finally {
         g.close();
         await srv.close();
