@@ -13,18 +13,30 @@ import { invalidRecord, type CallRecord, type TraceRecord } from '../../protocol
 import { createChannel, connect } from '../../guest';
 import { LOOPBACK_POLICY } from './test-daemon';
 
-test('send, recv and connect calls carry guest stages joined with host stages', async () => {
+/** A daemon that collects its call records, a host echo server, and a traced guest connected to it. */
+async function tracedEcho(guest: string) {
   const records: CallRecord[] = [];
   const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => { if (r.kind === 'call') records.push(r); } };
   const daemon = await startDaemon({ guestSocket: join(mkdtempSync(join(tmpdir(), 'linsock-stamps-')), 'g.sock'), policy: LOOPBACK_POLICY, trace: sink });
   const server = net.createServer((s) => s.pipe(s));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const channel = createChannel({ path: daemon.guestPath as string }, { guest: 'stamped' });
+  const channel = createChannel({ path: daemon.guestPath as string }, { guest });
   await channel.ready;
-  assert.equal(channel.tracing, true);
   const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
   await once(sock, 'connect');
+  const close = async (): Promise<void> => {
+    sock.destroy();
+    await channel.close();
+    await daemon.close();
+    server.close();
+  };
+  return { records, daemon, channel, sock, close };
+}
+
+test('send, recv and connect calls carry guest stages joined with host stages', async () => {
+  const { records, channel, sock, close } = await tracedEcho('stamped');
+  assert.equal(channel.tracing, true);
   const ops = 50;
   for (let i = 0; i < ops; i++) {
     sock.write(Buffer.from([i]));
@@ -32,10 +44,7 @@ test('send, recv and connect calls carry guest stages joined with host stages', 
   }
   // Give the last sends time to complete on the host, then leave: the channel flushes its stamps first.
   await new Promise((r) => setTimeout(r, 30));
-  sock.destroy();
-  await channel.close();
-  await daemon.close();
-  server.close();
+  await close();
   const full = (r: CallRecord): boolean => r.stages.some((s) => s.name === 'guest-return') && r.stages.some((s) => s.name === 'execute');
   const byOp = (op: string): CallRecord[] => records.filter((r) => r.op === op);
   assert.ok(byOp('connect').some(full), 'connect has guest and host stages');
@@ -80,16 +89,7 @@ function inconsistency(r: CallRecord): string | null {
 }
 
 test('every record of a real delegated run is consistent: ordered, end >= start, guest stages enclose host stages', async () => {
-  const records: CallRecord[] = [];
-  const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => { if (r.kind === 'call') records.push(r); } };
-  const daemon = await startDaemon({ guestSocket: join(mkdtempSync(join(tmpdir(), 'linsock-stamps-')), 'g.sock'), policy: LOOPBACK_POLICY, trace: sink });
-  const server = net.createServer((s) => s.pipe(s));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const channel = createChannel({ path: daemon.guestPath as string }, { guest: 'consistent' });
-  await channel.ready;
-  const sock = connect({ channel, host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
-  await once(sock, 'connect');
+  const { records, daemon, sock, close } = await tracedEcho('consistent');
   // Ping-pong, then a burst of pipelined sends whose echo comes back as pushed data.
   for (let i = 0; i < 30; i++) {
     sock.write(Buffer.from([i]));
@@ -101,10 +101,7 @@ test('every record of a real delegated run is consistent: ordered, end >= start,
   for (let off = 0; off < burst.length; off += 16 * 1024) sock.write(burst.subarray(off, off + 16 * 1024));
   await back;
   assert.deepEqual(daemon.clockErrors(), { consistent: 0 }, 'a guest on this host\'s clock has no clock error');
-  sock.destroy();
-  await channel.close();
-  await daemon.close();
-  server.close();
+  await close();
   assert.ok(records.length > 60, `${records.length} records`);
   const withGuest = records.filter((r) => r.stages[0]?.name === 'guest' || r.stages[r.stages.length - 1]?.name === 'guest-return');
   assert.ok(withGuest.length >= records.length * 0.9, `${withGuest.length} of ${records.length} records have guest stages`);
