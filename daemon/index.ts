@@ -4,6 +4,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
 import { GuestSession, type GuestRegistry } from './guest-session';
+import { deepenSendBuffer, sendBufferProblem } from './send-buffer';
 import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './guest-listener';
 import type { Counters } from './host-handle';
 import { resolveLimits, type Limits } from './limits';
@@ -106,6 +107,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       if (!closing) log.warn('guest connection refused', { reason: 'too many connections', limit: limits.maxGuests });
       return void socket.destroy();
     }
+    deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
       transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, shortcuts,
       onClosed: (x) => sessions.delete(x),
@@ -134,6 +136,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Accept errors (EMFILE when the host runs out of descriptors) must not bring the daemon down.
   for (const srv of servers) srv.on('error', (err) => log.error('guest channel accept failed', { error: err.message }));
   log.info('guest channel listening', { unix: guestPath, tcp: tcpAddress ? `${tcpAddress.host}:${tcpAddress.port}` : null });
+  const bufferProblem = sendBufferProblem();
+  if (bufferProblem) log.warn('guest channels keep the kernel\'s default send buffer; pushed bulk data runs slower', { reason: bufferProblem });
 
   let lastCalls = 0;
   let lastAt = Date.now();

@@ -130,6 +130,11 @@ export class Channel extends EventEmitter {
     return this.closedError !== null;
   }
 
+  /** The channel socket's kernel send buffer in bytes, or why it kept the kernel's default (null: a device). */
+  get sendBuffer(): number | string | null {
+    return this.transport.sendBuffer();
+  }
+
   // ---- requests ----
 
   /** Sends a request and resolves with its reply; an `error` reply rejects with a Node-style error. */

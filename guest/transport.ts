@@ -4,6 +4,7 @@
 
 import * as net from 'node:net';
 import * as fs from 'node:fs';
+import { deepenSendBuffer } from './send-buffer';
 
 export type ChannelTarget = { path: string } | { host: string; port: number } | { device: string };
 
@@ -17,6 +18,8 @@ export interface ChannelTransport {
   onData(listener: (chunk: Buffer) => void): void;
   /** Bytes written here that the kernel has not taken yet. */
   queued(): number;
+  /** Once opened: the kernel send buffer in bytes, or why it kept the kernel's default; null for a device. */
+  sendBuffer(): number | string | null;
   /** Called each time everything queued has gone to the kernel. */
   onDrain(listener: () => void): void;
   /** Called once, when the pipe is gone, with why (null: closed in an orderly way). */
@@ -43,8 +46,12 @@ export function openTransport(target: ChannelTarget): ChannelTransport {
 
 function socketTransport(socket: net.Socket, description: string): ChannelTransport {
   let closeError: Error | null = null;
+  let sendBuffer: number | string = 'not connected yet';
   const opened = new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
+    socket.once('connect', () => {
+      sendBuffer = deepenSendBuffer(socket);
+      resolve();
+    });
     socket.once('error', reject);
   });
   opened.catch(() => undefined);
@@ -71,6 +78,7 @@ function socketTransport(socket: net.Socket, description: string): ChannelTransp
     },
     onData(listener) { socket.on('data', listener); },
     queued: () => socket.writableLength,
+    sendBuffer: () => sendBuffer,
     onDrain(listener) { socket.on('drain', listener); },
     onClose(listener) { socket.once('close', () => listener(closeError)); },
     setRef(ref) { if (ref) socket.ref(); else socket.unref(); },
@@ -132,6 +140,7 @@ function openDevice(device: string): ChannelTransport {
     },
     onData(listener) { dataListeners.push(listener); },
     queued: () => writer?.writableLength ?? 0,
+    sendBuffer: () => null,
     onDrain(listener) { drainListeners.push(listener); },
     onClose(listener) { closeListeners.push(listener); },
     setRef() { /* see above: a blocking device read cannot be unref'd */ },

@@ -23,6 +23,8 @@ export interface SocketFactory {
   connect(port: number, host: string): Promise<StreamSocket>;
   udp(family: 4 | 6): DatagramSocket;
   close(): Promise<void>;
+  /** What a reader of the result should know about how this path was set up. */
+  readonly notes?: readonly string[];
 }
 
 function connected<S extends StreamSocket>(s: S): Promise<S> {
@@ -52,5 +54,6 @@ export async function delegatedFactory(channelPath: string, guest: string, trace
     connect: (port, host) => connected(connect({ channel, port, host, noDelay: true })),
     udp: (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4', channel }),
     close: () => channel.close('workload finished'),
+    notes: typeof channel.sendBuffer === 'string' ? [`the guest channel kept the kernel's default send buffer (${channel.sendBuffer}): bulk transfers run slower`] : [],
   };
 }

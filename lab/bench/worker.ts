@@ -50,6 +50,7 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
   try {
     const result = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
     if (spec.label) result.path = spec.label;
+    result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);
     return result;
   } finally {

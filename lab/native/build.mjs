@@ -1,7 +1,8 @@
-// `npm install` runs this (scripts.install): builds the TAP addon from the root binding.gyp with
-// node-gyp against Node's own headers, never downloading them. When the build fails it says why and
-// what to install; the install still succeeds (the direct and delegated paths need no addon) unless
-// LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
+// `npm install` runs this (scripts.install): builds the native addons of the root binding.gyp (the TAP
+// addon, lab/native/tap.c, and the channel send-buffer addon, lab/native/socket-buffer.c) with node-gyp
+// against Node's own headers, never downloading them. When the build fails it says why and what to
+// install; the install still succeeds (without them the emulated path is unavailable and delegated bulk
+// transfers run slower) unless LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,11 +26,12 @@ function nodeGyp() {
 const gyp = nodeGyp();
 const result = gyp ? spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }) : null;
 if (result && result.status === 0) {
-  console.log('linsock: built the TAP addon (build/Release/linsock_tap.node)');
+  console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node)');
 } else {
   const why = !gyp ? 'node-gyp was not found (it comes with npm)' : (result.stderr || '').split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 6).join('\n  ');
-  console.error(`linsock: the TAP addon (lab/native/tap.c) did not build, so the emulated path will be unavailable;
-the direct and delegated paths work without it.
+  console.error(`linsock: the native addons (lab/native/*.c) did not build, so the emulated path will be unavailable
+and the delegated path's bulk transfers run slower (guest channels keep the kernel's default send buffer);
+the direct and delegated paths work without them.
   ${why || `node-gyp exited with ${result?.status}`}
 It needs a C compiler, make and python3 (Debian: apt-get install build-essential python3) and Node's
 headers in /usr/include/node (Debian's nodejs package), then: npm rebuild, or npm_config_nodedir=/usr npx node-gyp rebuild`);

@@ -1,5 +1,5 @@
-// The channel itself: a refused duplicate guest name, and a dropped channel that resets every open socket
-// with ECONNRESET saying why. (The character-device transport has its own file: guest-device.test.ts.)
+// The channel itself: a refused duplicate guest name, a dropped channel that resets every open socket
+// with ECONNRESET saying why, and the deep send buffers on both ends. (The character-device transport has its own file: guest-device.test.ts.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,9 +8,11 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { encodeMessage } from '../../protocol/wire-codec';
 import { createChannel, connect, createSocket, lookup } from '../../guest';
 import { startTestDaemon } from './test-daemon';
+import { CHANNEL_SEND_BUFFER_BYTES } from '../../guest/send-buffer';
 
 async function echoServer(): Promise<net.Server> {
   const server = net.createServer((s) => s.pipe(s));
@@ -18,6 +20,26 @@ async function echoServer(): Promise<net.Server> {
   await once(server, 'listening');
   return server;
 }
+
+test('both ends of a Unix channel get a send buffer deep enough for a run of 64 KiB frames', async () => {
+  const daemon = await startTestDaemon();
+  const channel = createChannel({ path: daemon.guestPath }, { guest: 'deep' });
+  try {
+    await channel.ready;
+    const granted = channel.sendBuffer;
+    assert.equal(typeof granted, 'number', `the guest end kept the default: ${String(granted)}`);
+    assert.ok((granted as number) >= CHANNEL_SEND_BUFFER_BYTES, `the guest end got ${String(granted)} bytes`);
+    // The daemon's end is the one whose local address is the guest socket's path; ss shows its tb (sndbuf).
+    const ss = execFileSync('ss', ['-x', '-m', '-n', 'state', 'established'], { encoding: 'utf8' }).split('\n');
+    const at = ss.findIndex((l) => l.includes(` ${daemon.guestPath} `));
+    assert.ok(at >= 0, `ss shows no established socket on ${daemon.guestPath}`);
+    const tb = /tb(\d+)/.exec(`${ss[at]} ${ss[at + 1] ?? ''}`)?.[1];
+    assert.ok(Number(tb) >= CHANNEL_SEND_BUFFER_BYTES, `the daemon end's send buffer is ${tb ?? 'not shown'}`);
+  } finally {
+    await channel.close('test over');
+    await daemon.close();
+  }
+});
 
 test('a second guest with a taken name is refused, and says so', async () => {
   const daemon = await startTestDaemon();
