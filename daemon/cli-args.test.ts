@@ -15,12 +15,16 @@ describe('linsockd arguments', () => {
     assert.equal(a.guestTcp, '7718');
     assert.equal(a.shortcut, true);
     assert.equal(parseArgs(['--shortcut', 'off']).shortcut, false);
+    assert.equal(a.busyPollUs, undefined);
+    assert.equal(parseArgs(['--busy-poll-us', '0']).busyPollUs, 0);
   });
 
   it('explains what is wrong', () => {
     assert.throws(() => parseArgs(['--trace', 'maybe']), /--trace expects on or off/);
     assert.throws(() => parseArgs(['--shortcut', 'yes']), /--shortcut expects on or off/);
     assert.throws(() => parseArgs(['--bogus']), /unknown option '--bogus'/);
+    assert.throws(() => parseArgs(['--busy-poll-us', '-5']), /--busy-poll-us expects microseconds 0\.\.10000/);
+    assert.throws(() => parseArgs(['--busy-poll-us', '20000']), /--busy-poll-us expects microseconds/);
     assert.throws(() => parseArgs(['--trace-port']), /--trace-port expects a value/);
     assert.throws(() => parseBytes('12Q', '--max-frame'), /byte count like/);
     assert.throws(() => resolveLimits({ maxFrame: 100 }), /maxFrame must be between/);

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
     logger: log,
     run,
     sameHostShortcut: args.shortcut,
+    busyPollUs: args.busyPollUs,
   });
   let trace;
   try {

@@ -12,6 +12,7 @@ import { FrameDecoder, type ProtocolError } from '../protocol/wire-codec';
 import { CallTracer } from './call-trace';
 import { ChannelOut } from './channel-out';
 import { FramePool } from './frame-pool';
+import type { BusyPoll } from './busy-poll';
 import { nowNs } from './clock';
 import { HostCall } from './host-call';
 import { fail, OK, type Counters, type HostHandle, type ReplyBody, type Respond, type SessionContext } from './host-handle';
@@ -40,6 +41,8 @@ export interface SessionOptions {
   registry: GuestRegistry;
   /** Guest listeners of the whole daemon, for the same-host shortcut; null when it is off. */
   shortcuts: ShortcutTable | null;
+  /** Keeps the daemon polling for a while after each chunk of guest frames. */
+  busyPoll: BusyPoll;
   onClosed(s: GuestSession): void;
 }
 
@@ -215,7 +218,9 @@ export class GuestSession implements SessionContext {
 
   private onChunk(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    const t = this.opts.sink.enabled ? nowNs() : 0;
+    const now = nowNs();
+    const t = this.opts.sink.enabled ? now : 0;
+    this.opts.busyPoll.touch(now);
     const { messages, error } = this.decoder.push(chunk);
     // Corking pays off only when the chunk holds several frames (sends to one socket leave as one writev).
     this.inChunk = messages.length > 1;

@@ -4,6 +4,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
 import { GuestSession, type GuestRegistry } from './guest-session';
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll';
 import { deepenSendBuffer, sendBufferProblem } from './send-buffer';
 import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './guest-listener';
 import type { Counters } from './host-handle';
@@ -13,6 +14,7 @@ import { Policy, type PolicyConfig } from './policy';
 import { NO_TRACE, type TraceSink } from './trace-sink';
 import { ShortcutTable } from './shortcut-table';
 
+export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
 export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy';
 export { jsonLogger, SILENT, type Logger, type LogLevel } from './log';
@@ -45,6 +47,8 @@ export interface DaemonOptions {
   /** Where call records go; NO_TRACE (tracing off) when absent. */
   trace?: TraceSink;
   logger?: Logger;
+  /** Microseconds to keep polling after guest activity (see busy-poll.ts); 0 turns it off. */
+  busyPollUs?: number;
   /** The run id stamped into call records. */
   run?: string;
   /**
@@ -101,6 +105,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     },
   };
 
+  const busyPoll = new BusyPoll(options.busyPollUs ?? DEFAULT_BUSY_POLL_US);
   const accept = (transport: GuestInfo['transport']) => (socket: Socket): void => {
     // Connections that have not said hello count too, so that idle connects cannot pile up without bound.
     if (closing || sessions.size >= limits.maxGuests + PENDING_HELLO_SLACK) {
@@ -109,7 +114,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     }
     deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
-      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, shortcuts,
+      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, shortcuts, busyPoll,
       onClosed: (x) => sessions.delete(x),
     });
     sessions.add(s);

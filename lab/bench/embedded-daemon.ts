@@ -9,6 +9,8 @@ import { startDaemon, NO_TRACE, TraceHub } from '../../daemon';
 export interface EmbeddedDaemonOptions {
   allow: { address: string; port: number; udp: boolean };
   trace: boolean;
+  /** The daemon's polling window after guest activity; its default when absent. */
+  busyPollUs?: number;
 }
 
 export interface EmbeddedDaemon {
@@ -31,6 +33,7 @@ export async function startEmbeddedDaemon(o: EmbeddedDaemonOptions): Promise<Emb
     policy: { rules: [{ action: 'allow', ops: [o.allow.udp ? 'sendto' : 'connect'], cidr: o.allow.address, ports: o.allow.port }] },
     trace: hub ?? NO_TRACE,
     run: `bench-${process.pid}`,
+    busyPollUs: o.busyPollUs,
   });
   return {
     guestPath: d.guestPath as string,

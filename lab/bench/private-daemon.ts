@@ -14,7 +14,7 @@ export interface PrivateDaemon {
   close(): Promise<void>;
 }
 
-export async function startPrivateDaemon(o: { sink: TraceSink | null; trace: boolean; shortcut: boolean; run: string }): Promise<PrivateDaemon> {
+export async function startPrivateDaemon(o: { sink: TraceSink | null; trace: boolean; shortcut: boolean; run: string; busyPollUs?: number }): Promise<PrivateDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-bench-'));
   const policy = Policy.fromConfig({});
   // Without a caller's sink, tracing still costs what it costs in linsockd: a TraceHub nobody reads.
@@ -26,6 +26,7 @@ export async function startPrivateDaemon(o: { sink: TraceSink | null; trace: boo
     trace: o.trace ? (o.sink ?? hub ?? NO_TRACE) : NO_TRACE,
     run: o.run,
     sameHostShortcut: o.shortcut,
+    busyPollUs: o.busyPollUs,
   };
   let d;
   try {

@@ -7,7 +7,7 @@
 
 import type { BenchReport, EmulatedMode, Path, RunInfo, Workload } from '../../protocol';
 import { PATHS, WORKLOADS } from '../../protocol';
-import { TraceHub, type TraceSink } from '../../daemon';
+import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, TraceHub, type TraceSink } from '../../daemon';
 import { LabRun, NamespacesUnavailable } from '../netns';
 import { emulatedPathSupport, startEmulatedPath, type EmulatedPath } from '../emulated';
 import { startEmbeddedDaemon } from './embedded-daemon';
@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** The emulated NIC; null means the default (virtio). */
   mode: EmulatedMode | null;
   trace: boolean;
+  /** linsockd --busy-poll-us for the daemons the run starts; the daemon's default when absent. */
+  busyPollUs?: number;
 }
 
 export interface BenchEnv {
@@ -80,6 +82,7 @@ export function validateOptions(o: BenchOptions): void {
   for (const p of o.paths) if (!(PATHS as readonly string[]).includes(p)) throw new BenchUsageError(`unknown path '${String(p)}'; expected direct, delegated or emulated`);
   if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
+  if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
   if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
 }
 
@@ -180,7 +183,7 @@ function runInfo(s: BenchScope): RunInfo {
     id: s.runId,
     workload: s.o.workload,
     paths: [...s.o.paths],
-    params: { seconds: s.o.seconds, trace: s.o.trace, mode: s.mode, emulated: s.emulated ? 'available' : s.emulatedWhy ?? 'not requested' },
+    params: { seconds: s.o.seconds, trace: s.o.trace, mode: s.mode, busyPollUs: s.env.daemonGuestPath ? 'the daemon\'s own' : s.o.busyPollUs ?? DEFAULT_BUSY_POLL_US, emulated: s.emulated ? 'available' : s.emulatedWhy ?? 'not requested' },
     host: hostFacts(s.emulated?.profile ?? null),
     startedNs: nowNs(),
     clockErrorNs: {},
@@ -200,12 +203,12 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     if (sink && env.sink) {
-      const d = await startPrivateDaemon({ sink, trace: o.trace, shortcut: true, run: s.runId });
+      const d = await startPrivateDaemon({ sink, trace: o.trace, shortcut: true, run: s.runId, busyPollUs: o.busyPollUs });
       s.cleanups.push(() => d.close());
       d.policy.addRule({ action: 'allow', ops: [workload === 'udp-rr' ? 'sendto' : 'connect'], cidr: loop.host, ports: portOf(loop) });
       channel = d.guestPath;
     } else {
-      const d = await startEmbeddedDaemon({ allow: { address: loop.host, port: portOf(loop), udp: workload === 'udp-rr' }, trace: o.trace });
+      const d = await startEmbeddedDaemon({ allow: { address: loop.host, port: portOf(loop), udp: workload === 'udp-rr' }, trace: o.trace, busyPollUs: o.busyPollUs });
       s.cleanups.push(() => d.close());
       channel = d.guestPath;
     }

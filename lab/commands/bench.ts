@@ -1,5 +1,5 @@
-// `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json]
-// [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
+// `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off] [--mode e1000|virtio]
+// [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
 // without, a table. Progress goes to stderr. A path that cannot run here (emulated without namespaces)
 // is a row of nulls with `verified: false`, its reason in the report's `unavailable` and on stderr; the
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
@@ -9,7 +9,7 @@ import { BenchCancelled, BenchUsageError, runBenchDetailed } from '../bench/run-
 import { formatTable } from '../bench/table';
 import { parseOptions, usageError } from './options';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--json] [--daemon GUEST_SOCKET]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -21,6 +21,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       mode: { type: 'string', default: 'virtio' },
       json: { type: 'boolean', default: false },
       daemon: { type: 'string' },
+      'busy-poll-us': { type: 'string' },
     },
   });
   if (!parsed) return 2;
@@ -33,6 +34,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
   if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--trace must be on or off, got '${String(values.trace)}'`);
   if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
+  const busy = values['busy-poll-us'] as string | undefined;
+  if (busy !== undefined && !/^\d+$/.test(busy)) problems.push(`--busy-poll-us must be a whole number of microseconds, got '${busy}'`);
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
@@ -50,6 +53,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         seconds,
         trace: values.trace === 'on',
         mode: values.mode as EmulatedMode,
+        busyPollUs: busy === undefined ? undefined : Number(busy),
       },
       { daemonGuestPath: values.daemon as string | undefined, signal: abort.signal, onProgress: (l) => console.error(l) },
     );
