@@ -5,13 +5,12 @@ import { lookup } from 'node:dns';
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import {
-  Capability, HEADER_BYTES, MAX_LOOKUP_ADDRESSES, WIRE_VERSION,
-  type ErrnoName, type GuestInfo, type GuestRequest, type Hello, type Op, type WireMessage,
+  Capability, MAX_LOOKUP_ADDRESSES, WIRE_VERSION,
+  type ErrnoName, type GuestInfo, type GuestRequest, type Hello, type Op, type Send, type WireMessage,
 } from '../protocol';
 import { FrameDecoder, type ProtocolError } from '../protocol/wire-codec';
 import { CallTracer } from './call-trace';
 import { ChannelOut } from './channel-out';
-import { FramePool } from './frame-pool';
 import type { BusyPoll } from './busy-poll';
 import { nowNs } from './clock';
 import { HostCall } from './host-call';
@@ -50,13 +49,6 @@ const HOST_CAPABILITIES = Capability.stamps | Capability.pushData;
 const HELLO_TIMEOUT_MS = 10_000;
 /** How long a closed channel may take to flush its last frames before it is cut. */
 const END_GRACE_MS = 1000;
-/** Split-frame buffers, shared by the sessions whose decoders accept the same frame size. */
-const framePools = new Map<number, FramePool>();
-function framePool(maxPayload: number): FramePool {
-  let pool = framePools.get(maxPayload);
-  if (!pool) framePools.set(maxPayload, (pool = new FramePool(HEADER_BYTES + maxPayload)));
-  return pool;
-}
 
 /** Guest clocks within this distance of ours count as the same clock (one host; only the channel delay differs). */
 const SAME_CLOCK_NS = 5_000_000;
@@ -79,7 +71,6 @@ export class GuestSession implements SessionContext {
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
-  private readonly frames: FramePool;
   private readonly table = new Map<number, HostHandle>();
   private readonly lingering = new Set<HostHandle>();
   private readonly handleWaiters: (() => void)[] = [];
@@ -89,6 +80,8 @@ export class GuestSession implements SessionContext {
   private blocked = false;
   private readPaused = false;
   private tracer: CallTracer | null = null;
+  /** The send frame whose data is arriving in pieces (see sendPiece). */
+  private piece: { respond: Respond; bytes: number; failed: ReplyBody | null } | null = null;
   /** Host sockets corked while one chunk of guest frames is dispatched. */
   private readonly corked: Writable[] = [];
   private inChunk = false;
@@ -104,8 +97,9 @@ export class GuestSession implements SessionContext {
     this.log = opts.log;
     this.counters = opts.counters;
     this.maxPayload = opts.limits.maxFrame;
-    this.frames = framePool(opts.limits.maxFrame);
-    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, allocFrame: this.frames.alloc });
+    // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
+    // every byte once more before the host socket copies it again.
+    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
     this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain());
     socket.setNoDelay?.(true);
@@ -161,10 +155,6 @@ export class GuestSession implements SessionContext {
     const id = this.nextEvent;
     this.nextEvent = id >= 0xffffffff ? 1 : id + 1;
     return id;
-  }
-
-  recycle(data: Uint8Array): void {
-    this.frames.recycle(data);
   }
 
   batchWrites(socket: Writable): void {
@@ -366,6 +356,7 @@ export class GuestSession implements SessionContext {
   // ---- requests ----
 
   private request(m: GuestRequest, t: number): void {
+    if (m.type === 'send' && (m.more !== undefined || this.piece)) return this.sendPiece(m, t);
     this.counters.calls++;
     const call = this.tracer && this.opts.sink.enabled ? new HostCall(m.id, m.handle, OP_OF[m.type] as Op, false, t, nowNs()) : undefined;
     if (call && (m.type === 'send' || m.type === 'sendto')) call.noReply = m.noReply;
@@ -399,6 +390,33 @@ export class GuestSession implements SessionContext {
       default:
         return respond(fail('EINVAL', `${m.type} is not a socket request`));
     }
+  }
+
+  /**
+   * One piece of a send frame longer than the reads so far (FrameDecoderOptions.pieces): written to the host
+   * socket as it comes, one call for the whole frame. Its pieces arrive back to back; after a failed piece
+   * the rest are dropped, and the frame's answer is that failure.
+   */
+  private sendPiece(m: Send, t: number): void {
+    let p = this.piece;
+    if (!p) {
+      this.counters.calls++;
+      const call = this.tracer && this.opts.sink.enabled ? new HostCall(m.id, m.handle, 'send', false, t, nowNs()) : undefined;
+      if (call) call.noReply = m.noReply;
+      p = this.piece = { respond: this.responder(m, call), bytes: 0, failed: null };
+    }
+    const piece = p;
+    if (!piece.failed) {
+      const h = this.table.get(m.handle);
+      if (!h) piece.failed = fail('EBADF', `send: handle ${m.handle} is not an open socket of this guest`);
+      else h.send(m.data, m.noReply, (r, n) => {
+        if (r.type === 'error') piece.failed = r;
+        else piece.bytes += n ?? 0;
+      });
+    }
+    if (m.more) return;
+    this.piece = null;
+    piece.respond(piece.failed ?? { type: 'ok', value: piece.bytes }, piece.bytes);
   }
 
   private responder(m: GuestRequest, call: HostCall | undefined): Respond {

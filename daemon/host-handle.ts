@@ -51,8 +51,6 @@ export interface SessionContext {
   /** Whether `n` more bytes may be held for this guest within maxBufferPerGuest. */
   mayHold(n: number): boolean;
   nextEventId(): number;
-  /** Gives back the buffer under a send's data once its host write completed (see frame-pool.ts). */
-  recycle(data: Uint8Array): void;
   /** Corks `socket` until the guest's current chunk of frames is dispatched: its sends leave as one writev. */
   batchWrites(socket: Writable): void;
   /** Host stamps for a pushed event when tracing is on, else undefined. */

@@ -207,7 +207,6 @@ export class TcpStream extends TcpHandle {
     this.ctx.counters.bytes += n;
     this.ctx.batchWrites(this.socket);
     this.socket.write(data, (err) => {
-      this.ctx.recycle(data); // written (or dropped): the kernel has the bytes, nothing reads this buffer again
       if (this.released || this.sendsOver) return;
       this.inFlight -= n;
       this.ctx.heldBytes -= n;

@@ -117,7 +117,9 @@ export class Channel extends EventEmitter {
     this.guest = options.guest ?? `guest-${process.pid}-${++guestCounter}`;
     this.wantTrace = options.trace ?? true;
     const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    this.decoder = new FrameDecoder({ maxPayload });
+    // Pushed data in pieces, as it is read: TCP bytes are a stream, and joining the daemon's frames (larger
+    // than a read) would copy every received byte once more.
+    this.decoder = new FrameDecoder({ maxPayload, pieces: true });
     this.transport = openTransport(target);
     this.transport.onData((chunk) => this.receive(chunk));
     this.transport.onClose((err) => this.transportClosed(err));

@@ -189,7 +189,8 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
         const buf = Buffer.from(m.data.buffer, m.data.byteOffset, len);
         if (this.push(buf)) this.creditConsumed(len);
         else this.owedCredit += len;
-        if (decoded) this.channel.stampDelivery(m.id, decoded);
+        // A frame read in pieces (see Channel) is one pushed event, delivered when its last piece is.
+        if (decoded && !m.more) this.channel.stampDelivery(m.id, decoded);
         return;
       }
       case 'peerClosed':

@@ -82,8 +82,8 @@ const byType: { [T in WireType]: fc.Arbitrary<Extract<WireMessage, { type: T }>>
 const message: fc.Arbitrary<WireMessage> = fc.oneof(...Object.values(byType));
 
 /** Pushes `bytes` cut at `cuts` into a fresh decoder; never lets an exception through unnoticed. */
-function decodeSplit(bytes: Uint8Array, cuts: number[], maxPayload = DEFAULT_MAX_PAYLOAD) {
-  const d = new FrameDecoder({ maxPayload });
+function decodeSplit(bytes: Uint8Array, cuts: number[], maxPayload = DEFAULT_MAX_PAYLOAD, pieces = false) {
+  const d = new FrameDecoder({ maxPayload, pieces });
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const messages: WireMessage[] = [];
   let error: ProtocolError | null = null;
@@ -151,6 +151,75 @@ test('every single split point of a mixed stream, and one byte at a time', () =>
   const got: WireMessage[] = [];
   for (let i = 0; i < bytes.length; i++) got.push(...d.push(bytes.subarray(i, i + 1)).messages);
   assert.deepEqual(got, ms);
+});
+
+/**
+ * Joins the pieces a decoder with `pieces` delivered back into whole messages, checking on the way that
+ * only send and data frames come in pieces, that each piece carries data, and that the pieces of one frame
+ * follow each other with nothing between them, under one type, id and handle, the last with more: false.
+ */
+function joinPieces(messages: WireMessage[]): WireMessage[] {
+  const out: WireMessage[] = [];
+  let open: { m: WireMessage & { data: Uint8Array }; parts: Uint8Array[] } | null = null;
+  for (const m of messages) {
+    const more = (m as { more?: boolean }).more;
+    if (open) {
+      assert.ok(m.type === open.m.type && m.id === open.m.id && m.handle === open.m.handle && more !== undefined, `${m.type} came between the pieces of a ${open.m.type}`);
+    }
+    if (more === undefined) {
+      out.push(m);
+      continue;
+    }
+    assert.ok(m.type === 'send' || m.type === 'data', `a ${m.type} came in pieces`);
+    assert.ok(m.data.length > 0, 'an empty piece');
+    open ??= { m, parts: [] };
+    open.parts.push(m.data);
+    if (!more) {
+      const { more: _more, ...whole } = open.m as typeof open.m & { more?: boolean };
+      out.push({ ...whole, data: concatBytes(open.parts) } as WireMessage);
+      open = null;
+    }
+  }
+  assert.equal(open, null, 'the last frame\'s pieces did not end');
+  return out;
+}
+
+test('with pieces, send and data frames split anywhere arrive as pieces that join to the same messages', () => {
+  const big = fc.oneof(
+    message,
+    rec({ ...base, type: fc.constant('send' as const), noReply: fc.boolean(), data: fc.uint8Array({ minLength: 1, maxLength: 5000 }) }),
+    rec({ ...base, type: fc.constant('data' as const), data: fc.uint8Array({ minLength: 1, maxLength: 5000 }) }),
+  );
+  fc.assert(fc.property(fc.array(big, { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 30 }), (ms, cuts) => {
+    const r = decodeSplit(concatBytes(ms.map(encodeMessage)), cuts, DEFAULT_MAX_PAYLOAD, true);
+    assert.equal(r.error, null);
+    assert.equal(r.pending, 0);
+    assert.deepEqual(joinPieces(r.messages), ms);
+  }), { numRuns: 1500 });
+  // One byte at a time: every data byte is a piece of its own, and no frame is buffered.
+  const ms = fc.sample(big, { numRuns: 30, seed: 11 });
+  const bytes = concatBytes(ms.map(encodeMessage));
+  const d = new FrameDecoder({ pieces: true });
+  const got: WireMessage[] = [];
+  for (let i = 0; i < bytes.length; i++) got.push(...d.push(bytes.subarray(i, i + 1)).messages);
+  assert.deepEqual(joinPieces(got), ms);
+});
+
+test('pieces are views into the chunks they came in, never copies', () => {
+  const data = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  const bytes = encodeMessage({ type: 'send', id: 9, handle: 4, noReply: true, data });
+  const d = new FrameDecoder({ pieces: true });
+  const first = bytes.subarray(0, 65536);
+  const rest = bytes.subarray(65536);
+  const a = d.push(first).messages;
+  const b = d.push(rest).messages;
+  assert.deepEqual(a.map((m) => (m as { more?: boolean }).more), [true]);
+  assert.deepEqual(b.map((m) => (m as { more?: boolean }).more), [false]);
+  const [pa, pb] = [a[0], b[0]] as { data: Uint8Array }[];
+  assert.equal(pa?.data.buffer, first.buffer);
+  assert.equal(pa?.data.byteOffset, first.byteOffset + 16);
+  assert.equal(pb?.data.buffer, rest.buffer);
+  assert.equal((pa?.data.length ?? 0) + (pb?.data.length ?? 0), data.length);
 });
 
 test('IPv6 text is printed as node:net prints it and parsed back to the same bytes', () => {

@@ -9,7 +9,7 @@ import { clampUtf8, readUtf8, utf8Length, writeUtf8 } from './utf8';
 import {
   DEFAULT_MAX_PAYLOAD, Flag, FrameType, HEADER_BYTES, MAX_LOOKUP_ADDRESSES, MAX_NAME_BYTES, MAX_PAYLOAD_CEILING,
   MAX_STAMP_ENTRIES, SOCKOPTS,
-  type Endpoint, type FrameTypeName, type SockOpt, type StampEntry, type WireMessage, type WireType,
+  type Data, type Endpoint, type FrameTypeName, type Send, type SockOpt, type StampEntry, type WireMessage, type WireType,
 } from './wire';
 
 /** The smallest payload limit a peer may announce or a decoder may be built with: room for any control frame. */
@@ -346,6 +346,13 @@ export interface FrameDecoderOptions {
    * out recycled buffers here instead of a fresh allocation per frame. Default: a fresh buffer.
    */
   allocFrame?: (n: number) => Uint8Array;
+  /**
+   * Deliver the data of `send` and `data` frames split across chunks in pieces, as it arrives, instead of
+   * joining each frame in a buffer of its own: a stream's frames are larger than a read, so joining them
+   * copies nearly every byte once more. Each piece is a message of the frame's type, id and handle with
+   * `more: true`, the last with `more: false`; nothing else comes between them. Default: whole frames.
+   */
+  pieces?: boolean;
 }
 
 export interface DecodeResult {
@@ -468,6 +475,9 @@ export class FrameDecoder {
   private poisoned: ProtocolError | null = null;
   private readonly reader = new PayloadReader();
   private readonly allocFrame: (n: number) => Uint8Array;
+  private readonly pieces: boolean;
+  /** The send or data frame being delivered in pieces, and how many of its data bytes are still to come. */
+  private piece: { template: Send | Data; left: number } | null = null;
 
   constructor(options: FrameDecoderOptions = {}) {
     const max = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
@@ -475,6 +485,7 @@ export class FrameDecoder {
       throw new RangeError(`FrameDecoder maxPayload ${max}: expected an integer in ${MIN_MAX_PAYLOAD}..${MAX_PAYLOAD_CEILING}`);
     this.maxPayload = max;
     this.allocFrame = options.allocFrame ?? allocFrame;
+    this.pieces = options.pieces ?? false;
   }
 
   /** Bytes of a frame split across chunks that wait for the rest of it. */
@@ -497,12 +508,11 @@ export class FrameDecoder {
     const len = chunk.length;
     const base = this.streamAt;
     let pos = 0;
-    if (this.filled > 0) {
-      pos = this.continueSplit(chunk, messages);
-      if (this.filled > 0) {
-        this.streamAt = base + len;
-        return;
-      }
+    if (this.piece) pos = this.continuePiece(chunk, 0, messages);
+    else if (this.filled > 0) pos = this.continueSplit(chunk, messages);
+    if (this.piece || this.filled > 0) {
+      this.streamAt = base + len;
+      return;
     }
     // Fast path: whole frames straight out of the chunk, data as views into it.
     while (len - pos >= HEADER_BYTES) {
@@ -514,6 +524,16 @@ export class FrameDecoder {
     if (pos < len) {
       this.frameAt = base + pos;
       const left = len - pos;
+      if (left >= HEADER_BYTES && this.pieces && PIECE_TYPES.has(chunk[pos] as number)) {
+        // Checked in the loop above; the frame did not fit, so some of its data is still to come.
+        const plen = this.checkHeader(chunk, pos, base + pos);
+        const have = left - HEADER_BYTES;
+        const head = this.decodeFrame(chunk, pos, have, base) as Send | Data;
+        if (have > 0) messages.push({ ...head, more: true });
+        this.piece = { template: { ...head, data: EMPTY }, left: plen - have };
+        this.streamAt = base + len;
+        return;
+      }
       if (left < HEADER_BYTES) {
         this.head.set(chunk.subarray(pos), 0);
         this.frame = null;
@@ -538,6 +558,11 @@ export class FrameDecoder {
       pos = take;
       if (this.filled < HEADER_BYTES) return pos;
       const plen = this.checkHeader(this.head, 0, this.frameAt);
+      if (plen > 0 && this.pieces && PIECE_TYPES.has(this.head[0] as number)) {
+        this.filled = 0;
+        this.piece = { template: { ...(this.decodeFrame(this.head, 0, 0, this.frameAt) as Send | Data), data: EMPTY }, left: plen };
+        return this.continuePiece(chunk, pos, messages);
+      }
       this.frame = this.allocFrame(HEADER_BYTES + plen);
       this.frame.set(this.head, 0);
     }
@@ -552,6 +577,17 @@ export class FrameDecoder {
       messages.push(this.decodeFrame(frame, 0, frame.length - HEADER_BYTES, this.frameAt));
     }
     return pos;
+  }
+
+  /** Delivers the next piece of the frame in pieces from chunk[pos]; returns the position after it. */
+  private continuePiece(chunk: Uint8Array, pos: number, messages: WireMessage[]): number {
+    const p = this.piece as { template: Send | Data; left: number };
+    const take = Math.min(p.left, chunk.length - pos);
+    if (take === 0) return pos;
+    p.left -= take;
+    messages.push({ ...p.template, data: chunk.subarray(pos, pos + take), more: p.left > 0 });
+    if (p.left === 0) this.piece = null;
+    return pos + take;
   }
 
   /** Validates the header at buf[pos]; returns the payload length, known to be within limits. */
@@ -600,6 +636,8 @@ export class FrameDecoder {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The frames whose payload is all data, so that any prefix of it is a meaningful piece. */
+const PIECE_TYPES = new Set<number>([FrameType.send, FrameType.data]);
 
 function decodePayload(r: PayloadReader, type: WireType, id: number, handle: number, noReplyBit: number): WireMessage {
   switch (type) {

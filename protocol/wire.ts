@@ -93,7 +93,12 @@ export interface SocketReq extends Base { type: 'socket'; family: Family; kind: 
 export interface Connect extends Base { type: 'connect'; remote: Endpoint }
 export interface Bind extends Base { type: 'bind'; local: Endpoint }
 export interface Listen extends Base { type: 'listen'; backlog: number }
-export interface Send extends Base { type: 'send'; noReply: boolean; data: Uint8Array }
+/**
+ * `more` is set only by a FrameDecoder with `pieces`: the frame was longer than the bytes read so far, this
+ * is the next piece of its data, and more of it follows under the same id (the last piece has it false).
+ * It never crosses the wire: a frame is always one message to its sender.
+ */
+export interface Send extends Base { type: 'send'; noReply: boolean; data: Uint8Array; more?: boolean }
 export interface Shutdown extends Base { type: 'shutdown'; how: 'read' | 'write' | 'both' }
 export interface Close extends Base { type: 'close' }
 export interface SendTo extends Base { type: 'sendto'; noReply: boolean; remote: Endpoint; data: Uint8Array }
@@ -126,7 +131,8 @@ export interface AddressReply extends Base { type: 'address'; endpoint: Endpoint
 export interface LookupOk extends Base { type: 'lookupOk'; addresses: Endpoint[] }
 
 // ---- host events (id = a host event sequence number, for tracing pushed data) ----
-export interface Data extends Base { type: 'data'; data: Uint8Array }
+/** `more`: as on Send, a piece of a longer frame read so far. */
+export interface Data extends Base { type: 'data'; data: Uint8Array; more?: boolean }
 export interface Datagram extends Base { type: 'datagram'; remote: Endpoint; data: Uint8Array }
 /** A listening socket accepted a connection; `newHandle` names it from now on. */
 export interface Accepted extends Base { type: 'accepted'; newHandle: number; remote: Endpoint; local: Endpoint }

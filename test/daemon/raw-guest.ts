@@ -99,6 +99,19 @@ export class RawGuest {
     });
   }
 
+  /** A request whose frame is written in parts, `gapMs` apart, so that the daemon reads it in pieces. */
+  async requestInParts(m: Unsent<WireMessage>, parts: number, gapMs = 20): Promise<Reply> {
+    const id = this.nextId++;
+    const reply = new Promise<Reply>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const bytes = encodeMessage({ ...m, id } as WireMessage);
+    const step = Math.ceil(bytes.length / parts);
+    for (let at = 0; at < bytes.length; at += step) {
+      this.socket.write(bytes.subarray(at, at + step));
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    return reply;
+  }
+
   /** Resolves with the first event matching `pred` (already received or coming), rejects after `ms`. */
   waitFor(pred: (m: WireMessage) => boolean, ms = 5000, what = 'event'): Promise<WireMessage> {
     return new Promise((resolve, reject) => {
