@@ -95,7 +95,7 @@ function socketTransport(socket: net.Socket, description: string): ChannelTransp
 function openDevice(device: string): ChannelTransport {
   let fd = -1;
   let reader: fs.ReadStream | null = null;
-  let writer: fs.WriteStream | null = null;
+  let writer: DeviceWriter | null = null;
   let closed = false;
   const dataListeners: ((chunk: Buffer) => void)[] = [];
   const closeListeners: ((error: Error | null) => void)[] = [];
@@ -103,11 +103,15 @@ function openDevice(device: string): ChannelTransport {
   const close = (error: Error | null): void => {
     if (closed) return;
     closed = true;
-    writer?.destroy();
-    // The reader owns the fd: it closes it only once its read in flight has returned, so the number is
-    // never reused under a read (or a close) that is still queued in the thread pool.
-    if (reader) reader.destroy();
-    else if (fd >= 0) fs.close(fd, () => undefined);
+    // The fd is closed only when neither side has an operation on it in the thread pool, so that its
+    // number is never reused under a read or write still queued there: the writer drops what it has not
+    // started and waits for its write in flight; then the reader, which closes the fd, waits for its read.
+    const closeFd = (): void => {
+      if (reader) reader.destroy();
+      else if (fd >= 0) fs.close(fd, () => undefined);
+    };
+    if (writer) writer.stop(closeFd);
+    else closeFd();
     for (const l of closeListeners) l(error);
   };
   const opened = new Promise<void>((resolve, reject) => {
@@ -119,12 +123,10 @@ function openDevice(device: string): ChannelTransport {
       }
       fd = opened;
       reader = fs.createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024 });
-      writer = fs.createWriteStream('', { fd, autoClose: false });
+      writer = new DeviceWriter(fd, (e) => close(e), () => { for (const l of drainListeners) l(); });
       reader.on('data', (chunk) => { for (const l of dataListeners) l(chunk as Buffer); });
       reader.on('end', () => close(null));
       reader.on('error', (e) => close(e));
-      writer.on('error', (e) => close(e));
-      writer.on('drain', () => { for (const l of drainListeners) l(); });
       resolve();
     });
   });
@@ -132,22 +134,90 @@ function openDevice(device: string): ChannelTransport {
   return {
     description: device,
     opened,
-    write(parts) {
-      if (!writer) return;
-      writer.cork();
-      for (const p of parts) writer.write(p);
-      writer.uncork();
-    },
+    write(parts) { writer?.write(parts); },
     onData(listener) { dataListeners.push(listener); },
-    queued: () => writer?.writableLength ?? 0,
+    queued: () => writer?.queued ?? 0,
     sendBuffer: () => null,
     onDrain(listener) { drainListeners.push(listener); },
     onClose(listener) { closeListeners.push(listener); },
     setRef() { /* see above: a blocking device read cannot be unref'd */ },
     end() {
-      if (writer) writer.end(() => close(null));
+      if (writer) writer.whenWritten(() => close(null));
       else close(null);
     },
     destroy() { close(null); },
   };
+}
+
+/** Writes to a device fd, one writev in the thread pool at a time, and knows when none is there. */
+class DeviceWriter {
+  private pending: Uint8Array[] = [];
+  private bytes = 0;
+  private busy = false;
+  private stopped = false;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly fd: number, private readonly onError: (e: Error) => void, private readonly onDrain: () => void) {}
+
+  /** Bytes written here that the device has not taken yet. */
+  get queued(): number {
+    return this.bytes;
+  }
+
+  write(parts: readonly Uint8Array[]): void {
+    if (this.stopped) return;
+    for (const p of parts) {
+      this.pending.push(p);
+      this.bytes += p.byteLength;
+    }
+    this.pump();
+  }
+
+  /** Calls `done` once everything written so far has reached the device (or the writer stopped). */
+  whenWritten(done: () => void): void {
+    if (this.bytes === 0 || this.stopped) done();
+    else this.idle.push(done);
+  }
+
+  /** Drops what has not started; calls `done` once no write is in the thread pool. */
+  stop(done: () => void): void {
+    this.stopped = true;
+    this.pending = [];
+    this.bytes = 0;
+    if (this.busy) this.idle.push(done);
+    else done();
+  }
+
+  private pump(): void {
+    if (this.busy || this.stopped || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.busy = true;
+    fs.writev(this.fd, batch as Uint8Array[], (err, written) => {
+      this.busy = false;
+      if (this.stopped) return this.settle();
+      if (err) return this.onError(err);
+      this.bytes -= written;
+      // A short write: what the device did not take goes first in the next one.
+      let skip = written;
+      const rest: Uint8Array[] = [];
+      for (const p of batch) {
+        if (skip >= p.byteLength) skip -= p.byteLength;
+        else {
+          rest.push(skip > 0 ? p.subarray(skip) : p);
+          skip = 0;
+        }
+      }
+      this.pending = [...rest, ...this.pending];
+      if (this.pending.length > 0) return this.pump();
+      this.onDrain();
+      this.settle();
+    });
+  }
+
+  private settle(): void {
+    const waiting = this.idle;
+    this.idle = [];
+    for (const f of waiting) f();
+  }
 }

@@ -1,7 +1,8 @@
 // The character-device transport: a raw pty relayed to the daemon, as a virtio-serial port would be.
 // In a file of its own, so in a process of its own: the device's fd is read and written in libuv's thread
-// pool, and a read or write still queued there when the fd closes must not land on a socket that a later
-// test opens under the same fd number (seen as EPIPE and odd connect errors in the taken-name test).
+// pool, which the other tests' sockets do not share. The transport closes the fd only once no read or
+// write of it is queued there (before, a write could land on a socket a later test opened under the same
+// number, seen as EPIPE in the taken-name test).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
