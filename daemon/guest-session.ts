@@ -82,9 +82,18 @@ export class GuestSession implements SessionContext {
   private tracer: CallTracer | null = null;
   /** The send frame whose data is arriving in pieces (see sendPiece). */
   private piece: { respond: Respond; bytes: number; failed: ReplyBody | null } | null = null;
-  /** Host sockets corked while one chunk of guest frames is dispatched. */
+  /**
+   * Host sockets written to in this turn of the event loop, corked until its end (setImmediate): the sends
+   * of every chunk read from the channel in one wake-up (up to 32 reads of 64 KiB) leave as one writev per
+   * socket, instead of a write per piece. An answer waits for it no longer than the loop turn.
+   */
   private readonly corked: Writable[] = [];
-  private inChunk = false;
+  private uncorkScheduled = false;
+  private readonly uncorkAll = (): void => {
+    this.uncorkScheduled = false;
+    for (const s of this.corked) s.uncork();
+    this.corked.length = 0;
+  };
   private minClockDelta = Infinity;
   /** Smallest time from an answer to HELLO or a clock probe until the guest's next frame: a round trip. */
   private minRttNs = Infinity;
@@ -158,9 +167,13 @@ export class GuestSession implements SessionContext {
   }
 
   batchWrites(socket: Writable): void {
-    if (!this.inChunk || socket.writableCorked > 0) return;
+    if (socket.writableCorked > 0) return;
     socket.cork();
     this.corked.push(socket);
+    if (!this.uncorkScheduled) {
+      this.uncorkScheduled = true;
+      setImmediate(this.uncorkAll);
+    }
   }
 
   tracePush(handle: number, op: Op, eventId: number, bytes: number, at: number): HostCall | undefined {
@@ -212,16 +225,9 @@ export class GuestSession implements SessionContext {
     const t = this.opts.sink.enabled ? now : 0;
     this.opts.busyPoll.touch(now);
     const { messages, error } = this.decoder.push(chunk);
-    // Corking pays off only when the chunk holds several frames (sends to one socket leave as one writev).
-    this.inChunk = messages.length > 1;
     for (const m of messages) {
       if (this.isClosed()) break;
       this.dispatch(m, t);
-    }
-    this.inChunk = false;
-    if (this.corked.length > 0) {
-      for (const s of this.corked) s.uncork();
-      this.corked.length = 0;
     }
     if (this.isClosed()) return;
     // Answers leave now, in the callback that read their requests.

@@ -51,7 +51,7 @@ export interface SessionContext {
   /** Whether `n` more bytes may be held for this guest within maxBufferPerGuest. */
   mayHold(n: number): boolean;
   nextEventId(): number;
-  /** Corks `socket` until the guest's current chunk of frames is dispatched: its sends leave as one writev. */
+  /** Corks `socket` until the end of this event-loop turn: the sends of all chunks read in it leave as one writev. */
   batchWrites(socket: Writable): void;
   /** Host stamps for a pushed event when tracing is on, else undefined. */
   tracePush(handle: number, op: Op, eventId: number, bytes: number, at: number): HostCall | undefined;
