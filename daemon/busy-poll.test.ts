@@ -27,3 +27,18 @@ it('with a window of 0 never polls', () => {
   poll.touch(nowNs());
   assert.equal(poll.active, false);
 });
+
+it('stops polling on bulk data and starts again only after a quiet while', async () => {
+  const poll = new BusyPoll(50_000);
+  poll.touch(nowNs());
+  assert.equal(poll.active, true);
+  poll.bulk(nowNs());
+  await sleep(5);
+  assert.equal(poll.active, false, 'bulk data did not stop the polling');
+  poll.touch(nowNs());
+  assert.equal(poll.active, false, 'activity right after bulk data started polling');
+  await sleep(30);
+  poll.touch(nowNs());
+  assert.equal(poll.active, true, 'activity after the quiet while did not start polling');
+  poll.bulk(nowNs());
+});

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { WireMessage } from '../protocol';
 import { encodeFrameParts } from '../protocol/wire-codec';
+import { BULK_BYTES } from './busy-poll';
 import { nowNs } from './clock';
 
 /** Something to stamp with the time its frame left for the guest (trace "reply out"). */
@@ -38,6 +39,8 @@ export class ChannelOut {
     private readonly highWater: number,
     /** Called when a backed-up channel has drained below the high-water mark. */
     private readonly onDrain: () => void,
+    /** Called when a write carries bulk data (BULK_BYTES or more). */
+    private readonly onBulk: () => void = () => undefined,
   ) {
     socket.on('drain', () => {
       if (!this.backedUp()) this.onDrain();
@@ -131,6 +134,7 @@ export class ChannelOut {
     const queued = this.queued;
     this.parts = [];
     this.queued = 0;
+    if (queued >= BULK_BYTES) this.onBulk();
     const s = this.socket;
     if (parts.length === 1) s.write(parts[0] as Uint8Array);
     else if (queued <= COPY_BATCH_BYTES) s.write(Buffer.concat(parts, queued));

@@ -11,7 +11,7 @@ import {
 import { FrameDecoder, type ProtocolError } from '../protocol/wire-codec';
 import { CallTracer } from './call-trace';
 import { ChannelOut } from './channel-out';
-import type { BusyPoll } from './busy-poll';
+import { BULK_BYTES, type BusyPoll } from './busy-poll';
 import { nowNs } from './clock';
 import { HostCall } from './host-call';
 import { fail, OK, type Counters, type HostHandle, type ReplyBody, type Respond, type SessionContext } from './host-handle';
@@ -110,7 +110,7 @@ export class GuestSession implements SessionContext {
     // every byte once more before the host socket copies it again.
     this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
-    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain());
+    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), () => opts.busyPoll.bulk(nowNs()));
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
@@ -223,7 +223,8 @@ export class GuestSession implements SessionContext {
     if (this.state === 'closed') return;
     const now = nowNs();
     const t = this.opts.sink.enabled ? now : 0;
-    this.opts.busyPoll.touch(now);
+    if (chunk.length >= BULK_BYTES) this.opts.busyPoll.bulk(now);
+    else this.opts.busyPoll.touch(now);
     const { messages, error } = this.decoder.push(chunk);
     for (const m of messages) {
       if (this.isClosed()) break;
