@@ -22,6 +22,19 @@ export type Respond = (r: ReplyBody, bytes?: number) => void;
 export const fail = (errno: ErrnoName, message: string): ReplyBody => ({ type: 'error', errno, message });
 export const OK: ReplyBody = { type: 'ok', value: 0 };
 
+/** See unpinned(). */
+const PIN_COPY_BYTES = 16 * 1024;
+
+/**
+ * Send data a handle may keep (queued behind a backed-up peer) is a view of the channel read it came in;
+ * a small view would keep the whole read alive, and a guest could pin 64 KiB of daemon memory per byte of
+ * its send credit. Data under 16 KiB in a buffer at least four times its size is copied; larger data stays
+ * a view, pinning at most four times the bytes the credit counts.
+ */
+export function unpinned(data: Uint8Array): Uint8Array {
+  return data.byteLength < PIN_COPY_BYTES && data.buffer.byteLength > 4 * data.byteLength ? Buffer.from(data) : data;
+}
+
 /** Counters a session keeps for the whole daemon's status. */
 export interface Counters {
   calls: number;

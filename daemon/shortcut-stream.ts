@@ -9,7 +9,7 @@
 import { DEFAULT_INITIAL_CREDIT, type Endpoint, type SocketInfo } from '../protocol';
 import { nowNs } from './clock';
 import { formatEndpoint } from './endpoint';
-import { fail, OK, type Respond, type SessionContext } from './host-handle';
+import { fail, OK, unpinned, type Respond, type SessionContext } from './host-handle';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 
 const MAX_CREDIT = 2 ** 31;
@@ -201,7 +201,7 @@ export class ShortcutStream extends TcpHandle {
       q.push({ data: room.subarray(0, n), at: this.ctx.tracing ? nowNs() : 0, room });
       return;
     }
-    q.push({ data, at: this.ctx.tracing ? nowNs() : 0, room: null });
+    q.push({ data: unpinned(data), at: this.ctx.tracing ? nowNs() : 0, room: null });
   }
 
   override credit(bytes: number): void {

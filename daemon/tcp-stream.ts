@@ -3,19 +3,13 @@
 // as they come, and their credit goes back once the kernel has taken the bytes (write callback).
 import type { Socket } from 'node:net';
 import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type SocketInfo } from '../protocol';
-import { fail, OK, type Respond, type SessionContext } from './host-handle';
+import { fail, OK, unpinned, type Respond, type SessionContext } from './host-handle';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { formatEndpoint, toEndpoint } from './endpoint';
 
 /** Cap on credit the guest may accumulate, so that a buggy guest cannot overflow the counter. */
 const MAX_CREDIT = 2 ** 31;
-/**
- * A send smaller than this, in a channel read at least four times its size, is copied before it is queued:
- * a view of the read would keep all of it alive while the host socket is backed up, and a guest could then
- * pin 64 KiB of daemon memory per byte of its send credit. Larger sends stay views (no copy), pinning at
- * most four times the bytes the credit counts.
- */
-const PIN_COPY_BYTES = 16 * 1024;
+
 /** How long a closed socket may take to write out what the guest sent before it is cut off. */
 const LINGER_MS = 30_000;
 
@@ -213,7 +207,7 @@ export class TcpStream extends TcpHandle {
     this.bytesOut += n;
     this.ctx.counters.bytes += n;
     this.ctx.batchWrites(this.socket);
-    this.socket.write(n < PIN_COPY_BYTES && data.buffer.byteLength > 4 * n ? Buffer.from(data) : data, (err) => {
+    this.socket.write(unpinned(data), (err) => {
       if (this.released || this.sendsOver) return;
       this.inFlight -= n;
       this.ctx.heldBytes -= n;
