@@ -363,7 +363,7 @@ export class GuestSession implements SessionContext {
   // ---- requests ----
 
   private request(m: GuestRequest, t: number): void {
-    if (m.type === 'send' && (m.more !== undefined || this.piece)) return this.sendPiece(m, t);
+    if (m.type === 'send' && m.more !== undefined) return this.sendPiece(m, t);
     this.counters.calls++;
     const call = this.tracer && this.opts.sink.enabled ? new HostCall(m.id, m.handle, OP_OF[m.type] as Op, false, t, nowNs()) : undefined;
     if (call && (m.type === 'send' || m.type === 'sendto')) call.noReply = m.noReply;

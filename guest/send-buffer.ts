@@ -30,11 +30,11 @@ function load(): SockbufAddon | string {
 }
 
 /** The send buffer the kernel granted the connected socket, or why it keeps its default. */
-export function deepenSendBuffer(socket: Socket, bytes = CHANNEL_SEND_BUFFER_BYTES): number | string {
+export function deepenSendBuffer(socket: Socket): number | string {
   addon ??= load();
   if (typeof addon === 'string') return addon;
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) return 'the socket has no file descriptor';
-  const granted = addon.setSendBuffer(fd, bytes);
+  const granted = addon.setSendBuffer(fd, CHANNEL_SEND_BUFFER_BYTES);
   return granted > 0 ? granted : `setsockopt(SO_SNDBUF) failed: ${getSystemErrorName(granted)}`;
 }
