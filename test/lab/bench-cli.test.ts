@@ -56,6 +56,12 @@ test('bench: paths and arguments that do not exist are clear errors', () => {
   const mode = linsock(['bench', '--workload', 'stream', '--paths', 'emulated', '--mode', 'rtl8139']);
   assert.equal(mode.code, 2);
   assert.match(mode.stderr, /--mode must be e1000 or virtio/);
+  const poll = linsock(['bench', '--workload', 'rr', '--paths', 'direct', '--busy-poll-us', 'lots']);
+  assert.equal(poll.code, 2);
+  assert.match(poll.stderr, /--busy-poll-us must be a whole number of microseconds, got 'lots'/);
+  const far = linsock(['bench', '--workload', 'rr', '--paths', 'direct', '--seconds', '1', '--busy-poll-us', '50000']);
+  assert.equal(far.code, 2);
+  assert.match(far.stderr, /busy-poll-us must be 0\.\.10000 microseconds, got 50000/);
 });
 
 test('linsock --help, -h and help list the commands and exit 0; an unknown command exits 2', () => {
