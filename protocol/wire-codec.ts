@@ -341,12 +341,6 @@ export interface FrameDecoderOptions {
   /** Largest payload accepted, MIN_MAX_PAYLOAD..MAX_PAYLOAD_CEILING; DEFAULT_MAX_PAYLOAD when omitted. */
   maxPayload?: number;
   /**
-   * Room for a frame split across chunks (`n` bytes, header included; every byte is written before it is
-   * read). A host that knows when a frame's data is no longer used (a socket write's callback) can hand
-   * out recycled buffers here instead of a fresh allocation per frame. Default: a fresh buffer.
-   */
-  allocFrame?: (n: number) => Uint8Array;
-  /**
    * Deliver the data of `send` and `data` frames split across chunks in pieces, as it arrives, instead of
    * joining each frame in a buffer of its own: a stream's frames are larger than a read, so joining them
    * copies nearly every byte once more. Each piece is a message of the frame's type, id and handle with
@@ -474,7 +468,6 @@ export class FrameDecoder {
   private frameAt = 0;
   private poisoned: ProtocolError | null = null;
   private readonly reader = new PayloadReader();
-  private readonly allocFrame: (n: number) => Uint8Array;
   private readonly pieces: boolean;
   /** The send or data frame being delivered in pieces, and how many of its data bytes are still to come. */
   private piece: { template: Send | Data; left: number } | null = null;
@@ -484,7 +477,6 @@ export class FrameDecoder {
     if (!Number.isInteger(max) || max < MIN_MAX_PAYLOAD || max > MAX_PAYLOAD_CEILING)
       throw new RangeError(`FrameDecoder maxPayload ${max}: expected an integer in ${MIN_MAX_PAYLOAD}..${MAX_PAYLOAD_CEILING}`);
     this.maxPayload = max;
-    this.allocFrame = options.allocFrame ?? allocFrame;
     this.pieces = options.pieces ?? false;
   }
 
@@ -540,7 +532,7 @@ export class FrameDecoder {
       } else {
         // The header was checked in the loop above, so the length is bounded by maxPayload.
         const plen = this.checkHeader(chunk, pos, base + pos);
-        this.frame = this.allocFrame(HEADER_BYTES + plen);
+        this.frame = allocFrame(HEADER_BYTES + plen);
         this.frame.set(chunk.subarray(pos), 0);
       }
       this.filled = left;
@@ -563,7 +555,7 @@ export class FrameDecoder {
         this.piece = { template: { ...(this.decodeFrame(this.head, 0, 0, this.frameAt) as Send | Data), data: EMPTY }, left: plen };
         return this.continuePiece(chunk, pos, messages);
       }
-      this.frame = this.allocFrame(HEADER_BYTES + plen);
+      this.frame = allocFrame(HEADER_BYTES + plen);
       this.frame.set(this.head, 0);
     }
     const frame = this.frame;
