@@ -13,7 +13,7 @@ export const DEFAULT_BUSY_POLL_US = 200;
 export const MAX_BUSY_POLL_US = 10_000;
 /** A channel read or write at least this large is bulk data. */
 export const BULK_BYTES = 32 * 1024;
-/** How long after bulk data activity does not start polling. */
+/** After bulk data, activity starts no polling for this long. */
 const BULK_QUIET_NS = 20e6;
 
 export class BusyPoll {

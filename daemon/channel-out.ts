@@ -40,7 +40,7 @@ export class ChannelOut {
     /** Called when a backed-up channel has drained below the high-water mark. */
     private readonly onDrain: () => void,
     /** Called when a write carries bulk data (BULK_BYTES or more). */
-    private readonly onBulk: () => void = () => undefined,
+    private readonly onBulk: () => void,
   ) {
     socket.on('drain', () => {
       if (!this.backedUp()) this.onDrain();
