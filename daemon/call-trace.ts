@@ -78,22 +78,31 @@ export class CallTracer {
     this.earlyPushes.clear();
   }
 
+  /** The call's stage boundaries, in the order of NAMES; reused, as a record is built from it at once. */
+  private readonly points = new Float64Array(NAMES.length + 1);
+
   private publish(c: HostCall, e: StampEntry | null): void {
     if (!this.sink.enabled) return;
     const off = this.offsetNs;
-    const g = (t: number | undefined): number => (t ? t + off : 0);
+    const p = this.points;
+    p[0] = e?.enter ? e.enter + off : 0;
+    p[1] = e?.channelOut ? e.channelOut + off : 0;
+    p[2] = c.receive;
+    p[3] = c.execStart;
+    p[4] = c.execEnd;
+    p[5] = c.replyOut;
+    p[6] = e?.replyIn ? e.replyIn + off : 0;
+    p[7] = e?.return ? e.return + off : 0;
     // A pipelined send returned to the application when the guest queued it (its return stamp is its
     // channel-out stamp): its record ends with the host's execute, and has no reply stages.
-    const points = c.noReply
-      ? [g(e?.enter), g(e?.channelOut), c.receive, c.execStart, c.execEnd]
-      : [g(e?.enter), g(e?.channelOut), c.receive, c.execStart, c.execEnd, c.replyOut, g(e?.replyIn), g(e?.return)];
+    const n = c.noReply ? 5 : 8;
     const stages: Stage[] = [];
     // Stages are contiguous and ordered; a point that is missing drops the stages on both sides of it,
     // and small disorder between two clocks is clamped rather than producing end < start.
     let last = 0;
-    for (let i = 0; i < points.length - 1; i++) {
-      const s = points[i] as number;
-      const t = points[i + 1] as number;
+    for (let i = 0; i < n - 1; i++) {
+      const s = p[i] as number;
+      const t = p[i + 1] as number;
       if (!s || !t) continue;
       const start = Math.max(s, last);
       const end = Math.max(t, start);

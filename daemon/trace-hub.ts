@@ -1,12 +1,13 @@
-// The trace hub: numbers every published record, batches them into encoded chunks, keeps the recent ones
-// in a bounded ring and feeds live subscribers. Every subscriber is a cursor into the ring, so a slow
+// The trace hub: numbers every published record, encodes it at once into the open chunk (so producers'
+// record objects die young, not after a batch period), keeps the recent chunks in a bounded ring and feeds
+// live subscribers. Every subscriber is a cursor into the ring, so a slow
 // one costs the daemon nothing beyond its socket's capped backlog: while its socket is full it falls
 // behind; what the ring forgets before it catches up (or what lies beyond `maxLag` once it is live) is
 // skipped, counted, and announced to it as one DroppedRecord.
 
 import type { TraceSink } from './trace-sink';
 import { TraceRing, chunksFrom } from './trace-ring';
-import { decodeChunk, encodeChunk, type DroppedRecord, type RecordFilter, type TraceRecord } from '../protocol';
+import { ChunkWriter, decodeChunk, encodeChunk, type DroppedRecord, type RecordFilter, type TraceRecord } from '../protocol';
 
 export interface TraceHubOptions {
   /** Records the ring holds (default 1,048,576). */
@@ -119,7 +120,8 @@ export class TraceHub implements TraceSink {
   private readonly backlogCap: number;
   private readonly maxLag: number;
   private readonly now: () => number;
-  private pending: TraceRecord[] = [];
+  /** The open chunk: records published since the last flush, already encoded. */
+  private readonly pending = new ChunkWriter();
   private pendingFirst = 0;
   private nextOrdinal = 0;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -139,37 +141,39 @@ export class TraceHub implements TraceSink {
     this.now = opts.now ?? monoNs;
   }
 
+  /** Numbers and encodes `record`; one that cannot be encoded throws a RangeError and is not counted. */
   publish(record: TraceRecord): void {
     if (this.closed) return;
+    if (record.kind === 'call' || record.kind === 'frame') record.seq = this.nextOrdinal;
+    this.pending.add(record);
     if (record.kind === 'call') {
       this.counters.calls++;
       this.counters.bytes += record.bytes;
       if (record.result !== 'ok') this.counters.errors++;
       this.rate.windowCalls++;
     } else if (record.kind === 'frame') this.counters.frames++;
-    if (record.kind === 'call' || record.kind === 'frame') record.seq = this.nextOrdinal;
-    if (this.pending.length === 0) {
+    if (this.pending.count === 1) {
       this.pendingFirst = this.nextOrdinal;
       this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs).unref();
     }
     this.nextOrdinal++;
-    this.pending.push(record);
-    if (this.pending.length >= this.batchRecords) this.flush();
+    if (this.pending.count >= this.batchRecords) this.flush();
   }
 
-  /** Encodes the pending batch into the ring and hands it to subscribers that keep up. */
+  /** Closes the open chunk into the ring and hands it to subscribers that keep up. */
   flush(): void {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
-    const batch = this.pending;
-    if (batch.length === 0) return;
-    this.pending = [];
+    const count = this.pending.count;
+    if (count === 0) return;
+    const chunk = this.pending.finish();
     const first = this.pendingFirst;
-    const end = first + batch.length;
-    const chunk = encodeChunk(batch);
-    this.ring.append(first, batch.length, chunk);
+    const end = first + count;
+    this.ring.append(first, count, chunk);
+    // Only subscribers with a filter, or that want part of the chunk, need its records back as objects.
+    let batch: TraceRecord[] | null = null;
     // Subscribers with the same filter get the same bytes: encode once per filter.
     const byFilter = new Map<string, Uint8Array | null>();
     for (const c of this.cursors) {
@@ -180,6 +184,7 @@ export class TraceHub implements TraceSink {
       if (c.at === first && stop === end && !c.filter) bytes = chunk;
       else if (c.at === first && stop === end && byFilter.has(c.key)) bytes = byFilter.get(c.key) as Uint8Array | null;
       else {
+        batch ??= decodeChunk(chunk).records;
         const picked = batch.slice(c.at - first, stop - first).filter((r) => matches(r, c.filter));
         bytes = picked.length ? encodeChunk(picked) : null;
         if (c.at === first && stop === end) byFilter.set(c.key, bytes);

@@ -1,6 +1,6 @@
 // Writes .lstrace bytes: the file header and self-contained chunks of records (layout in README.md).
 // Records come from our own code, so a value that cannot be encoded losslessly throws a RangeError naming
-// the field. The hot path (call records) does no per-record allocation: one growing scratch buffer.
+// the field. The hot path (call records) does no per-record allocation: one growing scratch buffer per ChunkWriter.
 
 import { concatBytes } from './bytes';
 import { crc32 } from './crc32';
@@ -29,16 +29,6 @@ export function encodeFileHeader(): Uint8Array {
   return h; // flags (bytes 10-11) stay 0
 }
 
-// ---- the scratch buffer and its writers ----
-
-let buf = new Uint8Array(64 * 1024);
-let at = 0;
-function room(n: number): void {
-  if (at + n <= buf.length) return;
-  const bigger = new Uint8Array(Math.max(buf.length * 2, at + n));
-  bigger.set(buf.subarray(0, at));
-  buf = bigger;
-}
 function fail(what: string, expected: string, v: unknown): never {
   let shown: string;
   try {
@@ -52,58 +42,11 @@ function nat(v: number, what: string): number {
   if (!Number.isSafeInteger(v) || v < 0) fail(what, 'an integer in 0..2^53-1', v);
   return v;
 }
-/** Unsigned LEB128 of 0 <= v <= 2^53-1 (at most 8 bytes). */
-function uv(v: number): void {
-  while (v > 0x7fffffff) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  while (v > 0x7f) {
-    buf[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[at++] = v;
-}
-/** Signed varint, sign-magnitude: first byte = continue | sign | 6 low bits, then LEB128 of the rest. */
-function sv(d: number): void {
-  const neg = d < 0;
-  const m = neg ? -d : d;
-  if (m <= 0x3f) {
-    buf[at++] = m | (neg ? 0x40 : 0);
-    return;
-  }
-  buf[at++] = (m % 64) | (neg ? 0x40 : 0) | 0x80;
-  uv(Math.floor(m / 64));
-}
-
-// ---- the chunk's string table ----
-
-const table = new Map<string, number>();
-const strings: string[] = [];
-let lastRun = '';
-let lastRunIndex = -1;
-let lastGuest = '';
-let lastGuestIndex = -1;
-
-function intern(s: string, what: string): number {
-  let i = table.get(s);
-  if (i === undefined) {
-    if (typeof s !== 'string') fail(what, 'a string', s);
-    const n = utf8Length(s);
-    if (n < 0 || n > MAX_TRACE_STRING_BYTES) fail(what, `well-formed text of at most ${MAX_TRACE_STRING_BYTES} UTF-8 bytes`, s);
-    i = strings.length;
-    strings.push(s);
-    table.set(s, i);
-  }
-  return i;
-}
 /** A name with the length limit of invalidRecord (trace.ts), so that what is written reads back valid. */
 function short(s: string, max: number, what: string): string {
   if (typeof s !== 'string' || s.length > max) fail(what, `a string of at most ${max} characters`, s);
   return s;
 }
-
-// ---- records ----
 
 // Module-local copies of imported constants (a CommonJS build reads imports through getters).
 const STAGE_COUNT = STAGES.length;
@@ -112,257 +55,373 @@ const BIT_ERRNO = CallBit.errno;
 const BIT_FRAMES = CallBit.frames;
 const BIT_STAGE_LIST = CallBit.stageList;
 const BIT_NEXT_SEQ = CallBit.nextSeq;
-
-let prevSeq = -1;
-let prevStart = 0;
 const stageIdx = new Uint8Array(STAGES.length);
 
-/** What calls and frames begin with: the tag, the seq (unless it is the next one), the run and the guest. */
-function recordHead(tag: number, nextSeqBit: number, seq: number, run: string, guest: string): void {
-  const next = seq === prevSeq + 1;
-  buf[at++] = next ? tag | nextSeqBit : tag;
-  if (!next) sv(seq - prevSeq);
-  prevSeq = seq;
-  // consecutive records mostly share their run and guest: skip the table lookup then
-  if (run !== lastRun || lastRunIndex < 0) {
-    lastRunIndex = intern(short(run, MAX_RECORD_NAME, 'record.run'), 'record.run');
-    lastRun = run;
-  }
-  if (guest !== lastGuest || lastGuestIndex < 0) {
-    lastGuestIndex = intern(short(guest, MAX_RECORD_NAME, 'record.guest'), 'record.guest');
-    lastGuest = guest;
-  }
-  uv(lastRunIndex);
-  uv(lastGuestIndex);
-}
-
-function encodeCall(c: CallRecord): void {
-  room(256);
-  const path = PATH_INDEX.get(c.path);
-  if (path === undefined) fail('call.path', PATHS.join(' | '), c.path);
-  const op = OP_INDEX.get(c.op);
-  if (op === undefined) fail('call.op', 'an op of OPS (trace.ts)', c.op);
-  const stages = c.stages;
-  const n = Array.isArray(stages) ? stages.length : 0;
-  if (n < 1 || n > STAGE_COUNT) fail('call.stages', `1..${STAGE_COUNT} stages`, n);
-  let list = false;
-  let mask = 0;
-  let last = -1;
-  for (let i = 0; i < n; i++) {
-    const s = STAGE_INDEX.get((stages[i] as CallRecord['stages'][number]).name);
-    if (s === undefined) fail('call.stages[].name', 'a stage of STAGES (trace.ts)', stages[i]?.name);
-    stageIdx[i] = s;
-    if (s <= last) list = true; // repeated or out of the canonical order: spell the names out
-    last = s;
-    mask |= 1 << s;
-  }
-  const seq = nat(c.seq, 'call.seq');
-  let tag = KIND_CALL | (path << 2);
-  if (c.result !== 'ok') {
-    if (!isErrnoName(c.result)) fail('call.result', "'ok' or an errno name", c.result);
-    tag |= BIT_ERRNO;
-  }
-  if (c.frames !== undefined) tag |= BIT_FRAMES;
-  if (list) tag |= BIT_STAGE_LIST;
-  recordHead(tag, BIT_NEXT_SEQ, seq, c.run, c.guest);
-  uv(nat(c.socket, 'call.socket'));
-  buf[at++] = op;
-  uv(nat(c.bytes, 'call.bytes'));
-  if (c.result !== 'ok') buf[at++] = errnoCode(c.result);
-  if (list) {
-    buf[at++] = n;
-    for (let i = 0; i < n; i++) buf[at++] = stageIdx[i] as number;
-  } else buf[at++] = mask;
-  // Times: the first start relative to the previous record's start, then per stage its duration and the
-  // gap from the previous stage's end (0 for contiguous delegated stages: one byte).
-  let prevEnd = 0;
-  let prevStageStart = 0;
-  for (let i = 0; i < n; i++) {
-    const st = stages[i] as CallRecord['stages'][number];
-    const start = nat(st.start, 'call.stages[].start');
-    const end = nat(st.end, 'call.stages[].end');
-    if (end < start) fail('call.stages[].end', `>= its start ${start}`, end);
-    if (i === 0) {
-      sv(start - prevStart);
-      prevStart = start;
-    } else {
-      if (start < prevStageStart) fail('call.stages[].start', 'stages ordered by start', start);
-      sv(start - prevEnd);
-    }
-    uv(end - start);
-    prevEnd = end;
-    prevStageStart = start;
-  }
-  if (c.frames !== undefined) {
-    const frames = c.frames;
-    if (!Array.isArray(frames)) fail('call.frames', 'a list of frame seq numbers', frames);
-    room(8 + 9 * frames.length);
-    uv(frames.length);
-    let prev = seq;
-    for (const f of frames) {
-      sv(nat(f, 'call.frames[]') - prev);
-      prev = f;
-    }
-  }
-}
-
-function encodeFrame(f: FrameRecord): void {
-  room(128);
-  const dir = DIRECTION_INDEX.get(f.direction);
-  if (dir === undefined) fail('frame.direction', FRAME_DIRECTIONS.join(' | '), f.direction);
-  const seq = nat(f.seq, 'frame.seq');
-  let tag = Kind.frame | (dir << 2);
-  const flow = f.flow;
-  if (flow !== null) {
-    if (typeof flow !== 'object' || (flow.protocol !== 'tcp' && flow.protocol !== 'udp')) fail('frame.flow', 'null or a tcp/udp flow', flow);
-    tag |= FrameBit.flow | (flow.protocol === 'udp' ? FrameBit.udp : 0);
-  }
-  recordHead(tag, FrameBit.nextSeq, seq, f.run, f.guest);
-  uv(nat(f.length, 'frame.length'));
-  uv(nat(f.payload, 'frame.payload'));
-  const tIn = nat(f.tIn, 'frame.tIn');
-  const tOut = nat(f.tOut, 'frame.tOut');
-  if (tOut < tIn) fail('frame.tOut', `>= tIn ${tIn}`, tOut);
-  sv(tIn - prevStart);
-  prevStart = tIn;
-  uv(tOut - tIn);
-  if (flow !== null) {
-    uv(intern(short(flow.src, MAX_FLOW_ADDRESS, 'frame.flow.src'), 'frame.flow.src'));
-    uv(nat(flow.srcPort, 'frame.flow.srcPort'));
-    uv(intern(short(flow.dst, MAX_FLOW_ADDRESS, 'frame.flow.dst'), 'frame.flow.dst'));
-    uv(nat(flow.dstPort, 'frame.flow.dstPort'));
-  }
-}
-
-/** A number, losslessly: a varint when it is a non-negative safe integer, else its IEEE-754 double. */
-function numberValue(v: number, what: string): void {
-  room(9);
-  if (typeof v !== 'number') fail(what, 'a number', v);
-  if (Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0)) {
-    buf[at++] = ValueTag.nat;
-    uv(v);
-  } else {
-    buf[at++] = ValueTag.float;
-    new DataView(buf.buffer, buf.byteOffset + at, 8).setFloat64(0, v);
-    at += 8;
-  }
-}
-function anyValue(v: string | number | boolean, what: string): void {
-  room(9);
-  if (typeof v === 'string') {
-    buf[at++] = ValueTag.string;
-    uv(intern(v, what));
-  } else if (typeof v === 'boolean') buf[at++] = v ? ValueTag.true : ValueTag.false;
-  else numberValue(v, what);
-}
-function count(n: number, what: string): void {
-  room(9);
-  uv(nat(n, what));
-}
-function str(s: string, what: string): void {
-  room(9);
-  uv(intern(s, what));
-}
-
-function encodeRun(r: RunInfo): void {
-  room(16);
-  buf[at++] = Kind.run;
-  str(r.id, 'run.id');
-  str(r.workload, 'run.workload');
-  if (!Array.isArray(r.paths) || r.paths.length > 255) fail('run.paths', 'at most 255 paths', r.paths);
-  room(1 + r.paths.length);
-  buf[at++] = r.paths.length;
-  for (const p of r.paths) {
-    const i = PATH_INDEX.get(p);
-    if (i === undefined) fail('run.paths[]', PATHS.join(' | '), p);
-    buf[at++] = i;
-  }
-  const params = Object.entries(r.params ?? fail('run.params', 'an object', r.params));
-  count(params.length, 'run.params');
-  for (const [k, v] of params) {
-    str(k, 'run.params key');
-    anyValue(v, `run.params.${k}`);
-  }
-  const h = r.host ?? fail('run.host', 'host facts', r.host);
-  str(h.kernel, 'run.host.kernel');
-  str(h.cpu, 'run.host.cpu');
-  numberValue(h.cpus, 'run.host.cpus');
-  numberValue(h.mtu, 'run.host.mtu');
-  const mode = MODES.indexOf(h.mode);
-  if (mode < 0) fail('run.host.mode', 'null | e1000 | virtio', h.mode);
-  room(1);
-  buf[at++] = mode;
-  if (!Array.isArray(h.offloads)) fail('run.host.offloads', 'a list of strings', h.offloads);
-  count(h.offloads.length, 'run.host.offloads');
-  for (const o of h.offloads) str(o, 'run.host.offloads[]');
-  numberValue(r.startedNs, 'run.startedNs');
-  const errors = Object.entries(r.clockErrorNs ?? fail('run.clockErrorNs', 'an object', r.clockErrorNs));
-  count(errors.length, 'run.clockErrorNs');
-  for (const [k, v] of errors) {
-    str(k, 'run.clockErrorNs key');
-    numberValue(v, `run.clockErrorNs.${k}`);
-  }
-}
-
-function encodeDropped(d: DroppedRecord): void {
-  room(20);
-  buf[at++] = Kind.dropped;
-  uv(nat(d.count, 'dropped.count'));
-  uv(nat(d.atNs, 'dropped.atNs'));
-}
-
 /**
- * One self-contained chunk holding `records` in order: its own string table, record count and CRC-32. The
- * same bytes are a binary WebSocket message of the trace stream, a postMessage to the viewer, and a piece
- * of a .lstrace file after encodeFileHeader().
+ * One chunk being written, a record at a time: `add` encodes a record into a growing scratch buffer (so a
+ * producer's record objects die young instead of waiting for their batch), `finish` returns the chunk and
+ * starts the next. A record that cannot be encoded throws a RangeError and leaves the chunk as it was.
  */
-export function encodeChunk(records: readonly TraceRecord[]): Uint8Array {
-  at = 0;
-  table.clear();
-  strings.length = 0;
-  lastRunIndex = -1;
-  lastGuestIndex = -1;
-  prevSeq = -1;
-  prevStart = 0;
-  try {
-    for (const r of records) {
+export class ChunkWriter {
+  private buf = new Uint8Array(64 * 1024);
+  private at = 0;
+  private records = 0;
+  // the chunk's string table, and the last run and guest looked up in it
+  private readonly table = new Map<string, number>();
+  private readonly strings: string[] = [];
+  private lastRun = '';
+  private lastRunIndex = -1;
+  private lastGuest = '';
+  private lastGuestIndex = -1;
+  // delta bases: the previous record's seq and start time
+  private prevSeq = -1;
+  private prevStart = 0;
+
+  /** Records written since the last finish. */
+  get count(): number {
+    return this.records;
+  }
+
+  /** Encoded bytes so far (records only, without the string table and header). */
+  get bytes(): number {
+    return this.at;
+  }
+
+  add(r: TraceRecord): void {
+    const at = this.at;
+    const strings = this.strings.length;
+    const { prevSeq, prevStart, lastRun, lastRunIndex, lastGuest, lastGuestIndex } = this;
+    try {
       switch (r?.kind) {
-        case 'call': encodeCall(r); break;
-        case 'frame': encodeFrame(r); break;
-        case 'run': encodeRun(r); break;
-        case 'dropped': encodeDropped(r); break;
+        case 'call': this.call(r); break;
+        case 'frame': this.frame(r); break;
+        case 'run': this.run(r); break;
+        case 'dropped': this.dropped(r); break;
         default: fail('record.kind', 'call | frame | run | dropped', (r as { kind?: unknown } | null)?.kind);
       }
+    } catch (e) {
+      // Undo the partial record, and the names it added to the table.
+      this.at = at;
+      for (const s of this.strings.splice(strings)) this.table.delete(s);
+      this.prevSeq = prevSeq;
+      this.prevStart = prevStart;
+      this.lastRun = lastRun;
+      this.lastRunIndex = lastRunIndex;
+      this.lastGuest = lastGuest;
+      this.lastGuestIndex = lastGuestIndex;
+      throw e;
     }
-    const recordBytes = at;
-    // The string table goes first in the body so that a reader resolves names as it meets them.
-    let tableBytes = varintBytes(strings.length);
-    const lengths = strings.map((s) => utf8Length(s));
-    for (const n of lengths) tableBytes += varintBytes(n) + n;
-    const bodyBytes = tableBytes + recordBytes;
-    if (bodyBytes > MAX_CHUNK_BODY) fail('chunk', `a body of at most ${MAX_CHUNK_BODY} bytes: split the records over more chunks`, bodyBytes);
-    const chunk = new Uint8Array(CHUNK_HEADER_BYTES + bodyBytes);
-    chunk.set(buf.subarray(0, recordBytes), CHUNK_HEADER_BYTES + tableBytes);
-    const saved = buf;
-    buf = chunk;
-    at = CHUNK_HEADER_BYTES;
-    uv(strings.length);
-    for (let i = 0; i < strings.length; i++) {
-      uv(lengths[i] as number);
-      at = writeUtf8(strings[i] as string, chunk, at);
-    }
-    buf = saved;
-    writeU32(chunk, 0, CHUNK_MAGIC);
-    writeU32(chunk, 4, bodyBytes);
-    writeU32(chunk, 8, records.length);
-    writeU32(chunk, 12, crc32(chunk, CHUNK_HEADER_BYTES, chunk.length));
-    return chunk;
-  } finally {
-    at = 0;
-    table.clear();
-    strings.length = 0;
-    if (buf.length > 8 * 1024 * 1024) buf = new Uint8Array(64 * 1024); // do not hold a one-off giant
+    this.records++;
   }
+
+  /**
+   * The chunk holding the records added since the last finish, in order: its own string table, record
+   * count and CRC-32. The same bytes are a binary WebSocket message of the trace stream, a postMessage to
+   * the viewer, and a piece of a .lstrace file after encodeFileHeader().
+   */
+  finish(): Uint8Array {
+    try {
+      const recordBytes = this.at;
+      const strings = this.strings;
+      // The string table goes first in the body so that a reader resolves names as it meets them.
+      let tableBytes = varintBytes(strings.length);
+      const lengths = strings.map((s) => utf8Length(s));
+      for (const n of lengths) tableBytes += varintBytes(n) + n;
+      const bodyBytes = tableBytes + recordBytes;
+      if (bodyBytes > MAX_CHUNK_BODY) fail('chunk', `a body of at most ${MAX_CHUNK_BODY} bytes: split the records over more chunks`, bodyBytes);
+      const chunk = new Uint8Array(CHUNK_HEADER_BYTES + bodyBytes);
+      chunk.set(this.buf.subarray(0, recordBytes), CHUNK_HEADER_BYTES + tableBytes);
+      const scratch = this.buf;
+      this.buf = chunk;
+      this.at = CHUNK_HEADER_BYTES;
+      this.uv(strings.length);
+      for (let i = 0; i < strings.length; i++) {
+        this.uv(lengths[i] as number);
+        this.at = writeUtf8(strings[i] as string, chunk, this.at);
+      }
+      this.buf = scratch;
+      writeU32(chunk, 0, CHUNK_MAGIC);
+      writeU32(chunk, 4, bodyBytes);
+      writeU32(chunk, 8, this.records);
+      writeU32(chunk, 12, crc32(chunk, CHUNK_HEADER_BYTES, chunk.length));
+      return chunk;
+    } finally {
+      this.reset();
+    }
+  }
+
+  /** Drops what was added since the last finish. */
+  reset(): void {
+    this.at = 0;
+    this.records = 0;
+    this.table.clear();
+    this.strings.length = 0;
+    this.lastRunIndex = -1;
+    this.lastGuestIndex = -1;
+    this.prevSeq = -1;
+    this.prevStart = 0;
+    if (this.buf.length > 8 * 1024 * 1024) this.buf = new Uint8Array(64 * 1024); // do not hold a one-off giant
+  }
+
+  // ---- the scratch buffer's writers ----
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    bigger.set(this.buf.subarray(0, this.at));
+    this.buf = bigger;
+  }
+  /** Unsigned LEB128 of 0 <= v <= 2^53-1 (at most 8 bytes). */
+  private uv(v: number): void {
+    const buf = this.buf;
+    let at = this.at;
+    while (v > 0x7fffffff) {
+      buf[at++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    while (v > 0x7f) {
+      buf[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[at++] = v;
+    this.at = at;
+  }
+  /** Signed varint, sign-magnitude: first byte = continue | sign | 6 low bits, then LEB128 of the rest. */
+  private sv(d: number): void {
+    const neg = d < 0;
+    const m = neg ? -d : d;
+    if (m <= 0x3f) {
+      this.buf[this.at++] = m | (neg ? 0x40 : 0);
+      return;
+    }
+    this.buf[this.at++] = (m % 64) | (neg ? 0x40 : 0) | 0x80;
+    this.uv(Math.floor(m / 64));
+  }
+  private byte(b: number): void {
+    this.buf[this.at++] = b;
+  }
+
+  private intern(s: string, what: string): number {
+    let i = this.table.get(s);
+    if (i === undefined) {
+      if (typeof s !== 'string') fail(what, 'a string', s);
+      const n = utf8Length(s);
+      if (n < 0 || n > MAX_TRACE_STRING_BYTES) fail(what, `well-formed text of at most ${MAX_TRACE_STRING_BYTES} UTF-8 bytes`, s);
+      i = this.strings.length;
+      this.strings.push(s);
+      this.table.set(s, i);
+    }
+    return i;
+  }
+
+  // ---- records ----
+
+  /** What calls and frames begin with: the tag, the seq (unless it is the next one), the run and the guest. */
+  private recordHead(tag: number, nextSeqBit: number, seq: number, run: string, guest: string): void {
+    const next = seq === this.prevSeq + 1;
+    this.byte(next ? tag | nextSeqBit : tag);
+    if (!next) this.sv(seq - this.prevSeq);
+    this.prevSeq = seq;
+    // consecutive records mostly share their run and guest: skip the table lookup then
+    if (run !== this.lastRun || this.lastRunIndex < 0) {
+      this.lastRunIndex = this.intern(short(run, MAX_RECORD_NAME, 'record.run'), 'record.run');
+      this.lastRun = run;
+    }
+    if (guest !== this.lastGuest || this.lastGuestIndex < 0) {
+      this.lastGuestIndex = this.intern(short(guest, MAX_RECORD_NAME, 'record.guest'), 'record.guest');
+      this.lastGuest = guest;
+    }
+    this.uv(this.lastRunIndex);
+    this.uv(this.lastGuestIndex);
+  }
+
+  private call(c: CallRecord): void {
+    this.room(256);
+    const path = PATH_INDEX.get(c.path);
+    if (path === undefined) fail('call.path', PATHS.join(' | '), c.path);
+    const op = OP_INDEX.get(c.op);
+    if (op === undefined) fail('call.op', 'an op of OPS (trace.ts)', c.op);
+    const stages = c.stages;
+    const n = Array.isArray(stages) ? stages.length : 0;
+    if (n < 1 || n > STAGE_COUNT) fail('call.stages', `1..${STAGE_COUNT} stages`, n);
+    let list = false;
+    let mask = 0;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const s = STAGE_INDEX.get((stages[i] as CallRecord['stages'][number]).name);
+      if (s === undefined) fail('call.stages[].name', 'a stage of STAGES (trace.ts)', stages[i]?.name);
+      stageIdx[i] = s;
+      if (s <= last) list = true; // repeated or out of the canonical order: spell the names out
+      last = s;
+      mask |= 1 << s;
+    }
+    const seq = nat(c.seq, 'call.seq');
+    let tag = KIND_CALL | (path << 2);
+    if (c.result !== 'ok') {
+      if (!isErrnoName(c.result)) fail('call.result', "'ok' or an errno name", c.result);
+      tag |= BIT_ERRNO;
+    }
+    if (c.frames !== undefined) tag |= BIT_FRAMES;
+    if (list) tag |= BIT_STAGE_LIST;
+    this.recordHead(tag, BIT_NEXT_SEQ, seq, c.run, c.guest);
+    this.uv(nat(c.socket, 'call.socket'));
+    this.byte(op);
+    this.uv(nat(c.bytes, 'call.bytes'));
+    if (c.result !== 'ok') this.byte(errnoCode(c.result));
+    if (list) {
+      this.byte(n);
+      for (let i = 0; i < n; i++) this.byte(stageIdx[i] as number);
+    } else this.byte(mask);
+    // Times: the first start relative to the previous record's start, then per stage its duration and the
+    // gap from the previous stage's end (0 for contiguous delegated stages: one byte).
+    let prevEnd = 0;
+    let prevStageStart = 0;
+    for (let i = 0; i < n; i++) {
+      const st = stages[i] as CallRecord['stages'][number];
+      const start = nat(st.start, 'call.stages[].start');
+      const end = nat(st.end, 'call.stages[].end');
+      if (end < start) fail('call.stages[].end', `>= its start ${start}`, end);
+      if (i === 0) {
+        this.sv(start - this.prevStart);
+        this.prevStart = start;
+      } else {
+        if (start < prevStageStart) fail('call.stages[].start', 'stages ordered by start', start);
+        this.sv(start - prevEnd);
+      }
+      this.uv(end - start);
+      prevEnd = end;
+      prevStageStart = start;
+    }
+    if (c.frames !== undefined) {
+      const frames = c.frames;
+      if (!Array.isArray(frames)) fail('call.frames', 'a list of frame seq numbers', frames);
+      this.room(8 + 9 * frames.length);
+      this.uv(frames.length);
+      let prev = seq;
+      for (const f of frames) {
+        this.sv(nat(f, 'call.frames[]') - prev);
+        prev = f;
+      }
+    }
+  }
+
+  private frame(f: FrameRecord): void {
+    this.room(128);
+    const dir = DIRECTION_INDEX.get(f.direction);
+    if (dir === undefined) fail('frame.direction', FRAME_DIRECTIONS.join(' | '), f.direction);
+    const seq = nat(f.seq, 'frame.seq');
+    let tag = Kind.frame | (dir << 2);
+    const flow = f.flow;
+    if (flow !== null) {
+      if (typeof flow !== 'object' || (flow.protocol !== 'tcp' && flow.protocol !== 'udp')) fail('frame.flow', 'null or a tcp/udp flow', flow);
+      tag |= FrameBit.flow | (flow.protocol === 'udp' ? FrameBit.udp : 0);
+    }
+    this.recordHead(tag, FrameBit.nextSeq, seq, f.run, f.guest);
+    this.uv(nat(f.length, 'frame.length'));
+    this.uv(nat(f.payload, 'frame.payload'));
+    const tIn = nat(f.tIn, 'frame.tIn');
+    const tOut = nat(f.tOut, 'frame.tOut');
+    if (tOut < tIn) fail('frame.tOut', `>= tIn ${tIn}`, tOut);
+    this.sv(tIn - this.prevStart);
+    this.prevStart = tIn;
+    this.uv(tOut - tIn);
+    if (flow !== null) {
+      this.uv(this.intern(short(flow.src, MAX_FLOW_ADDRESS, 'frame.flow.src'), 'frame.flow.src'));
+      this.uv(nat(flow.srcPort, 'frame.flow.srcPort'));
+      this.uv(this.intern(short(flow.dst, MAX_FLOW_ADDRESS, 'frame.flow.dst'), 'frame.flow.dst'));
+      this.uv(nat(flow.dstPort, 'frame.flow.dstPort'));
+    }
+  }
+
+  /** A number, losslessly: a varint when it is a non-negative safe integer, else its IEEE-754 double. */
+  private numberValue(v: number, what: string): void {
+    this.room(9);
+    if (typeof v !== 'number') fail(what, 'a number', v);
+    if (Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0)) {
+      this.byte(ValueTag.nat);
+      this.uv(v);
+    } else {
+      this.byte(ValueTag.float);
+      new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 8).setFloat64(0, v);
+      this.at += 8;
+    }
+  }
+  private anyValue(v: string | number | boolean, what: string): void {
+    this.room(9);
+    if (typeof v === 'string') {
+      this.byte(ValueTag.string);
+      this.uv(this.intern(v, what));
+    } else if (typeof v === 'boolean') this.byte(v ? ValueTag.true : ValueTag.false);
+    else this.numberValue(v, what);
+  }
+  private natural(n: number, what: string): void {
+    this.room(9);
+    this.uv(nat(n, what));
+  }
+  private str(s: string, what: string): void {
+    this.room(9);
+    this.uv(this.intern(s, what));
+  }
+
+  private run(r: RunInfo): void {
+    this.room(16);
+    this.byte(Kind.run);
+    this.str(r.id, 'run.id');
+    this.str(r.workload, 'run.workload');
+    if (!Array.isArray(r.paths) || r.paths.length > 255) fail('run.paths', 'at most 255 paths', r.paths);
+    this.room(1 + r.paths.length);
+    this.byte(r.paths.length);
+    for (const p of r.paths) {
+      const i = PATH_INDEX.get(p);
+      if (i === undefined) fail('run.paths[]', PATHS.join(' | '), p);
+      this.byte(i);
+    }
+    const params = Object.entries(r.params ?? fail('run.params', 'an object', r.params));
+    this.natural(params.length, 'run.params');
+    for (const [k, v] of params) {
+      this.str(k, 'run.params key');
+      this.anyValue(v, `run.params.${k}`);
+    }
+    const h = r.host ?? fail('run.host', 'host facts', r.host);
+    this.str(h.kernel, 'run.host.kernel');
+    this.str(h.cpu, 'run.host.cpu');
+    this.numberValue(h.cpus, 'run.host.cpus');
+    this.numberValue(h.mtu, 'run.host.mtu');
+    const mode = MODES.indexOf(h.mode);
+    if (mode < 0) fail('run.host.mode', 'null | e1000 | virtio', h.mode);
+    this.room(1);
+    this.byte(mode);
+    if (!Array.isArray(h.offloads)) fail('run.host.offloads', 'a list of strings', h.offloads);
+    this.natural(h.offloads.length, 'run.host.offloads');
+    for (const o of h.offloads) this.str(o, 'run.host.offloads[]');
+    this.numberValue(r.startedNs, 'run.startedNs');
+    const errors = Object.entries(r.clockErrorNs ?? fail('run.clockErrorNs', 'an object', r.clockErrorNs));
+    this.natural(errors.length, 'run.clockErrorNs');
+    for (const [k, v] of errors) {
+      this.str(k, 'run.clockErrorNs key');
+      this.numberValue(v, `run.clockErrorNs.${k}`);
+    }
+  }
+
+  private dropped(d: DroppedRecord): void {
+    this.room(20);
+    this.byte(Kind.dropped);
+    this.uv(nat(d.count, 'dropped.count'));
+    this.uv(nat(d.atNs, 'dropped.atNs'));
+  }
+}
+
+const shared = new ChunkWriter();
+
+/** One self-contained chunk holding `records` in order (ChunkWriter.finish). */
+export function encodeChunk(records: readonly TraceRecord[]): Uint8Array {
+  try {
+    for (const r of records) shared.add(r);
+  } catch (e) {
+    shared.reset();
+    throw e;
+  }
+  return shared.finish();
 }
 
 /** A whole .lstrace file: the header, then chunks of at most `recordsPerChunk` records. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ERRNO_NAMES } from './errno';
 import {
-  CHUNK_HEADER_BYTES, CallView, decodeChunk, encodeChunk, encodeFile, encodeFileHeader, FILE_HEADER_BYTES, isLstrace,
+  CHUNK_HEADER_BYTES, CallView, ChunkWriter, decodeChunk, encodeChunk, encodeFile, encodeFileHeader, FILE_HEADER_BYTES, isLstrace,
   LstraceReader, TraceFileError, visitChunk, visitLstrace,
 } from './lstrace';
 import { crc32 } from './crc32';
@@ -224,6 +224,31 @@ test('the encoder refuses records it cannot write losslessly', () => {
   assert.throws(() => encodeChunk([{ ...c, guest: 'x'.repeat(256) }]), /record.guest/);
   assert.throws(() => encodeChunk([{ ...c, run: '\ud800' }]), /record.run/);
   assert.throws(() => encodeChunk([{ ...c, op: 'teleport' as CallRecord['op'] }]), /call.op/);
+});
+
+test('a ChunkWriter that refuses a record keeps the chunk as it was: the others read back, names and deltas intact', () => {
+  // The refused record names the run and guest of the next one and fails after interning them and moving
+  // the delta bases: the next record must not find itself pointing at names that were taken back.
+  const bad = (r: TraceRecord): TraceRecord =>
+    r.kind === 'call' ? { ...r, stages: [{ name: 'guest', start: 5, end: 4 }] }
+      : r.kind === 'frame' ? { ...r, tIn: 10, tOut: 5 }
+        : { kind: 'dropped', count: -1, atNs: 0 };
+  fc.assert(fc.property(fc.array(fc.tuple(record, fc.boolean()), { maxLength: 12 }), (items) => {
+    const w = new ChunkWriter();
+    const kept: TraceRecord[] = [];
+    for (const [r, refuse] of items) {
+      if (refuse) {
+        assert.throws(() => w.add(bad(r)), RangeError);
+        assert.equal(w.count, kept.length);
+      }
+      w.add(r);
+      kept.push(r);
+    }
+    const back = decodeChunk(w.finish());
+    assert.equal(back.error, null);
+    assert.deepEqual(back.records, kept);
+    assert.equal(w.count, 0, 'finish starts the next chunk');
+  }), { numRuns: 1000 });
 });
 
 // ---- fuzz: never a throw, only valid records or a TraceFileError ----

@@ -6,7 +6,7 @@ export {
   CHUNK_HEADER_BYTES, DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY,
   MAX_TRACE_STRING_BYTES, TraceFileError,
 } from './lstrace-format';
-export { encodeChunk, encodeFile, encodeFileHeader } from './lstrace-encode';
+export { ChunkWriter, encodeChunk, encodeFile, encodeFileHeader } from './lstrace-encode';
 export {
   CallView, decodeChunk, isLstrace, LstraceReader, visitChunk, visitLstrace,
   type ChunkVisitor, type TraceReadResult,

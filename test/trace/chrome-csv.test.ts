@@ -85,6 +85,20 @@ test('the checker catches broken nesting and unpaired flows (so its passes mean 
   assert.match(problems.join('\n'), /lacks its finish/);
 });
 
+test('the checker tells double rounding at hours of uptime from a real overlap of one nanosecond', () => {
+  const doc = (childDur: number): unknown => ({
+    traceEvents: [
+      { name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name: 'p' } },
+      { name: 'thread_name', ph: 'M', pid: 1, tid: 1, args: { name: 't' } },
+      // ts + dur of the parent sums to 17909562949.803997 in doubles: its exact end is ...949.804.
+      { name: 'call', ph: 'X', pid: 1, tid: 1, ts: 17909561455.148, dur: 1494.656 },
+      { name: 'stage', ph: 'X', pid: 1, tid: 1, ts: 17909562946.659, dur: childDur },
+    ],
+  });
+  assert.deepEqual(traceEventProblems(doc(3.145)), []);
+  assert.match(traceEventProblems(doc(3.146)).join('\n'), /overlaps/);
+});
+
 test('a streamed Chrome export equals the one-shot export and reads back into the same records', () => {
   const records = sample();
   const w = new ChromeTraceWriter();
