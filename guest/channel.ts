@@ -268,6 +268,21 @@ export class Channel extends EventEmitter {
     this.updateRef();
   }
 
+  /**
+   * Pauses or resumes stamping on a channel whose host accepted stamps at HELLO (without that, tracing stays
+   * off). Stamps already taken still go to the host. `linsock bench --trace alternate` turns it in phases
+   * with the daemon's sink, to measure what tracing costs within one run.
+   */
+  setTracing(on: boolean): void {
+    if (this.closedError || !this.wantTrace || (this.hostCapabilities & Capability.stamps) === 0) return;
+    if (this.tracing && !on) {
+      this.flush(); // calls queued this tick are stamped while tracing is still on
+      this.pushStamps();
+      this.scheduleFlush();
+    }
+    this.tracing = on;
+  }
+
   /** Says goodbye and closes; open sockets error with ECONNRESET. */
   close(reason = 'closed by the guest'): Promise<void> {
     if (this.closedError) return Promise.resolve();

@@ -77,6 +77,18 @@ export interface BenchResult {
   bytes: number;
   verified: boolean;
 }
+/** What `linsock bench --trace alternate` measures: delegated stream with tracing off and on in phases. */
+export interface TraceOverhead {
+  phase_ms: number;
+  /** Whole phases measured, half of them traced. */
+  phases: number;
+  off_mb_per_s: number | null;
+  on_mb_per_s: number | null;
+  /** 1 - on/off over all phases, in percent. */
+  overhead_pct: number | null;
+  /** The median over neighbouring off/on phase pairs, robust to a phase that a burst of load hit. */
+  pair_overhead_pct_median: number | null;
+}
 export interface BenchReport {
   workload: Workload;
   mode: EmulatedMode | null;
@@ -87,6 +99,8 @@ export interface BenchReport {
   offloads?: string[] | null;
   /** Paths that could not run here, with the reason (their rows hold nulls and verified false). */
   unavailable?: Record<string, string>;
+  /** With `--trace alternate`. */
+  trace_overhead?: TraceOverhead;
 }
 
 export type ServerMessage =

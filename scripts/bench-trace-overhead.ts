@@ -1,63 +1,54 @@
 // `npm run bench:trace-overhead`: what tracing costs the delegated path. Runs `linsock bench --workload
-// stream --paths delegated` with `--trace off` and `--trace on` in interleaved pairs (the order alternates,
-// so a drift in the machine's load favours neither), and reports the median of the pairs' overheads
-// (1 - on/off). One pair says little on a shared 2-core machine; the median of many says what it costs.
-//   --pairs N (default 10)  --seconds S (per run, default 2)  --workload W (default stream)  --json
+// stream --paths delegated --trace alternate`, which pauses and resumes tracing (daemon and guest at once)
+// in 500 ms phases of one run, so that trace-on and trace-off throughput meet the same load moments apart.
+// Separate runs cannot show a few percent here: on this 2-core machine one run's throughput moves ±15%
+// from second to second. Reports the median over --runs of each run's overhead (1 - on/off, in percent).
+//   --runs N (default 3)  --seconds S (per run, default 20)  --json
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { BenchReport } from '../protocol';
+import type { BenchReport, TraceOverhead } from '../protocol';
 import { median } from './measure';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
+const opt = (name: string, dflt: number): number => {
   const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? String(argv[i + 1]) : dflt;
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
-const PAIRS = Number(opt('pairs', '10'));
-const SECONDS = Number(opt('seconds', '2'));
-const WORKLOAD = opt('workload', 'stream');
+const RUNS = opt('runs', 3);
+const SECONDS = opt('seconds', 20);
 const json = argv.includes('--json');
-if (!(Number.isSafeInteger(PAIRS) && PAIRS > 0) || !(SECONDS > 0)) {
-  console.error('usage: bench-trace-overhead [--pairs N] [--seconds S] [--workload W] [--json]');
+if (!(Number.isSafeInteger(RUNS) && RUNS > 0) || !(SECONDS >= 2)) {
+  console.error('usage: bench-trace-overhead [--runs N] [--seconds S (at least 2)] [--json]');
   process.exit(2);
 }
 const cli = join(__dirname, '..', 'dist', 'linsock.js');
 
-/** One bench run; its throughput (stream, inter-guest) or median latency in µs (the others). */
-function run(trace: 'on' | 'off'): number {
-  const args = [cli, 'bench', '--workload', WORKLOAD, '--paths', 'delegated', '--seconds', String(SECONDS), '--trace', trace, '--json'];
+function run(): TraceOverhead {
+  const args = [cli, 'bench', '--workload', 'stream', '--paths', 'delegated', '--seconds', String(SECONDS), '--trace', 'alternate', '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: (SECONDS + 120) * 1000 });
-  if (r.status !== 0) throw new Error(`linsock bench --trace ${trace} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
+  if (r.status !== 0) throw new Error(`linsock bench --trace alternate failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
   const report = JSON.parse(r.stdout) as BenchReport;
-  const row = report.results.find((x) => x.path === 'delegated');
-  if (!row?.verified) throw new Error(`linsock bench --trace ${trace}: the delegated row is not verified`);
-  const v = WORKLOAD === 'stream' ? row.mb_per_s : row.p50_us;
-  if (v === null) throw new Error(`linsock bench --trace ${trace}: no figure for ${WORKLOAD}`);
-  return v;
+  if (!report.results[0]?.verified) throw new Error('linsock bench --trace alternate: the delegated row is not verified');
+  if (!report.trace_overhead || report.trace_overhead.overhead_pct === null) throw new Error('linsock bench --trace alternate: no trace_overhead in the report');
+  return report.trace_overhead;
 }
 
-const lowerIsBetter = WORKLOAD !== 'stream';
-const pairs: { off: number; on: number; overheadPct: number }[] = [];
-for (let i = 0; i < PAIRS; i++) {
-  const order: ('on' | 'off')[] = i % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
-  const got: Record<string, number> = {};
-  for (const t of order) got[t] = run(t);
-  const off = got.off as number;
-  const on = got.on as number;
-  // The cost as a share of the untraced figure: throughput lost, or latency added.
-  const overheadPct = 100 * (lowerIsBetter ? on / off - 1 : 1 - on / off);
-  pairs.push({ off, on, overheadPct });
-  if (!json) console.error(`pair ${i + 1}/${PAIRS}: off ${off.toFixed(1)}, on ${on.toFixed(1)}, overhead ${overheadPct.toFixed(1)}%`);
+const runs: TraceOverhead[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const o = run();
+  runs.push(o);
+  if (!json) console.error(`run ${i + 1}/${RUNS}: off ${o.off_mb_per_s} MB/s, on ${o.on_mb_per_s} MB/s over ${o.phases} phases: overhead ${o.overhead_pct}% (median of pairs ${o.pair_overhead_pct_median}%)`);
 }
+const pick = (f: (o: TraceOverhead) => number | null): number => median(runs.map((o) => f(o) ?? NaN));
 const result = {
-  workload: WORKLOAD,
-  unit: lowerIsBetter ? 'p50_us' : 'mb_per_s',
-  pairs: pairs.length,
+  runs: RUNS,
   seconds: SECONDS,
-  off_median: median(pairs.map((p) => p.off)),
-  on_median: median(pairs.map((p) => p.on)),
-  overhead_pct_median: Number(median(pairs.map((p) => p.overheadPct)).toFixed(2)),
-  overhead_pct: pairs.map((p) => Number(p.overheadPct.toFixed(2))),
+  phase_ms: runs[0]?.phase_ms,
+  off_mb_per_s: pick((o) => o.off_mb_per_s),
+  on_mb_per_s: pick((o) => o.on_mb_per_s),
+  overhead_pct_median: pick((o) => o.overhead_pct),
+  overhead_pct: runs.map((o) => o.overhead_pct),
+  pair_overhead_pct_median: pick((o) => o.pair_overhead_pct_median),
 };
 if (json) console.log(JSON.stringify(result));
-else console.log(`${WORKLOAD} delegated: trace off ${result.off_median.toFixed(1)}, on ${result.on_median.toFixed(1)} ${result.unit} (medians); overhead per pair: median ${result.overhead_pct_median}% (${Math.min(...result.overhead_pct)}..${Math.max(...result.overhead_pct)}%)`);
+else console.log(`stream delegated, tracing overhead: median ${result.overhead_pct_median}% over ${RUNS} runs of ${SECONDS} s (${result.overhead_pct.join('%, ')}%); trace off ${result.off_mb_per_s}, on ${result.on_mb_per_s} MB/s`);

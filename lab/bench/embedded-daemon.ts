@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, NO_TRACE, TraceHub } from '../../daemon';
+import { startDaemon, NO_TRACE, TraceHub, type TraceSink } from '../../daemon';
+import type { TraceRecord } from '../../protocol';
 
 export interface EmbeddedDaemonOptions {
   allow: { address: string; port: number; udp: boolean };
@@ -17,6 +18,8 @@ export interface EmbeddedDaemon {
   guestPath: string;
   /** Call records the daemon published during the run (tracing on). */
   records(): number;
+  /** Pauses or resumes the daemon's tracing (it stays on until a guest has connected). */
+  setTracing(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -28,16 +31,22 @@ export interface EmbeddedDaemon {
 export async function startEmbeddedDaemon(o: EmbeddedDaemonOptions): Promise<EmbeddedDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-bench-'));
   const hub = o.trace ? new TraceHub() : null;
+  // The daemon checks `enabled` before each call it traces: a switch in front of the hub pauses tracing.
+  const sink: TraceSink & { enabled: boolean } = hub ? { enabled: true, publish: (r: TraceRecord) => hub.publish(r) } : { ...NO_TRACE };
   const d = await startDaemon({
     guestSocket: join(dir, 'guest.sock'),
     policy: { rules: [{ action: 'allow', ops: [o.allow.udp ? 'sendto' : 'connect'], cidr: o.allow.address, ports: o.allow.port }] },
-    trace: hub ?? NO_TRACE,
+    trace: sink,
     run: `bench-${process.pid}`,
     busyPollUs: o.busyPollUs,
   });
   return {
     guestPath: d.guestPath as string,
     records: () => hub?.stats().calls ?? 0,
+    setTracing: (on) => {
+      // A guest that said hello while tracing was paused would never stamp: the switch stays on until one has.
+      if (hub) sink.enabled = on || d.guests().length === 0;
+    },
     close: async () => {
       await d.close();
       hub?.close();

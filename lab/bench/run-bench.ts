@@ -18,6 +18,7 @@ import { CallIntake } from './call-intake';
 import { nowNs } from './latency';
 import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
 import { runInterGuest } from './inter-guest';
+import { followPhases, traceOverhead, type TracePhases } from './trace-phases';
 import type { WorkerSpec, WorkerWorkload } from './worker';
 import { round, type WorkloadResult } from './workload-result';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
@@ -34,6 +35,11 @@ export interface BenchOptions {
   trace: boolean;
   /** linsockd --busy-poll-us for the daemons the run starts; the daemon's default when absent. */
   busyPollUs?: number;
+  /**
+   * `--trace alternate`: tracing (with `trace` on) is paused and resumed in phases of this many ms, in the
+   * embedded daemon and the guest at once, and the report's trace_overhead compares the phases.
+   */
+  tracePhaseMs?: number;
 }
 
 export interface BenchEnv {
@@ -84,6 +90,10 @@ export function validateOptions(o: BenchOptions): void {
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
   if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
   if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
+  if (o.tracePhaseMs !== undefined) {
+    if (!o.trace || o.workload !== 'stream' || o.paths.length !== 1 || o.paths[0] !== 'delegated') throw new BenchUsageError('--trace alternate measures the stream workload on the delegated path alone (--workload stream --paths delegated)');
+    if (!(Number.isSafeInteger(o.tracePhaseMs) && o.tracePhaseMs >= 50 && o.tracePhaseMs * 4 <= o.seconds * 1000)) throw new BenchUsageError(`a trace phase must last at least 50 ms and the run at least 4 phases, got ${o.tracePhaseMs} ms in ${o.seconds} s`);
+  }
 }
 
 export async function runBench(options: BenchOptions, env: BenchEnv = {}): Promise<BenchReport> {
@@ -108,6 +118,7 @@ export interface BenchScope {
 
 export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Promise<BenchOutcome> {
   validateOptions(o);
+  if (o.tracePhaseMs !== undefined && (env.daemonGuestPath || env.sink)) throw new BenchUsageError('--trace alternate needs the bench\'s own daemon: it cannot pause tracing in --daemon or in a sink of `linsock start`');
   const mode = o.mode ?? DEFAULT_MODE;
   const log = env.onProgress ?? (() => undefined);
   const scope: BenchScope = {
@@ -200,6 +211,7 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
   const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
   const loop = server.ports.hosts[0]!;
   let channel = env.daemonGuestPath;
+  let phases: TracePhases | null = null;
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     if (sink && env.sink) {
@@ -211,6 +223,11 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
       const d = await startEmbeddedDaemon({ allow: { address: loop.host, port: portOf(loop), udp: workload === 'udp-rr' }, trace: o.trace, busyPollUs: o.busyPollUs });
       s.cleanups.push(() => d.close());
       channel = d.guestPath;
+      if (o.tracePhaseMs !== undefined) {
+        // Phase 0 starts once the guest has surely connected (with tracing on, so that it stamps at all).
+        phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
+        s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
+      }
     }
     log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
   }
@@ -225,7 +242,7 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
     const spec: WorkerSpec = {
       workload,
       path,
-      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined },
+      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: path === 'delegated' ? phases ?? undefined : undefined },
       channel,
       guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
       trace: o.trace,
@@ -275,5 +292,7 @@ function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
   };
   if (s.o.paths.includes('emulated')) report.offloads = e ? [...e.offloads] : null;
   if (s.emulatedWhy) report.unavailable = { emulated: s.emulatedWhy };
+  const phased = by('delegated')?.phases;
+  if (s.o.tracePhaseMs !== undefined && phased) report.trace_overhead = traceOverhead({ originNs: 0, phaseMs: s.o.tracePhaseMs }, phased);
   return report;
 }

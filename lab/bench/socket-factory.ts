@@ -25,6 +25,8 @@ export interface SocketFactory {
   close(): Promise<void>;
   /** What a reader of the result should know about how this path was set up. */
   readonly notes?: readonly string[];
+  /** Pauses or resumes the guest's trace stamps (delegated, when the daemon accepted them; `--trace alternate`). */
+  setTracing?(on: boolean): void;
 }
 
 function connected<S extends StreamSocket>(s: S): Promise<S> {
@@ -54,6 +56,7 @@ export async function delegatedFactory(channelPath: string, guest: string, trace
     connect: (port, host) => connected(connect({ channel, port, host, noDelay: true })),
     udp: (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4', channel }),
     close: () => channel.close('workload finished'),
+    setTracing: channel.tracing ? (on) => channel.setTracing(on) : undefined,
     notes: typeof channel.sendBuffer === 'string' ? [`the guest channel kept the kernel's default send buffer (${channel.sendBuffer}): bulk transfers run slower`] : [],
   };
 }

@@ -15,6 +15,8 @@ export function formatTable(report: BenchReport, results: WorkloadResult[]): str
   const out = [`${report.workload} (${nic})`, line(head), ...rows.map(line)];
   const metric = ratioMetric(report.workload) === 'mb_per_s' ? 'throughput (MB/s), higher is better' : 'median latency (p50), lower is better';
   for (const [k, v] of Object.entries(report.ratios)) if (v !== null) out.push(`${k}: ${v} (${metric})`);
+  const o = report.trace_overhead;
+  if (o) out.push(`tracing overhead: ${fmt(o.overhead_pct)}% (trace off ${fmt(o.off_mb_per_s)} MB/s, on ${fmt(o.on_mb_per_s)} MB/s over ${o.phases} phases of ${o.phase_ms} ms; median of off/on pairs ${fmt(o.pair_overhead_pct_median)}%)`);
   for (const r of results) for (const n of r.notes) out.push(`note (${r.path}): ${n}`);
   for (const [p, why] of Object.entries(report.unavailable ?? {})) out.push(`unavailable (${p}): ${why}`);
   return `${out.join('\n')}\n`;

@@ -11,6 +11,8 @@ import { runRr } from './workloads/rr';
 import { runCrr } from './workloads/crr';
 import { runUdpRr } from './workloads/udp-rr';
 import type { WorkloadResult, WorkloadTarget } from './workload-result';
+import { followPhases } from './trace-phases';
+import { nowNs } from './latency';
 
 export type WorkerWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
 
@@ -47,13 +49,19 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
     if (!spec.channel) throw new Error('the delegated path needs the daemon\'s guest socket');
     factory = await delegatedFactory(spec.channel, spec.guest ?? `bench-${process.pid}`, spec.trace);
   } else throw new Error(`a workload process runs direct, delegated or emulated, not '${String(spec.path)}'`);
+  // With --trace alternate the guest's stamps follow the phases that the daemon's sink follows.
+  const phases = spec.target.phases;
+  const setTracing = factory.setTracing;
+  const stopPhases = phases && setTracing ? followPhases(phases, nowNs, (on) => setTracing(on)) : null;
   try {
+    if (phases && !setTracing) throw new Error('the guest cannot trace: --trace alternate needs the daemon tracing when the guest connects');
     const result = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
     if (spec.label) result.path = spec.label;
     result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);
     return result;
   } finally {
+    stopPhases?.();
     await factory.close();
     await recorder?.close();
   }

@@ -1,15 +1,18 @@
-// `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off] [--mode e1000|virtio]
+// `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio]
 // [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
 // without, a table. Progress goes to stderr. A path that cannot run here (emulated without namespaces)
 // is a row of nulls with `verified: false`, its reason in the report's `unavailable` and on stderr; the
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
+// `--trace alternate` (stream on delegated alone) pauses and resumes tracing in phases of 500 ms, in the
+// daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
 import { BenchCancelled, BenchUsageError, runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
+import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
 import { parseOptions, usageError } from './options';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off] [--mode e1000|virtio] [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -32,7 +35,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (!workload) problems.push('--workload is required');
   else if (!(WORKLOADS as readonly string[]).includes(workload)) problems.push(`unknown workload '${workload}' (expected ${WORKLOADS.join(', ')})`);
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
-  if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--trace must be on or off, got '${String(values.trace)}'`);
+  if (values.trace !== 'on' && values.trace !== 'off' && values.trace !== 'alternate') problems.push(`--trace must be on, off or alternate, got '${String(values.trace)}'`);
   if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
   const busy = values['busy-poll-us'] as string | undefined;
   if (busy !== undefined && !/^\d+$/.test(busy)) problems.push(`--busy-poll-us must be a whole number of microseconds, got '${busy}'`);
@@ -51,7 +54,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
         workload: workload as Workload,
         paths: String(values.paths).split(',').map((p) => p.trim()).filter(Boolean) as Path[],
         seconds,
-        trace: values.trace === 'on',
+        trace: values.trace !== 'off',
+        tracePhaseMs: values.trace === 'alternate' ? DEFAULT_PHASE_MS : undefined,
         mode: values.mode as EmulatedMode,
         busyPollUs: busy === undefined ? undefined : Number(busy),
       },

@@ -45,6 +45,26 @@ test('bench --json: udp-rr on delegated gives latency percentiles', () => {
   assert.equal(report.ratios['delegated/direct'], null);
 });
 
+test('bench --trace alternate: tracing off and on in phases of one run, compared in trace_overhead', () => {
+  const r = linsock(['bench', '--workload', 'stream', '--paths', 'delegated', '--seconds', '4', '--trace', 'alternate', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  assert.equal(report.results[0]?.verified, true);
+  const o = report.trace_overhead;
+  assert.ok(o, 'the report has trace_overhead');
+  assert.equal(o.phase_ms, 500);
+  assert.ok(o.phases >= 4, `${o.phases} whole phases`);
+  assert.ok((o.off_mb_per_s ?? 0) > 0 && (o.on_mb_per_s ?? 0) > 0);
+  assert.equal(typeof o.overhead_pct, 'number');
+  assert.equal(typeof o.pair_overhead_pct_median, 'number');
+  const rr = linsock(['bench', '--workload', 'rr', '--paths', 'delegated', '--trace', 'alternate']);
+  assert.equal(rr.code, 2);
+  assert.match(rr.stderr, /--trace alternate measures the stream workload on the delegated path alone/);
+  const bad = linsock(['bench', '--workload', 'stream', '--paths', 'delegated', '--trace', 'sometimes']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--trace must be on, off or alternate, got 'sometimes'/);
+});
+
 test('bench: paths and arguments that do not exist are clear errors', () => {
   const unknown = linsock(['bench', '--workload', 'stream', '--paths', 'direct,wormhole', '--seconds', '1']);
   assert.equal(unknown.code, 2);

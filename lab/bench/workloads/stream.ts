@@ -5,6 +5,7 @@ import { crc32 } from 'node:zlib';
 import type { SocketFactory } from '../socket-factory';
 import { nowNs } from '../latency';
 import { mbPerS, round, type WorkloadResult, type WorkloadTarget } from '../workload-result';
+import { PhaseCounter } from '../trace-phases';
 
 export const STREAM_WRITE_BYTES = 64 * 1024;
 const BLOCKS = 16;
@@ -42,11 +43,13 @@ export async function runStream(f: SocketFactory, t: WorkloadTarget): Promise<Om
   let sent = 0;
   let sum = 0;
   let calls = 0;
+  const phases = t.phases ? new PhaseCounter(t.phases) : null;
   const t0 = nowNs();
   const deadline = t0 + t.seconds * 1e9;
   await new Promise<void>((resolve) => {
     const pump = (): void => {
-      while (nowNs() < deadline) {
+      for (let now = nowNs(); now < deadline; now = nowNs()) {
+        phases?.add(now, STREAM_WRITE_BYTES);
         const block = blocks[calls % BLOCKS] as Buffer;
         sum = crc32(block, sum);
         sent += block.length;
@@ -75,5 +78,6 @@ export async function runStream(f: SocketFactory, t: WorkloadTarget): Promise<Om
     bytes: sent,
     verified,
     notes: verified ? [] : [`sent ${sent} bytes crc32 ${sum}, the sink counted ${got.bytes} bytes crc32 ${got.crc32}`],
+    ...(phases ? { phases: phases.phases(t0, deadline) } : {}),
   };
 }
