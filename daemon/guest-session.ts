@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import {
   Capability, MAX_LOOKUP_ADDRESSES, WIRE_VERSION,
-  type ErrnoName, type GuestInfo, type GuestRequest, type Hello, type Op, type Send, type WireMessage,
+  type ErrnoName, type GuestInfo, type GuestRequest, type Hello, type Op, type Send, type StampEntry, type WireMessage,
 } from '../protocol';
 import { FrameDecoder, type ProtocolError } from '../protocol/wire-codec';
 import { CallTracer } from './call-trace';
@@ -80,6 +80,8 @@ export class GuestSession implements SessionContext {
   private blocked = false;
   private readPaused = false;
   private tracer: CallTracer | null = null;
+  /** Guest stamps of this read, joined once its writes have left (joinStamps). */
+  private stampsIn: StampEntry[][] = [];
   /** The send frame whose data is arriving in pieces (see sendPiece). */
   private piece: { respond: Respond; bytes: number; failed: ReplyBody | null } | null = null;
   /**
@@ -89,6 +91,11 @@ export class GuestSession implements SessionContext {
    */
   private readonly corked: Writable[] = [];
   private uncorkScheduled = false;
+  private readonly joinStamps = (): void => {
+    const batches = this.stampsIn;
+    this.stampsIn = [];
+    for (const entries of batches) this.tracer?.stamps(entries);
+  };
   private readonly uncorkAll = (): void => {
     this.uncorkScheduled = false;
     for (const s of this.corked) s.uncork();
@@ -233,6 +240,8 @@ export class GuestSession implements SessionContext {
     if (this.isClosed()) return;
     // Answers leave now, in the callback that read their requests.
     this.out.flush();
+    // Tracing stays off the data path: records are built after this turn's host writes (batchWrites) left.
+    if (this.stampsIn.length > 0) setImmediate(this.joinStamps);
     if (error) return this.malformed(error);
     if (!this.readPaused && this.outputBlocked()) {
       // The guest is not reading what we send: stop reading its requests until it does.
@@ -279,7 +288,8 @@ export class GuestSession implements SessionContext {
         return;
       }
       case 'stamps':
-        this.tracer?.stamps(m.entries);
+        // While tracing is paused (the sink is off) the calls have no host half to join: drop the stamps.
+        if (this.opts.sink.enabled && this.tracer) this.stampsIn.push(m.entries);
         return;
       case 'clock': {
         const now = nowNs();
@@ -489,6 +499,7 @@ export class GuestSession implements SessionContext {
     this.table.clear();
     this.lingering.clear();
     this.handleWaiters.length = 0;
+    this.joinStamps();
     this.tracer?.flush();
     this.tracer = null;
     if (wasOpen) {

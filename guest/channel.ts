@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import {
   Capability, DEFAULT_MAX_PAYLOAD, WIRE_VERSION,
-  type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type WireMessage,
+  type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type StampEntry, type WireMessage,
 } from '../protocol';
 import { encodeFrameParts, encodeMessage, FrameDecoder } from '../protocol/wire-codec';
 import { socketError, type SocketError } from './errors';
@@ -95,7 +95,7 @@ export class Channel extends EventEmitter {
   private out: Uint8Array[] = [];
   /** Requests and pipelined sends written in the current batch: their channelOut is the flush time. */
   private outCalls: Pending[] = [];
-  private outSends: { id: number; enter: number }[] = [];
+  private outSends: StampEntry[] = [];
   /** The send frame still open for more data of the same socket in this tick (see send()). */
   private openSend: { id: number; handle: number; parts: Uint8Array[]; length: number } | null = null;
   private credits = new Map<number, number>();
@@ -199,7 +199,7 @@ export class Channel extends EventEmitter {
     }
     this.sealSend();
     const id = this.allocId();
-    if (this.tracing) this.outSends.push({ id, enter: nowNs() });
+    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
     this.openSend = { id, handle, parts: [data], length: data.byteLength };
     this.scheduleFlush();
   }
@@ -224,7 +224,7 @@ export class Channel extends EventEmitter {
   sendTo(handle: number, remote: Endpoint, data: Uint8Array): void {
     if (this.closedError) return;
     const id = this.allocId();
-    if (this.tracing) this.outSends.push({ id, enter: nowNs() });
+    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
     this.queue({ type: 'sendto', id, handle, noReply: true, remote, data });
   }
 
@@ -363,7 +363,10 @@ export class Channel extends EventEmitter {
       // the same read as the send itself, before the host has finished it.
       if (this.stamps.due(t) || (this.out.length > 0 && this.stamps.size >= 64)) this.pushStamps();
       // A pipelined send returns to the application when it is handed to the channel.
-      for (const s of this.outSends) this.stamps.add(s.id, s.enter, t, t, t);
+      for (const e of this.outSends) {
+        e.channelOut = e.replyIn = e.return = t;
+        this.stamps.push(e);
+      }
       this.outSends = [];
       this.armStampTimer();
     }

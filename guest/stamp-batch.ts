@@ -20,8 +20,13 @@ export class StampBatch {
   }
 
   add(id: number, enter: number, channelOut: number, replyIn: number, ret: number): void {
-    if (this.entries.length === 0) this.oldestNs = ret;
-    this.entries.push({ id, enter, channelOut, replyIn, return: ret });
+    this.push({ id, enter, channelOut, replyIn, return: ret });
+  }
+
+  /** Takes `e` as it is (a pipelined send's entry, made when it was queued). */
+  push(e: StampEntry): void {
+    if (this.entries.length === 0) this.oldestNs = e.return;
+    this.entries.push(e);
   }
 
   /** True when the batch is full or has waited long enough that it should leave with the next write. */

@@ -175,14 +175,12 @@ let prevStart = 0;
 function readCall(tag: number, v: CallView): void {
   const path = (tag >> 2) & 3;
   if (path >= PATH_COUNT) bad('bad call record', `a path index below ${PATH_COUNT}, got ${path}`, P - 1);
-  if (tag & BIT_NEXT_SEQ) v.seq = prevSeq + 1;
-  else {
-    const at = P;
-    const seq = prevSeq + sv();
-    if (seq < 0 || seq > Number.MAX_SAFE_INTEGER) bad('bad call seq', `0..2^53-1, got ${seq}`, at);
-    v.seq = seq;
-  }
-  prevSeq = v.seq;
+  const at0 = P;
+  // The next seq after 2^53-1 is no safe integer either: both forms are checked.
+  const seq = tag & BIT_NEXT_SEQ ? prevSeq + 1 : prevSeq + sv();
+  if (seq < 0 || seq > Number.MAX_SAFE_INTEGER) bad('bad call seq', `0..2^53-1, got ${seq}`, at0);
+  v.seq = seq;
+  prevSeq = seq;
   v.path = path;
   let at = P;
   v.runIndex = uv();
@@ -251,13 +249,9 @@ function readFrame(tag: number): FrameRecord {
   const dir = (tag >> 2) & 3;
   if (dir >= FRAME_DIRECTIONS.length) bad('bad frame record', `a direction index below ${FRAME_DIRECTIONS.length}, got ${dir}`, P - 1);
   if (tag & 0x40 || (tag & FrameBit.udp && !(tag & FrameBit.flow))) bad('bad frame record', 'reserved tag bits 0', P - 1);
-  let seq: number;
-  if (tag & FrameBit.nextSeq) seq = prevSeq + 1;
-  else {
-    const at = P;
-    seq = prevSeq + sv();
-    if (seq < 0 || seq > Number.MAX_SAFE_INTEGER) bad('bad frame seq', `0..2^53-1, got ${seq}`, at);
-  }
+  const at0 = P;
+  const seq = tag & FrameBit.nextSeq ? prevSeq + 1 : prevSeq + sv();
+  if (seq < 0 || seq > Number.MAX_SAFE_INTEGER) bad('bad frame seq', `0..2^53-1, got ${seq}`, at0);
   prevSeq = seq;
   const run = str('frame run', MAX_RECORD_NAME);
   const guest = str('frame guest', MAX_RECORD_NAME);

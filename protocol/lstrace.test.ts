@@ -210,6 +210,22 @@ test('damage anywhere in a chunk is detected; the records of earlier chunks are 
   assert.deepEqual(decodeChunk(damaged).records, []);
 });
 
+test('a seq beyond 2^53-1 is refused in either form, a delta or "the next one" (found by the fuzz test)', () => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  // Written with seqs 2^53-2 and 2^53-1; then the first's delta (from -1) becomes 2^53, one more, in the
+  // same number of bytes, so the second, "the next seq", would be 2^53.
+  const chunk = encodeChunk([{ ...typicalCall(0, 1e12), seq: MAX - 1 }, { ...typicalCall(1, 1e12), seq: MAX }]);
+  const from = [0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f]; // sign-magnitude varint of 2^53-1
+  const to = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]; // of 2^53
+  const at = chunk.findIndex((_, i) => from.every((b, k) => chunk[i + k] === b));
+  assert.ok(at > 0);
+  const bent = chunk.slice();
+  bent.set(to, at);
+  const r = decodeChunk(resealed(bent));
+  assert.match(String(r.error?.message), /bad call seq .*got 9007199254740992/);
+  assert.deepEqual(r.records.map((x) => (x as CallRecord).seq), [MAX]);
+});
+
 test('isLstrace sniffs the file magic', () => {
   assert.ok(isLstrace(encodeFile([])));
   assert.ok(!isLstrace(encodeChunk([])));
