@@ -1,9 +1,9 @@
 // The trace hub: numbers every published record, encodes it at once into the open chunk (so producers'
 // record objects die young, not after a batch period), keeps the recent chunks in a bounded ring and feeds
-// live subscribers. Every subscriber is a cursor into the ring, so a slow
-// one costs the daemon nothing beyond its socket's capped backlog: while its socket is full it falls
-// behind; what the ring forgets before it catches up (or what lies beyond `maxLag` once it is live) is
-// skipped, counted, and announced to it as one DroppedRecord.
+// live subscribers. Every subscriber is a cursor into the ring, so a slow one costs the daemon nothing
+// beyond its socket's capped backlog: while its socket is full it falls behind; what the ring forgets
+// before it catches up (or what lies beyond `maxLag` once it is live) is skipped, counted, and announced
+// to it as one DroppedRecord.
 
 import type { TraceSink } from './trace-sink';
 import { TraceRing, chunksFrom } from './trace-ring';

@@ -224,7 +224,7 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
       s.cleanups.push(() => d.close());
       channel = d.guestPath;
       if (o.tracePhaseMs !== undefined) {
-        // Phase 0 starts once the guest has surely connected (with tracing on, so that it stamps at all).
+        // Phase 0 starts once the guest has normally connected; the daemon's switch stays on until it has.
         phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
         s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
       }
@@ -242,7 +242,7 @@ async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<Workload
     const spec: WorkerSpec = {
       workload,
       path,
-      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: path === 'delegated' ? phases ?? undefined : undefined },
+      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: phases ?? undefined },
       channel,
       guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
       trace: o.trace,
@@ -293,6 +293,6 @@ function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
   if (s.o.paths.includes('emulated')) report.offloads = e ? [...e.offloads] : null;
   if (s.emulatedWhy) report.unavailable = { emulated: s.emulatedWhy };
   const phased = by('delegated')?.phases;
-  if (s.o.tracePhaseMs !== undefined && phased) report.trace_overhead = traceOverhead({ originNs: 0, phaseMs: s.o.tracePhaseMs }, phased);
+  if (s.o.tracePhaseMs !== undefined && phased) report.trace_overhead = traceOverhead(s.o.tracePhaseMs, phased);
   return report;
 }

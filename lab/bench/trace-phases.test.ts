@@ -31,13 +31,13 @@ test('a PhaseCounter leaves out each phase\'s settling start and reports only wh
 
 test('traceOverhead compares the traced phases with the untraced ones, overall and per neighbouring pair', () => {
   const ph = (index: number, bytes: number): PhaseBytes => ({ index, tracing: tracingIn(index), bytes, ns: 1e9 });
-  const o = traceOverhead(P, [ph(0, 100e6), ph(1, 95e6), ph(2, 100e6), ph(3, 90e6), ph(4, 200e6), ph(5, 200e6)]);
+  const o = traceOverhead(P.phaseMs, [ph(0, 100e6), ph(1, 95e6), ph(2, 100e6), ph(3, 90e6), ph(4, 200e6), ph(5, 200e6)]);
   assert.equal(o.phases, 6);
   assert.equal(o.off_mb_per_s, 133.333); // rounded as every figure of the report
   assert.equal(o.on_mb_per_s, 128.333);
   assert.equal(o.overhead_pct, 3.75);
   assert.equal(o.pair_overhead_pct_median, 5); // pairs: 5%, 10%, 0%
-  assert.equal(traceOverhead(P, []).overhead_pct, null);
+  assert.equal(traceOverhead(P.phaseMs, []).overhead_pct, null);
 });
 
 test('followPhases applies the current phase at once and each next one at its boundary', async () => {

@@ -70,7 +70,7 @@ export class PhaseCounter {
   }
 }
 
-export function traceOverhead(p: TracePhases, phases: readonly PhaseBytes[]): TraceOverhead {
+export function traceOverhead(phaseMs: number, phases: readonly PhaseBytes[]): TraceOverhead {
   const rate = (list: readonly PhaseBytes[]): number | null =>
     list.length ? mbPerS(list.reduce((n, x) => n + x.bytes, 0), list.reduce((n, x) => n + x.ns, 0)) : null;
   const off = rate(phases.filter((x) => !x.tracing));
@@ -83,7 +83,7 @@ export function traceOverhead(p: TracePhases, phases: readonly PhaseBytes[]): Tr
     if (offB.bytes > 0) pairs.push(100 * (1 - onB.bytes / offB.bytes));
   }
   return {
-    phase_ms: p.phaseMs,
+    phase_ms: phaseMs,
     phases: phases.length,
     off_mb_per_s: round(off),
     on_mb_per_s: round(on),
