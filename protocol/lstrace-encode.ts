@@ -1,6 +1,7 @@
 // Writes .lstrace bytes: the file header and self-contained chunks of records (layout in README.md).
 // Records come from our own code, so a value that cannot be encoded losslessly throws a RangeError naming
-// the field. The hot path (call records) does no per-record allocation: one growing scratch buffer per ChunkWriter.
+// the field. The hot path (call records) does no per-record allocation: each ChunkWriter writes into one
+// growing scratch buffer.
 
 import { concatBytes } from './bytes';
 import { crc32 } from './crc32';
