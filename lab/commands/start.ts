@@ -9,12 +9,13 @@ import { usageError } from './options';
 import { resolve } from 'node:path';
 import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { emulatedPathSupport } from '../emulated';
+import { MAX_BUSY_POLL_US } from '../../daemon';
 import { formatReport } from '../serve/format-report';
 import { startServe, type Serve } from '../serve/serve';
 import { traceFilesMessage, writeTraceFiles } from '../serve/trace-files';
 
 export const START_USAGE =
-  'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off]';
+  'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off] [--busy-poll-us N]';
 
 const INITIAL_WORKLOADS: Workload[] = ['stream', 'rr'];
 
@@ -26,6 +27,7 @@ interface StartArgs {
   tokenFile?: string;
   tracesDir: string;
   trace: boolean;
+  busyPollUs?: number;
 }
 
 function parseStartArgs(argv: string[]): StartArgs {
@@ -39,6 +41,7 @@ function parseStartArgs(argv: string[]): StartArgs {
       'token-file': { type: 'string' },
       'traces-dir': { type: 'string', default: 'traces' },
       trace: { type: 'string', default: 'on' },
+      'busy-poll-us': { type: 'string' },
     },
     strict: true,
   });
@@ -50,6 +53,8 @@ function parseStartArgs(argv: string[]): StartArgs {
     if (!Number.isInteger(tracePort) || tracePort < 0 || tracePort > 65535) throw new Error(`--trace-port must be a port in 0..65535, got '${values['trace-port']}'`);
   }
   if (values.trace !== 'on' && values.trace !== 'off') throw new Error(`--trace must be on or off, got '${values.trace}'`);
+  const busy = values['busy-poll-us'];
+  if (busy !== undefined && (!/^\d+$/.test(busy) || Number(busy) > MAX_BUSY_POLL_US)) throw new Error(`--busy-poll-us expects microseconds 0..${MAX_BUSY_POLL_US}, got '${busy}'`);
   return {
     initialRun: values['no-initial-run'] !== true,
     seconds,
@@ -58,6 +63,7 @@ function parseStartArgs(argv: string[]): StartArgs {
     tokenFile: values['token-file'],
     tracesDir: resolve(values['traces-dir'] as string),
     trace: values.trace === 'on',
+    busyPollUs: busy === undefined ? undefined : Number(busy),
   };
 }
 
@@ -125,6 +131,7 @@ export async function startCommand(argv: string[] = []): Promise<number> {
     tracePort: a.tracePort,
     tokenFile: a.tokenFile,
     trace: a.trace,
+    busyPollUs: a.busyPollUs,
     tracesDir: a.tracesDir,
     log: (line) => console.error(line),
   });

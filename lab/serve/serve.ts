@@ -23,6 +23,8 @@ export interface ServeOptions {
   tokenFile?: string;
   /** Tracing on (default) or off. */
   trace?: boolean;
+  /** The daemon's polling window after guest activity (linsockd --busy-poll-us); its default when absent. */
+  busyPollUs?: number;
   /** Lines for a person: fallbacks taken, run progress, where a requested run's trace files went. */
   log?: (line: string) => void;
   /** Where runs requested over the trace server (`run`) are written as .lstrace and Chrome JSON; none when absent. */
@@ -49,7 +51,7 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
   let privateDir: string | null = null;
   // Calls of guests that are no comparison's keep the daemon's run id.
   const daemonOn = (guestSocket: string): Promise<RunningDaemon> =>
-    startDaemon({ guestSocket, policy, trace: recorder, run: daemonRun });
+    startDaemon({ guestSocket, policy, trace: recorder, run: daemonRun, busyPollUs: o.busyPollUs });
 
   let daemon: RunningDaemon;
   if (o.guestSocket !== undefined) daemon = await daemonOn(o.guestSocket);

@@ -84,6 +84,13 @@ test('bench: paths and arguments that do not exist are clear errors', () => {
   assert.match(far.stderr, /busy-poll-us must be 0\.\.10000 microseconds, got 50000/);
 });
 
+test('linsock start refuses a bad --busy-poll-us before it starts anything', () => {
+  const r = linsock(['start', '--busy-poll-us', '50000']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--busy-poll-us expects microseconds 0\.\.10000, got '50000'/);
+  assert.match(r.stderr, /usage: linsock start .*\[--busy-poll-us N\]/);
+});
+
 test('linsock --help, -h and help list the commands and exit 0; an unknown command exits 2', () => {
   for (const flag of ['--help', '-h', 'help']) {
     const r = linsock([flag]);
