@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_INITIAL_CREDIT } from '../../protocol';
 import { encodeMessage } from '../../protocol/wire-codec';
 import { RawGuest } from './raw-guest';
-import { LOOPBACK_ALLOWED, tcpServer, withDaemon } from './harness';
+import { LOOPBACK_ALLOWED, tcpServer, withConnectedGuest, withDaemon } from './harness';
 
 /** Writes 1 MiB blocks of `fill` to `conn` as fast as it drains, up to `total`; `written` counts what the kernel took. */
 function flood(conn: Socket, total: number, fill: number): { written: number } {
@@ -154,50 +154,32 @@ describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
   });
 
   it('pushes no more than the guest credit and pauses the host socket (backpressure)', async () => {
-    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
-      const srv = await tcpServer();
-      const g = await RawGuest.open(path, 'stingy');
-      try {
-        const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
-        const conn = await srv.next();
-        const total = 64 * 1024 * 1024;
-        const server = flood(conn, total, 1);
-        await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT, 3000);
-        await new Promise((r) => setTimeout(r, 300));
-        // Exactly the credit arrived, and the server is stuck: the kernel buffers are full, the daemon holds back.
-        assert.equal(g.bytesOn(handle), DEFAULT_INITIAL_CREDIT);
-        assert.ok(server.written < total / 2, `server wrote ${server.written} bytes although the guest read only ${DEFAULT_INITIAL_CREDIT}`);
-        g.post({ type: 'credit', handle, bytes: 512 * 1024 });
-        await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT + 512 * 1024, 3000);
-        await new Promise((r) => setTimeout(r, 100));
-        assert.equal(g.bytesOn(handle), DEFAULT_INITIAL_CREDIT + 512 * 1024);
-      } finally {
-        g.close();
-        await srv.close();
-      }
+    await withConnectedGuest('stingy', async ({ g, handle, conn }) => {
+      const total = 64 * 1024 * 1024;
+      const server = flood(conn, total, 1);
+      await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT, 3000);
+      await new Promise((r) => setTimeout(r, 300));
+      // Exactly the credit arrived, and the server is stuck: the kernel buffers are full, the daemon holds back.
+      assert.equal(g.bytesOn(handle), DEFAULT_INITIAL_CREDIT);
+      assert.ok(server.written < total / 2, `server wrote ${server.written} bytes although the guest read only ${DEFAULT_INITIAL_CREDIT}`);
+      g.post({ type: 'credit', handle, bytes: 512 * 1024 });
+      await g.waitBytes(handle, DEFAULT_INITIAL_CREDIT + 512 * 1024, 3000);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(g.bytesOn(handle), DEFAULT_INITIAL_CREDIT + 512 * 1024);
     });
   });
 
   it('stops reading host sockets while a guest does not read its channel (bounded backlog)', async () => {
-    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
-      const srv = await tcpServer();
-      const g = await RawGuest.open(path, 'deaf');
-      try {
-        const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
-        const conn = await srv.next();
-        g.post({ type: 'credit', handle, bytes: 1024 * 1024 * 1024 }); // all the credit in the world...
-        await g.request({ type: 'getsockname', handle });
-        g.socket.pause(); // ...but it reads nothing more from its channel
-        const server = flood(conn, 256 * 1024 * 1024, 4);
-        await new Promise((r) => setTimeout(r, 1000));
-        // Kernel socket buffers hold a few MiB; the daemon's channel backlog at most its high-water mark.
-        assert.ok(server.written < 48 * 1024 * 1024, `the server could write ${server.written} bytes to a guest that reads nothing`);
-        g.socket.resume();
-        await g.waitBytes(handle, server.written, 5000);
-      } finally {
-        g.close();
-        await srv.close();
-      }
+    await withConnectedGuest('deaf', async ({ g, handle, conn }) => {
+      g.post({ type: 'credit', handle, bytes: 1024 * 1024 * 1024 }); // all the credit in the world...
+      await g.request({ type: 'getsockname', handle });
+      g.socket.pause(); // ...but it reads nothing more from its channel
+      const server = flood(conn, 256 * 1024 * 1024, 4);
+      await new Promise((r) => setTimeout(r, 1000));
+      // Kernel socket buffers hold a few MiB; the daemon's channel backlog at most its high-water mark.
+      assert.ok(server.written < 48 * 1024 * 1024, `the server could write ${server.written} bytes to a guest that reads nothing`);
+      g.socket.resume();
+      await g.waitBytes(handle, server.written, 5000);
     });
   });
 
@@ -235,26 +217,17 @@ describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
   });
 
   it('answers ENOBUFS to sends beyond the send credit', async () => {
-    await withDaemon({ policy: LOOPBACK_ALLOWED, limits: { maxBufferPerSocket: 64 * 1024 } }, async (_d, path) => {
-      const srv = await tcpServer();
-      const g = await RawGuest.open(path, 'greedy');
-      try {
-        assert.equal(g.helloOk?.initialCredit, 64 * 1024);
-        const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
-        const conn = await srv.next();
-        conn.pause(); // the server reads nothing: the kernel buffers fill, writes stop completing
-        const data = Buffer.alloc(60 * 1024, 2);
-        let enobufs = 0;
-        for (let i = 0; i < 200 && enobufs === 0; i++) {
-          g.post({ type: 'send', handle, noReply: true, data });
-          if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
-          enobufs = g.events.filter((m) => m.type === 'socketError' && m.errno === 'ENOBUFS').length;
-        }
-        await g.waitFor((m) => m.type === 'socketError' && m.errno === 'ENOBUFS', 3000, 'ENOBUFS');
-      } finally {
-        g.close();
-        await srv.close();
+    await withConnectedGuest('greedy', async ({ g, handle, conn }) => {
+      assert.equal(g.helloOk?.initialCredit, 64 * 1024);
+      conn.pause(); // the server reads nothing: the kernel buffers fill, writes stop completing
+      const data = Buffer.alloc(60 * 1024, 2);
+      let enobufs = 0;
+      for (let i = 0; i < 200 && enobufs === 0; i++) {
+        g.post({ type: 'send', handle, noReply: true, data });
+        if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
+        enobufs = g.events.filter((m) => m.type === 'socketError' && m.errno === 'ENOBUFS').length;
       }
-    });
+      await g.waitFor((m) => m.type === 'socketError' && m.errno === 'ENOBUFS', 3000, 'ENOBUFS');
+    }, { limits: { maxBufferPerSocket: 64 * 1024 } });
   });
 });

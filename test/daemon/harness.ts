@@ -5,6 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon';
+import { RawGuest } from './raw-guest';
 
 export const LOOPBACK_ALLOWED = { rules: [{ action: 'allow' as const, ops: ['connect' as const, 'sendto' as const], cidr: ['127.0.0.1', '::1'] }] };
 
@@ -75,5 +76,30 @@ export function readAll(s: Socket, n: number): Promise<Buffer> {
       }
     };
     s.on('data', on);
+  });
+}
+
+/** What withConnectedGuest hands its test: a raw guest with one TCP socket connected to a loopback server. */
+export interface ConnectedGuest {
+  g: RawGuest;
+  handle: number;
+  /** The server's side of the connection. */
+  conn: Socket;
+  srv: TcpServer;
+}
+
+/** The start most daemon socket tests share: a daemon, a loopback server, a raw guest connected to it. */
+export async function withConnectedGuest(name: string, fn: (c: ConnectedGuest) => Promise<void>, opts: Partial<DaemonOptions> = {}): Promise<void> {
+  await withDaemon({ policy: LOOPBACK_ALLOWED, ...opts }, async (_d, path) => {
+    const srv = await tcpServer();
+    const g = await RawGuest.open(path, name);
+    try {
+      const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
+      const conn = await srv.next();
+      await fn({ g, handle, conn, srv });
+    } finally {
+      g.close();
+      await srv.close();
+    }
   });
 }

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { DEFAULT_LIMITS } from '../../daemon';
 import { RawGuest } from './raw-guest';
-import { LOOPBACK_ALLOWED, readAll, tcpServer, udpEcho, withDaemon } from './harness';
+import { LOOPBACK_ALLOWED, readAll, tcpServer, udpEcho, withConnectedGuest, withDaemon } from './harness';
 
 describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
   it('connects over IPv4, sends, pushes received data, reports names and shuts down', async () => {
@@ -62,26 +62,17 @@ describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
   });
 
   it('takes a send frame read in pieces as one call: its bytes in order, one reply for the whole frame', async () => {
-    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
-      const srv = await tcpServer();
-      const g = await RawGuest.open(path, 'pieces');
-      try {
-        const { handle } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
-        const conn = await srv.next();
-        const payload = Buffer.alloc(150_000).map((_, i) => (i * 31) & 0xff);
-        const got = readAll(conn, payload.length);
-        const ok = await g.requestInParts({ type: 'send', handle, noReply: false, data: payload }, 5);
-        assert.deepEqual(ok, { type: 'ok', id: ok.id, handle, value: payload.length });
-        assert.deepEqual(await got, payload);
-        // A frame in pieces for a handle that is not the guest's: one EBADF, and the channel goes on.
-        const bad = await g.requestInParts({ type: 'send', handle: handle + 100, noReply: false, data: payload }, 4);
-        assert.equal(bad.type === 'error' && bad.errno, 'EBADF');
-        assert.equal((await g.request({ type: 'getpeername', handle })).type, 'address');
-        assert.equal(g.events.filter((e) => e.type === 'error' || e.type === 'socketError').length, 0, 'a second answer for the same frame');
-      } finally {
-        g.close();
-        await srv.close();
-      }
+    await withConnectedGuest('pieces', async ({ g, handle, conn }) => {
+      const payload = Buffer.alloc(150_000).map((_, i) => (i * 31) & 0xff);
+      const got = readAll(conn, payload.length);
+      const ok = await g.requestInParts({ type: 'send', handle, noReply: false, data: payload }, 5);
+      assert.deepEqual(ok, { type: 'ok', id: ok.id, handle, value: payload.length });
+      assert.deepEqual(await got, payload);
+      // A frame in pieces for a handle that is not the guest's: one EBADF, and the channel goes on.
+      const bad = await g.requestInParts({ type: 'send', handle: handle + 100, noReply: false, data: payload }, 4);
+      assert.equal(bad.type === 'error' && bad.errno, 'EBADF');
+      assert.equal((await g.request({ type: 'getpeername', handle })).type, 'address');
+      assert.equal(g.events.filter((e) => e.type === 'error' || e.type === 'socketError').length, 0, 'a second answer for the same frame');
     });
   });
 
