@@ -21,6 +21,21 @@ async function sends(channel: Channel, port: number, n: number): Promise<void> {
   await once(sock, 'close');
 }
 
+// The runtime may join the writes of one tick into one send: count bytes, not calls.
+const bytes = (list: CallRecord[]): number => list.reduce((n, c) => n + c.bytes, 0);
+const withGuest = (calls: CallRecord[]): CallRecord[] => calls.filter((c) => c.stages[0]?.name === 'guest');
+const hostOnly = (calls: CallRecord[]): CallRecord[] => calls.filter((c) => c.stages[0]?.name === 'host-queue');
+
+/** The send records held once `done` holds of them (polled: stamps and the guest's leaving take a while). */
+async function heldWhen(hub: TraceHub, done: (calls: CallRecord[]) => boolean): Promise<CallRecord[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const calls = await held(hub);
+    if (done(calls) || Date.now() > deadline) return calls;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function held(hub: TraceHub): Promise<CallRecord[]> {
   hub.flush();
   const got: TraceRecord[] = [];
@@ -48,22 +63,19 @@ test('a guest that pauses its stamps leaves host-only records for those calls, a
     await sends(channel, port, 20);
     channel.setTracing(true);
     await sends(channel, port, 30);
-    // The daemon sink switched off: no records at all, whatever the guest stamps. (Stamps of the calls
-    // before go out within STAMP_FLUSH_MS; a record still waiting for them when the switch turns is dropped.)
-    await new Promise((r) => setTimeout(r, 50));
+    // The resumed calls' stamps reach the daemon within STAMP_FLUSH_MS; a record still waiting for them
+    // when the sink turns off would be dropped.
+    await heldWhen(hub, (calls) => bytes(withGuest(calls)) >= 3000);
+    // The daemon sink switched off: no records at all, whatever the guest stamps.
     sink.enabled = false;
     await sends(channel, port, 40);
     sink.enabled = true;
     await channel.close();
-    await new Promise((r) => setTimeout(r, 50)); // the daemon publishes what waits when the guest leaves
-    const calls = await held(hub);
-    // The runtime may join the writes of one tick into one send: count bytes, not calls.
-    const bytes = (list: CallRecord[]): number => list.reduce((n, c) => n + c.bytes, 0);
-    const withGuest = calls.filter((c) => c.stages[0]?.name === 'guest');
-    const hostOnly = calls.filter((c) => c.stages[0]?.name === 'host-queue');
-    assert.equal(withGuest.length + hostOnly.length, calls.length);
-    assert.equal(bytes(hostOnly), 2000, 'the paused calls carry the host\'s stages only');
-    assert.equal(bytes(withGuest), 3000, 'the resumed calls carry the guest\'s stages');
+    // The paused calls wait for stamps that never come, until the guest leaves.
+    const calls = await heldWhen(hub, (c) => bytes(hostOnly(c)) >= 2000);
+    assert.equal(withGuest(calls).length + hostOnly(calls).length, calls.length);
+    assert.equal(bytes(hostOnly(calls)), 2000, 'the paused calls carry the host\'s stages only');
+    assert.equal(bytes(withGuest(calls)), 3000, 'the resumed calls carry the guest\'s stages');
     assert.equal(bytes(calls), 5000, 'nothing is recorded while the daemon\'s sink is off');
   } finally {
     await channel.close();
