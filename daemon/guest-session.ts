@@ -82,6 +82,7 @@ export class GuestSession implements SessionContext {
   private tracer: CallTracer | null = null;
   /** Guest stamps of this read, joined once its writes have left (joinStamps). */
   private stampsIn: StampEntry[][] = [];
+  private joinScheduled = false;
   /** The send frame whose data is arriving in pieces (see sendPiece). */
   private piece: { respond: Respond; bytes: number; failed: ReplyBody | null } | null = null;
   /**
@@ -92,6 +93,7 @@ export class GuestSession implements SessionContext {
   private readonly corked: Writable[] = [];
   private uncorkScheduled = false;
   private readonly joinStamps = (): void => {
+    this.joinScheduled = false;
     const batches = this.stampsIn;
     this.stampsIn = [];
     for (const entries of batches) this.tracer?.stamps(entries);
@@ -241,7 +243,10 @@ export class GuestSession implements SessionContext {
     // Answers leave now, in the callback that read their requests.
     this.out.flush();
     // Tracing stays off the data path: records are built after this turn's host writes (batchWrites) left.
-    if (this.stampsIn.length > 0) setImmediate(this.joinStamps);
+    if (this.stampsIn.length > 0 && !this.joinScheduled) {
+      this.joinScheduled = true;
+      setImmediate(this.joinStamps);
+    }
     if (error) return this.malformed(error);
     if (!this.readPaused && this.outputBlocked()) {
       // The guest is not reading what we send: stop reading its requests until it does.
