@@ -8,10 +8,10 @@
 
 import type { TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
-import { CallIntake } from './call-intake';
-import { startPrivateDaemon } from './private-daemon';
+import { CallIntake } from './recording';
+import { startBenchDaemon } from './bench-daemon';
 import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
-import type { BenchScope } from './run-bench';
+import type { BenchScope } from './bench-scope';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
 import type { WorkerSpec } from './worker';
 import type { WorkloadResult } from './workload-result';
@@ -75,11 +75,11 @@ function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | '
     let channel = shortcut ? s.env.daemonGuestPath : undefined;
     let allow: ((port: number) => void) | null = null;
     if (!channel) {
-      const d = await startPrivateDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs });
+      const d = await startBenchDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs });
       cleanups.push(() => d.close());
       channel = d.guestPath;
       // Guest B may reach exactly guest A's listening port on the host's loopback, nothing else there.
-      allow = (port) => void d.policy.addRule({ action: 'allow', ops: ['connect'], cidr: LOOPBACK, ports: port });
+      allow = (port) => d.allow('connect', LOOPBACK, port);
     }
     const tag = shortcut ? 'g' : 'k';
     const place = async (role: string): Promise<Where | null> => (s.lab ? { run: s.lab, guest: await s.lab.addGuest(role, 'delegated') } : null);
