@@ -1,26 +1,22 @@
-// The bench runner: `linsock bench`, and the comparisons `linsock start` runs on request. It starts the
-// host bench server (its own process; on 127.0.0.1 and, for `emulated`, on the emulated host TAP's
-// address), a linsockd for `delegated` unless the caller names one, the emulated path (guest namespace,
-// TAPs, device model in this process), and runs the workload on each path in its own process. With a sink
-// it publishes the run's RunInfo, the workloads' own calls (direct, emulated) and the emulated frames;
-// delegated calls reach the sink through the daemon itself.
+// The bench runner: `linsock bench`, and the comparisons `linsock start` runs on request. It prepares the
+// run's lab (guest namespaces, and the emulated path: TAPs, device model in this process), hands it to the
+// workload's shape of run (guest-to-host.ts: stream, rr, crr, udp-rr; inter-guest.ts), and assembles the
+// BenchReport from their rows. With a sink it publishes the run's RunInfo and the emulated frames; the
+// steps publish the workloads' calls. Whatever the run started is undone however it ends.
 
 import type { BenchReport, RunInfo } from '../../protocol';
 import { DEFAULT_BUSY_POLL_US, TraceHub, type TraceSink } from '../../daemon';
 import { LabRun, NamespacesUnavailable } from '../netns';
 import { emulatedPathSupport, startEmulatedPath } from '../emulated';
 import { BenchCancelled, BenchUsageError, DEFAULT_MODE, ratioMetric, validateOptions, type BenchEnv, type BenchOptions, type BenchOutcome, type BenchScope } from './bench-scope';
-import { startBenchDaemon } from './bench-daemon';
 import { hostFacts, loopbackMtu } from './host-facts';
-import { CallIntake, FrameLog } from './recording';
+import { FrameLog } from './recording';
 import { nowNs } from './latency';
 import { round } from './figures';
-import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import { runGuestToHost } from './guest-to-host';
 import { runInterGuest } from './inter-guest';
-import { followPhases, traceOverhead, type TracePhases } from './trace-phases';
-import type { WorkerSpec, WorkerWorkload } from './worker';
+import { traceOverhead } from './trace-phases';
 import type { WorkloadResult } from './workload-result';
-import { describe, emulatedRanIn, unavailableRow } from './rows';
 
 // `linsock start` (lab/serve/) knows the runner by this file.
 export { BenchCancelled, BenchUsageError, type BenchEnv, type BenchOptions, type BenchOutcome } from './bench-scope';
@@ -57,7 +53,7 @@ export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Pro
     scope.checkAborted();
     await prepareLab(scope, sinkOn);
     if (sinkOn) sinkOn.publish(runInfo(scope));
-    const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runPaths(scope, sinkOn);
+    const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runGuestToHost(scope, sinkOn);
     scope.checkAborted();
     return { report: assemble(scope, results), results };
   } catch (e) {
@@ -112,72 +108,6 @@ function runInfo(s: BenchScope): RunInfo {
     startedNs: nowNs(),
     clockErrorNs: {},
   };
-}
-
-/** stream, rr, crr, udp-rr: one bench server, one workload process per path. */
-async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult[]> {
-  const { o, env, log } = s;
-  const workload = o.workload as WorkerWorkload;
-  const hosts = ['127.0.0.1', ...(s.emulated ? [s.emulated.hostAddress] : [])];
-  const server = await startServerProcess(s.runId, hosts, null);
-  s.cleanups.push(() => stop(server.child));
-  const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
-  const loop = server.ports.hosts[0]!;
-  let channel = env.daemonGuestPath;
-  let phases: TracePhases | null = null;
-  if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
-  if (o.paths.includes('delegated') && !channel) {
-    // Into the caller's sink; without one, into a hub of the daemon's own, as in linsockd, apart from the run's.
-    const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs });
-    s.cleanups.push(() => d.close());
-    d.allow(workload === 'udp-rr' ? 'sendto' : 'connect', loop.host, portOf(loop));
-    channel = d.guestPath;
-    if (o.tracePhaseMs !== undefined) {
-      // Phase 0 starts once the guest has normally connected; the daemon's switch stays on until it has.
-      phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
-      s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
-    }
-    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
-  }
-  const results: WorkloadResult[] = [];
-  for (const path of o.paths) {
-    s.checkAborted();
-    if (path === 'emulated' && !s.emulated) {
-      results.push(unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
-      continue;
-    }
-    const at = path === 'emulated' ? server.ports.hosts[1]! : loop;
-    const spec: WorkerSpec = {
-      workload,
-      path,
-      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: phases ?? undefined },
-      channel,
-      guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
-      trace: o.trace,
-      record: sink && path !== 'delegated' ? { run: s.runId } : undefined,
-      ranIn: 'host',
-    };
-    log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
-    let where: Where | null = null;
-    if (path === 'emulated') {
-      where = { run: s.lab as LabRun, guest: s.emulated!.guest };
-      spec.ranIn = emulatedRanIn(s.emulated!, s.emulated!.guest.netns);
-    } else if (path === 'delegated') {
-      if (s.lab) {
-        const guest = s.lab.guests.find((g) => g.role === 'client') ?? (await s.lab.addGuest('client', 'delegated'));
-        where = { run: s.lab, guest };
-        spec.ranIn = `netns ${guest.netns} (lo only)`;
-      } else {
-        spec.ranIn = `host (no namespace: ${s.labWhy})`;
-        log(`linsock bench: delegated guest runs as a host process: ${s.labWhy}`);
-      }
-    }
-    const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const r = await runWorkloadProcess(s.runId, spec, where, intake, env.signal);
-    log(`linsock bench:   ${describe(r)}`);
-    results.push(r);
-  }
-  return results;
 }
 
 function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
