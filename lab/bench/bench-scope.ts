@@ -21,13 +21,13 @@ export interface BenchOptions {
   busyPollUs?: number;
   /**
    * `--trace alternate`: tracing (with `trace` on) is paused and resumed in phases of this many ms, in the
-   * embedded daemon and the guest at once, and the report's trace_overhead compares the phases.
+   * bench's own daemon and the guest at once, and the report's trace_overhead compares the phases.
    */
   tracePhaseMs?: number;
 }
 
 export interface BenchEnv {
-  /** The guest socket of a running linsockd whose policy allows the bench server; else one is embedded. */
+  /** The guest socket of a running linsockd whose policy allows the bench server; else the bench starts its own (bench-daemon.ts). */
   daemonGuestPath?: string;
   /** Where the run's records go (RunInfo, direct and emulated calls, frames); delegated calls come from the daemon. */
   sink?: TraceSink;

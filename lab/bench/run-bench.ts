@@ -41,7 +41,7 @@ export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Pro
   };
   log(`linsock bench: run ${scope.runId}`);
   // With tracing on every path pays for it: without the caller's sink, the workloads' calls and the
-  // frames go into a TraceHub nobody reads, as the embedded daemon's delegated calls do.
+  // frames go into a TraceHub nobody reads, as the bench's own daemon's delegated calls do (bench-daemon.ts).
   let sinkOn: TraceSink | null = null;
   if (o.trace && env.sink) sinkOn = env.sink.enabled ? env.sink : null;
   else if (o.trace) {
