@@ -8,10 +8,10 @@
 
 import type { TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
-import { CallIntake } from './call-intake';
-import { startPrivateDaemon } from './private-daemon';
+import { CallIntake } from './recording';
+import { startBenchDaemon } from './bench-daemon';
 import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
-import type { BenchScope } from './run-bench';
+import type { BenchScope } from './bench-scope';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
 import type { WorkerSpec } from './worker';
 import type { WorkloadResult } from './workload-result';
@@ -22,11 +22,11 @@ export async function runInterGuest(s: BenchScope, sink: TraceSink | null): Prom
   const results: WorkloadResult[] = [];
   for (const path of s.o.paths) {
     s.checkAborted();
-    if (path === 'direct') results.push(await direct(s, sink));
-    else if (path === 'emulated') results.push(s.emulated ? await emulated(s, sink) : unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
+    if (path === 'direct') results.push(await step(s, sink, 'direct', direct(s)));
+    else if (path === 'emulated') results.push(s.emulated ? await step(s, sink, 'emulated', emulated(s)) : unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
     else {
-      results.push(await delegated(s, sink, 'delegated', true));
-      results.push(await delegated(s, sink, 'delegated-kernel', false));
+      results.push(await step(s, sink, 'delegated', delegated(s, sink, 'delegated', true)));
+      results.push(await step(s, sink, 'delegated-kernel', delegated(s, sink, 'delegated-kernel', false)));
     }
   }
   return results;
@@ -36,11 +36,26 @@ function streamSpec(s: BenchScope, path: WorkerSpec['path'], label: string, host
   return { workload: 'stream', path, label, target: { host, port, seconds: s.o.seconds }, trace: s.o.trace, ranIn: 'host' };
 }
 
-async function step(s: BenchScope, label: string, body: (cleanups: (() => Promise<void>)[]) => Promise<WorkloadResult>): Promise<WorkloadResult> {
+/** What a path's set-up hands to its step: the workload to run, and where (the host when null). */
+interface Prepared {
+  spec: WorkerSpec;
+  where: Where | null;
+}
+
+/** Sets one path up; what it starts goes into `cleanups`, which the step runs in reverse. */
+type Prepare = (cleanups: (() => Promise<void>)[]) => Promise<Prepared>;
+
+/** Sets a path up (its servers, its daemon), runs the workload, and undoes the set-up however it ends. */
+async function step(s: BenchScope, sink: TraceSink | null, label: string, prepare: Prepare): Promise<WorkloadResult> {
   s.log(`linsock bench: inter-guest on ${label} for ${s.o.seconds} s ...`);
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const r = await body(cleanups);
+    const { spec, where } = await prepare(cleanups);
+    // The workload records its own calls (direct, emulated); delegated ones reach the sink through the daemon.
+    const recorded = sink && spec.path !== 'delegated';
+    if (recorded) spec.record = { run: s.runId };
+    const intake = recorded ? new CallIntake(sink, spec.path === 'emulated' ? s.frames : null) : null;
+    const r = await runWorkloadProcess(s.runId, spec, where, intake, s.env.signal);
     s.log(`linsock bench:   ${describe(r)}`);
     return r;
   } finally {
@@ -48,38 +63,38 @@ async function step(s: BenchScope, label: string, body: (cleanups: (() => Promis
   }
 }
 
-function direct(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult> {
-  return step(s, 'direct', async (cleanups) => {
+function direct(s: BenchScope): Prepare {
+  return async (cleanups) => {
     const server = await startServerProcess(s.runId, [LOOPBACK], null);
     cleanups.push(() => stop(server.child));
-    const spec = { ...streamSpec(s, 'direct', 'direct', LOOPBACK, server.ports.sink), guest: 'host', record: sink ? { run: s.runId } : undefined };
-    return runWorkloadProcess(s.runId, spec, null, sink ? new CallIntake(sink, null) : null, s.env.signal);
-  });
+    const spec = { ...streamSpec(s, 'direct', 'direct', LOOPBACK, server.ports.sink), guest: 'host' };
+    return { spec, where: null };
+  };
 }
 
-function emulated(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult> {
-  return step(s, 'emulated', async (cleanups) => {
+function emulated(s: BenchScope): Prepare {
+  return async (cleanups) => {
     const e = s.emulated!;
     const lab = s.lab as LabRun;
     const a = await e.addGuest('emusrv');
     const server = await startServerProcess(s.runId, [a.address], { run: lab, guest: a.guest });
     cleanups.push(() => stop(server.child));
-    const spec = { ...streamSpec(s, 'emulated', 'emulated', a.address, server.ports.sink), guest: 'emu', record: sink ? { run: s.runId } : undefined };
+    const spec = { ...streamSpec(s, 'emulated', 'emulated', a.address, server.ports.sink), guest: 'emu' };
     spec.ranIn = `${emulatedRanIn(e, e.guest.netns)} -> ${a.guest.netns} across the switch`;
-    return runWorkloadProcess(s.runId, spec, { run: lab, guest: e.guest }, sink ? new CallIntake(sink, s.frames) : null, s.env.signal);
-  });
+    return { spec, where: { run: lab, guest: e.guest } };
+  };
 }
 
-function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | 'delegated-kernel', shortcut: boolean): Promise<WorkloadResult> {
-  return step(s, label, async (cleanups) => {
+function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | 'delegated-kernel', shortcut: boolean): Prepare {
+  return async (cleanups) => {
     let channel = shortcut ? s.env.daemonGuestPath : undefined;
     let allow: ((port: number) => void) | null = null;
     if (!channel) {
-      const d = await startPrivateDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs });
+      const d = await startBenchDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs });
       cleanups.push(() => d.close());
       channel = d.guestPath;
       // Guest B may reach exactly guest A's listening port on the host's loopback, nothing else there.
-      allow = (port) => void d.policy.addRule({ action: 'allow', ops: ['connect'], cidr: LOOPBACK, ports: port });
+      allow = (port) => d.allow('connect', LOOPBACK, port);
     }
     const tag = shortcut ? 'g' : 'k';
     const place = async (role: string): Promise<Where | null> => (s.lab ? { run: s.lab, guest: await s.lab.addGuest(role, 'delegated') } : null);
@@ -93,6 +108,6 @@ function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | '
     const spec: WorkerSpec = { ...streamSpec(s, 'delegated', label, LOOPBACK, server.ports.sink), channel, guest: `${s.runId}-${tag}b` };
     const inNs = (w: Where | null): string => (w ? `netns ${w.guest.netns} (lo only)` : `host (no namespace: ${s.labWhy})`);
     spec.ranIn = `${inNs(whereB)} -> ${inNs(whereA)} through linsockd, shortcut ${shortcut ? 'on' : 'off'}`;
-    return runWorkloadProcess(s.runId, spec, whereB, null, s.env.signal);
-  });
+    return { spec, where: whereB };
+  };
 }

@@ -1,6 +1,7 @@
 // Latency samples and their percentiles, in microseconds, and the clock of a timed latency workload.
 
-import { round, type WorkloadResult } from './workload-result';
+import { round } from './figures';
+import type { WorkloadResult } from './workload-result';
 
 export class LatencySamples {
   private values = new Float64Array(1024);

@@ -1,119 +1,28 @@
-// The bench runner: `linsock bench`, and the comparisons `linsock start` runs on request. It starts the
-// host bench server (its own process; on 127.0.0.1 and, for `emulated`, on the emulated host TAP's
-// address), a linsockd for `delegated` unless the caller names one, the emulated path (guest namespace,
-// TAPs, device model in this process), and runs the workload on each path in its own process. With a sink
-// it publishes the run's RunInfo, the workloads' own calls (direct, emulated) and the emulated frames;
-// delegated calls reach the sink through the daemon itself.
+// The bench runner: `linsock bench`, and the comparisons `linsock start` runs on request. It prepares the
+// run's lab (guest namespaces, and the emulated path: TAPs, device model in this process), hands it to the
+// workload's shape of run (guest-to-host.ts: stream, rr, crr, udp-rr; inter-guest.ts), and assembles the
+// BenchReport from their rows. With a sink it publishes the run's RunInfo and the emulated frames; the
+// steps publish the workloads' calls. Whatever the run started is undone however it ends.
 
-import type { BenchReport, EmulatedMode, Path, RunInfo, Workload } from '../../protocol';
-import { PATHS, WORKLOADS } from '../../protocol';
-import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, TraceHub, type TraceSink } from '../../daemon';
+import type { BenchReport, RunInfo } from '../../protocol';
+import { DEFAULT_BUSY_POLL_US, TraceHub, type TraceSink } from '../../daemon';
 import { LabRun, NamespacesUnavailable } from '../netns';
-import { emulatedPathSupport, startEmulatedPath, type EmulatedPath } from '../emulated';
-import { startEmbeddedDaemon } from './embedded-daemon';
-import { startPrivateDaemon } from './private-daemon';
+import { emulatedPathSupport, startEmulatedPath } from '../emulated';
+import { BenchCancelled, BenchUsageError, DEFAULT_MODE, ratioMetric, validateOptions, type BenchEnv, type BenchOptions, type BenchOutcome, type BenchScope } from './bench-scope';
 import { hostFacts, loopbackMtu } from './host-facts';
-import { FrameLog } from './frame-log';
-import { CallIntake } from './call-intake';
+import { FrameLog } from './recording';
 import { nowNs } from './latency';
-import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import { round } from './figures';
+import { runGuestToHost } from './guest-to-host';
 import { runInterGuest } from './inter-guest';
-import { followPhases, traceOverhead, type TracePhases } from './trace-phases';
-import type { WorkerSpec, WorkerWorkload } from './worker';
-import { round, type WorkloadResult } from './workload-result';
-import { describe, emulatedRanIn, unavailableRow } from './rows';
-import type { BenchServerPorts } from '../server';
+import { traceOverhead } from './trace-phases';
+import type { WorkloadResult } from './workload-result';
 
-export { loopbackMtu, describe };
-
-export interface BenchOptions {
-  workload: Workload;
-  paths: Path[];
-  seconds: number;
-  /** The emulated NIC; null means the default (virtio). */
-  mode: EmulatedMode | null;
-  trace: boolean;
-  /** linsockd --busy-poll-us for the daemons the run starts; the daemon's default when absent. */
-  busyPollUs?: number;
-  /**
-   * `--trace alternate`: tracing (with `trace` on) is paused and resumed in phases of this many ms, in the
-   * embedded daemon and the guest at once, and the report's trace_overhead compares the phases.
-   */
-  tracePhaseMs?: number;
-}
-
-export interface BenchEnv {
-  /** The guest socket of a running linsockd whose policy allows the bench server; else one is embedded. */
-  daemonGuestPath?: string;
-  /** Where the run's records go (RunInfo, direct and emulated calls, frames); delegated calls come from the daemon. */
-  sink?: TraceSink;
-  /** Stamped into every record of the run; one is made up when absent. */
-  runId?: string;
-  /** Aborting stops the run: its processes are killed, the lab torn down, and runBench rejects. */
-  signal?: AbortSignal;
-  /** Progress lines for a person. */
-  onProgress?: (msg: string) => void;
-  /**
-   * With daemonGuestPath: called once the run's bench server listens, before any delegated workload
-   * starts, with the loopback address and ports the delegated guests will reach through that daemon, so
-   * that its policy can allow exactly those for the run (the server picks free ports when it starts).
-   */
-  onServerPorts?: (ports: BenchServerPorts) => void;
-}
-
-export interface BenchOutcome {
-  report: BenchReport;
-  /** The rows with where each ran and notes (losses, why a path is unavailable). */
-  results: WorkloadResult[];
-}
-
-export const DEFAULT_MODE: EmulatedMode = 'virtio';
-
-export class BenchUsageError extends Error {}
-export class BenchCancelled extends Error {
-  constructor() {
-    super('the bench run was cancelled');
-    this.name = 'AbortError';
-  }
-}
-
-/** Which figure the ratios compare: throughput for stream and inter-guest, median latency for the others. */
-export function ratioMetric(workload: string): 'mb_per_s' | 'p50_us' {
-  return workload === 'stream' || workload === 'inter-guest' ? 'mb_per_s' : 'p50_us';
-}
-
-export function validateOptions(o: BenchOptions): void {
-  if (!(WORKLOADS as readonly string[]).includes(o.workload)) throw new BenchUsageError(`unknown workload '${String(o.workload)}'; expected one of ${WORKLOADS.join(', ')}`);
-  if (o.paths.length === 0) throw new BenchUsageError('--paths names no path; expected e.g. direct,delegated,emulated');
-  for (const p of o.paths) if (!(PATHS as readonly string[]).includes(p)) throw new BenchUsageError(`unknown path '${String(p)}'; expected direct, delegated or emulated`);
-  if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
-  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
-  if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
-  if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
-  if (o.tracePhaseMs !== undefined) {
-    if (!o.trace || o.workload !== 'stream' || o.paths.length !== 1 || o.paths[0] !== 'delegated') throw new BenchUsageError('--trace alternate measures the stream workload on the delegated path alone (--workload stream --paths delegated)');
-    if (!(Number.isSafeInteger(o.tracePhaseMs) && o.tracePhaseMs >= 50 && o.tracePhaseMs * 4 <= o.seconds * 1000)) throw new BenchUsageError(`a trace phase must last at least 50 ms and the run at least 4 phases, got ${o.tracePhaseMs} ms in ${o.seconds} s`);
-  }
-}
+// `linsock start` (lab/serve/) knows the runner by this file.
+export { BenchCancelled, BenchUsageError, type BenchEnv, type BenchOptions, type BenchOutcome } from './bench-scope';
 
 export async function runBench(options: BenchOptions, env: BenchEnv = {}): Promise<BenchReport> {
   return (await runBenchDetailed(options, env)).report;
-}
-
-/** What one run holds while it runs; `cleanups` undo it in reverse order, however the run ends. */
-export interface BenchScope {
-  o: BenchOptions;
-  env: BenchEnv;
-  runId: string;
-  mode: EmulatedMode;
-  log: (l: string) => void;
-  lab: LabRun | null;
-  labWhy: string | null;
-  emulated: EmulatedPath | null;
-  emulatedWhy: string | null;
-  frames: FrameLog | null;
-  cleanups: (() => Promise<void> | void)[];
-  checkAborted(): void;
 }
 
 export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Promise<BenchOutcome> {
@@ -132,7 +41,7 @@ export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Pro
   };
   log(`linsock bench: run ${scope.runId}`);
   // With tracing on every path pays for it: without the caller's sink, the workloads' calls and the
-  // frames go into a TraceHub nobody reads, as the embedded daemon's delegated calls do.
+  // frames go into a TraceHub nobody reads, as the bench's own daemon's delegated calls do (bench-daemon.ts).
   let sinkOn: TraceSink | null = null;
   if (o.trace && env.sink) sinkOn = env.sink.enabled ? env.sink : null;
   else if (o.trace) {
@@ -144,7 +53,7 @@ export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Pro
     scope.checkAborted();
     await prepareLab(scope, sinkOn);
     if (sinkOn) sinkOn.publish(runInfo(scope));
-    const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runPaths(scope, sinkOn);
+    const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runGuestToHost(scope, sinkOn);
     scope.checkAborted();
     return { report: assemble(scope, results), results };
   } catch (e) {
@@ -199,77 +108,6 @@ function runInfo(s: BenchScope): RunInfo {
     startedNs: nowNs(),
     clockErrorNs: {},
   };
-}
-
-/** stream, rr, crr, udp-rr: one bench server, one workload process per path. */
-async function runPaths(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult[]> {
-  const { o, env, log } = s;
-  const workload = o.workload as WorkerWorkload;
-  const hosts = ['127.0.0.1', ...(s.emulated ? [s.emulated.hostAddress] : [])];
-  const server = await startServerProcess(s.runId, hosts, null);
-  s.cleanups.push(() => stop(server.child));
-  const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
-  const loop = server.ports.hosts[0]!;
-  let channel = env.daemonGuestPath;
-  let phases: TracePhases | null = null;
-  if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
-  if (o.paths.includes('delegated') && !channel) {
-    if (sink && env.sink) {
-      const d = await startPrivateDaemon({ sink, trace: o.trace, shortcut: true, run: s.runId, busyPollUs: o.busyPollUs });
-      s.cleanups.push(() => d.close());
-      d.policy.addRule({ action: 'allow', ops: [workload === 'udp-rr' ? 'sendto' : 'connect'], cidr: loop.host, ports: portOf(loop) });
-      channel = d.guestPath;
-    } else {
-      const d = await startEmbeddedDaemon({ allow: { address: loop.host, port: portOf(loop), udp: workload === 'udp-rr' }, trace: o.trace, busyPollUs: o.busyPollUs });
-      s.cleanups.push(() => d.close());
-      channel = d.guestPath;
-      if (o.tracePhaseMs !== undefined) {
-        // Phase 0 starts once the guest has normally connected; the daemon's switch stays on until it has.
-        phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
-        s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
-      }
-    }
-    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
-  }
-  const results: WorkloadResult[] = [];
-  for (const path of o.paths) {
-    s.checkAborted();
-    if (path === 'emulated' && !s.emulated) {
-      results.push(unavailableRow('emulated', s.emulatedWhy ?? 'emulated path unavailable'));
-      continue;
-    }
-    const at = path === 'emulated' ? server.ports.hosts[1]! : loop;
-    const spec: WorkerSpec = {
-      workload,
-      path,
-      target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: phases ?? undefined },
-      channel,
-      guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
-      trace: o.trace,
-      record: sink && path !== 'delegated' ? { run: s.runId } : undefined,
-      ranIn: 'host',
-    };
-    log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
-    let where: Where | null = null;
-    if (path === 'emulated') {
-      where = { run: s.lab as LabRun, guest: s.emulated!.guest };
-      spec.ranIn = emulatedRanIn(s.emulated!, s.emulated!.guest.netns);
-    } else if (path === 'delegated') {
-      if (s.lab) {
-        const guest = s.lab.guests.find((g) => g.role === 'client') ?? (await s.lab.addGuest('client', 'delegated'));
-        where = { run: s.lab, guest };
-        spec.ranIn = `netns ${guest.netns} (lo only)`;
-      } else {
-        spec.ranIn = `host (no namespace: ${s.labWhy})`;
-        log(`linsock bench: delegated guest runs as a host process: ${s.labWhy}`);
-      }
-    }
-    const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const r = await runWorkloadProcess(s.runId, spec, where, intake, env.signal);
-    log(`linsock bench:   ${describe(r)}`);
-    results.push(r);
-  }
-  return results;
 }
 
 function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {

@@ -2,7 +2,7 @@
 
 import type { BenchReport } from '../../protocol';
 import type { WorkloadResult } from './workload-result';
-import { ratioMetric } from './run-bench';
+import { ratioMetric } from './bench-scope';
 
 const fmt = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 

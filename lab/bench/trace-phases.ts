@@ -4,7 +4,7 @@
 // Both processes follow the same schedule on the host's monotonic clock, which they share.
 
 import type { TraceOverhead } from '../../protocol';
-import { mbPerS, round } from './workload-result';
+import { mbPerS, round } from './figures';
 
 export interface TracePhases {
   /** Monotonic ns at which phase 0 starts. */

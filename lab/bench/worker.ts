@@ -4,8 +4,7 @@
 // With tracing on, direct and emulated workloads record their own calls onto the call log (fd 3).
 
 import { delegatedFactory, directFactory, type SocketFactory } from './socket-factory';
-import { CallRecorder, recordingFactory } from './call-recorder';
-import { MAX_RECORDED_CALLS } from './call-log';
+import { CallRecorder, MAX_RECORDED_CALLS, recordingFactory } from './recording';
 import { runStream } from './workloads/stream';
 import { runRr } from './workloads/rr';
 import { runCrr } from './workloads/crr';

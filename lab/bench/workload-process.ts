@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Guest, LabRun } from '../netns';
-import type { BenchServerPorts } from '../server';
-import type { CallIntake } from './call-intake';
+import type { BenchServerPorts } from './server';
+import type { CallIntake } from './recording';
 import { firstJsonLine, linsockArgv } from './linsock-process';
 import type { WorkerSpec } from './worker';
 import type { WorkloadResult } from './workload-result';

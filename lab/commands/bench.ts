@@ -7,7 +7,8 @@
 // daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
-import { BenchCancelled, BenchUsageError, runBenchDetailed } from '../bench/run-bench';
+import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
+import { runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
 import { parseOptions, usageError } from './options';

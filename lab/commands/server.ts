@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { createChannel, createServer } from '../../guest';
-import { startBenchServer, type CreateTcpServer } from '../server';
+import { startBenchServer, type CreateTcpServer } from '../bench/server';
 
 export async function serverCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { channel: { type: 'string' }, guest: { type: 'string' } }, allowPositionals: true });

@@ -3,7 +3,7 @@
 // path of the run on one stream.
 
 import type { Policy, PolicyRuleConfig, TraceSink } from '../../daemon';
-import type { BenchServerPorts } from '../server';
+import type { BenchServerPorts } from '../bench/server';
 import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { runBenchDetailed, type BenchOutcome } from '../bench/run-bench';
 

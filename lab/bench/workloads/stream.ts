@@ -4,7 +4,8 @@
 import { crc32 } from 'node:zlib';
 import type { SocketFactory } from '../socket-factory';
 import { nowNs } from '../latency';
-import { mbPerS, round, type WorkloadResult, type WorkloadTarget } from '../workload-result';
+import { mbPerS, round } from '../figures';
+import type { WorkloadResult, WorkloadTarget } from '../workload-result';
 import { PhaseCounter } from '../trace-phases';
 
 export const STREAM_WRITE_BYTES = 64 * 1024;

@@ -2,9 +2,9 @@
 // it its seq) and stays here a while, per flow and direction, so that the calls the workload reports a
 // moment later can be linked to the frames they caused (call.frames). Bounded per flow and direction.
 
-import type { FrameRecord, TraceRecord } from '../../protocol';
-import type { FrameSink } from '../device-model/device-model';
-import type { CallFlow } from '../device-model/frame-links';
+import type { FrameRecord, TraceRecord } from '../../../protocol';
+import type { FrameSink } from '../../device-model/device-model';
+import type { CallFlow } from '../../device-model/frame-links';
 
 /** Frames kept per flow and direction before the oldest half is forgotten. */
 export const FRAMES_KEPT = 100_000;

@@ -3,7 +3,7 @@
 // records, kind 2 one JSON SocketFlow (which addresses a socket number stands for, to link frames).
 
 import type { Readable } from 'node:stream';
-import { decodeChunk, type CallRecord } from '../../protocol';
+import { decodeChunk, type CallRecord } from '../../../protocol';
 
 export const CALL_LOG_FD = 3;
 export const KIND_CHUNK = 1;

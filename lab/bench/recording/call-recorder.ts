@@ -3,10 +3,10 @@
 // bench runner in .lstrace chunks over the call log (call-log.ts). The workload code does not change.
 
 import { Socket } from 'node:net';
-import { encodeChunk, isErrnoName, type CallRecord, type CallResult, type Op, type Path } from '../../protocol';
+import { encodeChunk, isErrnoName, type CallRecord, type CallResult, type Op, type Path } from '../../../protocol';
 import { CALL_LOG_FD, KIND_CHUNK, KIND_FLOW, MAX_RECORDED_CALLS, frameOf, type SocketFlow } from './call-log';
-import { nowNs } from './latency';
-import type { DatagramSocket, SocketFactory, StreamSocket } from './socket-factory';
+import { nowNs } from '../latency';
+import type { DatagramSocket, SocketFactory, StreamSocket } from '../socket-factory';
 
 const BATCH = 4096;
 const FLUSH_MS = 50;

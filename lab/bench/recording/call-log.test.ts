@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { encodeChunk, type CallRecord, type FrameRecord, type TraceRecord } from '../../protocol';
+import { encodeChunk, type CallRecord, type FrameRecord, type TraceRecord } from '../../../protocol';
 import { frameOf, KIND_CHUNK, KIND_FLOW, readCallLog, type SocketFlow } from './call-log';
 import { CallIntake } from './call-intake';
 import { FrameLog, FrameQueue } from './frame-log';

@@ -10,11 +10,11 @@
 // the counterpart of a delegated recv (pushed data: host read -> guest delivery).
 
 import type { Readable } from 'node:stream';
-import type { CallRecord } from '../../protocol';
-import type { TraceSink } from '../../daemon';
+import type { CallRecord } from '../../../protocol';
+import type { TraceSink } from '../../../daemon';
 import { readCallLog, type SocketFlow } from './call-log';
 import type { FrameLog } from './frame-log';
-import type { CallFlow } from '../device-model/frame-links';
+import type { CallFlow } from '../../device-model/frame-links';
 
 const SLACK_NS = 2_000_000;
 /** How long emulated calls wait for their frames: a full send buffer drains through e1000 within it. */

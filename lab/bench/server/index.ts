@@ -1,2 +1,2 @@
-// The lab's host server, for the bench runner and tests.
+// The bench server (`linsock _server`): the host end every path's workload talks to.
 export { startBenchServer, type BenchServer, type BenchServerOptions, type BenchServerPorts, type CreateTcpServer, type SinkReport } from './bench-server';

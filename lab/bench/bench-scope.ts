@@ -1,0 +1,98 @@
+// What a bench run is asked (BenchOptions, and BenchEnv: where it reports, how it is stopped), what it holds
+// while it runs (BenchScope, which the runner hands to its steps), and what it gives back (BenchOutcome).
+
+import type { BenchReport, EmulatedMode, Path, Workload } from '../../protocol';
+import { PATHS, WORKLOADS } from '../../protocol';
+import { MAX_BUSY_POLL_US, type TraceSink } from '../../daemon';
+import type { LabRun } from '../netns';
+import type { EmulatedPath } from '../emulated';
+import type { FrameLog } from './recording';
+import type { BenchServerPorts } from './server';
+import type { WorkloadResult } from './workload-result';
+
+export interface BenchOptions {
+  workload: Workload;
+  paths: Path[];
+  seconds: number;
+  /** The emulated NIC; null means the default (virtio). */
+  mode: EmulatedMode | null;
+  trace: boolean;
+  /** linsockd --busy-poll-us for the daemons the run starts; the daemon's default when absent. */
+  busyPollUs?: number;
+  /**
+   * `--trace alternate`: tracing (with `trace` on) is paused and resumed in phases of this many ms, in the
+   * bench's own daemon and the guest at once, and the report's trace_overhead compares the phases.
+   */
+  tracePhaseMs?: number;
+}
+
+export interface BenchEnv {
+  /** The guest socket of a running linsockd whose policy allows the bench server; else the bench starts its own (bench-daemon.ts). */
+  daemonGuestPath?: string;
+  /** Where the run's records go (RunInfo, direct and emulated calls, frames); delegated calls come from the daemon. */
+  sink?: TraceSink;
+  /** Stamped into every record of the run; one is made up when absent. */
+  runId?: string;
+  /** Aborting stops the run: its processes are killed, the lab torn down, and runBench rejects. */
+  signal?: AbortSignal;
+  /** Progress lines for a person. */
+  onProgress?: (msg: string) => void;
+  /**
+   * With daemonGuestPath: called once the run's bench server listens, before any delegated workload
+   * starts, with the loopback address and ports the delegated guests will reach through that daemon, so
+   * that its policy can allow exactly those for the run (the server picks free ports when it starts).
+   */
+  onServerPorts?: (ports: BenchServerPorts) => void;
+}
+
+export interface BenchOutcome {
+  report: BenchReport;
+  /** The rows with where each ran and notes (losses, why a path is unavailable). */
+  results: WorkloadResult[];
+}
+
+export const DEFAULT_MODE: EmulatedMode = 'virtio';
+
+export class BenchUsageError extends Error {}
+export class BenchCancelled extends Error {
+  constructor() {
+    super('the bench run was cancelled');
+    this.name = 'AbortError';
+  }
+}
+
+/** Which figure the ratios compare: throughput for stream and inter-guest, median latency for the others. */
+export function ratioMetric(workload: string): 'mb_per_s' | 'p50_us' {
+  return workload === 'stream' || workload === 'inter-guest' ? 'mb_per_s' : 'p50_us';
+}
+
+export function validateOptions(o: BenchOptions): void {
+  if (!(WORKLOADS as readonly string[]).includes(o.workload)) throw new BenchUsageError(`unknown workload '${String(o.workload)}'; expected one of ${WORKLOADS.join(', ')}`);
+  if (o.paths.length === 0) throw new BenchUsageError('--paths names no path; expected e.g. direct,delegated,emulated');
+  for (const p of o.paths) if (!(PATHS as readonly string[]).includes(p)) throw new BenchUsageError(`unknown path '${String(p)}'; expected direct, delegated or emulated`);
+  if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
+  if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
+  if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
+  if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
+  if (o.tracePhaseMs !== undefined) {
+    if (!o.trace || o.workload !== 'stream' || o.paths.length !== 1 || o.paths[0] !== 'delegated') throw new BenchUsageError('--trace alternate measures the stream workload on the delegated path alone (--workload stream --paths delegated)');
+    if (!(Number.isSafeInteger(o.tracePhaseMs) && o.tracePhaseMs >= 50 && o.tracePhaseMs * 4 <= o.seconds * 1000)) throw new BenchUsageError(`a trace phase must last at least 50 ms and the run at least 4 phases, got ${o.tracePhaseMs} ms in ${o.seconds} s`);
+  }
+}
+
+/** What one run holds while it runs; `cleanups` undo it in reverse order, however the run ends. */
+export interface BenchScope {
+  o: BenchOptions;
+  env: BenchEnv;
+  runId: string;
+  mode: EmulatedMode;
+  log: (l: string) => void;
+  lab: LabRun | null;
+  labWhy: string | null;
+  emulated: EmulatedPath | null;
+  emulatedWhy: string | null;
+  frames: FrameLog | null;
+  cleanups: (() => Promise<void> | void)[];
+  checkAborted(): void;
+}
+
