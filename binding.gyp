@@ -3,7 +3,7 @@
     {
       "target_name": "linsock_tap",
       "sources": [
-        "lab/native/tap.c"
+        "native/tap.c"
       ],
       "cflags": [
         "-O2",
@@ -15,7 +15,7 @@
     {
       "target_name": "linsock_sockbuf",
       "sources": [
-        "lab/native/socket-buffer.c"
+        "native/socket-buffer.c"
       ],
       "cflags": [
         "-O2",

@@ -1,8 +1,8 @@
 // The "Linsock" view: the daemon, its guests and their sockets (live, from polling), and the recordings.
 
 import * as vscode from 'vscode';
-import type { GuestInfo, RunInfo, SocketInfo } from '../protocol';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, type GuestInfo, type RunInfo, type SocketInfo } from '../protocol';
+import { formatCount } from './format';
 import type { LiveTrace, Recording } from './live-trace';
 import { readSettings } from './settings';
 

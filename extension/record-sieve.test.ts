@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecordSieve } from './record-sieve';
-import { call, frame, runInfo } from './test-records';
+import { call, frame, runInfo } from '../test/fixtures/test-records';
 
 const seqs = (rs: { kind: string; seq?: number }[]) => rs.map((r) => r.seq ?? r.kind);
 

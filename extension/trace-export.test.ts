@@ -9,7 +9,7 @@ import { LSTRACE } from './record-codec';
 import { TraceStore } from './trace-store';
 import { writeExport, defaultExportName, formatInfo, ExportCancelled, type ExportFormat } from './trace-export';
 import { loadTraceFile } from './trace-file-loader';
-import { call, frame, runInfo } from './test-records';
+import { call, frame, runInfo } from '../test/fixtures/test-records';
 
 const dir = mkdtempSync(join(tmpdir(), 'linsock-export-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { invalidRecord } from '../protocol';
 import { TraceStore } from './trace-store';
-import { call, frame, runInfo } from './test-records';
+import { call, frame, runInfo } from '../test/fixtures/test-records';
 
 const bytes = (n: number) => new Uint8Array(n);
 

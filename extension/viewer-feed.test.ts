@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { ToViewer } from '../protocol';
 import { ViewerFeed, parseFromViewer } from './viewer-feed';
 import { TraceStore } from './trace-store';
-import { call } from './test-records';
+import { call } from '../test/fixtures/test-records';
 
 /** A webview stand-in that records what it was sent; the pacer runs on a hand-moved clock. */
 function setup(limit = 1000, maxBatch = 1000) {

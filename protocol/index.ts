@@ -7,3 +7,4 @@ export * from './webview-messages';
 export * from './wire-codec';
 export * from './lstrace';
 export * from './bytes';
+export * from './format-bytes';

@@ -1,6 +1,8 @@
-// Enforces the import rules of DESIGN.md: each folder may import only what its row allows.
-// Run by `npm test`; exits 1 and names every offending file and specifier. Usage: check-imports.mjs [ROOT]
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// Enforces the import rules of DESIGN.md ("Folders"): each folder may import only what its row allows;
+// only native/ loads C addons; and no source file reaches itself through its imports (type-only ones
+// included: two files that need each other's types want a third). Run by `npm test`; exits 1 and names
+// every offending file, specifier and cycle. Usage: check-imports.mjs [ROOT]
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { builtinModules } from 'node:module';
 
@@ -11,27 +13,70 @@ const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 /** The one webview module allowed to touch the deprecated toolkit, so that replacing it is one file's work. */
 const TOOLKIT_MODULE = 'webview/toolkit.ts';
 
+/** The one folder that may load a C addon (its loader, native/addon.ts, finds build/Release). */
+const NATIVE = 'native';
+
 /**
  * Per folder: which project folders it may import, whether Node built-ins are allowed, and which packages.
- * `entryOnly` folders may be imported only through their index.ts.
+ * `entryOnly` folders may be imported only through their index.ts. Folders without a row (test/, scripts/)
+ * may import anything; the addon and cycle checks still cover scripts/.
  */
 const rules = {
   protocol: { folders: [], node: false, packages: [] },
-  daemon: { folders: ['protocol'], node: true, packages: ['ws'] },
-  guest: { folders: ['protocol'], node: true, packages: [] },
-  lab: { folders: ['protocol', 'daemon', 'guest'], entryOnly: ['daemon', 'guest'], node: true, packages: ['ws'] },
+  daemon: { folders: ['protocol', NATIVE], node: true, packages: ['ws'] },
+  guest: { folders: ['protocol', NATIVE], node: true, packages: [] },
+  lab: { folders: ['protocol', 'daemon', 'guest', NATIVE], entryOnly: ['daemon', 'guest'], node: true, packages: ['ws'] },
+  [NATIVE]: { folders: [], node: true, packages: [] },
   extension: { folders: ['protocol'], node: true, packages: ['vscode', 'ws'] },
   webview: { folders: ['protocol'], node: false, packages: ['d3', '@vscode/webview-ui-toolkit'] },
 };
 
+/** Folders whose source files the addon and cycle checks read; test/ is free to do anything. */
+const SOURCE_FOLDERS = [...Object.keys(rules), 'scripts', 'bin'];
+
+/**
+ * Cycles that exist today and that the structure work (issue 12) is removing in other branches: a cycle
+ * passes while all its files lie within one of these sets. Removed by the structure work; delete when empty.
+ */
+const KNOWN_CYCLES = [
+  ['daemon/host-handle.ts', 'daemon/shortcut-stream.ts', 'daemon/shortcut-table.ts', 'daemon/tcp-handle.ts', 'daemon/tcp-listener.ts', 'daemon/tcp-stream.ts'],
+  ['lab/bench/inter-guest.ts', 'lab/bench/run-bench.ts'],
+  ['lab/bench/trace-phases.ts', 'lab/bench/workload-result.ts'],
+];
+
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
+
+/** Ways of loading a C addon; outside native/ each one is a hidden dependency on a build product. */
+const ADDON_LOADS = [
+  { pattern: /\bprocess\s*\.\s*dlopen\b/, what: 'calls process.dlopen' },
+  { pattern: /\brequire\s*\(\s*['"`][^'"`]*\.node['"`]\s*\)/, what: 'requires a .node file' },
+  { pattern: /['"`][^'"`\n]*\bbuild[/\\]Release\b/, what: 'names build/Release in a string' },
+  { pattern: /['"`]build['"`]\s*,\s*['"`]Release['"`]/, what: 'joins a path into build/Release' },
+];
+
+const EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs'];
 
 function* sources(dir) {
   for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
     const p = join(dir, name);
     if (statSync(p).isDirectory()) yield* sources(p);
-    else if (/\.(ts|mts|cts|js|mjs)$/.test(name) && !name.endsWith('.d.ts')) yield p;
+    else if (EXTENSIONS.some((e) => name.endsWith(e)) && !name.endsWith('.d.ts')) yield p;
   }
+}
+
+/** Every non-test source file of `folder`, as root-relative paths with '/'; none when the folder is absent. */
+function folderFiles(folder) {
+  try {
+    return [...sources(join(root, folder))].map(rel).filter((f) => !/\.test\.[mc]?[tj]s$/.test(f));
+  } catch (e) {
+    if (e.code === 'ENOENT') return []; // a part not started yet
+    throw e;
+  }
+}
+
+function rel(file) {
+  return relative(root, file).split(sep).join('/');
 }
 
 function packageName(spec) {
@@ -39,30 +84,40 @@ function packageName(spec) {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/** The file a relative specifier names ('./x' -> x.ts, x/index.ts, ...), or null when none exists. */
+function resolveFile(from, spec) {
+  const base = resolve(dirname(join(root, from)), spec);
+  const candidates = [base, ...EXTENSIONS.map((e) => base + e), ...EXTENSIONS.map((e) => join(base, `index${e}`))];
+  const hit = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+  return hit ? rel(hit) : null;
+}
+
+/**
+ * Comments may name build/Release or dlopen when they explain why; only code counts. Block comments are
+ * taken where a line starts with one (so a '/*' inside a glob string is left alone), and line comments
+ * where no quote follows them.
+ */
+function withoutComments(text) {
+  return text.replace(/^\s*\/\*[\s\S]*?\*\//gm, '').replace(/(^|\s)\/\/[^'"`\n]*$/gm, '$1');
+}
+
 const problems = [];
-for (const [folder, rule] of Object.entries(rules)) {
-  let files;
-  try {
-    files = [...sources(join(root, folder))];
-  } catch (e) {
-    if (e.code === 'ENOENT') continue; // a part not started yet
-    throw e;
-  }
-  for (const file of files) {
-    const rel = relative(root, file).split(sep).join('/');
-    if (rel.endsWith('.test.ts')) continue; // tests beside code follow test/'s rules
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(SPECIFIER)) {
-      const spec = m[1];
-      const why = check(folder, rule, rel, file, spec);
-      if (why) problems.push(`${rel}: imports '${spec}' — ${why}`);
-    }
+const texts = new Map(SOURCE_FOLDERS.flatMap((folder) => folderFiles(folder).map((f) => [f, readFileSync(join(root, f), 'utf8')])));
+
+// 1. Folder rules.
+for (const [file, text] of texts) {
+  const folder = file.split('/')[0];
+  const rule = rules[folder];
+  if (!rule) continue;
+  for (const m of text.matchAll(SPECIFIER)) {
+    const why = check(folder, rule, file, m[1]);
+    if (why) problems.push(`${file}: imports '${m[1]}' — ${why}`);
   }
 }
 
-function check(folder, rule, rel, file, spec) {
+function check(folder, rule, file, spec) {
   if (spec.startsWith('.')) {
-    const target = relative(root, resolve(dirname(file), spec)).split(sep).join('/');
+    const target = relative(root, resolve(dirname(join(root, file)), spec)).split(sep).join('/');
     const top = target.split('/')[0];
     if (top === folder) return null;
     if (!rule.folders.includes(top)) return `${folder}/ may not import ${top}/ (allowed: ${rule.folders.join(', ') || 'nothing of the project'})`;
@@ -75,10 +130,95 @@ function check(folder, rule, rel, file, spec) {
   if (builtins.has(spec) || spec.startsWith('node:')) return rule.node ? null : `${folder}/ may not use Node built-ins`;
   const pkg = packageName(spec);
   if (!rule.packages.includes(pkg)) return `${folder}/ may not import the package '${pkg}' (allowed: ${rule.packages.join(', ') || 'none'})`;
-  if (pkg === '@vscode/webview-ui-toolkit' && rel !== TOOLKIT_MODULE) return `only ${TOOLKIT_MODULE} may use the toolkit`;
+  if (pkg === '@vscode/webview-ui-toolkit' && file !== TOOLKIT_MODULE) return `only ${TOOLKIT_MODULE} may use the toolkit`;
   return null;
 }
 
+// 2. Addon loads: only native/ loads C addons.
+for (const [file, text] of texts) {
+  if (file.startsWith(`${NATIVE}/`) || file === 'scripts/check-imports.mjs') continue; // this file names what it looks for
+  const code = withoutComments(text);
+  for (const { pattern, what } of ADDON_LOADS) {
+    if (pattern.test(code)) problems.push(`${file}: ${what} — only ${NATIVE}/ loads C addons (use its typed wrappers)`);
+  }
+}
+
+// 3. Cycles among relative imports, type-only ones included.
+const graph = new Map();
+for (const [file, text] of texts) {
+  const edges = new Set();
+  for (const m of text.matchAll(SPECIFIER)) {
+    if (!m[1].startsWith('.')) continue;
+    const target = resolveFile(file, m[1]);
+    if (target && texts.has(target) && target !== file) edges.add(target);
+  }
+  graph.set(file, [...edges].sort());
+}
+
+const allowed = [];
+for (const component of stronglyConnected(graph)) {
+  const cycle = oneCycle(graph, component);
+  const known = KNOWN_CYCLES.some((k) => component.every((f) => k.includes(f)));
+  (known ? allowed : problems).push(`import cycle: ${cycle.join(' -> ')}${component.length > cycle.length - 1 ? ` (${component.length} files tangled: ${component.join(', ')})` : ''}`);
+}
+
+/** Tarjan's algorithm: the groups of files that reach one another, each of two files or more. */
+function stronglyConnected(g) {
+  let next = 0;
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const out = [];
+  const visit = (v) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of g.get(v)) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const group = [];
+    let w;
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      group.push(w);
+    } while (w !== v);
+    if (group.length > 1) out.push(group.sort());
+  };
+  for (const v of [...g.keys()].sort()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+/** A shortest cycle through the component's first file (breadth-first inside the component), closed on itself. */
+function oneCycle(g, component) {
+  const inside = new Set(component);
+  const start = component[0];
+  const from = new Map([[start, null]]);
+  const queue = [start];
+  while (queue.length) {
+    const v = queue.shift();
+    for (const w of g.get(v)) {
+      if (w === start) {
+        const path = [v];
+        for (let p = from.get(v); p !== null; p = from.get(p)) path.push(p);
+        return [...path.reverse(), start];
+      }
+      if (inside.has(w) && !from.has(w)) {
+        from.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start, start];
+}
+
+if (allowed.length) console.log(`known import cycles, allowed until the structure work removes them (KNOWN_CYCLES):\n  ${allowed.join('\n  ')}`);
 if (problems.length) {
   console.error(`import rules broken (DESIGN.md, "Folders"):\n  ${problems.join('\n  ')}`);
   process.exit(1);

@@ -39,7 +39,7 @@ if (!skipChecks) {
   run('import rules', 'node', ['scripts/check-imports.mjs']);
 }
 
-const dirs = ['protocol', 'daemon', 'guest', 'lab', 'extension', 'webview', 'test'];
+const dirs = ['protocol', 'daemon', 'guest', 'lab', 'native', 'extension', 'webview', 'test'];
 const files = only.length ? only : dirs.flatMap((d) => { try { return [...testFiles(d)]; } catch { return []; } }).sort();
 run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files]);
 

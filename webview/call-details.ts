@@ -3,7 +3,8 @@
 
 import { FRAME_DIRECTIONS, OPS, PATHS, STAGES } from '../protocol/trace';
 import type { CallStore } from './call-store';
-import { formatBytes, formatDuration } from './format';
+import { formatDuration } from './format';
+import { formatBytes } from '../protocol/format-bytes';
 import { tableRow } from './table-row';
 
 export function linkedFrames(store: CallStore, s: number): number[] {

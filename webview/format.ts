@@ -12,9 +12,3 @@ export function formatDuration(ns: number, span = Math.abs(ns)): string {
 function trim(v: number, digits: number): string {
   return Number(v.toFixed(digits)).toString();
 }
-
-export function formatBytes(b: number): string {
-  if (b < 1024) return `${b} B`;
-  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
-  return `${(b / 1024 / 1024).toFixed(1)} MiB`;
-}

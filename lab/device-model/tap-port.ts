@@ -1,7 +1,7 @@
 // One TAP device as a port of the device model: opened through the addon in a namespace, read in
 // batches on the event loop, written one frame per write(2). Closing the fd removes the TAP.
 
-import { loadTapAddon, type FramesCallback, type TapAddon, type TapReader } from '../native/tap-addon';
+import { loadTapAddon, type FramesCallback, type TapAddon, type TapReader } from '../../native/tap';
 import type { NicProfile } from './nic-mode';
 
 export interface DevicePort {

@@ -1,7 +1,7 @@
 // Whether the emulated path can run here, and if not, why — namespaces (root or user namespaces) and
 // the TAP addon — so that a bench reports it unavailable and still runs the other paths.
 
-import { loadTapAddon } from '../native/tap-addon';
+import { loadTapAddon } from '../../native/tap';
 import { namespaceSupport, type NamespaceProbe } from '../netns';
 
 export type EmulatedSupport = { ok: true; mode: 'root' | 'userns' } | { ok: false; reason: string };

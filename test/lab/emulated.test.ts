@@ -201,6 +201,6 @@ test('the emulated path says why it is unavailable: no namespaces, or no TAP add
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', env: { ...process.env, LINSOCK_TAP_ADDON: '/nonexistent/linsock_tap.node' } });
   const s = JSON.parse(r.stdout) as { ok: boolean; reason: string };
   assert.equal(s.ok, false);
-  assert.match(s.reason, /TAP addon \/nonexistent\/linsock_tap.node, which is not built/);
+  assert.match(s.reason, /TAP addon: \/nonexistent\/linsock_tap.node is not built/);
   assert.match(s.reason, /npm install/);
 });

@@ -1,5 +1,5 @@
 // `npm install` runs this (scripts.install): builds the native addons of the root binding.gyp (the TAP
-// addon, lab/native/tap.c, and the channel send-buffer addon, lab/native/socket-buffer.c) with node-gyp
+// addon, native/tap.c, and the channel send-buffer addon, native/socket-buffer.c) with node-gyp
 // against Node's own headers, never downloading them. When the build fails it says why and what to
 // install; the install still succeeds (without them the emulated path is unavailable and delegated bulk
 // transfers run slower) unless LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
-const root = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const args = ['rebuild'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 
@@ -29,7 +29,7 @@ if (result && result.status === 0) {
   console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node)');
 } else {
   const why = !gyp ? 'node-gyp was not found (it comes with npm)' : (result.stderr || '').split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 6).join('\n  ');
-  console.error(`linsock: the native addons (lab/native/*.c) did not build, so the emulated path will be unavailable
+  console.error(`linsock: the native addons (native/*.c) did not build, so the emulated path will be unavailable
 and the delegated path's bulk transfers run slower (guest channels keep the kernel's default send buffer);
 the direct and delegated paths work without them.
   ${why || `node-gyp exited with ${result?.status}`}
