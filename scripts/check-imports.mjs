@@ -40,8 +40,6 @@ const SOURCE_FOLDERS = [...Object.keys(rules), 'scripts', 'bin'];
  */
 const KNOWN_CYCLES = [
   ['daemon/host-handle.ts', 'daemon/shortcut-stream.ts', 'daemon/shortcut-table.ts', 'daemon/tcp-handle.ts', 'daemon/tcp-listener.ts', 'daemon/tcp-stream.ts'],
-  ['lab/bench/inter-guest.ts', 'lab/bench/run-bench.ts'],
-  ['lab/bench/trace-phases.ts', 'lab/bench/workload-result.ts'],
 ];
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
