@@ -8,7 +8,7 @@ import { ingestChunk } from './chunk-ingest';
 import { FrameScheduler } from './frame-scheduler';
 import { DEFAULT_RECORD_LIMIT, emptySource, handleHostMessage, type MessageTarget } from './host-messages';
 import { keyHelpOverlay } from './key-help';
-import { routeKey, viewerKeys, type KeyBinding } from './keymap';
+import { duplicateKeys, routeKey, viewerKeys, type KeyBinding } from './keymap';
 import { readPalette, watchTheme, type Palette } from './palette';
 import type { PanelContext, StoreChange, ViewerPanel } from './panel';
 import { PanelChoice } from './panel-choice';
@@ -54,6 +54,10 @@ export class TraceViewer implements MessageTarget {
     });
     for (const p of this.panels) p.mount(this.tabs.views[p.id]!);
     this.keys = viewerKeys(this.panels, { toggleHelp: (force) => this.toggleKeyHelp(force), pick: (id) => this.pick(id) });
+    for (const p of this.panels) {
+      const dup = duplicateKeys([this.keys, p.keys ?? []]);
+      if (dup.length) throw new Error(`panel "${p.id}" binds keys the viewer already uses: ${dup.join(' ')} (webview/keymap.ts)`);
+    }
     this.help = keyHelpOverlay([{ title: 'Viewer', keys: this.keys }, ...this.panels.map((p) => ({ title: p.title, keys: p.keys ?? [] }))]);
     root.append(this.statusBar.status, this.statusBar.notices, this.tabs.element, this.help);
 
