@@ -41,10 +41,11 @@ test('a restored tab counts as the user\'s pick; one no panel has any more falls
   assert.equal(gone.suggest('compare'), true);
 });
 
-test('an unknown panel id is an error that names the registered ones', () => {
+test('an unknown or doubled panel id is an error that names the panels', () => {
   const c = new PanelChoice(restoreState(undefined, 'timeline'), IDS, 'timeline', false);
   assert.throws(() => c.pick('nope'), /no viewer panel "nope" \(panels: compare, timeline\)/);
   assert.throws(() => new PanelChoice(restoreState(undefined, 'gone'), IDS, 'gone', false), /no viewer panel "gone"/);
+  assert.throws(() => new PanelChoice(restoreState(undefined, 'timeline'), [...IDS, 'compare'], 'timeline', false), /share an id: compare/);
 });
 
 test('restoring fills what an older saved state lacks and keeps what it has', () => {

@@ -18,6 +18,8 @@ export class PanelChoice {
     first: string,
     restored: boolean,
   ) {
+    const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (twice.length) throw new Error(`viewer panels share an id: ${twice.join(', ')} (webview/panels.ts)`);
     this.check(first);
     const known = ids.includes(state.tab);
     if (!known) state.tab = first;

@@ -52,7 +52,6 @@ export class TraceViewer implements MessageTarget {
       // programmatic switches report the tab already shown: only a different one is the user's pick
       if (id !== this.choice.current) this.pick(id);
     });
-    for (const p of this.panels) p.mount(this.tabs.views[p.id]!);
     this.keys = viewerKeys(this.panels, { toggleHelp: (force) => this.toggleKeyHelp(force), pick: (id) => this.pick(id) });
     for (const p of this.panels) {
       const dup = duplicateKeys([this.keys, p.keys ?? []]);
@@ -60,6 +59,7 @@ export class TraceViewer implements MessageTarget {
     }
     this.help = keyHelpOverlay([{ title: 'Viewer', keys: this.keys }, ...this.panels.map((p) => ({ title: p.title, keys: p.keys ?? [] }))]);
     root.append(this.statusBar.status, this.statusBar.notices, this.tabs.element, this.help);
+    for (const p of this.panels) p.mount(this.tabs.views[p.id]!);
 
     watchTheme(() => {
       this.palette = readPalette(document.body);
