@@ -5,7 +5,8 @@ import type { BenchReport } from './trace-stream';
 
 /** What the viewer keeps with getState/setState and the panel serializer restores. */
 export interface ViewerState {
-  tab: 'compare' | 'timeline';
+  /** The shown panel's id (webview/panels.ts registers them: 'compare', 'timeline', ...). */
+  tab: string;
   /** Visible window in host ns, or null for "fit everything". */
   window: { start: number; end: number } | null;
   follow: boolean;

@@ -1,12 +1,14 @@
 // Entry of the webview bundle (dist/webview.js): starts the viewer and wires the host's messages.
 
 import type { ToViewer } from '../protocol/webview-messages';
+import { TimelinePanel } from './timeline-panel';
 import { TraceViewer } from './trace-viewer';
 import { Host } from './vscode-api';
 
 const host = new Host();
 const root = document.getElementById('viewer') ?? document.body.appendChild(Object.assign(document.createElement('div'), { id: 'viewer' }));
 const viewer = new TraceViewer(root, host);
+const timelinePanel = viewer.panel(TimelinePanel);
 
 window.addEventListener('message', (ev: MessageEvent<ToViewer>) => {
   const m = ev.data;
@@ -24,19 +26,19 @@ window.addEventListener('message', (ev: MessageEvent<ToViewer>) => {
   },
   frameTimes: () => Array.from(viewer.scheduler.recent.subarray(0, Math.min(viewer.scheduler.frames, viewer.scheduler.recent.length))),
   get stats() {
-    return { ...viewer.timeline.stats };
+    return { ...timelinePanel.timeline.stats };
   },
   get window() {
-    return [viewer.timeline.t0, viewer.timeline.t1];
+    return [timelinePanel.timeline.t0, timelinePanel.timeline.t1];
   },
   get arrayBytes() {
-    return viewer.store.arrayBytes + (viewer.mask.mask?.byteLength ?? 0);
+    return viewer.store.arrayBytes + (timelinePanel.mask.mask?.byteLength ?? 0);
   },
   get state() {
     return viewer.currentState;
   },
   get selected() {
-    return viewer.timeline.selected;
+    return timelinePanel.timeline.selected;
   },
 };
 

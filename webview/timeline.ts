@@ -1,6 +1,6 @@
 // The timeline view: canvas for the calls, d3 for the time scale, the axis (SVG), zoom and pan
-// (wheel, drag), the brush, and WASD/arrow keys. Handlers only change the window or the selection and
-// ask for a frame; drawing happens in `draw`, called by the frame scheduler.
+// (wheel, drag) and the brush; its keys are in timeline-keys.ts. Handlers only change the window or the
+// selection and ask for a frame; drawing happens in `draw`, called by the frame scheduler.
 
 import { axisTop, brushX, scaleLinear, select, zoom, zoomIdentity, type D3BrushEvent, type D3ZoomEvent, type ZoomTransform } from 'd3';
 import type { CallStore } from './call-store';
@@ -192,22 +192,6 @@ export class Timeline {
       }
     }
     return best;
-  }
-
-  /** WASD and arrows; the viewer routes keys here while the timeline tab shows. True when handled. */
-  onKey(ev: KeyboardEvent): boolean {
-    const step = ev.shiftKey ? 0.5 : 0.1;
-    switch (ev.key) {
-      case 'w': case 'W': case 'ArrowUp': this.zoomBy(ev.shiftKey ? 0.5 : 0.8); break;
-      case 's': case 'S': case 'ArrowDown': this.zoomBy(ev.shiftKey ? 2 : 1.25); break;
-      case 'a': case 'A': case 'ArrowLeft': this.panBy(-step); break;
-      case 'd': case 'D': case 'ArrowRight': this.panBy(step); break;
-      case 'PageDown': this.scrollBy(this.canvas.clientHeight * 0.8); break;
-      case 'PageUp': this.scrollBy(-this.canvas.clientHeight * 0.8); break;
-      default: return false;
-    }
-    this.events.moved();
-    return true;
   }
 
   /** How many calls overlap [a, b]: what the status line says about a brushed range. */

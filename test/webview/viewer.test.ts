@@ -75,6 +75,26 @@ test('a comparison run opens on Compare with rows per op and path; the timeline 
   assert.ok(merged > 0 && visible >= 20_000, `whole trace visible and decimated (${merged}/${visible})`);
 });
 
+test('a tab per registered panel; C and T switch tabs, and once the user picked one a report no longer switches', async () => {
+  assert.deepEqual(await page.locator('vscode-panel-tab').allTextContents(), ['Compare', 'Timeline']);
+  assert.deepEqual(await page.locator('vscode-panel-view').evaluateAll((vs) => vs.map((v) => v.id)), ['view-compare', 'view-timeline']);
+  await loadSynthetic(page, { calls: 2_000, paths: ['delegated'] });
+  assert.equal(await page.evaluate(() => document.body.dataset.tab), 'timeline', 'one path: the timeline stays');
+  await page.keyboard.press('c');
+  await nextFrame(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.tab), 'compare');
+  assert.equal(await page.locator('vscode-panels').getAttribute('activeid'), 'tab-compare');
+  await page.keyboard.press('t');
+  await send(page, { type: 'report', report: { workload: 'rr', mode: null, mtu: 1500, results: [], ratios: {} } });
+  await nextFrame(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.tab), 'timeline', 'the report did not take the tab from the user');
+  assert.match((await page.locator('.bench-report h3').textContent()) ?? '', /Benchmark: rr/);
+  await page.keyboard.press('?');
+  const help = await page.locator('.shortcuts').textContent();
+  assert.match(help ?? '', /Compare tab.*Timeline tab/);
+  assert.match(help ?? '', /zoom in \(Shift: faster\)/);
+});
+
 test('keys and the wheel zoom and pan; zoomed in, calls are drawn one by one and the decimation notice goes', async () => {
   await loadSynthetic(page, { calls: 20_000 });
   await timelineTab();
