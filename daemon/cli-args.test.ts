@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs, parseBytes } from './cli-args';
 import { resolveLimits } from './limits';
-import { parseHostPort } from './guest-listener';
+import { parseHostPort } from './channel/guest-listener';
 
 describe('linsockd arguments', () => {
   it('parses the DESIGN.md flags, limits with byte suffixes, and --flag=value', () => {

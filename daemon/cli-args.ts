@@ -1,7 +1,7 @@
 // The linsockd command line, parsed into options; every bad flag is an Error that says what was expected.
 import { LOG_LEVELS, type LogLevel } from './log';
 import type { Limits } from './limits';
-import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './busy-poll';
+import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './channel/busy-poll';
 
 export interface CliArgs {
   guestSocket?: string;

@@ -1,7 +1,7 @@
 // Runtime validation of the trace stream's client requests (protocol/trace-stream.ts ClientRequest):
 // everything that arrives on the socket is untrusted JSON until it passes here.
 
-import { OPS, PATHS, WORKLOADS, type ClientRequest, type RecordFilter } from '../protocol';
+import { OPS, PATHS, WORKLOADS, type ClientRequest, type RecordFilter } from '../../protocol';
 
 export type ParsedRequest = { ok: true; request: ClientRequest } | { ok: false; id: number | null; message: string };
 

@@ -1,8 +1,10 @@
 // What every guest TCP socket shares in each of its states (fresh, listening, connected, joined by the
 // shortcut): TCP_NODELAY and SO_KEEPALIVE are kept with the handle, because Node cannot set them before a
 // host socket exists, and carried into whatever the socket becomes (a listener's apply to its accepts).
-import type { SockOpt } from '../protocol';
-import { BaseHandle, OK, type Respond, type SessionContext } from './host-handle';
+import type { SockOpt } from '../../protocol';
+import { BaseHandle } from './base-handle';
+import { OK, type Respond } from './host-handle';
+import type { SessionContext } from './session-context';
 
 export interface TcpOptions {
   noDelay: boolean;

@@ -1,6 +1,6 @@
 // Conversions between Node's address shapes and the wire's Endpoint.
 import { isIP } from 'node:net';
-import type { Endpoint, Family } from '../protocol';
+import type { Endpoint, Family } from '../../protocol';
 
 /** An Endpoint from an address Node reported; the family comes from the address text itself. */
 export function toEndpoint(address: string | undefined, port: number | undefined): Endpoint | null {

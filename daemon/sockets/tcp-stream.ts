@@ -2,8 +2,10 @@
 // guest up to its credit; the host socket pauses when the credit runs out. The guest's sends are written
 // as they come, and their credit goes back once the kernel has taken the bytes (write callback).
 import type { Socket } from 'node:net';
-import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type SocketInfo } from '../protocol';
-import { fail, OK, unpinned, type Respond, type SessionContext } from './host-handle';
+import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type SocketInfo } from '../../protocol';
+import { unpinned } from './base-handle';
+import { fail, OK, type Respond } from './host-handle';
+import type { SessionContext } from './session-context';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { formatEndpoint, toEndpoint } from './endpoint';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BusyPoll } from './busy-poll';
-import { nowNs } from './clock';
+import { nowNs } from '../clock';
 
 it('keeps the event loop polling for the window after activity, then lets it sleep', async () => {
   const poll = new BusyPoll(20_000); // 20 ms

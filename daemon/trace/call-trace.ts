@@ -3,8 +3,8 @@
 // first (a call the host is still executing, a reply still queued) wait in a small table of their own.
 // Both tables are bounded: the oldest host calls are published with host stages only when theirs is full,
 // the oldest early guest stamps are dropped, and all host calls that wait are published when the guest leaves.
-import type { CallRecord, Stage, StageName, StampEntry } from '../protocol';
-import type { HostCall } from './host-call';
+import type { CallRecord, Stage, StageName, StampEntry } from '../../protocol';
+import type { CallStamps } from './call-stamps';
 import type { TraceSink } from './trace-sink';
 
 const NAMES: readonly StageName[] = ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return'];
@@ -13,8 +13,8 @@ export const MAX_EARLY_STAMPS = 1024;
 
 export class CallTracer {
   /** Replied calls by request id, and pushed events by event id (the two id spaces overlap). */
-  private readonly calls = new Map<number, HostCall>();
-  private readonly pushes = new Map<number, HostCall>();
+  private readonly calls = new Map<number, CallStamps>();
+  private readonly pushes = new Map<number, CallStamps>();
   /** Guest stamps that came before their host part completed, by the same two id spaces. */
   private readonly earlyCalls = new Map<number, StampEntry>();
   private readonly earlyPushes = new Map<number, StampEntry>();
@@ -29,7 +29,7 @@ export class CallTracer {
   ) {}
 
   /** A call or event whose host side is complete; waits for the guest's stamps. */
-  done(c: HostCall): void {
+  done(c: CallStamps): void {
     const early = c.pushed ? this.earlyPushes : this.earlyCalls;
     const e = early.size > 0 ? early.get(c.id) : undefined;
     if (e) {
@@ -45,7 +45,7 @@ export class CallTracer {
     map.set(c.id, c);
     if (map.size > this.maxPending) {
       const oldest = map.keys().next().value as number;
-      const o = map.get(oldest) as HostCall;
+      const o = map.get(oldest) as CallStamps;
       map.delete(oldest);
       this.publish(o, null);
     }
@@ -81,7 +81,7 @@ export class CallTracer {
   /** The call's stage boundaries, in the order of NAMES; reused, as a record is built from it at once. */
   private readonly points = new Float64Array(NAMES.length + 1);
 
-  private publish(c: HostCall, e: StampEntry | null): void {
+  private publish(c: CallStamps, e: StampEntry | null): void {
     if (!this.sink.enabled) return;
     const off = this.offsetNs;
     const p = this.points;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CallRecord, TraceRecord } from '../protocol';
+import type { CallRecord, TraceRecord } from '../../protocol';
 import { CallTracer, MAX_EARLY_STAMPS } from './call-trace';
-import { HostCall } from './host-call';
+import { CallStamps } from './call-stamps';
 
 function tracer(): { t: CallTracer; records: CallRecord[] } {
   const records: CallRecord[] = [];
@@ -10,8 +10,8 @@ function tracer(): { t: CallTracer; records: CallRecord[] } {
   return { t: new CallTracer(sink, 'g', 'run', 16), records };
 }
 
-function send(id: number, noReply: boolean): HostCall {
-  const c = new HostCall(id, 1, 'send', false, 200, 210);
+function send(id: number, noReply: boolean): CallStamps {
+  const c = new CallStamps(id, 1, 'send', false, 200, 210);
   c.noReply = noReply;
   c.execEnd = 220;
   c.replyOut = noReply ? 0 : 230;

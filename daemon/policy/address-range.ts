@@ -1,7 +1,7 @@
 // IP addresses as 128-bit integers and CIDR ranges over them. IPv4-mapped IPv6 addresses
 // (::ffff:a.b.c.d) are folded to IPv4, because that is where the kernel sends them.
 import { isIPv4 } from 'node:net';
-import { parseIPv4, parseIPv6 } from '../protocol/ip-address';
+import { parseIPv4, parseIPv6 } from '../../protocol/ip-address';
 
 export interface Address {
   family: 4 | 6;

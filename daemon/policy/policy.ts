@@ -1,7 +1,7 @@
 // Which remote endpoints a guest may connect or send to and where it may listen. Rules from the config
 // come first (first match wins); then the defaults, which keep guests off the host's own loopback and
 // link-local networks and off privileged ports; anything else is allowed.
-import type { Endpoint } from '../protocol';
+import type { Endpoint } from '../../protocol';
 import { inRange, parseAddress, parseRange, type AddressRange } from './address-range';
 
 export type PolicyOp = 'connect' | 'sendto' | 'listen';

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   CloseCode, TRACE_STREAM_VERSION, type BenchReport, type ClientRequest, type DaemonStatus, type GuestInfo, type ServerMessage,
-} from '../protocol';
+} from '../../protocol';
 import type { ChunkTarget, Subscription, TraceHub } from './trace-hub';
 import { parseClientRequest } from './trace-requests';
 import { tokenMatches } from './token';

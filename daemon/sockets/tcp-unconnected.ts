@@ -1,23 +1,31 @@
 // A TCP socket the guest created and has not yet connected or made listen. Node cannot bind a TCP socket
 // by itself, so the bound address is kept and used by connect (localAddress/localPort) or listen.
 import { connect as netConnect, createServer, type Server } from 'node:net';
-import { toErrnoName, type Endpoint, type Family, type SocketInfo } from '../protocol';
+import { toErrnoName, type Endpoint, type Family, type SocketInfo } from '../../protocol';
 import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
-import { fail, type Respond, type SessionContext } from './host-handle';
+import { fail, type Respond } from './host-handle';
+import type { SameHostListener, SameHostTable } from './same-host-table';
+import type { SessionContext } from './session-context';
 import { TcpHandle } from './tcp-handle';
 import { TcpListener } from './tcp-listener';
-import { ShortcutStream } from './shortcut-stream';
+import { SameHostStream } from './same-host-stream';
 import { TcpStream } from './tcp-stream';
 import { denied } from './denial';
 
-export class FreshTcp extends TcpHandle {
+export class UnconnectedTcp extends TcpHandle {
   readonly kind = 'tcp' as const;
   private local: Endpoint | null = null;
   private busy = false;
   private closed = false;
   private pendingServer: Server | null = null;
 
-  constructor(handle: number, ctx: SessionContext, private readonly family: Family) {
+  constructor(
+    handle: number,
+    ctx: SessionContext,
+    private readonly family: Family,
+    /** Guest listeners of the whole daemon, for the same-host shortcut; null when it is off. */
+    private readonly sameHost: SameHostTable | null,
+  ) {
     super(handle, ctx, { noDelay: false, keepAlive: false });
   }
 
@@ -32,8 +40,8 @@ export class FreshTcp extends TcpHandle {
     if (this.busy) return respond(fail('EALREADY', 'connect: an operation is already in progress'));
     if (remote.family !== this.family) return respond(fail('EAFNOSUPPORT', `connect: an IPv${remote.family} address on an IPv${this.family} socket`));
     if (denied(this.ctx, 'connect', remote, respond)) return;
-    const listener = this.ctx.shortcuts?.find(remote);
-    if (listener) return this.connectShortcut(listener, remote, respond);
+    const listener = this.sameHost?.find(remote);
+    if (listener) return this.connectSameHost(listener, remote, respond);
     let socket;
     try {
       socket = netConnect({
@@ -55,17 +63,17 @@ export class FreshTcp extends TcpHandle {
   }
 
   /** Joins this socket to another guest's listener in-process: no host socket, same answers as TCP. */
-  private connectShortcut(listener: TcpListener, remote: Endpoint, respond: Respond): void {
+  private connectSameHost(listener: SameHostListener, remote: Endpoint, respond: Respond): void {
     const bound = this.local;
     const local: Endpoint = {
       family: this.family,
       address: bound && bound.address !== anyAddress(this.family) ? bound.address : remote.address,
-      port: bound?.port || (this.ctx.shortcuts?.ephemeralPort() ?? 0),
+      port: bound?.port || (this.sameHost?.ephemeralPort() ?? 0),
     };
-    const theirs = listener.acceptShortcut(local, remote);
+    const theirs = listener.acceptSameHost(local, remote);
     if (!theirs) return respond(fail('ECONNREFUSED', `connect: ${formatEndpoint(remote)}: the listening guest accepts no more connections`));
-    const mine = new ShortcutStream(this.handle, this.ctx, local, remote, this.opts);
-    ShortcutStream.join(mine, theirs);
+    const mine = new SameHostStream(this.handle, this.ctx, local, remote, this.opts);
+    SameHostStream.join(mine, theirs);
     this.ctx.replace(mine);
     respond({ type: 'address', endpoint: local });
   }
@@ -92,7 +100,7 @@ export class FreshTcp extends TcpHandle {
         server.close();
         return respond(fail('EBADF', 'listen: the socket was closed meanwhile'));
       }
-      const listener = new TcpListener(this.handle, this.ctx, server, this.opts);
+      const listener = new TcpListener(this.handle, this.ctx, server, this.opts, this.sameHost);
       this.ctx.replace(listener);
       respond(endpoint ? { type: 'address', endpoint } : fail('EIO', 'listen: no address'));
     });

@@ -7,7 +7,7 @@
 
 import type { TraceSink } from './trace-sink';
 import { TraceRing, chunksFrom } from './trace-ring';
-import { ChunkWriter, decodeChunk, encodeChunk, type DroppedRecord, type RecordFilter, type TraceRecord } from '../protocol';
+import { ChunkWriter, decodeChunk, encodeChunk, type DroppedRecord, type RecordFilter, type TraceRecord } from '../../protocol';
 
 export interface TraceHubOptions {
   /** Records the ring holds (default 1,048,576). */

@@ -6,10 +6,10 @@
 // other frames; alone it goes out only once it is worth a wake-up of the guest (a quarter of the window) or
 // after CREDIT_LINGER_MS, so a request/response exchange costs the guest no extra wake-up for credit.
 import type { Socket } from 'node:net';
-import type { WireMessage } from '../protocol';
-import { encodeFrameParts } from '../protocol/wire-codec';
+import type { WireMessage } from '../../protocol';
+import { encodeFrameParts } from '../../protocol/wire-codec';
 import { BULK_BYTES } from './busy-poll';
-import { nowNs } from './clock';
+import { nowNs } from '../clock';
 
 /** Something to stamp with the time its frame left for the guest (trace "reply out"). */
 export interface ReplyStamp {

@@ -1,8 +1,8 @@
 // The host's stamps of one traced call or pushed event, waiting for the guest's half (call-trace.ts).
-import type { CallResult, Op } from '../protocol';
-import type { ReplyStamp } from './channel-out';
+import type { CallResult, Op } from '../../protocol';
+import type { ReplyStamp } from '../channel/channel-out';
 
-export class HostCall implements ReplyStamp {
+export class CallStamps implements ReplyStamp {
   result: CallResult = 'ok';
   bytes = 0;
   execEnd = 0;

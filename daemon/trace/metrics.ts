@@ -1,6 +1,6 @@
 // The daemon's figures in the Prometheus text exposition format (version 0.0.4), served at /metrics.
 
-import type { DaemonStatus } from '../protocol';
+import type { DaemonStatus } from '../../protocol';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -2,14 +2,16 @@
 // events with their own handles. When the guest is at its socket limit, accepted connections wait
 // (paused, bounded by maxPendingAccepts); beyond that they are dropped, like a full backlog.
 import type { Server, Socket } from 'node:net';
-import type { Endpoint, SocketInfo } from '../protocol';
+import type { Endpoint, SocketInfo } from '../../protocol';
 import { formatEndpoint, toEndpoint } from './endpoint';
-import type { Respond, SessionContext } from './host-handle';
+import type { Respond } from './host-handle';
+import type { SameHostListener, SameHostTable } from './same-host-table';
+import type { SessionContext } from './session-context';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { TcpStream } from './tcp-stream';
-import { ShortcutStream } from './shortcut-stream';
+import { SameHostStream } from './same-host-stream';
 
-export class TcpListener extends TcpHandle {
+export class TcpListener extends TcpHandle implements SameHostListener {
   readonly kind = 'listener' as const;
   private readonly waiting: Socket[] = [];
   private waitingForHandle = false;
@@ -19,13 +21,20 @@ export class TcpListener extends TcpHandle {
   private readonly at: Endpoint | null;
 
   // Options set on a listener apply to the connections it accepts, as on Linux.
-  constructor(handle: number, ctx: SessionContext, private readonly server: Server, opts: TcpOptions) {
+  constructor(
+    handle: number,
+    ctx: SessionContext,
+    private readonly server: Server,
+    opts: TcpOptions,
+    /** Guest listeners of the whole daemon, for the same-host shortcut; null when it is off. */
+    private readonly sameHost: SameHostTable | null,
+  ) {
     super(handle, ctx, opts);
     server.on('connection', (s) => this.onConnection(s));
     server.on('error', (err) => this.ctx.log.warn('listener error', { guest: ctx.guest, handle, error: err.message }));
     const a = server.address();
     this.at = a && typeof a === 'object' ? toEndpoint(a.address, a.port) : null;
-    if (this.at) ctx.shortcuts?.add(this.at, this);
+    if (this.at) sameHost?.add(this.at, this);
   }
 
   /**
@@ -33,10 +42,10 @@ export class TcpListener extends TcpHandle {
    * `accepted` event as for a kernel connection. Null when the guest has no free handle (the caller
    * refuses the connect, as a full backlog would).
    */
-  acceptShortcut(remote: Endpoint, local: Endpoint): ShortcutStream | null {
+  acceptSameHost(remote: Endpoint, local: Endpoint): SameHostStream | null {
     if (this.closed || this.waiting.length > 0) return null;
     const ctx = this.ctx;
-    const stream = ctx.adopt((h) => new ShortcutStream(h, ctx, local, remote, { ...this.opts }));
+    const stream = ctx.adopt((h) => new SameHostStream(h, ctx, local, remote, { ...this.opts }));
     if (!stream) return null;
     this.accepted++;
     const id = ctx.nextEventId();
@@ -108,7 +117,7 @@ export class TcpListener extends TcpHandle {
 
   override close(): void {
     this.closed = true;
-    if (this.at) this.ctx.shortcuts?.remove(this.at, this);
+    if (this.at) this.sameHost?.remove(this.at, this);
     this.server.close();
     for (const s of this.waiting) s.destroy();
     this.waiting.length = 0;

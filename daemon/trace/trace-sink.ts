@@ -2,7 +2,7 @@
 // device model (frames) publish; the trace hub (trace-hub.ts) implements it, keeps the ring and feeds
 // subscribers. Kept apart so that producers depend on this small interface, not on the hub.
 
-import type { TraceRecord } from '../protocol';
+import type { TraceRecord } from '../../protocol';
 
 export interface TraceSink {
   /** False when tracing is off (`--trace off`): producers skip building records at all. */

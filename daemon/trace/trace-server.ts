@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { DEFAULT_TRACE_PORT, TRACE_PATH, type DaemonStatus, type GuestInfo } from '../protocol';
+import { DEFAULT_TRACE_PORT, TRACE_PATH, type DaemonStatus, type GuestInfo } from '../../protocol';
 import type { TraceHub } from './trace-hub';
 import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
 import { TraceSession, type RunWorkload } from './trace-session';
-import { instanceName } from './instance';
+import { instanceName } from '../instance';
 
 export interface TraceServerOptions {
   host?: string;

@@ -2,9 +2,11 @@
 // (and counted) otherwise, as a full socket buffer would. Sends are bounded per socket like TCP's, and
 // their credit comes back once the kernel took the datagram (send and sendto alike).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo } from '../protocol';
+import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo } from '../../protocol';
 import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
-import { BaseHandle, fail, OK, type Respond, type SessionContext } from './host-handle';
+import { BaseHandle } from './base-handle';
+import { fail, OK, type Respond } from './host-handle';
+import type { SessionContext } from './session-context';
 import { denied } from './denial';
 
 const MAX_CREDIT = 2 ** 31;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { unpinned } from './host-handle';
+import { unpinned } from './base-handle';
 
 it('copies small views of a larger channel read, and leaves large or exact-size data as it is', () => {
   const read = new Uint8Array(new ArrayBuffer(65536));

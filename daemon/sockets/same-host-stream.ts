@@ -6,10 +6,12 @@
 //
 // Ends follow TCP: shutdown(write) and close send EOF (peerClosed) after the queued bytes; a close with
 // bytes unread, or sends to an end that is closed, reset the other end (socketError ECONNRESET, closed).
-import { DEFAULT_INITIAL_CREDIT, type Endpoint, type SocketInfo } from '../protocol';
-import { nowNs } from './clock';
+import { DEFAULT_INITIAL_CREDIT, type Endpoint, type SocketInfo } from '../../protocol';
+import { nowNs } from '../clock';
 import { formatEndpoint } from './endpoint';
-import { fail, OK, unpinned, type Respond, type SessionContext } from './host-handle';
+import { unpinned } from './base-handle';
+import { fail, OK, type Respond } from './host-handle';
+import type { SessionContext } from './session-context';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 
 const MAX_CREDIT = 2 ** 31;
@@ -27,9 +29,9 @@ interface Queued {
   room: Buffer | null;
 }
 
-export class ShortcutStream extends TcpHandle {
+export class SameHostStream extends TcpHandle {
   readonly kind = 'tcp' as const;
-  private peer: ShortcutStream | null = null;
+  private peer: SameHostStream | null = null;
   /** Bytes this guest sent that are not pushed to the peer's guest yet, oldest first from `head`. */
   private queue: Queued[] = [];
   private head = 0;
@@ -57,7 +59,7 @@ export class ShortcutStream extends TcpHandle {
   }
 
   /** Connects two ends; from now on each one's sends are the other's data. */
-  static join(a: ShortcutStream, b: ShortcutStream): void {
+  static join(a: SameHostStream, b: SameHostStream): void {
     a.peer = b;
     b.peer = a;
   }

@@ -1,9 +1,10 @@
 // The policy check every connect, sendto and listen goes through: a denial answers EACCES and is logged,
 // at most DENIALS_LOGGED_PER_SEC lines per guest and second so that a guest cannot flood the log.
-import type { Endpoint } from '../protocol';
+import type { Endpoint } from '../../protocol';
 import { formatEndpoint } from './endpoint';
-import { fail, type Respond, type SessionContext } from './host-handle';
-import type { PolicyOp } from './policy';
+import { fail, type Respond } from './host-handle';
+import type { SessionContext } from './session-context';
+import type { PolicyOp } from '../policy/policy';
 
 const DENIALS_LOGGED_PER_SEC = 20;
 
