@@ -31,6 +31,18 @@ describe('linsockd arguments', () => {
     assert.throws(() => resolveLimits({ maxSockets: -1 }), /maxSockets must be a positive integer/);
   });
 
+  it('keeps repeated flags in order, and refuses stray words and values on switches', () => {
+    const a = parseArgs(['--allowed-origin', 'https://a', '--allow-remote', '--allowed-origin=https://b', '-h', '--log-level', 'debug']);
+    assert.deepEqual(a.allowedOrigins, ['https://a', 'https://b']);
+    assert.equal(a.allowRemote, true);
+    assert.equal(a.help, true);
+    assert.equal(a.logLevel, 'debug');
+    assert.throws(() => parseArgs(['stray']), /unknown option 'stray'/);
+    assert.throws(() => parseArgs(['--allow-remote=yes']), /--allow-remote takes no value/);
+    assert.throws(() => parseArgs(['--log-level', 'loud']), /--log-level expects one of debug, info, warn, error, got 'loud'/);
+    assert.throws(() => parseArgs(['--max-sockets', '0']), /--max-sockets expects an integer of at least 1, got '0'/);
+  });
+
   it('reads guest TCP addresses, loopback by default', () => {
     assert.deepEqual(parseHostPort('7718'), { host: '127.0.0.1', port: 7718 });
     assert.deepEqual(parseHostPort('[::1]:0'), { host: '::1', port: 0 });
