@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseArgs, parseBytes } from './cli-args';
 import { resolveLimits } from './limits';
-import { parseHostPort } from './guest-listener';
+import { parseHostPort } from './channel/guest-listener';
 
 describe('linsockd arguments', () => {
   it('parses the DESIGN.md flags, limits with byte suffixes, and --flag=value', () => {
@@ -29,6 +29,18 @@ describe('linsockd arguments', () => {
     assert.throws(() => parseBytes('12Q', '--max-frame'), /byte count like/);
     assert.throws(() => resolveLimits({ maxFrame: 100 }), /maxFrame must be between/);
     assert.throws(() => resolveLimits({ maxSockets: -1 }), /maxSockets must be a positive integer/);
+  });
+
+  it('keeps repeated flags in order, and refuses stray words and values on switches', () => {
+    const a = parseArgs(['--allowed-origin', 'https://a', '--allow-remote', '--allowed-origin=https://b', '-h', '--log-level', 'debug']);
+    assert.deepEqual(a.allowedOrigins, ['https://a', 'https://b']);
+    assert.equal(a.allowRemote, true);
+    assert.equal(a.help, true);
+    assert.equal(a.logLevel, 'debug');
+    assert.throws(() => parseArgs(['stray']), /unknown option 'stray'/);
+    assert.throws(() => parseArgs(['--allow-remote=yes']), /--allow-remote takes no value/);
+    assert.throws(() => parseArgs(['--log-level', 'loud']), /--log-level expects one of debug, info, warn, error, got 'loud'/);
+    assert.throws(() => parseArgs(['--max-sockets', '0']), /--max-sockets expects an integer of at least 1, got '0'/);
   });
 
   it('reads guest TCP addresses, loopback by default', () => {

@@ -1,7 +1,8 @@
 // The linsockd command line, parsed into options; every bad flag is an Error that says what was expected.
+import { parseArgs as parseCommandLine, type ParseArgsConfig } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './log';
 import type { Limits } from './limits';
-import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './busy-poll';
+import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './channel/busy-poll';
 
 export interface CliArgs {
   guestSocket?: string;
@@ -64,68 +65,76 @@ function parseCount(text: string, flag: string, min = 1): number {
   return Number(text);
 }
 
+type Apply = (a: CliArgs, value: string, flag: string) => void;
+type Flag = { type: 'string'; apply: Apply } | { type: 'boolean'; short?: string; apply: (a: CliArgs) => void };
+
+function onOff(value: string, flag: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new Error(`${flag} expects on or off, got '${value}'`);
+  return value === 'on';
+}
+
+/** Every flag and what it sets; node:util's parseArgs splits the command line, this table gives it meaning. */
+const FLAGS: Record<string, Flag> = {
+  'guest-socket': { type: 'string', apply: (a, v) => void (a.guestSocket = v) },
+  'guest-tcp': { type: 'string', apply: (a, v) => void (a.guestTcp = v) },
+  'trace-host': { type: 'string', apply: (a, v) => void (a.traceHost = v) },
+  'trace-port': {
+    type: 'string',
+    apply: (a, v) => {
+      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`--trace-port expects a port 0..65535, got '${v}'`);
+      a.tracePort = Number(v);
+    },
+  },
+  'token-file': { type: 'string', apply: (a, v) => void (a.tokenFile = v) },
+  config: { type: 'string', apply: (a, v) => void (a.config = v) },
+  trace: { type: 'string', apply: (a, v, f) => void (a.trace = onOff(v, f)) },
+  shortcut: { type: 'string', apply: (a, v, f) => void (a.shortcut = onOff(v, f)) },
+  'busy-poll-us': {
+    type: 'string',
+    apply: (a, v) => {
+      if (!/^\d+$/.test(v) || Number(v) > MAX_BUSY_POLL_US) throw new Error(`--busy-poll-us expects microseconds 0..${MAX_BUSY_POLL_US}, got '${v}'`);
+      a.busyPollUs = Number(v);
+    },
+  },
+  'ring-size': { type: 'string', apply: (a, v, f) => void (a.ringSize = parseCount(v, f)) },
+  'max-sockets': { type: 'string', apply: (a, v, f) => void (a.limits.maxSockets = parseCount(v, f)) },
+  'max-buffer-per-socket': { type: 'string', apply: (a, v, f) => void (a.limits.maxBufferPerSocket = parseBytes(v, f)) },
+  'max-buffer-per-guest': { type: 'string', apply: (a, v, f) => void (a.limits.maxBufferPerGuest = parseBytes(v, f)) },
+  'max-pending-accepts': { type: 'string', apply: (a, v, f) => void (a.limits.maxPendingAccepts = parseCount(v, f)) },
+  'max-frame': { type: 'string', apply: (a, v, f) => void (a.limits.maxFrame = parseBytes(v, f)) },
+  'allow-remote': { type: 'boolean', apply: (a) => void (a.allowRemote = true) },
+  'tls-cert': { type: 'string', apply: (a, v) => void (a.tlsCert = v) },
+  'tls-key': { type: 'string', apply: (a, v) => void (a.tlsKey = v) },
+  'allowed-origin': { type: 'string', apply: (a, v) => void a.allowedOrigins.push(v) },
+  'log-level': {
+    type: 'string',
+    apply: (a, v) => {
+      if (!LOG_LEVELS.includes(v as LogLevel)) throw new Error(`--log-level expects one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
+      a.logLevel = v as LogLevel;
+    },
+  },
+  help: { type: 'boolean', short: 'h', apply: (a) => void (a.help = true) },
+};
+const OPTIONS = Object.fromEntries(
+  Object.entries(FLAGS).map(([name, f]) => [name, f.type === 'boolean' && f.short ? { type: f.type, short: f.short } : { type: f.type }]),
+) as ParseArgsConfig['options'];
+
 export function parseArgs(argv: string[]): CliArgs {
   const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i] as string;
-    const eq = raw.indexOf('=');
-    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} expects a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--guest-socket': a.guestSocket = value(); break;
-      case '--guest-tcp': a.guestTcp = value(); break;
-      case '--trace-host': a.traceHost = value(); break;
-      case '--trace-port': {
-        const v = value();
-        if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`--trace-port expects a port 0..65535, got '${v}'`);
-        a.tracePort = Number(v);
-        break;
-      }
-      case '--token-file': a.tokenFile = value(); break;
-      case '--config': a.config = value(); break;
-      case '--trace': {
-        const v = value();
-        if (v !== 'on' && v !== 'off') throw new Error(`--trace expects on or off, got '${v}'`);
-        a.trace = v === 'on';
-        break;
-      }
-      case '--shortcut': {
-        const v = value();
-        if (v !== 'on' && v !== 'off') throw new Error(`--shortcut expects on or off, got '${v}'`);
-        a.shortcut = v === 'on';
-        break;
-      }
-      case '--busy-poll-us': {
-        const v = value();
-        if (!/^\d+$/.test(v) || Number(v) > MAX_BUSY_POLL_US) throw new Error(`--busy-poll-us expects microseconds 0..${MAX_BUSY_POLL_US}, got '${v}'`);
-        a.busyPollUs = Number(v);
-        break;
-      }
-      case '--ring-size': a.ringSize = parseCount(value(), flag); break;
-      case '--max-sockets': a.limits.maxSockets = parseCount(value(), flag); break;
-      case '--max-buffer-per-socket': a.limits.maxBufferPerSocket = parseBytes(value(), flag); break;
-      case '--max-buffer-per-guest': a.limits.maxBufferPerGuest = parseBytes(value(), flag); break;
-      case '--max-pending-accepts': a.limits.maxPendingAccepts = parseCount(value(), flag); break;
-      case '--max-frame': a.limits.maxFrame = parseBytes(value(), flag); break;
-      case '--allow-remote': a.allowRemote = true; break;
-      case '--tls-cert': a.tlsCert = value(); break;
-      case '--tls-key': a.tlsKey = value(); break;
-      case '--allowed-origin': a.allowedOrigins.push(value()); break;
-      case '--log-level': {
-        const v = value();
-        if (!LOG_LEVELS.includes(v as LogLevel)) throw new Error(`--log-level expects one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
-        a.logLevel = v as LogLevel;
-        break;
-      }
-      case '--help': case '-h': a.help = true; break;
-      default:
-        throw new Error(`unknown option '${raw}'`);
+  // Not strict: the table's own messages say what is wrong (a value may start with '-': it is then refused
+  // by the flag's check, as "-5" is by --busy-poll-us). Tokens keep the order of repeated flags.
+  const { tokens } = parseCommandLine({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const t of tokens) {
+    if (t.kind === 'positional') throw new Error(`unknown option '${t.value}'`);
+    if (t.kind === 'option-terminator') throw new Error("unknown option '--'");
+    const flag = FLAGS[t.name];
+    if (!flag || !Object.hasOwn(FLAGS, t.name)) throw new Error(`unknown option '${argv[t.index] ?? t.rawName}'`);
+    if (flag.type === 'boolean') {
+      if (t.value !== undefined) throw new Error(`${t.rawName} takes no value, got '${t.value}'`);
+      flag.apply(a);
+    } else {
+      if (t.value === undefined) throw new Error(`${t.rawName} expects a value`);
+      flag.apply(a, t.value, t.rawName);
     }
   }
   return a;

@@ -4,8 +4,8 @@ import { parseArgs, USAGE } from './cli-args';
 import { loadConfig } from './config';
 import { startDaemon, type RunningDaemon } from './index';
 import { jsonLogger } from './log';
-import { TraceHub } from './trace-hub';
-import { startTraceServer } from './trace-server';
+import { TraceHub } from './trace/trace-hub';
+import { startTraceServer } from './trace/trace-server';
 
 async function main(): Promise<void> {
   let args;

@@ -1,6 +1,6 @@
 // The --config JSON file: {"policy": {"rules": [...]}, "limits": {...}}. Command-line limits override it.
 import { readFileSync } from 'node:fs';
-import type { PolicyConfig } from './policy';
+import type { PolicyConfig } from './policy/policy';
 import type { Limits } from './limits';
 
 export interface DaemonConfig {

@@ -3,27 +3,27 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
-import { GuestSession, type GuestRegistry } from './guest-session';
-import { BusyPoll, DEFAULT_BUSY_POLL_US } from './busy-poll';
-import { deepenSendBuffer, sendBufferProblem } from './send-buffer';
-import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './guest-listener';
-import type { Counters } from './host-handle';
+import { GuestSession, type GuestRegistry } from './guests/guest-session';
+import { BusyPoll, DEFAULT_BUSY_POLL_US } from './channel/busy-poll';
+import { deepenSendBuffer, sendBufferProblem } from './channel/send-buffer';
+import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './channel/guest-listener';
+import type { Counters } from './sockets/session-context';
 import { resolveLimits, type Limits } from './limits';
 import { SILENT, type Logger } from './log';
-import { Policy, type PolicyConfig } from './policy';
-import { NO_TRACE, type TraceSink } from './trace-sink';
-import { ShortcutTable } from './shortcut-table';
+import { Policy, type PolicyConfig } from './policy/policy';
+import { NO_TRACE, type TraceSink } from './trace/trace-sink';
+import { SameHostTable } from './sockets/same-host-table';
 
-export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './busy-poll';
+export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './channel/busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
-export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy';
+export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy/policy';
 export { jsonLogger, SILENT, type Logger, type LogLevel } from './log';
-export { NO_TRACE, type TraceSink } from './trace-sink';
-export { defaultGuestSocketPath, parseHostPort, type HostPort } from './guest-listener';
+export { NO_TRACE, type TraceSink } from './trace/trace-sink';
+export { defaultGuestSocketPath, parseHostPort, type HostPort } from './channel/guest-listener';
 export { loadConfig, type DaemonConfig } from './config';
-export { TraceHub, type TraceHubOptions } from './trace-hub';
-export { startTraceServer, type TraceServer, type TraceServerOptions } from './trace-server';
-export { defaultTokenFile } from './token';
+export { TraceHub, type TraceHubOptions } from './trace/trace-hub';
+export { startTraceServer, type TraceServer, type TraceServerOptions } from './trace/trace-server';
+export { defaultTokenFile } from './trace/token';
 export { instanceName } from './instance';
 
 /**
@@ -85,7 +85,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const names = new Map<string, GuestSession>();
   const pastClockErrors = new Map<string, number>();
   let closing = false;
-  const shortcuts = options.sameHostShortcut === false ? null : new ShortcutTable();
+  const sameHost = options.sameHostShortcut === false ? null : new SameHostTable();
 
   const registry: GuestRegistry = {
     claim(name, s): ErrnoName | null {
@@ -114,7 +114,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     }
     deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
-      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, shortcuts, busyPoll,
+      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll,
       onClosed: (x) => sessions.delete(x),
     });
     sessions.add(s);

@@ -228,6 +228,17 @@ export class Channel extends EventEmitter {
     this.queue({ type: 'sendto', id, handle, noReply: true, remote, data });
   }
 
+  /**
+   * A pipelined vectored send (sendmsg): `buffers` leave uncopied, as parts of one frame, and the host sends
+   * them as one datagram (UDP, to `remote` when given) or one write (TCP). Errors come back as socketError.
+   */
+  sendMsg(handle: number, remote: Endpoint | null, buffers: Uint8Array[]): void {
+    if (this.closedError) return;
+    const id = this.allocId();
+    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
+    this.queue({ type: 'sendmsg', id, handle, noReply: true, remote, buffers });
+  }
+
   /** Gives the host `bytes` more receive credit on `handle`; grants of one tick leave as one frame. */
   grantCredit(handle: number, bytes: number): void {
     if (bytes <= 0 || this.closedError) return;

@@ -19,10 +19,20 @@ export interface RemoteInfo {
 type SendCallback = (err: Error | null, bytes?: number) => void;
 
 interface QueuedDatagram {
-  data: Buffer;
+  /** One buffer, or the buffers of a vectored send (one datagram, sent as they are). */
+  parts: Buffer[];
+  size: number;
   port: number;
   host: string;
   cb: SendCallback | undefined;
+}
+
+/**
+ * A copy of `m` (strings as UTF-8): the datagram leaves later (after a bind or a lookup, or for credit), and
+ * the caller may reuse its buffer once send() returns, as the old whole-datagram copy allowed.
+ */
+function asBuffer(m: Buffer | Uint8Array | string): Buffer {
+  return Buffer.from(m as Buffer);
 }
 
 export class DelegatedUdpSocket extends EventEmitter {
@@ -64,15 +74,20 @@ export class DelegatedUdpSocket extends EventEmitter {
     return { address: this.local.address, family: familyName(this.local.family), port: this.local.port };
   }
 
-  /** send(msg, port, address?, cb?) or send(msg, offset, length, port, address?, cb?). */
+  /**
+   * send(msg, port, address?, cb?) or send(msg, offset, length, port, address?, cb?). A list of buffers is
+   * one datagram, as in dgram: it goes to the host as one sendmsg frame, its buffers not joined.
+   */
   send(msg: Buffer | Uint8Array | string | readonly (Buffer | Uint8Array | string)[], ...rest: unknown[]): void {
     const cb = typeof rest[rest.length - 1] === 'function' ? (rest.pop() as SendCallback) : undefined;
-    let data = Array.isArray(msg) ? Buffer.concat((msg as (Buffer | Uint8Array | string)[]).map((m) => Buffer.from(m))) : Buffer.from(msg as Buffer);
+    let parts = Array.isArray(msg) ? (msg as (Buffer | Uint8Array | string)[]).map(asBuffer) : [asBuffer(msg as Buffer)];
     if (rest.length >= 3 && typeof rest[1] === 'number') {
       const offset = rest.shift() as number;
       const length = rest.shift() as number;
-      data = data.subarray(offset, offset + length);
+      parts = [Buffer.concat(parts).subarray(offset, offset + length)];
     }
+    let size = 0;
+    for (const p of parts) size += p.length;
     const port = rest[0] as number;
     const host = (rest[1] as string | undefined) ?? (this.family === 6 ? '::1' : '127.0.0.1');
     if (this.closed) {
@@ -81,7 +96,7 @@ export class DelegatedUdpSocket extends EventEmitter {
       else throw err;
       return;
     }
-    this.waiting.push({ data, port, host, cb });
+    this.waiting.push({ parts, size, port, host, cb });
     if (this.waiting.length === 1) this.drain().catch((err: Error) => this.emit('error', err));
   }
 
@@ -143,7 +158,7 @@ export class DelegatedUdpSocket extends EventEmitter {
     await this.ensureBound();
     while (this.waiting.length > 0 && !this.closed) {
       const q = this.waiting[0] as QueuedDatagram;
-      if (q.data.length > this.sendCredit && this.sendCredit < this.channel.initialCredit) return; // credit comes back
+      if (q.size > this.sendCredit && this.sendCredit < this.channel.initialCredit) return; // credit comes back
       let address = q.host;
       if (isIP(address) === 0) {
         const found = await this.channel.lookup(address, this.family);
@@ -152,9 +167,11 @@ export class DelegatedUdpSocket extends EventEmitter {
       }
       if (this.closed) return;
       this.waiting.shift();
-      this.sendCredit -= q.data.length;
-      this.channel.sendTo(this.handle, { family: this.family, address, port: q.port }, q.data);
-      if (q.cb) process.nextTick(q.cb, null, q.data.length);
+      this.sendCredit -= q.size;
+      const remote: Endpoint = { family: this.family, address, port: q.port };
+      if (q.parts.length === 1) this.channel.sendTo(this.handle, remote, q.parts[0] as Buffer);
+      else this.channel.sendMsg(this.handle, remote, q.parts);
+      if (q.cb) process.nextTick(q.cb, null, q.size);
     }
   }
 

@@ -9,7 +9,7 @@ export type Path = (typeof PATHS)[number];
 /** Operations, append-only: files store the index. */
 export const OPS = [
   'socket', 'connect', 'bind', 'listen', 'accept', 'send', 'recv', 'shutdown', 'close',
-  'sendto', 'recvfrom', 'lookup', 'setsockopt', 'getsockopt', 'getsockname', 'getpeername',
+  'sendto', 'recvfrom', 'lookup', 'setsockopt', 'getsockopt', 'getsockname', 'getpeername', 'sendmsg',
 ] as const;
 export type Op = (typeof OPS)[number];
 

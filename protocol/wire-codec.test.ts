@@ -11,6 +11,7 @@ import {
   type Endpoint, type WireMessage, type WireType,
 } from './wire';
 import { encodeFrameParts, encodeMessage, FrameDecoder, MIN_MAX_PAYLOAD, ProtocolError } from './wire-codec';
+import { PAYLOAD_RANGE } from './wire-layout';
 
 // ---- arbitraries for every WireMessage variant ----
 
@@ -64,6 +65,7 @@ const byType: { [T in WireType]: fc.Arbitrary<Extract<WireMessage, { type: T }>>
   getsockname: rec({ type: fc.constant('getsockname'), ...base }),
   getpeername: rec({ type: fc.constant('getpeername'), ...base }),
   stamps: rec({ type: fc.constant('stamps'), ...base, entries: fc.array(stampEntry, { maxLength: 20 }) }),
+  sendmsg: rec({ type: fc.constant('sendmsg'), ...base, noReply: fc.boolean(), remote: fc.option(endpoint, { nil: null }), buffers: fc.array(data, { maxLength: 6 }) }),
   goodbye: rec({ type: fc.constant('goodbye'), ...base, reason: text(0) }),
   credit: rec({ type: fc.constant('credit'), ...base, bytes: u32 }),
   ok: rec({ type: fc.constant('ok'), ...base, value: u32 }),
@@ -131,6 +133,7 @@ test('encodeFrameParts concatenated equals encodeMessage, with the data uncopied
     const parts = encodeFrameParts(m);
     assert.deepEqual(concatBytes(parts), encodeMessage(m));
     if ('data' in m) assert.equal(parts[1], m.data);
+    if (m.type === 'sendmsg') m.buffers.forEach((b, i) => assert.equal(parts[1 + i], b));
   }), { numRuns: 1000 });
 });
 
@@ -386,4 +389,41 @@ test('fuzz: mutated valid streams decode to valid messages or a ProtocolError, n
 
 test('every type code has a payload layout that round-trips', () => {
   assert.deepEqual(Object.keys(byType).sort(), Object.keys(FrameType).sort());
+});
+
+// ---- sendmsg: a vectored send, the recipe's proof ----
+
+test('sendmsg: the frame is the buffers\' count, their lengths, then their bytes back to back', () => {
+  const m: WireMessage = { type: 'sendmsg', id: 7, handle: 3, noReply: true, remote: { family: 4, address: '127.0.0.1', port: 9 }, buffers: [Uint8Array.of(0x68), Uint8Array.of(0x69, 0x21)] };
+  assert.deepEqual([...encodeMessage(m)], [
+    0x1e, 0x01, 0, 0, 0, 0, 0, 7, 0, 0, 0, 3, 0, 0, 0, 20,
+    4, 0, 9, 127, 0, 0, 1, // endpoint remote
+    0, 2, 0, 0, 0, 1, 0, 0, 0, 2, // 2 buffers: lengths 1, 2
+    0x68, 0x69, 0x21,
+  ]);
+  const none = encodeMessage({ ...m, remote: null, buffers: [] });
+  assert.deepEqual([...none.subarray(HEADER_BYTES)], [0, 0, 0]); // no address, no buffers
+  assert.deepEqual(new FrameDecoder().push(none).messages, [{ ...m, remote: null, buffers: [] }]);
+  // Decoded buffers are views into the chunk, as data is.
+  const bytes = encodeMessage(m);
+  const got = new FrameDecoder().push(bytes).messages[0] as { buffers: Uint8Array[] };
+  assert.ok(got.buffers.every((b) => b.buffer === bytes.buffer));
+});
+
+test('sendmsg: lengths that do not fill the payload exactly, or too many buffers, are refused', () => {
+  const m: WireMessage = { type: 'sendmsg', id: 1, handle: 1, noReply: false, remote: null, buffers: [new Uint8Array(3)] };
+  let e = errorOf(frame(m, (b) => { b[HEADER_BYTES + 6] = 4; })); // length 4, 3 bytes follow
+  assert.match(e.reason, /sendmsg: buffers lengths add up to 4 bytes, the payload has 3 after them/);
+  assert.equal(e.offset, HEADER_BYTES + 1);
+  e = errorOf(frame(m, (b) => { b[HEADER_BYTES + 1] = 0xff; }));
+  assert.match(e.reason, /buffers count 65281: expected at most 1024/);
+  e = errorOf(frame(m, (b) => { b[HEADER_BYTES] = 5; }));
+  assert.match(e.reason, /remote family 5: expected 4 or 6/);
+  assert.throws(() => encodeMessage({ ...m, buffers: new Array(1025).fill(new Uint8Array(0)) }), /sendmsg.buffers/);
+  assert.throws(() => encodeMessage({ ...m, buffers: ['x' as unknown as Uint8Array] }), /sendmsg.buffers\[\]/);
+});
+
+test('payload ranges derived from the layout table match the documented ones', () => {
+  const documented: [WireType, number, number][] = [['hello', 20, 274], ['lookup', 3, 257], ['error', 2, 257], ['accepted', 18, 42], ['helloOk', 22, 22], ['lookupOk', 1, 1217], ['stamps', 2, 2 + 36 * MAX_STAMP_ENTRIES]];
+  for (const [type, min, max] of documented) assert.deepEqual(PAYLOAD_RANGE[type], [min, max], type);
 });

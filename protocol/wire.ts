@@ -1,6 +1,6 @@
 // Delegation wire protocol v1: the messages between the guest runtime and linsockd.
-// These are the decoded forms; wire-codec.ts turns them into frames and back, and README.md
-// documents every byte. Every frame has the same 16-byte header:
+// These are the decoded forms; wire-layout.ts lays out each type's payload, wire-encode.ts and
+// wire-decode.ts turn them into frames and back, and README.md documents every byte. Every frame has the same 16-byte header:
 //   u8 type | u8 flags | u16 reserved (0) | u32 request id | u32 socket handle | u32 payload length
 // Integers are big-endian. Timestamps are nanoseconds on a monotonic clock, carried as u64 and held
 // as JS numbers (exact up to 2^53 ns, about 104 days of uptime).
@@ -17,6 +17,8 @@ export const DEFAULT_INITIAL_CREDIT = 1024 * 1024;
 export const MAX_NAME_BYTES = 255;
 export const MAX_LOOKUP_ADDRESSES = 64;
 export const MAX_STAMP_ENTRIES = 4096;
+/** The most buffers one sendmsg frame carries (Linux's IOV_MAX). */
+export const MAX_SENDMSG_BUFFERS = 1024;
 
 /** Frame type codes. 0x0_ and 0x1_: guest requests; 0x8_: replies; 0xC_: host events; 0x2_: either way. */
 export const FrameType = {
@@ -36,6 +38,7 @@ export const FrameType = {
   getsockname: 0x1b,
   getpeername: 0x1c,
   stamps: 0x1d,
+  sendmsg: 0x1e,
   goodbye: 0x20,
   credit: 0x21,
   ok: 0x80,
@@ -55,7 +58,7 @@ export type FrameTypeName = keyof typeof FrameType;
 
 /** Header flag bits; every other bit must be zero. */
 export const Flag = {
-  /** On send/sendto: the guest does not want an ok reply (pipelined); errors still come as socketError. */
+  /** On send/sendto/sendmsg: the guest does not want an ok reply (pipelined); errors still come as socketError. */
   noReply: 0x01,
 } as const;
 
@@ -114,6 +117,11 @@ export interface GetPeerName extends Base { type: 'getpeername' }
  */
 export interface StampEntry { id: number; enter: number; channelOut: number; replyIn: number; return: number }
 export interface Stamps extends Base { type: 'stamps'; entries: StampEntry[] }
+/**
+ * A vectored send: `buffers` leave as one send (TCP: one write of them all, in order; UDP: one datagram
+ * of them all), to `remote` when given (an unconnected UDP socket), else to the connected peer.
+ */
+export interface SendMsg extends Base { type: 'sendmsg'; noReply: boolean; remote: Endpoint | null; buffers: Uint8Array[] }
 
 // ---- either direction ----
 export interface Goodbye extends Base { type: 'goodbye'; reason: string }
@@ -141,9 +149,11 @@ export interface SocketError extends Base { type: 'socketError'; errno: ErrnoNam
 /** The host closed the socket and forgot its handle. */
 export interface Closed extends Base { type: 'closed' }
 
-export type GuestRequest =
-  | Hello | Clock | SocketReq | Connect | Bind | Listen | Send | Shutdown | Close | SendTo | Lookup
-  | SetSockOpt | GetSockOpt | GetSockName | GetPeerName | Stamps;
+/** The guest requests that are socket calls, each performed by the host and answered (wire-layout.ts `op`). */
+export type SocketRequest =
+  | SocketReq | Connect | Bind | Listen | Send | Shutdown | Close | SendTo | Lookup
+  | SetSockOpt | GetSockOpt | GetSockName | GetPeerName | SendMsg;
+export type GuestRequest = Hello | Clock | Stamps | SocketRequest;
 export type HostReply = Ok | ErrorReply | HelloOk | ClockOk | AddressReply | LookupOk;
 export type HostEvent = Data | Datagram | Accepted | PeerClosed | SocketError | Closed;
 export type WireMessage = GuestRequest | HostReply | HostEvent | Goodbye | Credit;

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { LstraceReader, encodeFile, visitChunk, visitLstrace, type TraceRecord } from '../protocol';
-import { TraceHub } from '../daemon/trace-hub';
-import { startTraceServer } from '../daemon/trace-server';
+import { TraceHub } from '../daemon/trace/trace-hub';
+import { startTraceServer } from '../daemon/trace/trace-server';
 import { syntheticCalls } from '../test/fixtures/synthetic';
 import { median } from './measure';
 

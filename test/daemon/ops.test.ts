@@ -76,6 +76,38 @@ describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
     });
   });
 
+  it('sendmsg: the buffers of one call reach a TCP peer as one write in order, and a UDP peer as one datagram', async () => {
+    await withConnectedGuest('sendmsg', async ({ g, handle, conn }) => {
+      const buffers = [Buffer.from('vec'), Buffer.alloc(0), Buffer.from('tored '), Buffer.alloc(70_000, 0x61)];
+      const got = readAll(conn, 9 + 70_000);
+      const ok = await g.request({ type: 'sendmsg', handle, noReply: false, remote: null, buffers });
+      assert.deepEqual(ok, { type: 'ok', id: ok.id, handle, value: 9 + 70_000 });
+      assert.deepEqual(await got, Buffer.concat(buffers));
+      // An address on a TCP socket is refused; the connection goes on.
+      const to = await g.request({ type: 'sendmsg', handle, noReply: false, remote: { family: 4, address: '127.0.0.1', port: 9 }, buffers });
+      assert.equal(to.type === 'error' && to.errno, 'EISCONN');
+      // Pipelined (noReply): no answer at all, the bytes still arrive.
+      const more = readAll(conn, 4);
+      g.post({ type: 'sendmsg', handle, noReply: true, remote: null, buffers: [Buffer.from('ab'), Buffer.from('cd')] });
+      assert.equal((await more).toString(), 'abcd');
+
+      const echo = await udpEcho();
+      try {
+        const u = await g.socket4('udp');
+        const sent = await g.request({ type: 'sendmsg', handle: u, noReply: false, remote: { family: 4, address: '127.0.0.1', port: echo.port }, buffers: [Buffer.from('one '), Buffer.from('datagram')] });
+        assert.equal(sent.type === 'ok' && sent.value, 12);
+        const dg = await g.waitFor((m) => m.type === 'datagram' && m.handle === u, 2000, 'datagram');
+        assert.equal(dg.type === 'datagram' && Buffer.from(dg.data).toString(), 'one datagram');
+        // Unconnected UDP without an address has nowhere to go.
+        const nowhere = await g.request({ type: 'sendmsg', handle: u, noReply: false, remote: null, buffers: [Buffer.from('x')] });
+        assert.equal(nowhere.type === 'error' && nowhere.errno, 'EDESTADDRREQ');
+      } finally {
+        echo.sock.close();
+      }
+      assert.equal(g.events.filter((e) => e.type === 'socketError').length, 0);
+    });
+  });
+
   it('connects over IPv6 loopback', async () => {
     await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
       const srv = await tcpServer('::1');

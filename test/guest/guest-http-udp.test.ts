@@ -88,6 +88,28 @@ test('UDP round trip: bind, send, message, address, close', async () => {
   echo.close();
 });
 
+test('UDP: a list of buffers is one datagram, sent as one sendmsg call', async () => {
+  const echo = dgram.createSocket('udp4');
+  const arrived: Buffer[] = [];
+  echo.on('message', (m, r) => {
+    arrived.push(m);
+    echo.send(m, r.port, r.address);
+  });
+  echo.bind(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const sock = createSocket({ type: 'udp4', channel });
+  const reply = once(sock, 'message');
+  const sentBytes = new Promise<number | undefined>((resolve, reject) => {
+    sock.send([Buffer.from('scatter'), '/', Uint8Array.of(0x67, 0x61, 0x74, 0x68, 0x65, 0x72)], echo.address().port, '127.0.0.1', (err: Error | null, n?: number) => (err ? reject(err) : resolve(n)));
+  });
+  assert.equal(await sentBytes, 14);
+  const [m] = (await reply) as [Buffer];
+  assert.equal(m.toString(), 'scatter/gather');
+  assert.deepEqual(arrived.map(String), ['scatter/gather'], 'the buffers left as one datagram');
+  await new Promise<void>((r) => sock.close(() => r()));
+  echo.close();
+});
+
 test('UDP over IPv6 loopback, sent before binding (implicit bind)', async () => {
   const echo = dgram.createSocket('udp6');
   echo.on('message', (m, r) => echo.send(m, r.port, r.address));

@@ -7,8 +7,8 @@ import { LstraceReader, encodeFile, encodeFileHeader, type TraceRecord } from '.
 import { readChromeTrace } from '../../protocol/chrome-trace-reader';
 import { exportCommand, exportFile } from '../../lab/commands/export';
 import { recordCommand } from '../../lab/commands/record';
-import { TraceHub } from '../../daemon/trace-hub';
-import { startTraceServer } from '../../daemon/trace-server';
+import { TraceHub } from '../../daemon/trace/trace-hub';
+import { startTraceServer } from '../../daemon/trace/trace-server';
 import { MIXED_OPS, syntheticCalls, syntheticStream } from '../fixtures/synthetic';
 import { traceEventProblems } from './trace-event-format';
 

@@ -3,8 +3,8 @@
 // calls (yielding to the event loop between slices, as real producers do) and prints a JSON line with
 // the hub's stats and the process's memory.
 import { createInterface } from 'node:readline';
-import { TraceHub } from '../../daemon/trace-hub';
-import { startTraceServer } from '../../daemon/trace-server';
+import { TraceHub } from '../../daemon/trace/trace-hub';
+import { startTraceServer } from '../../daemon/trace/trace-server';
 import { syntheticStream } from '../fixtures/synthetic';
 
 const ringSize = Number(process.env.RING_SIZE ?? 1_048_576);

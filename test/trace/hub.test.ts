@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { TraceHub, type ChunkTarget } from '../../daemon/trace-hub';
+import { TraceHub, type ChunkTarget } from '../../daemon/trace/trace-hub';
 import { decodeChunk } from '../../protocol';
 import type { TraceRecord } from '../../protocol';
 import { syntheticStream } from '../fixtures/synthetic';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseClientRequest } from '../../daemon/trace-requests';
+import { parseClientRequest } from '../../daemon/trace/trace-requests';
 
 const ok = (v: unknown): unknown => {
   const r = parseClientRequest(JSON.stringify(v));

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import type { HubStats } from '../../daemon/trace-hub';
+import type { HubStats } from '../../daemon/trace/trace-hub';
 import { StreamClient } from './stream-client';
 
 interface Report {

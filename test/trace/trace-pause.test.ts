@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type TraceSink } from '../../daemon';
-import { TraceHub } from '../../daemon/trace-hub';
+import { TraceHub } from '../../daemon/trace/trace-hub';
 import { createChannel, connect, type Channel } from '../../guest';
 import { decodeChunk, type CallRecord, type TraceRecord } from '../../protocol';
 import { LOOPBACK_POLICY } from '../guest/test-daemon';

@@ -1,0 +1,374 @@
+// One guest's session on the channel: the HELLO handshake, decoding its frames, the frames that steer the
+// session itself (clock, stamps, credit, goodbye), handing its socket calls on (session-requests.ts) to its
+// own host sockets (its handle table is all it can name), and tearing everything down at once when the
+// guest leaves, vanishes or sends a malformed frame.
+import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
+import {
+  Capability, WIRE_LAYOUT, WIRE_VERSION,
+  type ErrnoName, type GuestInfo, type Hello, type Op, type SocketRequest, type StampEntry, type WireMessage,
+} from '../../protocol';
+import { FrameDecoder, type ProtocolError } from '../../protocol/wire-codec';
+import { BULK_BYTES, type BusyPoll } from '../channel/busy-poll';
+import { ChannelOut } from '../channel/channel-out';
+import { nowNs } from '../clock';
+import type { Limits } from '../limits';
+import type { Logger } from '../log';
+import type { Policy } from '../policy/policy';
+import { fail, type HostHandle, type Respond } from '../sockets/host-handle';
+import type { SameHostTable } from '../sockets/same-host-table';
+import type { Counters, SessionContext } from '../sockets/session-context';
+import { CallStamps } from '../trace/call-stamps';
+import { CallTracer } from '../trace/call-trace';
+import type { TraceSink } from '../trace/trace-sink';
+import { GuestClock } from './guest-clock';
+import { HandleTable } from './handle-table';
+import { SessionRequests, type RequestSession } from './session-requests';
+
+/** Names guests hold while connected; a second guest with a taken name is refused. */
+export interface GuestRegistry {
+  claim(name: string, s: GuestSession): ErrnoName | null;
+  release(s: GuestSession): void;
+}
+
+export interface SessionOptions {
+  transport: GuestInfo['transport'];
+  limits: Limits;
+  policy: Policy;
+  log: Logger;
+  sink: TraceSink;
+  run: string;
+  counters: Counters;
+  registry: GuestRegistry;
+  /** Guest listeners of the whole daemon, for the same-host shortcut; null when it is off. */
+  sameHost: SameHostTable | null;
+  /** Keeps the daemon polling for a while after each chunk of guest frames. */
+  busyPoll: BusyPoll;
+  onClosed(s: GuestSession): void;
+}
+
+const HOST_CAPABILITIES = Capability.stamps | Capability.pushData;
+const HELLO_TIMEOUT_MS = 10_000;
+/** How long a closed channel may take to flush its last frames before it is cut. */
+const END_GRACE_MS = 1000;
+
+export class GuestSession implements SessionContext, RequestSession {
+  guest = '';
+  readonly out: ChannelOut;
+  readonly limits: Limits;
+  readonly policy: Policy;
+  readonly log: Logger;
+  readonly counters: Counters;
+  readonly sockets: HandleTable;
+  readonly clock = new GuestClock();
+  maxPayload: number;
+  heldBytes = 0;
+  tracer: CallTracer | null = null;
+  readonly connectedNs = nowNs();
+  private state: 'hello' | 'open' | 'closed' = 'hello';
+  private readonly decoder: FrameDecoder;
+  private readonly requests: SessionRequests;
+  private nextEvent = 1;
+  private lookups = 0;
+  private blocked = false;
+  private readPaused = false;
+  /** Guest stamps of this read, joined once its writes have left (joinStamps). */
+  private stampsIn: StampEntry[][] = [];
+  private joinScheduled = false;
+  /**
+   * Host sockets written to in this turn of the event loop, corked until its end (setImmediate): the sends
+   * of every chunk read from the channel in one wake-up (up to 32 reads of 64 KiB) leave as one writev per
+   * socket, instead of a write per piece. An answer waits for it no longer than the loop turn.
+   */
+  private readonly corked: Writable[] = [];
+  private uncorkScheduled = false;
+  private readonly joinStamps = (): void => {
+    this.joinScheduled = false;
+    const batches = this.stampsIn;
+    this.stampsIn = [];
+    for (const entries of batches) this.tracer?.stamps(entries);
+  };
+  private readonly uncorkAll = (): void => {
+    this.uncorkScheduled = false;
+    for (const s of this.corked) s.uncork();
+    this.corked.length = 0;
+  };
+  private readonly helloTimer: NodeJS.Timeout;
+
+  constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
+    this.limits = opts.limits;
+    this.policy = opts.policy;
+    this.log = opts.log;
+    this.counters = opts.counters;
+    this.maxPayload = opts.limits.maxFrame;
+    this.sockets = new HandleTable(opts.limits.maxSockets);
+    this.requests = new SessionRequests(this);
+    // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
+    // every byte once more before the host socket copies it again.
+    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
+    const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
+    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), () => opts.busyPoll.bulk(nowNs()));
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
+    socket.on('close', () => this.shut('channel closed', null, false));
+    // The channel is half-open (allowHalfOpen): a guest that vanished while the daemon had nothing to write
+    // would otherwise never produce 'close'. A guest never half-closes its channel on purpose.
+    socket.on('end', () => this.shut('channel ended by the guest', null, false));
+    this.helloTimer = setTimeout(() => this.shut('no hello', { errno: 'EPROTO', message: `expected hello within ${HELLO_TIMEOUT_MS} ms` }, true), HELLO_TIMEOUT_MS);
+    this.helloTimer.unref();
+  }
+
+  get context(): SessionContext {
+    return this;
+  }
+
+  get sameHost(): SameHostTable | null {
+    return this.opts.sameHost;
+  }
+
+  get tracing(): boolean {
+    return this.tracer !== null && this.opts.sink.enabled;
+  }
+
+  get transport(): GuestInfo['transport'] {
+    return this.opts.transport;
+  }
+
+  isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get socketCount(): number {
+    return this.sockets.count;
+  }
+
+  /** See GuestClock.errorNs. */
+  get clockErrorNs(): number | null {
+    return this.clock.errorNs;
+  }
+
+  info(): GuestInfo {
+    return { name: this.guest, transport: this.opts.transport, connectedNs: this.connectedNs, sockets: this.sockets.infos() };
+  }
+
+  // ---- SessionContext ----
+
+  outputBlocked(): boolean {
+    if (this.out.backedUp()) {
+      this.blocked = true;
+      return true;
+    }
+    return false;
+  }
+
+  mayHold(n: number): boolean {
+    return this.heldBytes + n + this.out.backlog() <= this.limits.maxBufferPerGuest;
+  }
+
+  nextEventId(): number {
+    const id = this.nextEvent;
+    this.nextEvent = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  batchWrites(socket: Writable): void {
+    if (socket.writableCorked > 0) return;
+    socket.cork();
+    this.corked.push(socket);
+    if (!this.uncorkScheduled) {
+      this.uncorkScheduled = true;
+      setImmediate(this.uncorkAll);
+    }
+  }
+
+  tracePush(handle: number, op: Op, eventId: number, bytes: number, at: number): CallStamps | undefined {
+    if (!this.tracing) return undefined;
+    const t = at || nowNs();
+    const c = new CallStamps(eventId, handle, op, true, 0, t);
+    c.execEnd = t;
+    c.bytes = bytes;
+    return c;
+  }
+
+  replace(h: HostHandle): void {
+    this.sockets.replace(h);
+  }
+
+  forget(handle: number): void {
+    this.sockets.forget(handle);
+  }
+
+  adopt<H extends HostHandle>(make: (handle: number) => H): H | null {
+    return this.state === 'open' ? this.sockets.adopt(make) : null;
+  }
+
+  whenHandleFree(fn: () => void): void {
+    this.sockets.whenFree(fn);
+  }
+
+  linger(h: HostHandle): () => void {
+    return this.sockets.linger(h);
+  }
+
+  // ---- CallSession ----
+
+  startLookup(respond: Respond): boolean {
+    if (this.lookups >= this.limits.maxLookups) {
+      respond(fail('EAGAIN', `lookup: ${this.lookups} lookups in flight (limit ${this.limits.maxLookups})`));
+      return false;
+    }
+    this.lookups++;
+    return true;
+  }
+
+  lookupDone(): void {
+    this.lookups--;
+  }
+
+  // ---- the channel ----
+
+  private onChunk(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    const now = nowNs();
+    const t = this.opts.sink.enabled ? now : 0;
+    if (chunk.length >= BULK_BYTES) this.opts.busyPoll.bulk(now);
+    else this.opts.busyPoll.touch(now);
+    const { messages, error } = this.decoder.push(chunk);
+    for (const m of messages) {
+      if (this.isClosed()) break;
+      this.dispatch(m, t);
+    }
+    if (this.isClosed()) return;
+    // Answers leave now, in the callback that read their requests.
+    this.out.flush();
+    // Tracing stays off the data path: records are built after this turn's host writes (batchWrites) left.
+    if (this.stampsIn.length > 0 && !this.joinScheduled) {
+      this.joinScheduled = true;
+      setImmediate(this.joinStamps);
+    }
+    if (error) return this.malformed(error);
+    if (!this.readPaused && this.outputBlocked()) {
+      // The guest is not reading what we send: stop reading its requests until it does.
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private onChannelDrain(): void {
+    if (!this.blocked || this.state === 'closed' || this.out.backedUp()) return;
+    this.blocked = false;
+    if (this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+    this.sockets.resumeAll();
+  }
+
+  private malformed(error: ProtocolError): void {
+    this.log.warn('malformed frame from guest', { guest: this.guest || null, offset: error.offset, reason: error.reason });
+    this.shut('malformed frame', { errno: 'EPROTO', message: error.message }, true);
+  }
+
+  private violation(message: string): void {
+    this.log.warn('protocol violation by guest', { guest: this.guest || null, message });
+    this.shut('protocol violation', { errno: 'EPROTO', message }, true);
+  }
+
+  private dispatch(m: WireMessage, t: number): void {
+    if (this.state === 'hello') {
+      if (m.type !== 'hello') return this.violation(`expected hello as the first frame, got ${m.type}`);
+      return this.hello(m, t);
+    }
+    // The guest's first frame after our helloOk or clockOk bounds the round trip from above.
+    if (this.clock.awaitingFrame) this.clock.frameArrived(t || nowNs());
+    const row = WIRE_LAYOUT[m.type];
+    if (row.op) return this.requests.run(m as SocketRequest, t);
+    if (row.from === 'host') return this.violation(`${m.type} is a host-to-guest frame`);
+    switch (m.type) {
+      case 'credit':
+        // Credit for a socket closed meanwhile is no error.
+        return this.sockets.get(m.handle)?.credit(m.bytes);
+      case 'stamps':
+        // While tracing is paused (the sink is off) the calls have no host half to join: drop the stamps.
+        if (this.opts.sink.enabled && this.tracer) this.stampsIn.push(m.entries);
+        return;
+      case 'clock': {
+        const now = nowNs();
+        this.clockSample(now, m.guestTimeNs);
+        this.out.send({ type: 'clockOk', id: m.id, handle: 0, guestTimeNs: m.guestTimeNs, hostTimeNs: now });
+        this.clock.answered(now);
+        return;
+      }
+      case 'goodbye':
+        this.log.info('guest said goodbye', { guest: this.guest, reason: m.reason });
+        return this.shut(`goodbye: ${m.reason}`, null, false);
+      case 'hello':
+        return this.violation('a second hello on an open session');
+      default:
+        return this.violation(`${m.type} is not a frame this daemon takes`);
+    }
+  }
+
+  private hello(m: Hello, t: number): void {
+    clearTimeout(this.helloTimer);
+    if (m.version !== WIRE_VERSION)
+      return this.shut('wrong version', { errno: 'EPROTO', message: `wire version ${m.version} is not supported: this daemon speaks version ${WIRE_VERSION}` }, false, m.id);
+    const refused = this.opts.registry.claim(m.guest, this);
+    if (refused) {
+      const why = refused === 'EADDRINUSE' ? `a guest named '${m.guest}' is already connected` : 'the daemon serves as many guests as it may';
+      this.log.warn('guest refused', { guest: m.guest, errno: refused, reason: why });
+      return this.shut('refused', { errno: refused, message: why }, false, m.id);
+    }
+    this.guest = m.guest;
+    this.state = 'open';
+    this.maxPayload = Math.min(m.maxPayload, this.limits.maxFrame);
+    this.out.setWindow(this.limits.maxBufferPerSocket);
+    const now = nowNs();
+    this.clockSample(t || now, m.guestTimeNs);
+    if (this.opts.sink.enabled && (m.capabilities & Capability.stamps) !== 0) {
+      this.tracer = new CallTracer(this.opts.sink, this.guest, this.opts.run, this.limits.maxPendingTraces);
+      this.out.setStampSink((s) => this.tracer?.done(s as CallStamps));
+      this.tracer.offsetNs = this.clock.offsetNs;
+    }
+    this.out.send({
+      type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: HOST_CAPABILITIES & m.capabilities,
+      maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,
+    });
+    this.clock.answered(now);
+    this.log.info('guest connected', { guest: this.guest, transport: this.opts.transport, maxPayload: this.maxPayload });
+  }
+
+  private clockSample(hostNs: number, guestNs: number): void {
+    this.clock.sample(hostNs, guestNs);
+    if (this.tracer) this.tracer.offsetNs = this.clock.offsetNs;
+  }
+
+  // ---- the end ----
+
+  /** Closes the session: optional error and goodbye to the guest, every host socket of it closed at once. */
+  shut(reason: string, error: { errno: ErrnoName; message: string } | null, goodbye: boolean, errorId = 0, graceMs = END_GRACE_MS): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.helloTimer);
+    if (!this.socket.destroyed) {
+      if (error) this.out.send({ type: 'error', id: errorId, handle: 0, errno: error.errno, message: error.message });
+      if (goodbye) this.out.send({ type: 'goodbye', id: 0, handle: 0, reason });
+      this.out.end();
+      const t = setTimeout(() => this.socket.destroy(), graceMs);
+      t.unref();
+      this.socket.once('close', () => clearTimeout(t));
+      this.socket.resume(); // read (and ignore) until the guest closes, so that its end arrives
+    } else this.out.abandon();
+    const sockets = this.sockets.destroyAll();
+    this.joinStamps();
+    this.tracer?.flush();
+    this.tracer = null;
+    if (wasOpen) {
+      this.opts.registry.release(this);
+      this.log.info('guest disconnected', { guest: this.guest, reason, socketsClosed: sockets });
+    }
+    this.opts.onClosed(this);
+  }
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { SocketInfo } from '../../protocol';
+import type { HostHandle } from '../sockets/host-handle';
+import { HandleTable } from './handle-table';
+
+/** A host socket that only records what the table did to it. */
+function fake(handle: number, log: string[]): HostHandle {
+  const said = (what: string) => () => void log.push(`${what} ${handle}`);
+  const info = (): SocketInfo => ({ handle, kind: 'tcp', state: 'test', local: null, remote: null, bytesIn: 0, bytesOut: 0 });
+  const none = (): void => undefined;
+  return {
+    handle, kind: 'tcp', info, close: said('close'), destroy: said('destroy'), resume: said('resume'), credit: none,
+    connect: none, bind: none, listen: none, send: none, sendto: none, shutdown: none, setsockopt: none, getsockopt: none, getsockname: none, getpeername: none,
+  };
+}
+
+describe('a guest\'s handle table', () => {
+  it('hands out handles from 1 up to maxSockets, lingering sockets counted, and frees them on close', () => {
+    const log: string[] = [];
+    const t = new HandleTable(2);
+    const a = t.adopt((h) => fake(h, log));
+    const b = t.adopt((h) => fake(h, log));
+    assert.deepEqual([a?.handle, b?.handle], [1, 2]);
+    assert.equal(t.adopt((h) => fake(h, log)), null, 'a third socket over maxSockets 2');
+    const gone = t.linger(a as HostHandle);
+    t.close(1);
+    assert.deepEqual(log, ['close 1']);
+    assert.equal(t.get(1), undefined, 'a closed handle still named a socket');
+    assert.equal(t.count, 2, 'the lingering socket stopped counting before its data was out');
+    assert.equal(t.adopt((h) => fake(h, log)), null);
+    gone();
+    assert.equal(t.adopt((h) => fake(h, log))?.handle, 3, 'handles are not reused');
+  });
+
+  it('wakes whoever waits for a free handle, one per freed handle, in order', () => {
+    const t = new HandleTable(1);
+    t.adopt((h) => fake(h, []));
+    const woken: string[] = [];
+    t.whenFree(() => woken.push('first'));
+    t.whenFree(() => woken.push('second'));
+    t.forget(42); // not a handle of this guest: frees nothing
+    assert.deepEqual(woken, []);
+    t.forget(1);
+    assert.deepEqual(woken, ['first']);
+  });
+
+  it('destroys a socket that replaces a handle closed meanwhile, and everything at the end', () => {
+    const log: string[] = [];
+    const t = new HandleTable(8);
+    t.adopt((h) => fake(h, log));
+    t.adopt((h) => fake(h, log));
+    t.replace(fake(1, log)); // a connect that finished: takes the handle's place
+    t.close(2);
+    t.replace(fake(2, log)); // a listen that finished after the guest closed the handle
+    assert.deepEqual(log, ['close 2', 'destroy 2']);
+    t.linger(fake(9, log));
+    assert.equal(t.destroyAll(), 2);
+    assert.deepEqual(log.slice(2).sort(), ['destroy 1', 'destroy 9']);
+    assert.equal(t.count, 0);
+  });
+});

@@ -1,0 +1,122 @@
+// Which remote endpoints a guest may connect or send to and where it may listen. Rules from the config
+// come first (first match wins); then the defaults, which keep guests off the host's own loopback and
+// link-local networks and off privileged ports; anything else is allowed.
+import type { Endpoint } from '../../protocol';
+import { inRange, parseAddress, parseRange, type AddressRange } from './address-range';
+
+export type PolicyOp = 'connect' | 'sendto' | 'listen';
+export const POLICY_OPS: readonly PolicyOp[] = ['connect', 'sendto', 'listen'];
+
+/** A rule as written in the JSON config. */
+export interface PolicyRuleConfig {
+  action: 'allow' | 'deny';
+  /** The operations it applies to; all when absent. */
+  ops?: PolicyOp[];
+  /** Address ranges (`127.0.0.1`, `10.0.0.0/8`, `::1/128`); any address when absent. */
+  cidr?: string | string[];
+  /** A port (`80`), a range (`"1000-2000"` or `[1000, 2000]`); any port when absent. */
+  ports?: number | string | [number, number];
+}
+export interface PolicyConfig {
+  rules?: PolicyRuleConfig[];
+}
+
+interface Rule {
+  allow: boolean;
+  ops: ReadonlySet<PolicyOp>;
+  ranges: AddressRange[] | null;
+  lo: number;
+  hi: number;
+  name: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Which rule decided, for the log: `rule 2`, `default: loopback`, `default: allow`. */
+  by: string;
+}
+
+const ALL_OPS = new Set<PolicyOp>(POLICY_OPS);
+const HOST_LOCAL = ['127.0.0.0/8', '0.0.0.0/8', '169.254.0.0/16', '::1/128', '::/128', 'fe80::/10'];
+
+const DEFAULT_RULES: Rule[] = [
+  { allow: false, ops: new Set<PolicyOp>(['connect', 'sendto']), ranges: HOST_LOCAL.map(parseRange), lo: 0, hi: 65535, name: 'default: host loopback and link-local' },
+  { allow: false, ops: new Set<PolicyOp>(['listen']), ranges: null, lo: 1, hi: 1023, name: 'default: privileged port' },
+];
+
+function parsePorts(p: PolicyRuleConfig['ports'], where: string): [number, number] {
+  if (p === undefined) return [0, 65535];
+  let lo: number, hi: number;
+  if (typeof p === 'number') [lo, hi] = [p, p];
+  else if (Array.isArray(p) && p.length === 2) [lo, hi] = [Number(p[0]), Number(p[1])];
+  else if (typeof p === 'string' && /^\d+(-\d+)?$/.test(p)) {
+    const [a = '', b] = p.split('-');
+    [lo, hi] = [Number(a), Number(b ?? a)];
+  } else throw new Error(`${where}: ports must be a port, "LO-HI" or [LO, HI], got ${JSON.stringify(p)}`);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi > 65535 || lo > hi)
+    throw new Error(`${where}: ports ${JSON.stringify(p)} is not a range within 0..65535`);
+  return [lo, hi];
+}
+
+function compileRule(c: PolicyRuleConfig, i: number): Rule {
+  const where = `policy rule ${i + 1}`;
+  if (typeof c !== 'object' || c === null) throw new Error(`${where}: expected an object like {"action":"allow","cidr":"127.0.0.1","ports":8080}`);
+  if (c.action !== 'allow' && c.action !== 'deny') throw new Error(`${where}: action must be "allow" or "deny", got ${JSON.stringify(c.action)}`);
+  let ops = ALL_OPS;
+  if (c.ops !== undefined) {
+    if (!Array.isArray(c.ops) || !c.ops.every((o) => ALL_OPS.has(o)))
+      throw new Error(`${where}: ops must be a list of ${POLICY_OPS.join(', ')}, got ${JSON.stringify(c.ops)}`);
+    ops = new Set(c.ops);
+  }
+  let ranges: AddressRange[] | null = null;
+  if (c.cidr !== undefined) {
+    const list = Array.isArray(c.cidr) ? c.cidr : [c.cidr];
+    ranges = list.map((t) => {
+      if (typeof t !== 'string') throw new Error(`${where}: cidr must be a string or a list of strings`);
+      try {
+        return parseRange(t);
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`);
+      }
+    });
+  }
+  const [lo, hi] = parsePorts(c.ports, where);
+  return { allow: c.action === 'allow', ops, ranges, lo, hi, name: `rule ${i + 1}` };
+}
+
+export class Policy {
+  /** Rules added at run time by an embedding host (addRule), checked before the configured ones. */
+  private runtime: Rule[] = [];
+
+  private constructor(private readonly rules: Rule[]) {}
+
+  /**
+   * Adds `rule` ahead of every other rule until the returned function removes it. For a host that embeds
+   * the daemon and learns an address only at run time: `linsock start` allows a comparison run's bench
+   * server for the length of that run. Throws like fromConfig on a bad rule.
+   */
+  addRule(rule: PolicyRuleConfig): () => void {
+    const compiled = { ...compileRule(rule, 0), name: 'runtime rule' };
+    this.runtime = [compiled, ...this.runtime];
+    return () => {
+      this.runtime = this.runtime.filter((r) => r !== compiled);
+    };
+  }
+
+  /** Compiles a config; throws an Error naming the first bad rule. */
+  static fromConfig(config: PolicyConfig = {}): Policy {
+    if (config.rules !== undefined && !Array.isArray(config.rules)) throw new Error('policy.rules must be a list of rules');
+    return new Policy([...(config.rules ?? []).map(compileRule), ...DEFAULT_RULES]);
+  }
+
+  check(op: PolicyOp, target: Endpoint): Decision {
+    const addr = parseAddress(target.address);
+    if (!addr) return { allowed: false, by: 'not an IP address' };
+    for (const r of this.runtime.length ? [...this.runtime, ...this.rules] : this.rules) {
+      if (!r.ops.has(op) || target.port < r.lo || target.port > r.hi) continue;
+      if (r.ranges && !r.ranges.some((range) => inRange(addr, range))) continue;
+      return { allowed: r.allow, by: r.name };
+    }
+    return { allowed: true, by: 'default: allow' };
+  }
+}

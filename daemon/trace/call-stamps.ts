@@ -1,0 +1,22 @@
+// The host's stamps of one traced call or pushed event, waiting for the guest's half (call-trace.ts).
+import type { CallResult, Op } from '../../protocol';
+import type { ReplyStamp } from '../channel/channel-out';
+
+export class CallStamps implements ReplyStamp {
+  result: CallResult = 'ok';
+  bytes = 0;
+  execEnd = 0;
+  replyOut = 0;
+  /** A pipelined send (noReply): the guest returned when it queued the frame; there is no reply. */
+  noReply = false;
+  constructor(
+    /** The request id, or the event id of pushed data (`pushed`). */
+    readonly id: number,
+    public handle: number,
+    readonly op: Op,
+    readonly pushed: boolean,
+    /** When the frame was decoded (0 for pushed events). */
+    readonly receive: number,
+    readonly execStart: number,
+  ) {}
+}
