@@ -34,14 +34,6 @@ const rules = {
 /** Folders whose source files the addon and cycle checks read; test/ is free to do anything. */
 const SOURCE_FOLDERS = [...Object.keys(rules), 'scripts', 'bin'];
 
-/**
- * Cycles that exist today and that the structure work (issue 12) is removing in other branches: a cycle
- * passes while all its files lie within one of these sets. Removed by the structure work; delete when empty.
- */
-const KNOWN_CYCLES = [
-  ['daemon/host-handle.ts', 'daemon/shortcut-stream.ts', 'daemon/shortcut-table.ts', 'daemon/tcp-handle.ts', 'daemon/tcp-listener.ts', 'daemon/tcp-stream.ts'],
-];
-
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm;
 
 /** Ways of loading a C addon; outside native/ each one is a hidden dependency on a build product. */
@@ -153,11 +145,9 @@ for (const [file, text] of texts) {
   graph.set(file, [...edges].sort());
 }
 
-const allowed = [];
 for (const component of stronglyConnected(graph)) {
   const cycle = oneCycle(graph, component);
-  const known = KNOWN_CYCLES.some((k) => component.every((f) => k.includes(f)));
-  (known ? allowed : problems).push(`import cycle: ${cycle.join(' -> ')}${component.length > cycle.length - 1 ? ` (${component.length} files tangled: ${component.join(', ')})` : ''}`);
+  problems.push(`import cycle: ${cycle.join(' -> ')}${component.length > cycle.length - 1 ? ` (${component.length} files tangled: ${component.join(', ')})` : ''}`);
 }
 
 /** Tarjan's algorithm: the groups of files that reach one another, each of two files or more. */
@@ -216,7 +206,6 @@ function oneCycle(g, component) {
   return [start, start];
 }
 
-if (allowed.length) console.log(`known import cycles, allowed until the structure work removes them (KNOWN_CYCLES):\n  ${allowed.join('\n  ')}`);
 if (problems.length) {
   console.error(`import rules broken (DESIGN.md, "Folders"):\n  ${problems.join('\n  ')}`);
   process.exit(1);

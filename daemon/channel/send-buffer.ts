@@ -2,9 +2,9 @@
 // native/socket-buffer.ts sets it.
 
 import type { Socket } from 'node:net';
-import { setSendBuffer } from '../native/socket-buffer';
+import { setSendBuffer } from '../../native/socket-buffer';
 
-export { sendBufferProblem } from '../native/socket-buffer';
+export { sendBufferProblem } from '../../native/socket-buffer';
 
 /** Two 64 KiB frames fit the default (wmem_default, 208 KiB); this keeps a bulk push from stalling per frame. */
 export const CHANNEL_SEND_BUFFER_BYTES = 2 * 1024 * 1024;
