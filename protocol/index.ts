@@ -7,3 +7,5 @@ export * from './webview-messages';
 export * from './wire-codec';
 export * from './lstrace';
 export * from './bytes';
+export * from './trace-format';
+export * from './trace-formats';
