@@ -108,7 +108,7 @@ test('export reads the JSON Array Format (a bare list of events) as well as the 
   assert.equal(await exportCommand([arrayForm, '--format', 'csv', '-o', join(dir, 'from-array.csv')]), 0);
 });
 
-test('linsock record writes the live stream to an .lstrace file', async () => {
+test('linsock record writes the live stream to an .lstrace file, or to the format its suffix names', async () => {
   const hub = new TraceHub({ batchMs: 5 });
   const tokenFile = join(dir, 'token');
   const server = await startTraceServer({ port: 0, tokenFile, hub });
@@ -117,11 +117,15 @@ test('linsock record writes the live stream to an .lstrace file', async () => {
     const before = [...syntheticStream(500, { seed: 41 })];
     for (const r of before) hub.publish(r); // before the recording: not in the file
     const done = recordCommand(['--seconds', '1', '-o', out, '--url', server.url, '--token-file', tokenFile]);
-    // Publish once the recorder has subscribed (the hub then has a subscriber).
-    for (let i = 0; i < 300 && hub.stats().subscribers === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const chromeOut = join(dir, 'rec.linsock.json');
+    const doneChrome = recordCommand(['--seconds', '1', '-o', chromeOut, '--url', server.url, '--token-file', tokenFile]);
+    // Publish once both recorders have subscribed.
+    for (let i = 0; i < 300 && hub.stats().subscribers < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const live = [...syntheticStream(3000, { seed: 42 })];
     for (const r of live) hub.publish(r);
     assert.equal(await done, 0);
+    assert.equal(await doneChrome, 0);
+    assert.deepEqual(readChromeTrace(readFileSync(chromeOut, 'utf8')), live);
     const got = readLstrace(out);
     assert.equal(got.error, null);
     assert.deepEqual(got.records, live);
