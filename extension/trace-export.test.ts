@@ -103,5 +103,5 @@ test('a truncated .lstrace keeps every whole record before the damage and says w
 test('a file of another kind is refused with a clear message', async () => {
   const other = join(dir, 'other.bin');
   writeFileSync(other, 'PK\u0003\u0004 not a trace');
-  await assert.rejects(loadTraceFile(other, new TraceStore(10), LSTRACE), /neither a \.lstrace file/);
+  await assert.rejects(loadTraceFile(other, new TraceStore(10), LSTRACE), /unknown format: the file starts with bytes 50 4b 03 04/);
 });
