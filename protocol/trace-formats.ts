@@ -137,12 +137,13 @@ export function sniffTraceFile(head: Uint8Array, size: number): SniffResult {
   const readable = TRACE_FORMATS.filter((f) => f.reader);
   const expected = `expected ${readable.map((f) => f.title).join(' or ')}`;
   if (size === 0) return { format: null, problem: `empty file (0 bytes): ${expected}` };
+  // Before the formats: UTF-16 JSON starts with '{' too, then a zero byte.
+  if (isUtf16(head)) return { format: null, problem: 'UTF-16 text: trace JSON is read as UTF-8; save or convert the file as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)' };
   for (const f of readable) {
     const v = f.sniff(head, size);
     if (v.match) return { format: f, problem: null };
     if ('problem' in v) return { format: null, problem: v.problem };
   }
-  if (isUtf16(head)) return { format: null, problem: 'UTF-16 text: trace JSON is read as UTF-8; save or convert the file as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)' };
   if (firstSignificant(head) < 0 && size <= head.length) return { format: null, problem: `only white space (${size} bytes): ${expected}` };
   return { format: null, problem: `unknown format: the file starts with bytes ${hex(head.subarray(0, 8))}; ${expected} (which starts with '{' or '[')` };
 }
