@@ -29,7 +29,7 @@ class TraceFileDocument implements vscode.CustomDocument {
     log: vscode.LogOutputChannel,
   ) {
     const t0 = Date.now();
-    this.loaded = loadTraceFile(uri.fsPath, this.store, codec, {
+    this.loaded = loadTraceFile(uri.fsPath, this.store, {
       cancelled: () => this.cancelled,
       progress: (loaded, total) => {
         this.progress = { loaded, total, done: false };

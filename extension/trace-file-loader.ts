@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from '../protocol';
-import type { RecordCodec } from './record-codec';
 import type { LoaderMessage, LoadJob, WorkerMessage } from './trace-file-messages';
 import type { TraceStore } from './trace-store';
 
@@ -37,17 +36,20 @@ export interface LoadResult {
 }
 
 /**
- * The worker's script: dist/trace-file-worker.js beside the bundled extension; when the extension runs from
- * its TypeScript sources (unit tests under tsx), the .ts beside this file, loaded through tsx.
+ * The TypeScript loader a worker needs when the extension runs from its sources (unit tests under tsx: a
+ * worker does not inherit the parent's loader). Never loaded by the bundled extension.
  */
+const SOURCE_LOADER = 'tsx/cjs/api';
+
+/** The worker's script: dist/trace-file-worker.js beside the bundled extension, or the .ts beside this file. */
 function startWorker(job: LoadJob): Worker {
   const js = join(__dirname, 'trace-file-worker.js');
   if (existsSync(js)) return new Worker(js, { workerData: job });
   const ts = join(__dirname, 'trace-file-worker.ts');
-  return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(ts)});`, { eval: true, workerData: job });
+  return new Worker(`require(${JSON.stringify(SOURCE_LOADER)}).register(); require(${JSON.stringify(ts)});`, { eval: true, workerData: job });
 }
 
-export function loadTraceFile(path: string, store: TraceStore, codec: RecordCodec, opts: LoadOptions = {}): Promise<LoadResult> {
+export function loadTraceFile(path: string, store: TraceStore, opts: LoadOptions = {}): Promise<LoadResult> {
   const job: LoadJob = {
     path,
     // 256 KiB holds about 10,000 calls.
@@ -79,15 +81,14 @@ export function loadTraceFile(path: string, store: TraceStore, codec: RecordCode
           opts.progress?.(m.loaded, result.bytes);
           break;
         case 'chunk': {
-          const bytes = new Uint8Array(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-          const got = codec.decodeChunk(bytes);
-          if (got.error) return settle(() => reject(new Error(`the file reader sent a damaged chunk: ${got.error?.message}`)));
-          store.append(bytes, got.records);
-          result.records += got.records.length;
+          store.appendDescribed(new Uint8Array(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), m.described);
+          result.records += m.described.records;
           worker.postMessage(ack);
           break;
         }
         case 'done':
+          // Damage before the first record leaves nothing to show: the file cannot be opened.
+          if (m.damage && result.records === 0) return settle(() => reject(new Error(m.damage as string)));
           result.damage = m.damage;
           result.skipped = m.skipped;
           result.notes = m.notes;

@@ -2,6 +2,7 @@
 // one file so that both sides type-check every message.
 
 import type { ReadLimits } from '../protocol';
+import type { ChunkDescription } from './trace-store';
 
 /** What the worker is started with (workerData). */
 export interface LoadJob {
@@ -20,8 +21,11 @@ export type WorkerMessage =
   | { type: 'format'; format: string; size: number }
   /** Bytes of the file read so far (sent per piece, also when a piece completed no record). */
   | { type: 'progress'; loaded: number }
-  /** One .lstrace chunk of records (its buffer is transferred), to be acknowledged. */
-  | { type: 'chunk'; bytes: Uint8Array; records: number }
+  /**
+   * One .lstrace chunk of records (its buffer is transferred) and what it holds, counted here so that the
+   * extension host neither decodes it nor collects the garbage of decoding; to be acknowledged.
+   */
+  | { type: 'chunk'; bytes: Uint8Array; described: ChunkDescription }
   /** The end: damage (the records before it were sent), what was skipped and why, notes. */
   | { type: 'done'; damage: string | null; skipped: string | null; notes: string[] }
   /** The file cannot be read at all (empty, UTF-16, unknown format, I/O error). */

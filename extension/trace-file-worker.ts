@@ -6,6 +6,7 @@ import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeChunk, SNIFF_BYTES, sniffTraceFile, type TraceRecord } from '../protocol';
 import type { LoaderMessage, LoadJob, WorkerMessage } from './trace-file-messages';
+import { describeChunk } from './trace-store';
 
 const port = parentPort;
 if (!port) throw new Error('trace-file-worker.ts runs as a worker thread');
@@ -31,7 +32,7 @@ async function sendChunks(all: boolean): Promise<void> {
     while (credit <= 0) await new Promise<void>((r) => (wake = r));
     credit--;
     const bytes = encodeChunk(part);
-    post({ type: 'chunk', bytes, records: part.length }, [bytes.buffer as ArrayBuffer]);
+    post({ type: 'chunk', bytes, described: describeChunk(part) }, [bytes.buffer as ArrayBuffer]);
   }
 }
 
