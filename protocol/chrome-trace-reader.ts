@@ -100,10 +100,13 @@ export class ChromeTraceReader implements TraceReader {
     this.records++;
   }
 
-  /** A Linsock event that is wrong: an error in strict mode, else skipped with the reason. */
-  private bad(where: string, why: string): Error | null {
+  /**
+   * A Linsock event that is wrong: an error in strict mode, else skipped under `reason` (what events of
+   * this kind share; by default `why` without the value found).
+   */
+  private bad(where: string, why: string, reason = why.replace(/, found .*$/, '')): Error | null {
     if (this.strict) return new ChromeTraceError(`${where}: ${why}`);
-    this.skipped.add(why.replace(/, found .*$/, ''), where);
+    this.skipped.add(reason, where);
     return null;
   }
 
@@ -126,7 +129,7 @@ export class ChromeTraceReader implements TraceReader {
     const thread = `${String(e.pid)}|${String(e.tid)}`;
     if (e.ph === 'X' && e.cat === 'stage') {
       const c = this.open;
-      if (!c || c.thread !== thread) return this.bad(where, `stage '${String(e.name)}' on pid ${String(e.pid)} tid ${String(e.tid)} has no call event right before it on that thread`);
+      if (!c || c.thread !== thread) return this.bad(where, `stage '${String(e.name)}' on pid ${String(e.pid)} tid ${String(e.tid)} has no call event right before it on that thread`, 'stage events with no call right before them on their thread');
       const start = usToNs(e.ts, 'ts');
       const dur = usToNs(e.dur, 'dur');
       if (typeof start === 'string' || typeof dur === 'string') return this.bad(where, (typeof start === 'string' ? start : dur) as string);
