@@ -14,12 +14,6 @@ export interface ExportArgs {
   path?: string;
 }
 
-const LABELS: Record<ExportFormat, () => { label: string; detail: string }> = {
-  lstrace: () => ({ label: vscode.l10n.t('Linsock trace (.lstrace)'), detail: vscode.l10n.t('Compact binary; opens again in this viewer and in `linsock export`.') }),
-  chrome: () => ({ label: vscode.l10n.t('Chrome Trace Event JSON (Perfetto)'), detail: vscode.l10n.t('Opens in ui.perfetto.dev and chrome://tracing; one process per path.') }),
-  csv: () => ({ label: vscode.l10n.t('CSV'), detail: vscode.l10n.t('One row per call and frame, for spreadsheets and pandas.') }),
-};
-
 /** Returns the file written, or undefined when the user cancelled or there was nothing to write. */
 export async function exportTrace(store: TraceStore, codec: RecordCodec, log: vscode.LogOutputChannel, args: ExportArgs = {}): Promise<string | undefined> {
   if (store.isEmpty) {
@@ -33,12 +27,18 @@ export async function exportTrace(store: TraceStore, codec: RecordCodec, log: vs
   }
   let format = args.format;
   if (!format) {
-    const items = EXPORT_FORMATS.map((f) => ({ ...LABELS[f.format](), format: f.format }));
+    const items = EXPORT_FORMATS.map((f) => ({ label: vscode.l10n.t(f.title), detail: vscode.l10n.t(f.detail), format: f.format }));
     const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Export Trace: format'), placeHolder: vscode.l10n.t('{0} records', store.totals.records) });
     if (!pick) return undefined;
     format = pick.format;
   }
-  const info = formatInfo(format);
+  let info: ReturnType<typeof formatInfo>;
+  try {
+    info = formatInfo(format);
+  } catch (err) {
+    void vscode.window.showErrorMessage((err as Error).message);
+    return undefined;
+  }
   let path = args.path;
   if (!path) {
     const uri = await vscode.window.showSaveDialog({ title: vscode.l10n.t('Export Trace'), filters: info.filter, defaultUri: defaultSaveFolder(defaultExportName(format, new Date())) });

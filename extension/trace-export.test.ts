@@ -48,7 +48,7 @@ test('.lstrace export holds every record and opens again through the file loader
   assert.equal(n, records.length);
   const back = new TraceStore(1_000_000);
   const progress: number[] = [];
-  const r = await loadTraceFile(file, back, LSTRACE, { pieceBytes: 1000, recordsPerChunk: 64, progress: (l) => progress.push(l) });
+  const r = await loadTraceFile(file, back, { pieceBytes: 1000, recordsPerChunk: 64, progress: (l) => progress.push(l) });
   assert.equal(r.format, 'lstrace');
   assert.equal(r.damage, null);
   assert.equal(r.records, records.length);
@@ -67,7 +67,7 @@ test('Chrome JSON export parses, has events of both paths, and reads back into t
   const back = readChromeTrace(readFileSync(file, 'utf8'));
   assert.equal(back.filter((r) => r.kind === 'call').length, store.totals.calls);
   const loaded = new TraceStore(1_000_000);
-  const r = await loadTraceFile(file, loaded, LSTRACE);
+  const r = await loadTraceFile(file, loaded);
   assert.equal(r.format, 'chrome');
   assert.deepEqual(loaded.totals.callsByPath, store.totals.callsByPath);
 });
@@ -95,7 +95,7 @@ test('a truncated .lstrace keeps every whole record before the damage and says w
   const cut = join(dir, 'cut.lstrace');
   writeFileSync(cut, bytes.subarray(0, bytes.length - 40));
   const back = new TraceStore(1_000_000);
-  const r = await loadTraceFile(cut, back, LSTRACE, { pieceBytes: 4096 });
+  const r = await loadTraceFile(cut, back, { pieceBytes: 4096 });
   assert.match(r.damage ?? '', /offset \d+/);
   assert.ok(r.records >= 200 && r.records < 301, `${r.records} records kept`);
 });
@@ -103,5 +103,5 @@ test('a truncated .lstrace keeps every whole record before the damage and says w
 test('a file of another kind is refused with a clear message', async () => {
   const other = join(dir, 'other.bin');
   writeFileSync(other, 'PK\u0003\u0004 not a trace');
-  await assert.rejects(loadTraceFile(other, new TraceStore(10), LSTRACE), /neither a \.lstrace file/);
+  await assert.rejects(loadTraceFile(other, new TraceStore(10)), /unknown format: the file starts with bytes 50 4b 03 04/);
 });

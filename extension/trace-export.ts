@@ -1,30 +1,35 @@
-// Writes the store's records as a file: .lstrace (the chunks as they are, behind a file header), Chrome
-// Trace Event JSON for Perfetto, or CSV. Streams piece by piece and checks for cancellation between
-// chunks, so a million records neither sit in one string nor hold the extension host.
+// Writes the store's records as a file in any format of the registry (protocol/trace-formats.ts): .lstrace
+// takes the stored chunks as they are, behind a file header; the others are given the decoded records.
+// Streams piece by piece and checks for cancellation between chunks, so a million records neither sit in
+// one string nor hold the extension host.
 
-import { ChromeTraceWriter } from '../protocol/chrome-trace';
-import { csvHeader, csvRows } from '../protocol/csv';
+import { TRACE_FORMATS, traceFormat, type TraceFormat } from '../protocol';
 import type { RecordCodec } from './record-codec';
 
-export type ExportFormat = 'lstrace' | 'chrome' | 'csv';
+/** A format's name in the registry. */
+export type ExportFormat = string;
 
 export interface ExportFormatInfo {
   format: ExportFormat;
+  /** Title and one line for the picker (English; the command translates them). */
+  title: string;
+  detail: string;
   /** File name ending, dot included; the Chrome JSON one marks the file as Linsock's, for the custom editor. */
   suffix: string;
   /** Save dialog filter: name -> extensions without the dot. */
   filter: Record<string, string[]>;
 }
 
-export const EXPORT_FORMATS: readonly ExportFormatInfo[] = [
-  { format: 'lstrace', suffix: '.lstrace', filter: { 'Linsock trace': ['lstrace'] } },
-  { format: 'chrome', suffix: '.linsock.json', filter: { 'Chrome Trace Event JSON': ['json'] } },
-  { format: 'csv', suffix: '.csv', filter: { CSV: ['csv'] } },
-];
+function exportInfo(f: TraceFormat): ExportFormatInfo {
+  const extensions = [...new Set(f.suffixes.map((s) => s.slice(s.lastIndexOf('.') + 1)))];
+  return { format: f.name, title: f.title, detail: f.detail, suffix: f.suffixes[0] as string, filter: { [f.title]: extensions } };
+}
+
+export const EXPORT_FORMATS: readonly ExportFormatInfo[] = TRACE_FORMATS.map(exportInfo);
 
 export function formatInfo(format: ExportFormat): ExportFormatInfo {
   const f = EXPORT_FORMATS.find((x) => x.format === format);
-  if (!f) throw new RangeError(`unknown export format '${String(format)}'`);
+  if (!f) throw new RangeError(`unknown export format '${String(format)}': expected one of ${EXPORT_FORMATS.map((x) => x.format).join(', ')}`);
   return f;
 }
 
@@ -68,6 +73,9 @@ export async function writeExport(
   sink: ExportSink,
   opts: { cancelled?: () => boolean; progress?: (p: ExportProgress) => void } = {},
 ): Promise<number> {
+  const f = traceFormat(format);
+  if (!f) throw new RangeError(`unknown export format '${format}'`);
+  const w = f.writer();
   let records = 0;
   const step = async (i: number, n: number) => {
     records += n;
@@ -76,34 +84,23 @@ export async function writeExport(
     await breathe();
     if (opts.cancelled?.()) throw new ExportCancelled('export cancelled');
   };
-  if (format === 'lstrace') {
-    await sink.write(codec.encodeFileHeader());
-    for (let i = 0; i < chunks.length; i++) {
-      await sink.write(chunks[i]!.bytes);
-      await step(i, chunks[i]!.records);
+  await sink.write(w.begin());
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i] as { bytes: Uint8Array; records: number };
+    if (w.writeLstraceChunk) {
+      await sink.write(w.writeLstraceChunk(chunk.bytes));
+      await step(i, chunk.records);
+      continue;
     }
-  } else if (format === 'chrome') {
-    const w = new ChromeTraceWriter();
-    await sink.write(w.begin());
-    for (let i = 0; i < chunks.length; i++) {
-      const recs = codec.decodeChunk(chunks[i]!.bytes).records;
-      for (const part of slices(recs)) {
-        await sink.write(w.write(part));
-        await breathe();
-      }
-      await step(i, recs.length);
+    const recs = codec.decodeChunk(chunk.bytes).records;
+    for (const part of slices(recs)) {
+      const piece = w.write(part);
+      if (piece.length) await sink.write(piece);
+      await breathe();
     }
-    await sink.write(w.end());
-  } else {
-    await sink.write(csvHeader());
-    for (let i = 0; i < chunks.length; i++) {
-      const recs = codec.decodeChunk(chunks[i]!.bytes).records;
-      for (const part of slices(recs)) {
-        await sink.write(csvRows(part));
-        await breathe();
-      }
-      await step(i, recs.length);
-    }
+    await step(i, recs.length);
   }
+  const last = w.end();
+  if (last.length) await sink.write(last);
   return records;
 }

@@ -1,5 +1,6 @@
-// The read-only custom editor for *.lstrace and Linsock Chrome JSON (*.linsock.json): the file loads in
-// the background into its own store, with progress, while the viewer shows what has arrived.
+// The read-only custom editor for trace files (*.lstrace, *.linsock.json: the readable formats of the
+// registry): the file loads in a worker into its own store, with progress, while the viewer shows what has
+// arrived; damage, skipped events and notes about the file are told to the user.
 
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
@@ -28,7 +29,7 @@ class TraceFileDocument implements vscode.CustomDocument {
     log: vscode.LogOutputChannel,
   ) {
     const t0 = Date.now();
-    this.loaded = loadTraceFile(uri.fsPath, this.store, codec, {
+    this.loaded = loadTraceFile(uri.fsPath, this.store, {
       cancelled: () => this.cancelled,
       progress: (loaded, total) => {
         this.progress = { loaded, total, done: false };
@@ -40,6 +41,12 @@ class TraceFileDocument implements vscode.CustomDocument {
         this.progress = { loaded: r.bytes, total: r.bytes, done: true };
         for (const f of this.feeds) f.progress(r.bytes, r.bytes, true);
         log.info(`opened ${uri.fsPath}: ${r.records} records (${r.format}) in ${Date.now() - t0} ms${r.damage ? `; damaged: ${r.damage}` : ''}`);
+        // What the reader passed over (events that are not Linsock's, or too large), with the reasons.
+        for (const note of [r.skipped, ...r.notes]) {
+          if (!note) continue;
+          log.warn(`${uri.fsPath}: ${note}`);
+          void vscode.window.showWarningMessage(vscode.l10n.t('{0}: {1}. The {2} records that could be read are shown.', basename(uri.fsPath), note, r.records));
+        }
         if (r.damage) {
           for (const f of this.feeds) f.damaged(r.damage, r.records);
           void vscode.window.showWarningMessage(vscode.l10n.t('{0} is damaged: {1}. The {2} records before the damage are shown.', basename(uri.fsPath), r.damage, r.records));

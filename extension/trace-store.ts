@@ -32,8 +32,10 @@ const MAX_RUNS = 1000;
 
 const noCalls = (): Record<Path, number> => ({ direct: 0, delegated: 0, emulated: 0 });
 
+export type ChunkDescription = Omit<StoredChunk, 'no' | 'bytes'> & { runs: RunInfo[]; dropped: number };
+
 /** Counts what one chunk holds, once, when it arrives. */
-export function describeChunk(records: readonly TraceRecord[]): Omit<StoredChunk, 'no' | 'bytes'> & { runs: RunInfo[]; dropped: number } {
+export function describeChunk(records: readonly TraceRecord[]): ChunkDescription {
   const callsByPath = noCalls();
   let calls = 0;
   let frames = 0;
@@ -99,8 +101,12 @@ export class TraceStore {
 
   /** Keeps `bytes`, the encoding of `records` (already free of duplicates). */
   append(bytes: Uint8Array, records: readonly TraceRecord[]): StoredChunk | null {
-    if (records.length === 0) return null;
-    const d = describeChunk(records);
+    return this.appendDescribed(bytes, describeChunk(records));
+  }
+
+  /** Keeps `bytes`, whose records `d` describes (counted where they were decoded, e.g. in a worker). */
+  appendDescribed(bytes: Uint8Array, d: ChunkDescription): StoredChunk | null {
+    if (d.records === 0) return null;
     const chunk: StoredChunk = { no: this.nextNo++, bytes, records: d.records, calls: d.calls, frames: d.frames, callsByPath: d.callsByPath };
     this.chunks.push(chunk);
     this.add(chunk, 1);

@@ -1,114 +1,206 @@
-// Reads a Chrome Trace Event JSON file that Linsock wrote (chrome-trace.ts) back into trace records, for
-// the extension's custom editor. Anything else fails with a ChromeTraceError that names where and what
-// was expected: a Chrome trace from another tool lacks the stage and record details to rebuild calls.
+// Reads Chrome Trace Event JSON that Linsock wrote (chrome-trace.ts) back into trace records, streaming:
+// bytes in pieces of any size go through the event scanner (trace-event-scanner.ts), each event becomes a
+// record as it arrives, and nothing but the call being completed is held. Both JSON forms are read: the
+// Object Format Linsock writes and the Array Format (a bare list of events, which has no otherData).
+// Events that are not Linsock's are counted as skipped, with the reason, rather than failing the file: a
+// Chrome trace from another tool lacks the stage and record details to rebuild calls.
 
 import { CHROME_TRACE_FORMAT, CHROME_TRACE_VERSION } from './chrome-trace';
 import { invalidRecord, type CallRecord, type RunInfo, type TraceRecord } from './trace';
+import { TraceEventScanner, type ScanHandler } from './trace-event-scanner';
+import { DEFAULT_READ_LIMITS, SkippedTally, type ReadLimits, type ReadStep, type TraceReader } from './trace-format';
 
 export class ChromeTraceError extends Error {
   override name = 'ChromeTraceError';
+  /** Offset in the file of the problem, or -1 when it is about the file as a whole. */
+  constructor(message: string, readonly offset = -1) {
+    super(message);
+  }
 }
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** µs with up to 3 decimals -> integer ns (the writer keeps exactly 3, so rounding restores the ns). */
-function usToNs(v: unknown, where: string, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw new ChromeTraceError(`${where}: expected '${field}' to be a non-negative number of microseconds, found ${JSON.stringify(v)}`);
+function usToNs(v: unknown, field: string): number | string {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `expected '${field}' to be a non-negative number of microseconds, found ${JSON.stringify(v)}`;
   return Math.round(v * 1000);
 }
 
-/** Line and column of a character offset, for JSON syntax errors. */
-function lineCol(text: string, offset: number): string {
-  let line = 1;
-  let last = -1;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      last = i;
-    }
-  }
-  return `line ${line} column ${offset - last}`;
+/** What readers of a Linsock file pass over without a word: layout only (metadata, flow arrows). */
+const LAYOUT_PHASES = new Set(['M', 's', 'f', 't']);
+
+export interface ChromeReadOptions {
+  limits?: ReadLimits;
+  /**
+   * Fail on the first Linsock event that is wrong (rather than skip it), and on a file with no Linsock
+   * records: for tests and tools that want an exact round trip.
+   */
+  strict?: boolean;
 }
 
-export function readChromeTrace(text: string): TraceRecord[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const where = pos ? ` at ${lineCol(text, Number(pos[1]))} (offset ${pos[1]})` : '';
-    throw new ChromeTraceError(`not valid JSON${where}: ${msg}; expected a Chrome Trace Event file exported by Linsock`);
+export class ChromeTraceReader implements TraceReader {
+  readonly skipped = new SkippedTally();
+  readonly notes: string[] = [];
+  private readonly scanner: TraceEventScanner;
+  private readonly strict: boolean;
+  private out: TraceRecord[] = [];
+  /** The call whose stages are being read: Linsock writes a call's stages right after it. */
+  private open: { call: CallRecord; thread: string; where: string } | null = null;
+  private marker = false;
+  private records = 0;
+  private error: ChromeTraceError | null = null;
+  private readonly handler: ScanHandler;
+
+  constructor(opts: ChromeReadOptions = {}) {
+    const limits = opts.limits ?? DEFAULT_READ_LIMITS;
+    this.scanner = new TraceEventScanner(limits);
+    this.strict = opts.strict ?? false;
+    this.handler = {
+      event: (v, i) => this.event(v, `traceEvents[${i}]`),
+      oversized: (i, n) => this.skipped.add(`events larger than ${limits.maxEventBytes} bytes (one was ${n})`, `traceEvents[${i}]`),
+      otherData: (v) => this.otherData(v),
+    };
   }
-  if (!isObj(doc) || !Array.isArray(doc.traceEvents))
-    throw new ChromeTraceError('expected a JSON object with a "traceEvents" array (Chrome Trace Event Format, JSON Object Format)');
-  const marker = isObj(doc.otherData) && isObj(doc.otherData.linsock) ? doc.otherData.linsock : null;
-  if (!marker || marker.format !== CHROME_TRACE_FORMAT)
-    throw new ChromeTraceError(
-      `expected otherData.linsock.format = '${CHROME_TRACE_FORMAT}': this Chrome trace was not exported by Linsock, so its calls and stages cannot be rebuilt`,
-    );
-  if (marker.version !== CHROME_TRACE_VERSION)
-    throw new ChromeTraceError(`otherData.linsock.version is ${JSON.stringify(marker.version)}; this reader understands version ${CHROME_TRACE_VERSION}`);
 
-  const records: TraceRecord[] = [];
-  const runs = Array.isArray(marker.runs) ? marker.runs : [];
-  runs.forEach((r, i) => {
-    const why = invalidRecord(r);
-    if (why) throw new ChromeTraceError(`otherData.linsock.runs[${i}]: ${why}`);
-    records.push(r as RunInfo);
-  });
+  push(bytes: Uint8Array): ReadStep {
+    if (!this.error) {
+      const e = this.scanner.push(bytes, this.handler);
+      if (e) this.fail(e);
+    }
+    return this.take();
+  }
 
-  // Stages follow their call on the same thread; remember the open call per thread.
-  const openCall = new Map<string, CallRecord>();
-  const finish = (c: CallRecord, where: string): void => {
-    const why = invalidRecord(c);
-    if (why) throw new ChromeTraceError(`${where} (call seq ${c.seq}): ${why}`);
-  };
-  const events = doc.traceEvents as unknown[];
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    const where = `traceEvents[${i}]`;
-    if (!isObj(e) || typeof e.ph !== 'string') throw new ChromeTraceError(`${where}: expected an event object with a string 'ph'`);
+  finish(): ReadStep {
+    if (!this.error) {
+      const e = this.scanner.finish();
+      this.close();
+      if (e) this.fail(e);
+      else if (!this.marker && this.records === 0) {
+        const why = `no Linsock records: expected otherData.linsock.format = '${CHROME_TRACE_FORMAT}' or events with Linsock's call, stage and frame details; this Chrome trace was not exported by Linsock, so its calls and stages cannot be rebuilt`;
+        if (this.strict) this.fail(new ChromeTraceError(why));
+        else this.notes.push(why);
+      }
+    }
+    return this.take();
+  }
+
+  private take(): ReadStep {
+    const records = this.out;
+    this.out = [];
+    return { records, error: this.error };
+  }
+
+  private fail(e: Error): void {
+    this.error ??= e instanceof ChromeTraceError ? e : new ChromeTraceError(e.message, (e as { offset?: number }).offset ?? -1);
+  }
+
+  private emit(r: TraceRecord): void {
+    this.out.push(r);
+    this.records++;
+  }
+
+  /**
+   * A Linsock event that is wrong: an error in strict mode, else skipped under `reason` (what events of
+   * this kind share; by default `why` without the value found).
+   */
+  private bad(where: string, why: string, reason = why.replace(/, found .*$/, '')): Error | null {
+    if (this.strict) return new ChromeTraceError(`${where}: ${why}`);
+    this.skipped.add(reason, where);
+    return null;
+  }
+
+  /** The open call is complete: checked, then emitted. */
+  private close(): Error | null {
+    const o = this.open;
+    if (!o) return null;
+    this.open = null;
+    const why = invalidRecord(o.call);
+    if (why) return this.bad(`${o.where} (call seq ${String(o.call.seq)})`, `invalid call: ${why}`);
+    this.emit(o.call);
+    return null;
+  }
+
+  private event(e: unknown, where: string): Error | null {
+    if (!isObj(e) || typeof e.ph !== 'string') {
+      this.skipped.add('elements that are not event objects with a string "ph"', where);
+      return null;
+    }
     const thread = `${String(e.pid)}|${String(e.tid)}`;
+    if (e.ph === 'X' && e.cat === 'stage') {
+      const c = this.open;
+      if (!c || c.thread !== thread) return this.bad(where, `stage '${String(e.name)}' on pid ${String(e.pid)} tid ${String(e.tid)} has no call event right before it on that thread`, 'stage events with no call right before them on their thread');
+      const start = usToNs(e.ts, 'ts');
+      const dur = usToNs(e.dur, 'dur');
+      if (typeof start === 'string' || typeof dur === 'string') return this.bad(where, (typeof start === 'string' ? start : dur) as string);
+      c.call.stages.push({ name: e.name as CallRecord['stages'][number]['name'], start, end: start + dur });
+      return null;
+    }
+    const closed = this.close();
+    if (closed) return closed;
     if (e.ph === 'X' && e.cat === 'call') {
-      if (!isObj(e.args)) throw new ChromeTraceError(`${where}: expected 'args' with the call's fields`);
+      if (!isObj(e.args)) return this.bad(where, "expected 'args' with the call's fields");
       const a = e.args;
       const c = {
         kind: 'call', seq: a.seq, run: a.run, guest: a.guest, path: a.path, socket: a.socket, op: a.op, bytes: a.bytes,
         result: a.result, stages: [],
       } as unknown as CallRecord;
       if (a.frames !== undefined) c.frames = a.frames as number[];
-      usToNs(e.ts, where, 'ts');
-      const prev = openCall.get(thread);
-      if (prev) finish(prev, where);
-      openCall.set(thread, c);
-      records.push(c);
-    } else if (e.ph === 'X' && e.cat === 'stage') {
-      const c = openCall.get(thread);
-      if (!c) throw new ChromeTraceError(`${where}: stage '${String(e.name)}' on pid ${String(e.pid)} tid ${String(e.tid)} has no call event before it on that thread`);
-      const start = usToNs(e.ts, where, 'ts');
-      c.stages.push({ name: e.name as CallRecord['stages'][number]['name'], start, end: start + usToNs(e.dur, where, 'dur') });
+      const ts = usToNs(e.ts, 'ts');
+      if (typeof ts === 'string') return this.bad(where, ts);
+      this.open = { call: c, thread, where };
     } else if (e.ph === 'X' && e.cat === 'frame') {
-      if (!isObj(e.args)) throw new ChromeTraceError(`${where}: expected 'args' with the frame's fields`);
+      if (!isObj(e.args)) return this.bad(where, "expected 'args' with the frame's fields");
       const a = e.args;
-      const tIn = usToNs(e.ts, where, 'ts');
+      const tIn = usToNs(e.ts, 'ts');
+      const dur = usToNs(e.dur, 'dur');
+      if (typeof tIn === 'string' || typeof dur === 'string') return this.bad(where, (typeof tIn === 'string' ? tIn : dur) as string);
       const f = {
         kind: 'frame', seq: a.seq, run: a.run, guest: a.guest, direction: a.direction, length: a.length, payload: a.payload,
-        flow: a.flow ?? null, tIn, tOut: tIn + usToNs(e.dur, where, 'dur'),
+        flow: a.flow ?? null, tIn, tOut: tIn + dur,
       };
       const why = invalidRecord(f);
-      if (why) throw new ChromeTraceError(`${where}: ${why}`);
-      records.push(f as TraceRecord);
+      if (why) return this.bad(where, `invalid frame: ${why}`);
+      this.emit(f as TraceRecord);
     } else if (e.ph === 'i' && e.cat === 'linsock' && e.name === 'dropped') {
-      const d = { kind: 'dropped', count: isObj(e.args) ? e.args.count : undefined, atNs: usToNs(e.ts, where, 'ts') };
+      const at = usToNs(e.ts, 'ts');
+      if (typeof at === 'string') return this.bad(where, at);
+      const d = { kind: 'dropped', count: isObj(e.args) ? e.args.count : undefined, atNs: at };
       const why = invalidRecord(d);
-      if (why) throw new ChromeTraceError(`${where}: ${why}`);
-      records.push(d as TraceRecord);
+      if (why) return this.bad(where, `invalid drop mark: ${why}`);
+      this.emit(d as TraceRecord);
+    } else if (!LAYOUT_PHASES.has(e.ph)) {
+      this.skipped.add(`'${e.ph.slice(0, 8)}' events without Linsock's details (category call, stage or frame)`, where);
     }
-    // Metadata (M) and flow (s/f) events carry nothing the records lack.
+    return null;
   }
-  for (const c of openCall.values()) finish(c, 'end of traceEvents');
-  return records;
+
+  private otherData(v: unknown): Error | null {
+    const marker = isObj(v) && isObj(v.linsock) ? v.linsock : null;
+    if (!marker) return null;
+    if (marker.format !== CHROME_TRACE_FORMAT)
+      return new ChromeTraceError(`otherData.linsock.format is ${JSON.stringify(marker.format)}: expected '${CHROME_TRACE_FORMAT}'`);
+    if (marker.version !== CHROME_TRACE_VERSION)
+      return new ChromeTraceError(`otherData.linsock.version is ${JSON.stringify(marker.version)}; this reader understands version ${CHROME_TRACE_VERSION}`);
+    this.marker = true;
+    const runs = Array.isArray(marker.runs) ? marker.runs : [];
+    for (let i = 0; i < runs.length; i++) {
+      const why = invalidRecord(runs[i]);
+      if (why) {
+        const e = this.bad(`otherData.linsock.runs[${i}]`, `invalid run: ${why}`);
+        if (e) return e;
+      } else this.emit(runs[i] as RunInfo);
+    }
+    return null;
+  }
+}
+
+/** The records of a whole Linsock Chrome JSON text (strict: the first problem throws a ChromeTraceError). */
+export function readChromeTrace(text: string): TraceRecord[] {
+  const reader = new ChromeTraceReader({ strict: true });
+  const a = reader.push(new TextEncoder().encode(text));
+  if (a.error) throw a.error;
+  const b = reader.finish();
+  if (b.error) throw b.error;
+  return a.records.concat(b.records);
 }

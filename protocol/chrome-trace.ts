@@ -8,6 +8,7 @@
 
 import type { CallRecord, DroppedRecord, FrameRecord, Path, RunInfo, TraceRecord } from './trace';
 import { callSpan } from './trace';
+import type { TraceWriter } from './trace-format';
 
 export const CHROME_TRACE_FORMAT = 'linsock-chrome';
 export const CHROME_TRACE_VERSION = 1;
@@ -43,7 +44,7 @@ interface FlowEnd {
   ts: number;
 }
 
-export class ChromeTraceWriter {
+export class ChromeTraceWriter implements TraceWriter {
   private first = true;
   private nextTid = 1;
   private readonly lanes = new Map<string, Lanes>();
@@ -83,9 +84,12 @@ export class ChromeTraceWriter {
     return text;
   }
 
-  /** The closing text: runs and the format marker go in otherData, which the reader checks. */
-  end(): string {
-    const other = { linsock: { format: CHROME_TRACE_FORMAT, version: CHROME_TRACE_VERSION, runs: this.runs } };
+  /**
+   * The closing text: runs and the format marker go in otherData, which the reader checks; `notes` (what a
+   * cap left out) join them there, where Perfetto ignores them and a person reading the JSON finds them.
+   */
+  end(notes: Record<string, unknown> = {}): string {
+    const other = { linsock: { ...notes, format: CHROME_TRACE_FORMAT, version: CHROME_TRACE_VERSION, runs: this.runs } };
     return `\n],"otherData":${JSON.stringify(other)}}\n`;
   }
 

@@ -8,3 +8,5 @@ export * from './wire-codec';
 export * from './lstrace';
 export * from './bytes';
 export * from './format-bytes';
+export * from './trace-format';
+export * from './trace-formats';

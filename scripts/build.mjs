@@ -19,6 +19,8 @@ const node = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
 /** Every bundle, by its entry point; an entry that a later issue has not created yet is skipped. */
 const bundles = [
   { ...node, entryPoints: ['extension/main.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  // Trace files are parsed off the extension host's thread; the loader starts this beside dist/extension.js.
+  { ...node, entryPoints: ['extension/trace-file-worker.ts'], outfile: 'dist/trace-file-worker.js' },
   { ...node, entryPoints: ['daemon/cli.ts'], outfile: 'dist/linsockd.js' },
   // The lab loads its native device model at run time from build/Release; keep .node files out of the bundle.
   { ...node, entryPoints: ['lab/cli.ts'], outfile: 'dist/linsock.js', external: ['*.node'] },

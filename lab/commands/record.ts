@@ -1,17 +1,19 @@
 // `linsock record --seconds S -o FILE [--url ws://127.0.0.1:7717/trace] [--token-file PATH]`: subscribes to a
-// running linsockd's trace stream (live records only) and writes them to an .lstrace file as they come:
-// the stream's binary messages are .lstrace chunks already, so each is checked and appended unchanged.
+// running linsockd's trace stream (live records only) and writes them as they come, in the format that the
+// file's suffix names in the registry (.lstrace unless another one matches): the stream's binary messages
+// are .lstrace chunks already, so each is checked and, for .lstrace, appended unchanged.
 
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import {
-  DEFAULT_TRACE_PORT, TRACE_PATH, TRACE_STREAM_VERSION, encodeFileHeader, visitChunk, type ServerMessage,
+  DEFAULT_TRACE_PORT, TRACE_PATH, TRACE_STREAM_VERSION, decodeChunk, traceFormat, traceFormatOfName, visitChunk, type ServerMessage,
+  type TraceFormat, type TracePiece, type TraceWriter,
 } from '../../protocol';
 import { parseOptions, usageError } from './options';
 
-export const RECORD_USAGE = `usage: linsock record --seconds S -o FILE.lstrace [--url ws://127.0.0.1:${DEFAULT_TRACE_PORT}${TRACE_PATH}] [--token-file PATH]`;
+export const RECORD_USAGE = `usage: linsock record --seconds S -o FILE(.lstrace|.linsock.json|.csv) [--url ws://127.0.0.1:${DEFAULT_TRACE_PORT}${TRACE_PATH}] [--token-file PATH]`;
 
 /** The daemon's default token file (daemon/token.ts decides it; the lab may not import that module). */
 function defaultTokenFile(): string {
@@ -63,16 +65,24 @@ export async function recordCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** The bytes of one stream chunk in the output's format: the chunk itself where the format allows. */
+function chunkPiece(w: TraceWriter, chunk: Uint8Array): TracePiece {
+  return w.writeLstraceChunk ? w.writeLstraceChunk(chunk) : w.write(decodeChunk(chunk).records);
+}
+
 function record(url: string, token: string, seconds: number, out: string): Promise<Tally> {
   const tally: Tally = { records: 0, calls: 0, frames: 0, dropped: 0, bytes: 0 };
+  const writer = (traceFormatOfName(out) ?? (traceFormat('lstrace') as TraceFormat)).writer();
   const file: WriteStream = createWriteStream(out);
-  file.write(encodeFileHeader());
+  file.write(writer.begin());
   const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, maxPayload: 64 * 1024 * 1024 });
   return new Promise<Tally>((resolve, reject) => {
     let failure: Error | null = null;
     let timer: NodeJS.Timeout | null = null;
     const finish = (): void => {
       if (timer) clearTimeout(timer);
+      const last = writer.end();
+      if (last.length) file.write(last);
       file.end(() => (failure ? reject(failure) : resolve(tally)));
     };
     ws.on('unexpected-response', (_req, res) => {
@@ -110,7 +120,8 @@ function record(url: string, token: string, seconds: number, out: string): Promi
       tally.records += chunk.length > 0 ? countRecords(chunk) : 0;
       tally.bytes += chunk.length;
       // A slow disk must not make this process buffer without bound: stop reading until it drains.
-      if (!file.write(chunk)) {
+      const piece = chunkPiece(writer, chunk);
+      if (piece.length && !file.write(piece)) {
         ws.pause();
         file.once('drain', () => ws.resume());
       }

@@ -1,7 +1,7 @@
 // `linsock start` (npm start): one process hosts linsockd, its trace hub and its trace server, whose `run`
 // request (the extension's "Run Comparison…") drives the bench runner against that daemon. At startup it
 // runs the comparison on every path on short defaults, prints the tables and writes the run under
-// traces/ (a complete .lstrace and a capped Chrome JSON, see serve/trace-files.ts), as it does each run
+// traces/ (a complete .lstrace and a capped Chrome JSON, see start/trace-files.ts), as it does each run
 // requested over the trace server; then it prints how to connect and keeps running until Ctrl-C.
 
 import { parseArgs } from 'node:util';
@@ -10,9 +10,9 @@ import { resolve } from 'node:path';
 import type { EmulatedMode, Path, Workload } from '../../protocol';
 import { emulatedPathSupport } from '../emulated';
 import { MAX_BUSY_POLL_US } from '../../daemon';
-import { formatReport } from '../serve/format-report';
-import { startServe, type Serve } from '../serve/serve';
-import { traceFilesMessage, writeTraceFiles } from '../serve/trace-files';
+import { formatReport } from '../start/format-report';
+import { startServe, type Serve } from '../start/serve';
+import { traceFilesMessage, writeTraceFiles } from '../start/trace-files';
 
 export const START_USAGE =
   'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off] [--busy-poll-us N]';

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     lag.enable();
     const store = new TraceStore(N);
     const t0 = performance.now();
-    const r = await loadTraceFile(file, store, LSTRACE);
+    const r = await loadTraceFile(file, store);
     const loadMs = performance.now() - t0;
     lag.disable();
     const loadLagMs = lag.max / 1e6;

@@ -74,3 +74,12 @@ test('engines match the code-server the tests run and the @types/vscode the code
   assert.equal(pkg.engines.vscode, '^1.100.0');
   assert.match(pkg.devDependencies['@types/vscode'], /^~1\.100\./);
 });
+
+test('the trace file editor opens the files of every readable format of the registry', async () => {
+  const { TRACE_FORMATS } = await import('../../protocol');
+  const patterns: string[] = c.customEditors.flatMap((e: { selector: { filenamePattern: string }[] }) => e.selector.map((s) => s.filenamePattern));
+  for (const f of TRACE_FORMATS.filter((x) => x.reader)) {
+    // The first suffix is the one Linsock writes; later ones (plain .json) are too broad to claim.
+    assert.ok(patterns.includes(`*${f.suffixes[0]}`), `package.json customEditors lacks *${f.suffixes[0]} (format ${f.name})`);
+  }
+});

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Policy } from '../../daemon';
 import type { CallRecord, TraceRecord } from '../../protocol';
-import { RunRecorder } from '../../lab/serve/run-recorder';
-import { serverRules } from '../../lab/serve/comparison';
+import { RunRecorder } from '../../lab/start/run-recorder';
+import { serverRules } from '../../lab/start/comparison';
 
 const call = (run: string, guest: string): CallRecord => ({
   kind: 'call', seq: 0, run, guest, path: 'delegated', socket: 1, op: 'send', bytes: 1, result: 'ok', stages: [{ name: 'execute', start: 1, end: 2 }],

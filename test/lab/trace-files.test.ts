@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LstraceReader, type CallRecord, type FrameRecord, type Path, type RunInfo, type TraceRecord } from '../../protocol';
 import { readChromeTrace } from '../../protocol/chrome-trace-reader';
-import { traceFilesMessage, writeTraceFiles } from '../../lab/serve/trace-files';
+import { traceFilesMessage, writeTraceFiles } from '../../lab/start/trace-files';
 
 const FLOW = { protocol: 'tcp' as const, src: '10.199.1.2', srcPort: 40000, dst: '10.199.1.1', dstPort: 5000 };
 

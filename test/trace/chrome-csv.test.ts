@@ -114,7 +114,7 @@ test('a streamed Chrome export equals the one-shot export and reads back into th
 
 test('reading a foreign or damaged Chrome file names what was expected and where', () => {
   assert.throws(() => readChromeTrace('{"traceEvents": [ {"ph":"X",}\n]}'), (e: Error) => e instanceof ChromeTraceError && /not valid JSON at line 1 column \d+/.test(e.message));
-  assert.throws(() => readChromeTrace('[]'), /"traceEvents" array/);
+  assert.throws(() => readChromeTrace('[]'), /not exported by Linsock/);
   assert.throws(() => readChromeTrace('{"traceEvents":[]}'), /not exported by Linsock/);
   const good = toChromeTrace(sample().slice(0, 20));
   const doc = JSON.parse(good);

@@ -28,7 +28,7 @@ function readLstrace(file: string): { records: TraceRecord[]; error: string | nu
 test('export .lstrace -> chrome reads back into the same records and passes the format checks', async () => {
   const out = join(dir, 'out.json');
   const r = await exportFile(lstrace, 'chrome', out);
-  assert.deepEqual(r, { records: records.length, damage: null });
+  assert.deepEqual(r, { records: records.length, damage: null, skipped: null, notes: [] });
   const text = readFileSync(out, 'utf8');
   assert.deepEqual(traceEventProblems(JSON.parse(text)), []);
   assert.deepEqual(readChromeTrace(text), records);
@@ -76,15 +76,39 @@ test('a corrupted byte stops the export at the damaged chunk with its offset', a
   assert.deepEqual(readLstrace(join(dir, 'bad-out.lstrace')).records, records.slice(0, r.records));
 });
 
-test('a file that is not a trace is refused with a clear message', async () => {
-  const file = join(dir, 'notes.txt');
-  writeFileSync(file, 'hello, I am not a trace\n');
-  const r = await exportFile(file, 'csv', join(dir, 'notes.csv'));
-  assert.match(r.damage ?? '', /not an \.lstrace file at offset 0/);
-  assert.equal(await exportCommand([file, '--format', 'pdf', '-o', 'x']), 2);
+test('a file that is not a trace is refused with a message that says what it is', async () => {
+  const cases: [string, Uint8Array | string, RegExp][] = [
+    ['notes.txt', 'hello, I am not a trace\n', /unknown format: the file starts with bytes 68 65 6c 6c/],
+    ['empty.lstrace', '', /empty file \(0 bytes\)/],
+    ['short.lstrace', encodeFileHeader().subarray(0, 6), /truncated \.lstrace file: it ends at offset 6/],
+    ['wide.json', Buffer.from('\ufeff{"traceEvents":[]}', 'utf16le'), /UTF-16 text/],
+  ];
+  for (const [name, bytes, why] of cases) {
+    const file = join(dir, name);
+    writeFileSync(file, bytes);
+    await assert.rejects(exportFile(file, 'csv', join(dir, `${name}.csv`)), why);
+    assert.equal(await exportCommand([file, '--format', 'csv', '-o', join(dir, `${name}.csv`)]), 1);
+  }
+  assert.equal(await exportCommand([join(dir, 'notes.txt'), '--format', 'pdf', '-o', 'x']), 2);
 });
 
-test('linsock record writes the live stream to an .lstrace file', async () => {
+test('export reads the JSON Array Format (a bare list of events) as well as the Object Format', async () => {
+  const objectForm = join(dir, 'object.linsock.json');
+  await exportFile(lstrace, 'chrome', objectForm);
+  const events = (JSON.parse(readFileSync(objectForm, 'utf8')) as { traceEvents: unknown[] }).traceEvents;
+  // Array form, without the closing bracket as the format allows, and with events that are not Linsock's.
+  const arrayForm = join(dir, 'array.json');
+  writeFileSync(arrayForm, `[${[...events.map((e) => JSON.stringify(e)), '{"ph":"X","name":"other tool"}'].join(',\n')}\n`);
+  const out = join(dir, 'from-array.lstrace');
+  const r = await exportFile(arrayForm, 'lstrace', out);
+  assert.equal(r.damage, null);
+  assert.equal(r.records, records.length);
+  assert.match(r.skipped ?? '', /^1 events skipped: 1 'X' events without Linsock's details .* \(first at traceEvents\[\d+\]\)/);
+  assert.deepEqual(readLstrace(out).records, records);
+  assert.equal(await exportCommand([arrayForm, '--format', 'csv', '-o', join(dir, 'from-array.csv')]), 0);
+});
+
+test('linsock record writes the live stream to an .lstrace file, or to the format its suffix names', async () => {
   const hub = new TraceHub({ batchMs: 5 });
   const tokenFile = join(dir, 'token');
   const server = await startTraceServer({ port: 0, tokenFile, hub });
@@ -93,11 +117,15 @@ test('linsock record writes the live stream to an .lstrace file', async () => {
     const before = [...syntheticStream(500, { seed: 41 })];
     for (const r of before) hub.publish(r); // before the recording: not in the file
     const done = recordCommand(['--seconds', '1', '-o', out, '--url', server.url, '--token-file', tokenFile]);
-    // Publish once the recorder has subscribed (the hub then has a subscriber).
-    for (let i = 0; i < 300 && hub.stats().subscribers === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const chromeOut = join(dir, 'rec.linsock.json');
+    const doneChrome = recordCommand(['--seconds', '1', '-o', chromeOut, '--url', server.url, '--token-file', tokenFile]);
+    // Publish once both recorders have subscribed.
+    for (let i = 0; i < 300 && hub.stats().subscribers < 2; i++) await new Promise((r) => setTimeout(r, 10));
     const live = [...syntheticStream(3000, { seed: 42 })];
     for (const r of live) hub.publish(r);
     assert.equal(await done, 0);
+    assert.equal(await doneChrome, 0);
+    assert.deepEqual(readChromeTrace(readFileSync(chromeOut, 'utf8')), live);
     const got = readLstrace(out);
     assert.equal(got.error, null);
     assert.deepEqual(got.records, live);

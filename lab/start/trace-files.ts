@@ -6,8 +6,7 @@
 
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DEFAULT_RECORDS_PER_CHUNK, encodeChunk, encodeFileHeader, type TraceRecord } from '../../protocol';
-import { ChromeTraceWriter } from '../../protocol/chrome-trace';
+import { DEFAULT_RECORDS_PER_CHUNK, traceFormat, type TraceFormat, type TracePiece, type TraceRecord } from '../../protocol';
 
 /**
  * Records per run and path that go into the Chrome JSON: an emulated call counts with the frames linked
@@ -89,7 +88,7 @@ export function capSelection(records: readonly TraceRecord[], perPath: number): 
   return sel;
 }
 
-function writeInPieces(file: string, pieces: Iterable<string | Uint8Array>): void {
+function writeInPieces(file: string, pieces: Iterable<TracePiece>): void {
   const fd = openSync(file, 'w');
   try {
     for (const p of pieces) if (p.length) writeSync(fd, typeof p === 'string' ? Buffer.from(p) : p);
@@ -102,41 +101,35 @@ function* batches(records: readonly TraceRecord[]): Generator<TraceRecord[]> {
   for (let i = 0; i < records.length; i += DEFAULT_RECORDS_PER_CHUNK) yield records.slice(i, i + DEFAULT_RECORDS_PER_CHUNK);
 }
 
-/**
- * The writer's closing text with `capped` added to otherData.linsock: Perfetto ignores it, the Linsock
- * reader keeps reading the file, and a person reading the JSON learns that it is not the whole run.
- */
-function endWithCap(w: ChromeTraceWriter, capped: object): string {
-  const text = w.end();
-  const at = text.indexOf('"otherData":');
-  const other = JSON.parse(text.slice(at + '"otherData":'.length, text.lastIndexOf('}'))) as { linsock: Record<string, unknown> };
-  other.linsock.capped = capped;
-  return `${text.slice(0, at)}"otherData":${JSON.stringify(other)}}\n`;
+/** `records` written as `format`, batch by batch; `keep` picks the records, `notes` go into the file's notes. */
+function* formatted(format: TraceFormat, records: readonly TraceRecord[], keep?: (r: TraceRecord) => boolean, notes?: () => Record<string, unknown> | undefined): Generator<TracePiece> {
+  const w = format.writer();
+  yield w.begin();
+  for (const b of batches(records)) yield w.write(keep ? b.filter(keep) : b);
+  yield w.end(notes?.());
 }
+
+const format = (name: string): TraceFormat => traceFormat(name) as TraceFormat;
 
 export function writeTraceFiles(dir: string, name: string, records: TraceRecord[], cap: ChromeCap = { recordsPerPath: CHROME_RECORDS_PER_PATH }): TraceFiles {
   mkdirSync(dir, { recursive: true });
-  const lstrace = join(dir, `${name}.lstrace`);
-  const chromeFile = join(dir, `${name}.linsock.json`);
-  writeInPieces(lstrace, (function* () {
-    yield encodeFileHeader();
-    for (const b of batches(records)) yield encodeChunk(b);
-  })());
+  const lstrace = join(dir, `${name}${format('lstrace').suffixes[0]}`);
+  const chromeFile = join(dir, `${name}${format('chrome').suffixes[0]}`);
+  writeInPieces(lstrace, formatted(format('lstrace'), records));
   const sel = Number.isFinite(cap.recordsPerPath) ? capSelection(records, cap.recordsPerPath) : null;
-  const chrome = new ChromeTraceWriter();
-  writeInPieces(chromeFile, (function* () {
-    yield chrome.begin();
-    for (const b of batches(records)) yield chrome.write(sel ? b.filter((r) => sel.keep(r)) : b);
-    yield sel && (sel.calls || sel.frames)
-      ? endWithCap(chrome, {
-        recordsPerRunAndPath: cap.recordsPerPath,
-        callsLeftOut: sel.calls,
-        framesLeftOut: sel.frames,
-        complete: basename(lstrace),
-        note: `only the first ${cap.recordsPerPath} records (calls and their frames) of each run and path; ${basename(lstrace)} holds every record (linsock export ${basename(lstrace)} --format chrome converts it all)`,
-      })
-      : chrome.end();
-  })());
+  // The cap's note is known once every record went by the selection: the generator asks for it at the end.
+  writeInPieces(chromeFile, formatted(format('chrome'), records, sel ? (r) => sel.keep(r) : undefined, () =>
+    sel && (sel.calls || sel.frames)
+      ? {
+        capped: {
+          recordsPerRunAndPath: cap.recordsPerPath,
+          callsLeftOut: sel.calls,
+          framesLeftOut: sel.frames,
+          complete: basename(lstrace),
+          note: `only the first ${cap.recordsPerPath} records (calls and their frames) of each run and path; ${basename(lstrace)} holds every record (linsock export ${basename(lstrace)} --format chrome converts it all)`,
+        },
+      }
+      : undefined));
   return { lstrace, chrome: chromeFile, chromeLeftOut: { calls: sel?.calls ?? 0, frames: sel?.frames ?? 0 } };
 }
 
