@@ -13,6 +13,8 @@ export type VmPath = 'delegated' | 'emulated';
 
 export type AgentRequest =
   | { id: number; op: 'run'; workload: VmWorkload; path: VmPath; target: WorkloadTarget }
+  /** Open the VM's channel to linsockd now (HELLO), so that the daemon does not wait for it. */
+  | { id: number; op: 'channel' }
   | { id: number; op: 'quit' };
 
 export type AgentMessage =

@@ -27,16 +27,40 @@ function send(m: AgentMessage): void {
 let channel: Channel | null = null;
 
 /**
+ * Whether the port's host side (QEMU's chardev, connected to linsockd) is there. A non-blocking read says
+ * it without consuming anything: 0 (EOF) while nobody is connected, EAGAIN when connected and quiet. The
+ * channel must not open before: its reads would end at once while its HELLO, blocked in a write until the
+ * host connects, would reach the daemon later beside the next attempt's HELLO.
+ */
+function hostConnected(device: string): boolean {
+  const fd = fs.openSync(device, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+  try {
+    return fs.readSync(fd, Buffer.alloc(1), 0, 1, null) !== 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return true;
+    throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * The VM's one channel to linsockd, opened at the first delegated run and kept for the VM's life: the
  * daemon sees the VM as one guest. Reads on a port whose host side is not connected yet return EOF, so the
  * open is retried until the daemon answers HELLO.
  */
 async function vmChannel(): Promise<Channel> {
   if (channel && !channel.closed) return channel;
+  const device = `${PORTS}/${CHANNEL_PORT_NAME}`;
   const deadline = Date.now() + CHANNEL_WAIT_MS;
   let last = '';
   while (Date.now() < deadline) {
-    const c = createChannel({ device: `${PORTS}/${CHANNEL_PORT_NAME}` }, { guest: `vm-${os.hostname() || 'guest'}-${process.pid}`, trace: false });
+    if (!hostConnected(device)) {
+      last = 'linsockd has not connected the port yet';
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    const c = createChannel({ device }, { guest: `vm-${os.hostname() || 'guest'}-${process.pid}`, trace: false });
     try {
       await c.ready;
       channel = c;
@@ -71,8 +95,15 @@ async function handle(req: AgentRequest): Promise<void> {
     if (req.op === 'quit') {
       if (channel) await channel.close('the VM is shutting down').catch(() => undefined);
       send({ id: req.id, ok: true });
-      fs.closeSync(control);
-      process.exit(0);
+      // Not process.exit(): Node joins its thread pool at exit, where the ports' reads block until data
+      // comes. Nothing is left to flush; init powers the VM off when the agent is gone.
+      process.kill(process.pid, 'SIGKILL');
+      return;
+    }
+    if (req.op === 'channel') {
+      await vmChannel();
+      send({ id: req.id, ok: true });
+      return;
     }
     const run = RUNNERS[req.workload];
     if (!run) throw new Error(`unknown workload '${String(req.workload)}'`);
@@ -100,5 +131,5 @@ reader.on('data', (chunk) => {
   }
 });
 // The host went away: nothing more to do in this VM.
-reader.on('end', () => process.exit(0));
+reader.on('end', () => process.kill(process.pid, 'SIGKILL'));
 send({ ready: { node: process.version, kernel: os.release(), uptimeS: os.uptime() } });

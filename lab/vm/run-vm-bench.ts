@@ -1,0 +1,125 @@
+// `linsock bench --guest vm`: the paper's experiment in a real VM. One VM per run carries both paths —
+// delegated (the guest runtime over a virtio-serial port into linsockd, which runs in this process) and
+// emulated (node:net on the VM's own kernel, QEMU's e1000 or virtio-net on a TAP) — to one host bench
+// server; every byte is checked. Rows follow the bench JSON contract of DESIGN.md, plus guest and accel.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type RunningDaemon } from '../../daemon';
+import { startBenchServer, type BenchServer } from '../server';
+import type { WorkloadResult } from '../bench/workload-result';
+import type { Accel, AccelChoice } from './accel';
+import type { VmPath, VmWorkload } from './agent-protocol';
+import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
+
+export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
+export const VM_PATHS: readonly VmPath[] = ['delegated', 'emulated'];
+const MAX_SECONDS = 600;
+/** The VM's NIC MTU: QEMU's e1000 and virtio-net both come up with 1500. */
+const VM_MTU = 1500;
+
+export interface VmBenchOptions {
+  workload: VmWorkload;
+  paths?: VmPath[];
+  mode?: NicMode;
+  seconds?: number;
+  accel?: AccelChoice;
+}
+
+export type VmBenchRow = WorkloadResult;
+
+export interface VmBenchReport {
+  workload: VmWorkload;
+  mode: NicMode;
+  mtu: number;
+  guest: 'vm';
+  accel: Accel;
+  results: VmBenchRow[];
+  ratios: Record<string, number | null>;
+  /** How the emulated NIC was set up, and why KVM was not used when it was not. */
+  notes: string[];
+  kernel: string;
+}
+
+function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel'>> {
+  if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
+  const paths = o.paths ?? ['delegated', 'emulated'];
+  if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
+  for (const p of paths) if (!VM_PATHS.includes(p)) throw new Error(`a VM runs the paths ${VM_PATHS.join(' and ')}, not '${String(p)}'`);
+  const mode = o.mode ?? 'virtio';
+  if (!(mode in NIC_MODES)) throw new Error(`--mode must be e1000 or virtio, not '${String(mode)}'`);
+  const seconds = o.seconds ?? 3;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw new Error(`--seconds must be a number of seconds in (0, ${MAX_SECONDS}], not ${seconds}`);
+  return { workload: o.workload, paths: [...new Set(paths)], mode, seconds };
+}
+
+/** Which of the server's ports a workload talks to. */
+function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho: number }): number {
+  return workload === 'stream' ? s.sink : workload === 'udp-rr' ? s.udpEcho : s.echo;
+}
+
+export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport> {
+  const o = checkOptions(options);
+  const delegated = o.paths.includes('delegated');
+  const emulated = o.paths.includes('emulated');
+  const dir = mkdtempSync(join(tmpdir(), 'linsock-vmbench-'));
+  const channelSocket = join(dir, 'guest.sock');
+  let vm: Vm | null = null;
+  let server: BenchServer | null = null;
+  let daemon: RunningDaemon | null = null;
+  try {
+    vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel });
+    const nic = vm.nic;
+    server = await startBenchServer(nic ? ['127.0.0.1', nic.hostAddress] : ['127.0.0.1']);
+    const loopback = server.hosts[0] as BenchServer['hosts'][number];
+    if (delegated) {
+      // Started after the VM is up: QEMU, retrying its connect, reaches it within a second, and the agent
+      // says HELLO at once. The policy allows the bench server's loopback ports and nothing else.
+      daemon = await startDaemon({
+        guestSocket: channelSocket,
+        run: `vm-bench-${process.pid}`,
+        policy: { rules: [
+          { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.sink },
+          { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.echo },
+          { action: 'allow', ops: ['sendto'], cidr: '127.0.0.1', ports: loopback.udpEcho },
+        ] },
+      });
+      await vm.agent.request({ op: 'channel' }, 30_000);
+    }
+    const results: VmBenchRow[] = [];
+    for (const path of o.paths) {
+      const at = path === 'delegated' ? loopback : (server.hosts[1] as BenchServer['hosts'][number]);
+      const target = { host: at.host, port: portFor(o.workload, at), seconds: o.seconds, ...(path === 'emulated' && nic ? { local: nic.guestAddress } : {}) };
+      const row = await vm.agent.request({ op: 'run', workload: o.workload, path, target }, (o.seconds + 60) * 1000);
+      if (!row) throw new Error(`the guest agent returned no result for ${o.workload} on ${path}`);
+      if (path === 'emulated') row.notes.push(NIC_MODES[o.mode].profile);
+      results.push(row);
+    }
+    const byPath = (p: string): WorkloadResult | undefined => results.find((r) => r.path === p);
+    const d = byPath('delegated');
+    const e = byPath('emulated');
+    const figure = (r: WorkloadResult | undefined): number | null => (r ? (r.mb_per_s ?? r.ops_per_s) : null);
+    const fd = figure(d);
+    const fe = figure(e);
+    const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
+    if (emulated) notes.push(NIC_MODES[o.mode].profile);
+    if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
+    return {
+      workload: o.workload,
+      mode: o.mode,
+      mtu: VM_MTU,
+      guest: 'vm',
+      accel: vm.accel,
+      results,
+      ratios: { 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+      notes,
+      kernel: vm.kernel,
+    };
+  } finally {
+    await vm?.close();
+    await daemon?.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
