@@ -16,6 +16,8 @@ export class AgentLink {
   private readyWaiters: { resolve: (r: AgentReady) => void; reject: (e: Error) => void }[] = [];
   private readyInfo: AgentReady | null = null;
   private failure: Error | null = null;
+  /** What happens when QEMU's end of the port goes away; the machine replaces it to say why. */
+  onPortClosed: () => void = () => this.fail(new Error('the VM closed its agent port'));
 
   private constructor(private readonly server: Server) {}
 
@@ -38,7 +40,7 @@ export class AgentLink {
     s.setEncoding('utf8');
     s.on('data', (chunk: string) => this.onData(chunk));
     s.on('error', () => undefined);
-    s.on('close', () => this.fail(new Error('the VM closed its agent port')));
+    s.on('close', () => this.onPortClosed());
   }
 
   private onData(chunk: string): void {

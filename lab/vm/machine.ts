@@ -57,6 +57,8 @@ export interface Vm {
   agent: AgentLink;
   /** QEMU's pid (tests kill it). */
   pid: number;
+  /** The folders this VM made (agent bundle, sockets); removed when it stops. */
+  files: string[];
   /** The last lines of the VM's console and QEMU's messages. */
   consoleTail(): string;
   /** Resolves when QEMU has exited, with how. */
@@ -182,9 +184,18 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     child.once('error', (e) => resolve(`could not start: ${e.message}`));
     child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`));
   });
+  const died = (how: string): Error => new Error(`QEMU stopped unexpectedly (${how}); its last output:\n${consoleTail()}`);
   void exited.then((how) => {
-    if (!closing) agent.fail(new Error(`QEMU stopped unexpectedly (${how}); its last output:\n${consoleTail()}`));
+    if (!closing) agent.fail(died(how));
   });
+  // The port's socket usually closes a moment before QEMU's exit is reported: wait for it to say why.
+  agent.onPortClosed = () => {
+    const timer = setTimeout(() => agent.fail(new Error(`the VM closed its agent port; its last output:\n${consoleTail()}`)), 2000);
+    void exited.then((how) => {
+      clearTimeout(timer);
+      agent.fail(closing ? new Error('the VM is stopping') : died(how));
+    });
+  };
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -222,6 +233,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: tap.guestAddress } : null,
     agent,
     pid: child.pid ?? -1,
+    files: [runDir, sockDir],
     consoleTail,
     exited,
     close,

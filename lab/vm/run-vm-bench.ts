@@ -59,8 +59,15 @@ function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho:
   return workload === 'stream' ? s.sink : workload === 'udp-rr' ? s.udpEcho : s.echo;
 }
 
-export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport> {
-  const o = checkOptions(options);
+/** A VM with its daemon and bench server, kept up for several workloads (tests, repeated measurements). */
+export interface VmBenchSession {
+  readonly vm: Vm;
+  run(workload: VmWorkload, seconds: number): Promise<VmBenchReport>;
+  close(): Promise<void>;
+}
+
+export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'seconds'>): Promise<VmBenchSession> {
+  const o = checkOptions({ ...options, workload: 'stream' });
   const delegated = o.paths.includes('delegated');
   const emulated = o.paths.includes('emulated');
   const dir = mkdtempSync(join(tmpdir(), 'linsock-vmbench-'));
@@ -68,10 +75,15 @@ export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport
   let vm: Vm | null = null;
   let server: BenchServer | null = null;
   let daemon: RunningDaemon | null = null;
+  const close = async (): Promise<void> => {
+    await vm?.close();
+    await daemon?.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel });
-    const nic = vm.nic;
-    server = await startBenchServer(nic ? ['127.0.0.1', nic.hostAddress] : ['127.0.0.1']);
+    server = await startBenchServer(vm.nic ? ['127.0.0.1', vm.nic.hostAddress] : ['127.0.0.1']);
     const loopback = server.hosts[0] as BenchServer['hosts'][number];
     if (delegated) {
       // Started after the VM is up: QEMU, retrying its connect, reaches it within a second, and the agent
@@ -87,39 +99,62 @@ export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport
       });
       await vm.agent.request({ op: 'channel' }, 30_000);
     }
-    const results: VmBenchRow[] = [];
-    for (const path of o.paths) {
-      const at = path === 'delegated' ? loopback : (server.hosts[1] as BenchServer['hosts'][number]);
-      const target = { host: at.host, port: portFor(o.workload, at), seconds: o.seconds, ...(path === 'emulated' && nic ? { local: nic.guestAddress } : {}) };
-      const row = await vm.agent.request({ op: 'run', workload: o.workload, path, target }, (o.seconds + 60) * 1000);
-      if (!row) throw new Error(`the guest agent returned no result for ${o.workload} on ${path}`);
-      if (path === 'emulated') row.notes.push(NIC_MODES[o.mode].profile);
-      results.push(row);
-    }
-    const byPath = (p: string): WorkloadResult | undefined => results.find((r) => r.path === p);
-    const d = byPath('delegated');
-    const e = byPath('emulated');
-    const figure = (r: WorkloadResult | undefined): number | null => (r ? (r.mb_per_s ?? r.ops_per_s) : null);
-    const fd = figure(d);
-    const fe = figure(e);
-    const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
-    if (emulated) notes.push(NIC_MODES[o.mode].profile);
-    if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
-    return {
-      workload: o.workload,
-      mode: o.mode,
-      mtu: VM_MTU,
-      guest: 'vm',
-      accel: vm.accel,
-      results,
-      ratios: { 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
-      notes,
-      kernel: vm.kernel,
-    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const up = vm;
+  const srv = server;
+  return {
+    vm: up,
+    close,
+    run: async (workload, seconds) => {
+      const w = checkOptions({ ...o, workload, seconds });
+      const results: VmBenchRow[] = [];
+      for (const path of w.paths) {
+        const at = path === 'delegated' ? srv.hosts[0] : srv.hosts[1];
+        if (!at) throw new Error(`no bench server address for ${path}`);
+        const target = { host: at.host, port: portFor(w.workload, at), seconds: w.seconds, ...(path === 'emulated' && up.nic ? { local: up.nic.guestAddress } : {}) };
+        const row = await up.agent.request({ op: 'run', workload: w.workload, path, target }, (w.seconds + 60) * 1000);
+        if (!row) throw new Error(`the guest agent returned no result for ${w.workload} on ${path}`);
+        if (path === 'emulated') row.notes.push(NIC_MODES[w.mode].profile);
+        results.push(row);
+      }
+      return report(w, up, results);
+    },
+  };
+}
+
+function report(o: Required<Omit<VmBenchOptions, 'accel'>>, vm: Vm, results: VmBenchRow[]): VmBenchReport {
+  const figure = (p: string): number | null => {
+    const r = results.find((x) => x.path === p);
+    return r ? (r.mb_per_s ?? r.ops_per_s) : null;
+  };
+  const fd = figure('delegated');
+  const fe = figure('emulated');
+  const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
+  if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
+  if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
+  return {
+    workload: o.workload,
+    mode: o.mode,
+    mtu: VM_MTU,
+    guest: 'vm',
+    accel: vm.accel,
+    results,
+    ratios: { 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+    notes,
+    kernel: vm.kernel,
+  };
+}
+
+/** Boots a VM, runs one workload on each path, stops the VM: everything it made is gone when it returns. */
+export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport> {
+  const o = checkOptions(options);
+  const session = await openVmBench(options);
+  try {
+    return await session.run(o.workload, o.seconds);
   } finally {
-    await vm?.close();
-    await daemon?.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await session.close();
   }
 }
