@@ -48,7 +48,7 @@ function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel'>
   if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
   for (const p of paths) if (!VM_PATHS.includes(p)) throw new Error(`a VM runs the paths ${VM_PATHS.join(' and ')}, not '${String(p)}'`);
   const mode = o.mode ?? 'virtio';
-  if (!(mode in NIC_MODES)) throw new Error(`--mode must be e1000 or virtio, not '${String(mode)}'`);
+  if (!Object.hasOwn(NIC_MODES, mode)) throw new Error(`--mode must be e1000 or virtio, not '${String(mode)}'`);
   const seconds = o.seconds ?? 3;
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw new Error(`--seconds must be a number of seconds in (0, ${MAX_SECONDS}], not ${seconds}`);
   return { workload: o.workload, paths: [...new Set(paths)], mode, seconds };
