@@ -25,6 +25,8 @@ export interface VmBenchOptions {
   mode?: NicMode;
   seconds?: number;
   accel?: AccelChoice;
+  /** linsockd's polling window after guest activity (its default when absent; 0 turns it off). */
+  busyPollUs?: number;
 }
 
 export type VmBenchRow = WorkloadResult;
@@ -42,7 +44,7 @@ export interface VmBenchReport {
   kernel: string;
 }
 
-function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel'>> {
+function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>> {
   if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
   const paths = o.paths ?? ['delegated', 'emulated'];
   if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
@@ -91,6 +93,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       daemon = await startDaemon({
         guestSocket: channelSocket,
         run: `vm-bench-${process.pid}`,
+        busyPollUs: options.busyPollUs,
         policy: { rules: [
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.sink },
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.echo },
@@ -120,12 +123,13 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
         if (path === 'emulated') row.notes.push(NIC_MODES[w.mode].profile);
         results.push(row);
       }
-      return report(w, up, results);
+      const errors = Object.values(daemon?.clockErrors() ?? {});
+      return report(w, up, results, errors.length ? Math.max(...errors) : null);
     },
   };
 }
 
-function report(o: Required<Omit<VmBenchOptions, 'accel'>>, vm: Vm, results: VmBenchRow[]): VmBenchReport {
+function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null): VmBenchReport {
   const figure = (p: string): number | null => {
     const r = results.find((x) => x.path === p);
     return r ? (r.mb_per_s ?? r.ops_per_s) : null;
@@ -135,6 +139,8 @@ function report(o: Required<Omit<VmBenchOptions, 'accel'>>, vm: Vm, results: VmB
   const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
   if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
   if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
+  // The guest runtime's stamps are on the VM's clock; linsockd maps them onto the host's from clock probes.
+  if (clockErrorNs !== null) notes.push(`linsockd maps the VM's clock onto the host's within ${Math.round(clockErrorNs / 1000)} µs (the smallest probe round trip)`);
   return {
     workload: o.workload,
     mode: o.mode,
