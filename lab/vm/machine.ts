@@ -39,6 +39,8 @@ export interface MachineOptions {
   accel?: AccelChoice;
   memoryMb?: number;
   bootTimeoutMs?: number;
+  /** Folders of the caller's that go with this VM (removed when it stops, including on SIGINT). */
+  alsoRemove?: string[];
 }
 
 export interface VmNic {
@@ -119,6 +121,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
   const cleanupFiles = (): void => {
     rmSync(runDir, { recursive: true, force: true });
     rmSync(sockDir, { recursive: true, force: true });
+    for (const d of o.alsoRemove ?? []) rmSync(d, { recursive: true, force: true });
   };
   let child: ChildProcess;
   const nicMac = randomMac();
@@ -233,7 +236,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: tap.guestAddress } : null,
     agent,
     pid: child.pid ?? -1,
-    files: [runDir, sockDir],
+    files: [runDir, sockDir, ...(o.alsoRemove ?? [])],
     consoleTail,
     exited,
     close,

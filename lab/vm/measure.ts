@@ -44,8 +44,11 @@ async function main(): Promise<void> {
     }
   }
   const summary = [...series].map(([k, xs]) => ({ row: k, min: Math.min(...xs), max: Math.max(...xs), median: median(xs), n: xs.length }));
-  if (values.json) process.stdout.write(`${JSON.stringify({ accel: reports[0]?.accel, summary, reports })}\n`);
-  else for (const s of summary) process.stdout.write(`${s.row.padEnd(40)} ${s.min}–${s.max} (${s.median}) n=${s.n}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ accel: reports[0]?.accel, summary, reports })}\n`);
+    return;
+  }
+  for (const s of summary) process.stdout.write(`${s.row.padEnd(40)} ${s.min}–${s.max} (${s.median}) n=${s.n}\n`);
   process.stdout.write(`accel ${reports[0]?.accel}; ${reports[0]?.notes[0] ?? ''}\n`);
 }
 

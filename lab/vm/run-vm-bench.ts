@@ -84,7 +84,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel });
+    vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel, alsoRemove: [dir] });
     server = await startBenchServer(vm.nic ? ['127.0.0.1', vm.nic.hostAddress] : ['127.0.0.1']);
     const loopback = server.hosts[0] as BenchServer['hosts'][number];
     if (delegated) {
@@ -148,7 +148,8 @@ function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: V
     guest: 'vm',
     accel: vm.accel,
     results,
-    ratios: { 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+    // No direct path in a VM: the host's own figures come from `linsock bench --paths direct`.
+    ratios: { 'delegated/direct': null, 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
     notes,
     kernel: vm.kernel,
   };
