@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACCEL_ARGS, chooseAccel, type Accel, type AccelChoice } from './accel';
@@ -15,6 +15,7 @@ import { buildAgent } from './agent-bundle';
 import { AGENT_PORT_NAME, CHANNEL_PORT_NAME } from './agent-protocol';
 import { ensureVmImage } from './image';
 import { vmCacheDir } from './repo-paths';
+import { runFolder, sweepDeadFolders } from './leftovers';
 import { haveCommand } from './run-command';
 import { createTap, type VmTap } from './tap';
 
@@ -73,18 +74,18 @@ export async function qemuProblem(): Promise<string | null> {
   return (await haveCommand(QEMU)) ? null : `${QEMU} is not installed: ${QEMU_APT_LINE}`;
 }
 
-const liveVms = new Map<ChildProcess, () => Promise<void>>();
+const liveVms = new Map<ChildProcess, { close: () => Promise<void>; removeFiles: () => void }>();
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** On SIGINT/SIGTERM while VMs run: stop them all, then let the signal do what it would have done. */
 function onSignal(signal: NodeJS.Signals): void {
   for (const s of SIGNALS) process.removeListener(s, onSignal);
-  void Promise.allSettled([...liveVms.values()].map((close) => close())).then(() => process.kill(process.pid, signal));
+  void Promise.allSettled([...liveVms.values()].map((vm) => vm.close())).then(() => process.kill(process.pid, signal));
 }
 
-function track(child: ChildProcess, close: () => Promise<void>): void {
+function track(child: ChildProcess, close: () => Promise<void>, removeFiles: () => void): void {
   if (liveVms.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
-  liveVms.set(child, close);
+  liveVms.set(child, { close, removeFiles });
 }
 
 function untrack(child: ChildProcess): void {
@@ -92,7 +93,14 @@ function untrack(child: ChildProcess): void {
   if (liveVms.size === 0) for (const s of SIGNALS) process.removeListener(s, onSignal);
 }
 
-process.on('exit', () => { for (const child of liveVms.keys()) child.kill('SIGKILL'); });
+// At exit (an uncaught error too) nothing asynchronous runs: kill QEMU and remove the files now (tap.ts
+// removes the TAPs the same way).
+process.on('exit', () => {
+  for (const [child, vm] of liveVms) {
+    child.kill('SIGKILL');
+    vm.removeFiles();
+  }
+});
 
 function randomMac(): string {
   const b = randomBytes(3);
@@ -114,8 +122,10 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
   if (problem) throw new Error(problem);
   const image = await ensureVmImage();
   const decision = await chooseAccel(QEMU, o.accel);
-  const runDir = mkdtempSync(join(vmCacheDir(), 'run-'));
-  const sockDir = mkdtempSync(join(tmpdir(), 'linsock-vm-'));
+  sweepDeadFolders(vmCacheDir());
+  sweepDeadFolders(tmpdir());
+  const runDir = runFolder(vmCacheDir(), 'run');
+  const sockDir = runFolder(tmpdir(), 'linsock-vm');
   let tap: VmTap | null = null;
   let link: AgentLink | null = null;
   const cleanupFiles = (): void => {
@@ -214,7 +224,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     })();
     return closed;
   };
-  track(child, close);
+  track(child, close, cleanupFiles);
 
   const bootTimeoutMs = o.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,7 @@
 // emulated (node:net on the VM's own kernel, QEMU's e1000 or virtio-net on a TAP) — to one host bench
 // server; every byte is checked. Rows follow the bench JSON contract of DESIGN.md, plus guest and accel.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
@@ -11,6 +11,7 @@ import { startBenchServer, type BenchServer } from '../server';
 import type { WorkloadResult } from '../bench/workload-result';
 import type { Accel, AccelChoice } from './accel';
 import type { VmPath, VmWorkload } from './agent-protocol';
+import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
 
 export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
@@ -72,7 +73,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   const o = checkOptions({ ...options, workload: 'stream' });
   const delegated = o.paths.includes('delegated');
   const emulated = o.paths.includes('emulated');
-  const dir = mkdtempSync(join(tmpdir(), 'linsock-vmbench-'));
+  const dir = runFolder(tmpdir(), 'linsock-vmbench');
   const channelSocket = join(dir, 'guest.sock');
   let vm: Vm | null = null;
   let server: BenchServer | null = null;

@@ -4,6 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { pidAlive } from './leftovers';
 import { runCommand } from './run-command';
 
 export interface VmTap {
@@ -19,15 +20,6 @@ const live = new Set<string>();
 let counter = 0;
 let exitHookInstalled = false;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function linkNames(): Promise<string[]> {
   const out = (await runCommand('ip', ['-o', 'link', 'show'])).toString();
   return [...out.matchAll(/^\d+:\s+([^:@\s]+)/gm)].map((m) => m[1] as string);
@@ -38,7 +30,7 @@ export async function sweepDeadTaps(): Promise<string[]> {
   const swept: string[] = [];
   for (const name of await linkNames()) {
     const m = NAME.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || pidAlive(Number(m[1]))) continue;
     await runCommand('ip', ['link', 'del', name]).catch(() => undefined);
     swept.push(name);
   }
