@@ -1,0 +1,168 @@
+// `linsock bench --guest vm`: the paper's experiment in a real VM. One VM per run carries both paths —
+// delegated (the guest runtime over a virtio-serial port into linsockd, which runs in this process) and
+// emulated (node:net on the VM's own kernel, QEMU's e1000 or virtio-net on a TAP) — to one host bench
+// server; every byte is checked. Rows follow the bench JSON contract of DESIGN.md, plus guest and accel.
+
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type RunningDaemon } from '../../daemon';
+import { startBenchServer, type BenchServer } from '../server';
+import type { WorkloadResult } from '../bench/workload-result';
+import type { Accel, AccelChoice } from './accel';
+import type { VmPath, VmWorkload } from './agent-protocol';
+import { runFolder } from './leftovers';
+import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
+
+export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
+export const VM_PATHS: readonly VmPath[] = ['delegated', 'emulated'];
+const MAX_SECONDS = 600;
+/** The VM's NIC MTU: QEMU's e1000 and virtio-net both come up with 1500. */
+const VM_MTU = 1500;
+
+export interface VmBenchOptions {
+  workload: VmWorkload;
+  paths?: VmPath[];
+  mode?: NicMode;
+  seconds?: number;
+  accel?: AccelChoice;
+  /** linsockd's polling window after guest activity (its default when absent; 0 turns it off). */
+  busyPollUs?: number;
+}
+
+export type VmBenchRow = WorkloadResult;
+
+export interface VmBenchReport {
+  workload: VmWorkload;
+  mode: NicMode;
+  mtu: number;
+  guest: 'vm';
+  accel: Accel;
+  results: VmBenchRow[];
+  ratios: Record<string, number | null>;
+  /** How the emulated NIC was set up, and why KVM was not used when it was not. */
+  notes: string[];
+  kernel: string;
+}
+
+function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>> {
+  if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
+  const paths = o.paths ?? ['delegated', 'emulated'];
+  if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
+  for (const p of paths) if (!VM_PATHS.includes(p)) throw new Error(`a VM runs the paths ${VM_PATHS.join(' and ')}, not '${String(p)}'`);
+  const mode = o.mode ?? 'virtio';
+  if (!Object.hasOwn(NIC_MODES, mode)) throw new Error(`--mode must be e1000 or virtio, not '${String(mode)}'`);
+  const seconds = o.seconds ?? 3;
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) throw new Error(`--seconds must be a number of seconds in (0, ${MAX_SECONDS}], not ${seconds}`);
+  return { workload: o.workload, paths: [...new Set(paths)], mode, seconds };
+}
+
+/** Which of the server's ports a workload talks to. */
+function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho: number }): number {
+  return workload === 'stream' ? s.sink : workload === 'udp-rr' ? s.udpEcho : s.echo;
+}
+
+/** A VM with its daemon and bench server, kept up for several workloads (tests, repeated measurements). */
+export interface VmBenchSession {
+  readonly vm: Vm;
+  run(workload: VmWorkload, seconds: number): Promise<VmBenchReport>;
+  close(): Promise<void>;
+}
+
+export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'seconds'>): Promise<VmBenchSession> {
+  const o = checkOptions({ ...options, workload: 'stream' });
+  const delegated = o.paths.includes('delegated');
+  const emulated = o.paths.includes('emulated');
+  const dir = runFolder(tmpdir(), 'linsock-vmbench');
+  const channelSocket = join(dir, 'guest.sock');
+  let vm: Vm | null = null;
+  let server: BenchServer | null = null;
+  let daemon: RunningDaemon | null = null;
+  const close = async (): Promise<void> => {
+    await vm?.close();
+    await daemon?.close();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel, alsoRemove: [dir] });
+    server = await startBenchServer(vm.nic ? ['127.0.0.1', vm.nic.hostAddress] : ['127.0.0.1']);
+    const loopback = server.hosts[0] as BenchServer['hosts'][number];
+    if (delegated) {
+      // Started after the VM is up: QEMU, retrying its connect, reaches it within a second, and the agent
+      // says HELLO at once. The policy allows the bench server's loopback ports and nothing else.
+      daemon = await startDaemon({
+        guestSocket: channelSocket,
+        run: `vm-bench-${process.pid}`,
+        busyPollUs: options.busyPollUs,
+        policy: { rules: [
+          { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.sink },
+          { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.echo },
+          { action: 'allow', ops: ['sendto'], cidr: '127.0.0.1', ports: loopback.udpEcho },
+        ] },
+      });
+      await vm.agent.request({ op: 'channel' }, 30_000);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const up = vm;
+  const srv = server;
+  return {
+    vm: up,
+    close,
+    run: async (workload, seconds) => {
+      const w = checkOptions({ ...o, workload, seconds });
+      const results: VmBenchRow[] = [];
+      for (const path of w.paths) {
+        const at = path === 'delegated' ? srv.hosts[0] : srv.hosts[1];
+        if (!at) throw new Error(`no bench server address for ${path}`);
+        const target = { host: at.host, port: portFor(w.workload, at), seconds: w.seconds, ...(path === 'emulated' && up.nic ? { local: up.nic.guestAddress } : {}) };
+        const row = await up.agent.request({ op: 'run', workload: w.workload, path, target }, (w.seconds + 60) * 1000);
+        if (!row) throw new Error(`the guest agent returned no result for ${w.workload} on ${path}`);
+        if (path === 'emulated') row.notes.push(NIC_MODES[w.mode].profile);
+        results.push(row);
+      }
+      const errors = Object.values(daemon?.clockErrors() ?? {});
+      return report(w, up, results, errors.length ? Math.max(...errors) : null);
+    },
+  };
+}
+
+function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null): VmBenchReport {
+  const figure = (p: string): number | null => {
+    const r = results.find((x) => x.path === p);
+    return r ? (r.mb_per_s ?? r.ops_per_s) : null;
+  };
+  const fd = figure('delegated');
+  const fe = figure('emulated');
+  const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
+  if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
+  if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
+  // The guest runtime's stamps are on the VM's clock; linsockd maps them onto the host's from clock probes.
+  if (clockErrorNs !== null) notes.push(`linsockd maps the VM's clock onto the host's within ${Math.round(clockErrorNs / 1000)} µs (the smallest probe round trip)`);
+  return {
+    workload: o.workload,
+    mode: o.mode,
+    mtu: VM_MTU,
+    guest: 'vm',
+    accel: vm.accel,
+    results,
+    // No direct path in a VM: the host's own figures come from `linsock bench --paths direct`.
+    ratios: { 'delegated/direct': null, 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+    notes,
+    kernel: vm.kernel,
+  };
+}
+
+/** Boots a VM, runs one workload on each path, stops the VM: everything it made is gone when it returns. */
+export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport> {
+  const o = checkOptions(options);
+  const session = await openVmBench(options);
+  try {
+    return await session.run(o.workload, o.seconds);
+  } finally {
+    await session.close();
+  }
+}
