@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
-import { startBenchServer, type BenchServer } from '../server';
+import { startBenchServer, type BenchServer } from '../bench/server';
 import type { WorkloadResult } from '../bench/workload-result';
 import type { Accel, AccelChoice } from './accel';
 import type { VmPath, VmWorkload } from './agent-protocol';
