@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   STEPS, TABLE, ensurePrerequisites, missingPackages, parseTable, plan, onThisHost, type Host, type Row,
@@ -31,6 +31,12 @@ test('the real table parses, and each step needs what the README says', () => {
     assert.ok(needs('test').includes(pkg), `npm test needs ${pkg}`);
   assert.deepEqual(needs('start'), ['build-essential', 'python3', 'iproute2']);
   for (const step of Object.keys(STEPS)) assert.ok(needs(step).length > 0, `${step} has rows`);
+});
+
+test('the README\'s setup section names every package of the table', () => {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const setup = readme.slice(readme.indexOf('## Two commands'), readme.indexOf('\n## ', readme.indexOf('## Two commands') + 1));
+  for (const { pkg } of TABLE) assert.match(setup, new RegExp(`\\b${pkg.replace(/[+.]/g, '\\$&')}\\b`), `README "Two commands" does not name ${pkg}`);
 });
 
 test('a row that could not work is refused, naming the row and what is wrong', () => {
