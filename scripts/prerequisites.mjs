@@ -86,11 +86,12 @@ export function plan(step, missing, host) {
     return { action: 'install', packages: pkgs, command, notice };
   }
   const command = `${host.root ? '' : 'sudo '}apt-get install -y ${pkgs.join(' ')}`;
+  const them = pkgs.length === 1 ? 'it' : 'them';
   const why = !host.debian
     ? 'This is not Debian (no /etc/debian_version or no apt-get), so nothing was installed: install what provides the commands and files above. On Debian it is:'
     : host.root
-      ? `LINSOCK_NO_APT is set, so nothing was installed. Install them, then run ${name} again:`
-      : `Install them, then run ${name} again (as root, ${name} installs them itself):`;
+      ? `LINSOCK_NO_APT is set, so nothing was installed. Install ${them}, then run ${name} again:`
+      : `Install ${them}, then run ${name} again (as root, ${name} installs ${them} itself):`;
   return { action: 'stop', packages: pkgs, command, message: `linsock: ${name} needs ${count} that ${pkgs.length === 1 ? 'is' : 'are'} not installed:\n${describe(missing)}\n${why}\n  ${command}` };
 }
 
