@@ -3,12 +3,16 @@
 // against Node's own headers, never downloading them. When the build fails it says why and what to
 // install; the install still succeeds (without them the emulated path is unavailable and delegated bulk
 // transfers run slower) unless LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
+// The C toolchain it needs was checked (and, as root on Debian, installed) just before by
+// scripts/prerequisites.mjs install. `--if-missing` (npm start) builds only when an addon is not there yet.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
+const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node'];
+if (process.argv.includes('--if-missing') && ADDONS.every((a) => existsSync(join(root, 'build', 'Release', a)))) process.exit(0);
 const args = ['rebuild'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 
@@ -33,7 +37,7 @@ if (result && result.status === 0) {
 and the delegated path's bulk transfers run slower (guest channels keep the kernel's default send buffer);
 the direct and delegated paths work without them.
   ${why || `node-gyp exited with ${result?.status}`}
-It needs a C compiler, make and python3 (Debian: apt-get install build-essential python3) and Node's
+It needs a C compiler, make and python3 (node scripts/prerequisites.mjs install checks them) and Node's
 headers in /usr/include/node (Debian's nodejs package), then: npm rebuild, or npm_config_nodedir=/usr npx node-gyp rebuild`);
   if (process.env.LINSOCK_REQUIRE_NATIVE === '1') process.exit(1);
 }

@@ -1,8 +1,12 @@
-// `npm test`: type-check, lint, import rules, then every *.test.ts under Node's test runner (via tsx).
-// Each step prints its own summary; the first failing step fails the run with its exit code.
+// `npm test`: the Debian packages the tests need (scripts/prerequisites.mjs: installed as root on Debian, else
+// the run stops at once and names the command), the build, type-check, lint, import rules, then every
+// *.test.ts under Node's test runner (via tsx), then VS Code end to end. Each step prints its own summary;
+// the first failing step fails the run with its exit code. `npm test -- FILES` (or LINSOCK_TEST_ONLY=1) builds
+// and runs just those tests: no package check, no type-check, no VS Code.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrerequisites } from './prerequisites.mjs';
 
 const only = process.argv.slice(2);
 const skipChecks = process.env.LINSOCK_TEST_ONLY === '1' || only.length > 0;
@@ -28,6 +32,10 @@ function* testFiles(dir) {
   }
 }
 
+// Before anything long: a missing package must not surface minutes later in the step that needs it.
+if (!skipChecks && ensurePrerequisites('test') !== 0) process.exit(1);
+run('build (dist/)', 'node', ['scripts/build.mjs']);
+
 if (!skipChecks) {
   run('type-check (Node parts)', 'npx', ['tsc', '-p', '.', '--noEmit']);
   run('type-check (webview)', 'npx', ['tsc', '-p', 'webview', '--noEmit']);
@@ -45,13 +53,8 @@ run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--te
 
 // The extension in a real VS Code (test/vscode/): code-server installed offline into .cache/ (kept between
 // runs), then the extension-host suite, the live and the comparison UI tests in Chromium, and the .vsix.
-// Only in the full run; it needs Debian's chromium, ripgrep and libkrb5-dev (.ci/run installs them).
+// Only in the full run; its Debian packages (chromium, ripgrep, libkrb5-dev) were checked first.
 if (!skipChecks) {
-  const missing = ['chromium', 'rg'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
-  if (missing.length) {
-    console.error(`\n== VS Code end to end: FAILED before it started: ${missing.join(' and ')} missing (apt-get install ${missing.map((m) => (m === 'rg' ? 'ripgrep' : m)).join(' ')}; .ci/run does it)`);
-    process.exit(1);
-  }
   run('VS Code: code-server 4.100.3 (installed once into .cache/code-server)', 'bash', ['test/vscode/install-code-server.sh']);
   run('VS Code end to end (ext-host, ui-live, ui, vsix)', 'node', ['--import', 'tsx', 'test/vscode/run.ts']);
 }
