@@ -11,21 +11,23 @@ import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
 import { runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
+import { formatVmTable, runVmBench, VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
     options: {
       workload: { type: 'string' },
-      paths: { type: 'string', default: 'direct,delegated' },
+      paths: { type: 'string' },
       seconds: { type: 'string', default: '5' },
       trace: { type: 'string', default: 'on' },
       mode: { type: 'string', default: 'virtio' },
       json: { type: 'boolean', default: false },
       daemon: { type: 'string' },
       'busy-poll-us': { type: 'string' },
+      guest: { type: 'string', default: 'ns' },
     },
   });
   if (!parsed) return 2;
@@ -40,11 +42,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
   const busy = values['busy-poll-us'] as string | undefined;
   if (busy !== undefined && !/^\d+$/.test(busy)) problems.push(`--busy-poll-us must be a whole number of microseconds, got '${busy}'`);
+  if (values.guest !== 'ns' && values.guest !== 'vm') problems.push(`--guest must be ns or vm, got '${String(values.guest)}'`);
+  const paths = String(values.paths ?? (values.guest === 'vm' ? VM_PATHS.join(',') : 'direct,delegated')).split(',').map((p) => p.trim()).filter(Boolean);
+  if (values.guest === 'vm') {
+    if (workload && !(VM_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guest vm runs ${VM_WORKLOADS.join(', ')}, not '${workload}'`);
+    const others = paths.filter((p) => !(VM_PATHS as readonly string[]).includes(p));
+    if (others.length) problems.push(`--guest vm compares ${VM_PATHS.join(' and ')}; '${others.join(', ')}' has no VM form`);
+  }
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   const json = values.json === true;
+  if (values.guest === 'vm') return vmBench(workload as VmWorkload, paths as VmPath[], values.mode as 'e1000' | 'virtio', seconds, json);
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
@@ -53,7 +63,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const { report, results } = await runBenchDetailed(
       {
         workload: workload as Workload,
-        paths: String(values.paths).split(',').map((p) => p.trim()).filter(Boolean) as Path[],
+        paths: paths as Path[],
         seconds,
         trace: values.trace !== 'off',
         tracePhaseMs: values.trace === 'alternate' ? DEFAULT_PHASE_MS : undefined,
@@ -72,5 +82,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** `--guest vm`: the same workload in a QEMU VM (lab/vm/), delegated over virtio-serial against QEMU's NIC. */
+async function vmBench(workload: VmWorkload, paths: VmPath[], mode: 'e1000' | 'virtio', seconds: number, json: boolean): Promise<number> {
+  try {
+    const report = await runVmBench({ workload, paths, mode, seconds });
+    process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatVmTable(report)}\n`);
+    return report.results.every((r) => r.verified) ? 0 : 1;
+  } catch (err) {
+    console.error(`linsock bench --guest vm: ${(err as Error).message}`);
+    return 1;
   }
 }

@@ -4,12 +4,9 @@
 import { parseArgs } from 'node:util';
 import type { VmPath, VmWorkload } from './agent-protocol';
 import type { NicMode } from './machine';
-import { runVmBench, type VmBenchReport } from './run-vm-bench';
+import { runVmBench } from './run-vm-bench';
+import { formatVmTable } from './vm-table';
 
-function table(r: VmBenchReport): string {
-  const rows = r.results.map((x) => `${x.path.padEnd(10)} ${x.mb_per_s !== null ? `${x.mb_per_s} MB/s` : `p50 ${x.p50_us} µs  p99 ${x.p99_us} µs  ${x.ops_per_s} ops/s`}  ${x.verified ? 'verified' : 'NOT verified'}${x.notes.length ? `  (${x.notes.join('; ')})` : ''}`);
-  return [`${r.workload} in a QEMU VM, accel ${r.accel}, mode ${r.mode}`, ...rows, ...r.notes.map((n) => `  ${n}`)].join('\n');
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -31,7 +28,7 @@ async function main(): Promise<number> {
     seconds: Number(values.seconds),
     accel,
   });
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${table(report)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${formatVmTable(report)}\n`);
   return report.results.every((r) => r.verified) ? 0 : 1;
 }
 

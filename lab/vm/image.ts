@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cpioArchive, type CpioEntry } from './cpio';
-import { vmCacheDir } from './repo-paths';
+import { repoRoot, vmCacheDir } from './repo-paths';
 import { runCommand } from './run-command';
 
 /** Drivers in load order (their dependencies first), as `modprobe --show-depends` lists them for 6.1. */
@@ -91,7 +91,8 @@ async function extractVmlinux(vmlinuz: string): Promise<Buffer> {
 }
 
 function initScript(): Buffer {
-  return readFileSync(join(__dirname, 'init.sh'));
+  // From the repository, not __dirname: bundled into dist/, this code no longer sits beside init.sh.
+  return readFileSync(join(repoRoot(), 'lab', 'vm', 'init.sh'));
 }
 
 async function buildKernel(cache: string, release: string, out: string): Promise<void> {

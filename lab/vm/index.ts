@@ -5,3 +5,4 @@ export { ensureVmImage, type VmImage } from './image';
 export { sweepDeadTaps, tapExists } from './tap';
 export type { Accel, AccelChoice } from './accel';
 export type { VmPath, VmWorkload } from './agent-protocol';
+export { formatVmTable } from './vm-table';

@@ -82,6 +82,13 @@ test('bench: paths and arguments that do not exist are clear errors', () => {
   const far = linsock(['bench', '--workload', 'rr', '--paths', 'direct', '--seconds', '1', '--busy-poll-us', '50000']);
   assert.equal(far.code, 2);
   assert.match(far.stderr, /busy-poll-us must be 0\.\.10000 microseconds, got 50000/);
+  const vm = linsock(['bench', '--guest', 'vm', '--workload', 'inter-guest', '--paths', 'direct,delegated']);
+  assert.equal(vm.code, 2);
+  assert.match(vm.stderr, /--guest vm runs stream, rr, crr, udp-rr, not 'inter-guest'/);
+  assert.match(vm.stderr, /'direct' has no VM form/);
+  const guest = linsock(['bench', '--guest', 'container', '--workload', 'rr']);
+  assert.equal(guest.code, 2);
+  assert.match(guest.stderr, /--guest must be ns or vm, got 'container'/);
 });
 
 test('linsock start refuses a bad --busy-poll-us before it starts anything', () => {
