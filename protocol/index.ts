@@ -8,3 +8,4 @@ export * from './wire-codec';
 export * from './lstrace';
 export * from './bytes';
 export * from './format-bytes';
+export * from './comparison';
