@@ -40,6 +40,8 @@ export interface Verdict {
   /** Within rounding of each other: neither is faster. */
   same: boolean;
   metric: Metric;
+  /** The two figures compared, the faster side's first. */
+  values: [number, number];
 }
 
 /** A figure that can be compared: finite and above zero (a zero duration or rate is not a measurement). */
@@ -53,7 +55,7 @@ export function verdict(a: { label: string; value: number | null | undefined }, 
   const aFaster = metric.better === 'higher' ? a.value >= b.value : a.value <= b.value;
   const [f, s] = aFaster ? [a, b] : [b, a];
   const factor = metric.better === 'higher' ? (f.value as number) / (s.value as number) : (s.value as number) / (f.value as number);
-  return { faster: f.label, slower: s.label, factor, same: factor < SAME_BELOW, metric };
+  return { faster: f.label, slower: s.label, factor, same: factor < SAME_BELOW, metric, values: [f.value as number, s.value as number] };
 }
 
 /** The verdict that a `ratios` entry of a bench report states: key "a/b", value a/b of `field`. */
@@ -72,6 +74,12 @@ export function formatFactor(f: number): string {
 export function verdictText(v: Verdict, withMetric = true): string {
   const core = v.same ? `${v.faster} as fast as ${v.slower}` : `${v.faster} ${formatFactor(v.factor)} faster than ${v.slower}`;
   return withMetric ? `${core} (${v.metric.name})` : core;
+}
+
+/** "715 vs 124 MB/s": the figures a verdict compared, the faster side's first. */
+export function verdictFigures(v: Verdict): string {
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  return `${f(v.values[0])} vs ${f(v.values[1])} ${v.metric.unit}`;
 }
 
 /** One side's view of a verdict, for a table cell next to `self`: "2.40× faster", "1.32× slower", "as fast". */
