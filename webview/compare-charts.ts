@@ -30,7 +30,7 @@ export class CompareCharts {
     if (timedPaths.length === 0) return;
     this.histogram(c, timedPaths, colour, untimed);
     this.cdf(c, timedPaths, colour, untimed);
-    this.breakdown(c, timedPaths, styles);
+    this.breakdown(c, timedPaths, styles, untimed);
   }
 
   private chart(title: string, note: string, w = W, h = H): Chart {
@@ -88,10 +88,10 @@ export class CompareCharts {
     legend(svg, paths, colour);
   }
 
-  private breakdown(c: Comparison, paths: string[], styles: CSSStyleDeclaration): void {
+  private breakdown(c: Comparison, paths: string[], styles: CSSStyleDeclaration, note: string): void {
     const m = { ...M, l: 70 }, bar = 22;
     const stageColour = (s: string) => styles.getPropertyValue(`--ls-stage-${s}`).trim() || '#888';
-    const svg = this.chart('Where the time goes: share of time per stage', '', W, m.t + m.b + paths.length * (bar + 8) + 40);
+    const svg = this.chart('Where the time goes: share of time per stage', note, W, m.t + m.b + paths.length * (bar + 8) + 40);
     const x = scaleLinear().domain([0, 1]).range([m.l, W - m.r]);
     paths.forEach((p, i) => {
       const tot = c.stageTotals.get(p)!;

@@ -34,6 +34,7 @@ export class ComparePanel implements ViewerPanel {
   private timer = 0;
   private pathsSeen = 0;
   private pickersFor = '';
+  private reportArrived = false;
 
   constructor(private readonly ctx: PanelContext) {
     this.runs = runIndexOf(ctx.store);
@@ -75,7 +76,8 @@ export class ComparePanel implements ViewerPanel {
       this.palette = this.ctx.palette(); // the theme changed: the charts' colours did too
       this.computedFor = '';
     }
-    if (!this.shown || this.computedFor === this.key_()) return;
+    // hidden, it stays as it was, except that a report that just arrived is put in place at once
+    if ((!this.shown && !this.reportArrived) || this.computedFor === this.key_()) return;
     // a million calls must not cost a sort on every frame; a forced refresh ('') runs now
     const wait = this.lastAt + Math.max(MIN_RECOMPUTE_MS, 4 * this.lastMs) - performance.now();
     if (wait <= 0 || this.computedFor === '') this.render();
@@ -94,6 +96,7 @@ export class ComparePanel implements ViewerPanel {
       const id = m.runId ?? this.newest()?.id ?? '';
       this.runs.noteReport(id, m.report);
       this.computedFor = '';
+      this.reportArrived = true;
       this.ctx.suggest(this.id);
     } else if (m.type === 'selectRun') {
       this.pick({ run: m.runId, against: m.against ?? null });
@@ -159,6 +162,7 @@ export class ComparePanel implements ViewerPanel {
 
   private render(): void {
     const t = performance.now();
+    this.reportArrived = false;
     const a = this.runA();
     const b = this.runB();
     const A = this.figures(a);

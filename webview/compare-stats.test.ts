@@ -85,7 +85,7 @@ test('zero-length calls are not timed: "—" with the reason, no percentile, no 
   assert.ok(footnotes(c.rows).some((n) => n.startsWith('— direct send, direct recv: not measurable')), footnotes(c.rows).join('\n'));
   assert.match(tableMarkdown(c.rows), /\n— direct send, direct recv: not measurable/);
   const v = pathVerdicts({ label: 'r', report: null, comparison: c });
-  assert.deepEqual(v.map((l) => l.text), ['emulated vs direct: —']);
+  assert.deepEqual(v.map((l) => l.text), ['emulated vs direct: not measurable']);
 });
 
 test('a run with one instant of calls has no rate: never a division by zero', () => {

@@ -7,7 +7,7 @@ import type { BenchReport } from '../protocol/trace-stream';
 import { callVerdict, PATH_ORDER, type Comparison } from './compare-stats';
 
 export interface VerdictLine {
-  /** "delegated 5.77× faster than emulated (throughput)", or "delegated vs direct: —". */
+  /** "delegated 5.77× faster than emulated (throughput)", or "delegated vs direct: not measurable". */
   text: string;
   /** The figures behind it and where they come from; or why there is no verdict. */
   detail: string;
@@ -25,7 +25,7 @@ const FROM_REPORT = 'measured by the benchmark';
 const FROM_CALLS = 'from this run\'s traced calls';
 
 function line(v: Verdict | null, a: string, b: string, source: string, missing: string): VerdictLine {
-  if (!v) return { text: `${a} vs ${b}: —`, detail: missing, measured: false };
+  if (!v) return { text: `${a} vs ${b}: not measurable`, detail: missing, measured: false };
   return { text: verdictText(v), detail: `${verdictFigures(v)}, ${source}`, measured: true };
 }
 
@@ -46,10 +46,10 @@ export function pathVerdicts(run: RunFigures): VerdictLine[] {
       const rb = report?.results.find((r) => r.path === b);
       if (report && ra && rb) {
         const field = ratioField(report.workload);
-        const why = `not measurable: the benchmark has no ${METRICS[field].name} for ${ra[field] === null ? a : b}${report.unavailable?.[ra[field] === null ? a : b] ? ` (${report.unavailable[ra[field] === null ? a : b]})` : ''}`;
+        const why = `the benchmark has no ${METRICS[field].name} for ${ra[field] === null ? a : b}${report.unavailable?.[ra[field] === null ? a : b] ? ` (${report.unavailable[ra[field] === null ? a : b]})` : ''}`;
         out.push(line(verdict({ label: a, value: ra[field] }, { label: b, value: rb[field] }, METRICS[field]), a, b, FROM_REPORT, why));
       } else if (c.paths.includes(a) && c.paths.includes(b)) {
-        out.push(line(callVerdict({ c, path: a, label: a }, { c, path: b, label: b }), a, b, FROM_CALLS, `not measurable: ${a} and ${b} have no timed operation in common`));
+        out.push(line(callVerdict({ c, path: a, label: a }, { c, path: b, label: b }), a, b, FROM_CALLS, `${a} and ${b} have no timed operation in common`));
       }
     }
   return out;
@@ -60,7 +60,7 @@ export function abVerdicts(a: RunFigures, b: RunFigures): VerdictLine[] {
   const pathsOf = (r: RunFigures) => new Set([...(r.report?.results.map((x) => String(x.path)) ?? []), ...r.comparison.paths]);
   const inA = pathsOf(a);
   const shared = [...pathsOf(b)].filter((p) => inA.has(p)).sort((x, y) => laneRank(x) - laneRank(y));
-  if (shared.length === 0) return [{ text: 'A and B share no path: —', detail: 'nothing to compare', measured: false }];
+  if (shared.length === 0) return [{ text: 'A and B: not measurable', detail: 'the two runs share no path', measured: false }];
   return shared.map((p) => {
     const ra = a.report?.results.find((r) => r.path === p);
     const rb = b.report?.results.find((r) => r.path === p);
@@ -72,7 +72,7 @@ export function abVerdicts(a: RunFigures, b: RunFigures): VerdictLine[] {
       if (v) source = FROM_REPORT;
     }
     v ??= callVerdict({ c: b.comparison, path: p, label: 'B' }, { c: a.comparison, path: p, label: 'A' });
-    const l = line(v, 'B', 'A', source, `not measurable: no figure of ${p} that both runs measured`);
+    const l = line(v, 'B', 'A', source, `no figure of ${p} that both runs measured`);
     return { ...l, text: `${p}: ${l.text}` };
   });
 }

@@ -125,7 +125,7 @@ export class RunIndex {
 export function runLabel(r: RunEntry): string {
   const i = r.info;
   if (i) return `${i.workload} · ${i.paths.join(' vs ')}${i.host.mode ? ` (${i.host.mode})` : ''} · ${shortId(i.id)}`;
-  if (r.report) return `${r.report.workload} · ${r.report.results.map((x) => x.path).join(' vs ')} · ${shortId(r.id)}`;
+  if (r.report) return [r.report.workload, r.report.results.map((x) => x.path).join(' vs '), shortId(r.id)].filter(Boolean).join(' · ');
   return r.id === '' ? 'calls outside any run' : `recording ${shortId(r.id)}`;
 }
 
