@@ -11,7 +11,7 @@ import { showActions } from './status-item';
 import type { TokenSource } from './token-source';
 import { TRACE_FILE_VIEW_TYPE } from './trace-file-editor';
 import type { DaemonTree } from './daemon-tree';
-import type { LiveViewer } from './viewer-panel';
+import type { LiveViewer, OpenViewerArgs } from './viewer-panel';
 import { needConnection } from './need-connection';
 
 export interface CommandDeps {
@@ -69,8 +69,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!live.connection.recording) return void vscode.window.showInformationMessage(vscode.l10n.t('Not recording: nothing to stop.'));
       await live.stopRecording().catch((err: Error) => log.warn(`stop recording: ${err.message}`));
     }),
-    reg('linsock.openViewer', () => {
-      viewer.show();
+    reg('linsock.openViewer', (args?: OpenViewerArgs) => {
+      const feed = viewer.show();
+      if (typeof args?.runId === 'string') feed.selectRun(args.runId);
     }),
     reg('linsock.runComparison', (args?: RunArgs) => runComparison(live, viewer, log, args ?? {})),
     reg('linsock.exportTrace', (args?: ExportArgs) => exportTrace(live.store, d.codec, log, args ?? {})),

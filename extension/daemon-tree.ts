@@ -5,6 +5,7 @@ import { formatBytes, type GuestInfo, type RunInfo, type SocketInfo } from '../p
 import { formatCount } from './format';
 import type { LiveTrace, Recording } from './live-trace';
 import { readSettings } from './settings';
+import type { OpenViewerArgs } from './viewer-panel';
 
 type Node =
   | { kind: 'daemon' }
@@ -98,7 +99,8 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
         item.description = r.host.mode ?? '';
         item.tooltip = `${r.id}\n${r.host.kernel} · ${r.host.cpu} · MTU ${r.host.mtu}`;
         item.iconPath = new vscode.ThemeIcon('graph');
-        item.command = { command: 'linsock.openViewer', title: vscode.l10n.t('Open Trace Viewer') };
+        // clicking a run shows it on the viewer's Compare tab
+        item.command = { command: 'linsock.openViewer', title: vscode.l10n.t('Compare This Run'), arguments: [{ runId: r.id } satisfies OpenViewerArgs] };
         return item;
       }
     }

@@ -70,14 +70,16 @@ export async function runComparison(live: LiveTrace, viewer: LiveViewer, log: vs
   const feed = viewer.show(true);
   const label = `${choice.workload} · ${choice.paths.join(' vs ')}`;
   log.info(`run ${label} for ${choice.seconds} s${choice.mode ? ` (${choice.mode})` : ''}`);
+  let runId: string | undefined;
   try {
     const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Running {0}', label) }, async (progress) => {
       const run = live.connection.run(choice.workload, choice.paths, choice.seconds, choice.mode);
       const id = await run.started;
+      runId = id;
       progress.report({ message: vscode.l10n.t('run {0} started', id.slice(0, 8)) });
       return run.finished;
     });
-    feed.report(report);
+    feed.report(report, runId); // the viewer shows it with that run's calls
     log.info(`run ${label} finished: ${describeReport(report)}`);
     void vscode.window.showInformationMessage(vscode.l10n.t('{0}: {1}', label, describeReport(report)));
     return report;

@@ -93,3 +93,22 @@ test('messages from the page are checked before use', () => {
   assert.equal(parseFromViewer('ready'), null);
   assert.equal(parseFromViewer(null), null);
 });
+
+test('every run\'s report is replayed to a reloaded page with its run id; a run clicked in the tree is shown once', () => {
+  const s = setup();
+  const report = (w: 'stream' | 'rr') => ({ workload: w, mode: null, mtu: 1500, results: [], ratios: {} });
+  s.feed.report(report('stream'), 'run-a');
+  s.feed.report(report('rr'), 'run-b');
+  s.feed.selectRun('run-a');
+  s.feed.receive({ type: 'ready' });
+  const first = s.sent.filter((m) => m.type === 'report' || m.type === 'selectRun');
+  assert.deepEqual(first.map((m) => [m.type, (m as { runId?: string }).runId]), [['report', 'run-a'], ['report', 'run-b'], ['selectRun', 'run-a']]);
+  s.setVisible(false);
+  s.sent.length = 0;
+  s.setVisible(true);
+  s.feed.receive({ type: 'ready' });
+  assert.deepEqual(s.sent.filter((m) => m.type === 'report').length, 2, 'reports again after the page reloads');
+  assert.equal(s.sent.filter((m) => m.type === 'selectRun').length, 0, 'the click is not replayed over what the user picked since');
+  s.feed.selectRun('run-b');
+  assert.deepEqual(s.sent[s.sent.length - 1], { type: 'selectRun', runId: 'run-b' });
+});

@@ -14,6 +14,8 @@ export interface ViewerChannel {
 
 /** Bytes posted per frame at most: a catching-up viewer gets big messages, not one holding the whole store. */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Bench reports kept for replay: the newest runs of a session (each a few hundred bytes). */
+const MAX_REPORTS = 50;
 
 const FROM_VIEWER_TYPES = new Set(['ready', 'saveImage', 'copyTable', 'export', 'selectCall', 'log']);
 
@@ -31,7 +33,10 @@ export class ViewerFeed {
   private readonly pacer: FramePacer;
   private readonly subscription: { dispose(): void };
   private lastConnection: ConnectionState | null = null;
-  private lastReport: BenchReport | null = null;
+  /** Reports of the runs this window ran, newest last, replayed when the page (re)loads. */
+  private readonly reports: { report: BenchReport; runId?: string }[] = [];
+  /** A run the user clicked in the tree before the page was ready to hear it. */
+  private pendingSelect: Extract<ToViewer, { type: 'selectRun' }> | null = null;
   private lastProgress: Extract<ToViewer, { type: 'progress' }> | null = null;
   private lastDamage: Extract<ToViewer, { type: 'damaged' }> | null = null;
   /** Chunk messages posted (for tests and the log). */
@@ -62,7 +67,9 @@ export class ViewerFeed {
     if (this.lastConnection) void this.channel.post({ type: 'connection', state: this.lastConnection });
     if (this.lastProgress) void this.channel.post(this.lastProgress);
     if (this.lastDamage) void this.channel.post(this.lastDamage);
-    if (this.lastReport) void this.channel.post({ type: 'report', report: this.lastReport });
+    for (const r of this.reports) void this.channel.post({ type: 'report', ...r });
+    if (this.pendingSelect) void this.channel.post(this.pendingSelect);
+    this.pendingSelect = null;
     this.pacer.poke();
   }
 
@@ -76,9 +83,19 @@ export class ViewerFeed {
     if (this.ready) void this.channel.post({ type: 'connection', state });
   }
 
-  report(report: BenchReport): void {
-    this.lastReport = report;
-    if (this.ready) void this.channel.post({ type: 'report', report });
+  /** A bench report, for run `runId` when known (the viewer then shows it with that run's calls). */
+  report(report: BenchReport, runId?: string): void {
+    const r = runId === undefined ? { report } : { report, runId };
+    this.reports.push(r);
+    if (this.reports.length > MAX_REPORTS) this.reports.shift();
+    if (this.ready) void this.channel.post({ type: 'report', ...r });
+  }
+
+  /** Shows run `runId` on the Compare tab: now, or once the page is ready. */
+  selectRun(runId: string): void {
+    const m = { type: 'selectRun' as const, runId };
+    if (this.ready) void this.channel.post(m);
+    else this.pendingSelect = m;
   }
 
   progress(loadedBytes: number, totalBytes: number, done: boolean): void {

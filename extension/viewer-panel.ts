@@ -10,6 +10,11 @@ import { viewerPage } from './viewer-page';
 
 export const VIEWER_VIEW_TYPE = 'linsock.viewer';
 
+/** Arguments of linsock.openViewer: a run to show on the Compare tab (a run clicked in the tree). */
+export interface OpenViewerArgs {
+  runId?: string;
+}
+
 /** Scripts on; files only from dist/ and media/. No retainContextWhenHidden: the page keeps its view state with setState. */
 export function viewerOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return {

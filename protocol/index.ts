@@ -10,3 +10,4 @@ export * from './bytes';
 export * from './format-bytes';
 export * from './trace-format';
 export * from './trace-formats';
+export * from './comparison';

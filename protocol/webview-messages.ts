@@ -12,6 +12,9 @@ export interface ViewerState {
   follow: boolean;
   filter: { text: string; op: string; guest: string; path: string; result: string; minDurationUs: number; socket?: string };
   selectedSeq: number | null;
+  /** The Compare tab's picks (run ids): the run shown, and the run it is compared with (A/B), if any.
+   *  A null run follows the newest run. */
+  compare?: { run: string | null; against: string | null };
 }
 
 export type ToViewer =
@@ -22,7 +25,10 @@ export type ToViewer =
   | { type: 'progress'; loadedBytes: number; totalBytes: number; done: boolean }
   /** A file or stream broke: what happened, and how many records before the damage were kept. */
   | { type: 'damaged'; message: string; recordsKept: number }
-  | { type: 'report'; report: BenchReport }
+  /** A bench report; `runId` names the run (RunInfo.id) it measured, when known. */
+  | { type: 'report'; report: BenchReport; runId?: string }
+  /** Show run `runId` on the Compare tab (the user clicked it in the tree); `against` picks run B for A/B. */
+  | { type: 'selectRun'; runId: string; against?: string }
   | { type: 'connection'; state: 'disconnected' | 'connecting' | 'connected' | 'reconnecting' };
 
 export type FromViewer =

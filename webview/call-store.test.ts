@@ -1,10 +1,9 @@
 // The viewer's model without a browser: appends, per-track order, window queries, the record limit,
-// the filter mask and the comparison figures.
+// the filter mask (the comparison figures: compare-stats.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallStore } from './call-store';
 import { MatchMask, EMPTY_FILTER } from './call-filter';
-import { compare, tableCsv, tableMarkdown } from './compare-stats';
 import { ingestRecords } from './chunk-ingest';
 import { syntheticCalls } from '../test/fixtures/synthetic';
 import { OPS, PATHS, type CallRecord } from '../protocol/trace';
@@ -70,27 +69,6 @@ test('the filter mask dims what does not match and steps through matches in time
   for (let s = 0; s < st.count; s++) if (m.mask![s]) assert.equal(st.guests.values[st.guest[s]!], 'guest-e1');
   m.set(EMPTY_FILTER);
   assert.equal(m.mask, null);
-});
-
-test('compare() gives per-op per-path percentiles and speed-ups; tables render as Markdown and CSV', () => {
-  const st = new CallStore();
-  ingestRecords(syntheticCalls(3000, { seed: 5 }), st);
-  const c = compare(st);
-  assert.deepEqual(c.paths, ['emulated', 'delegated', 'direct']);
-  const send = c.rows.filter((r) => r.op === 'send');
-  assert.equal(send.length, 3);
-  const d = send.find((r) => r.path === 'delegated')!;
-  const e = send.find((r) => r.path === 'emulated')!;
-  assert.ok(d.p50Us < e.p50Us && d.p99Us >= d.p50Us);
-  assert.ok(d.speedupVsEmulated! > 1.2, `delegated is faster in this synthetic trace (${d.speedupVsEmulated})`);
-  assert.equal(e.speedupVsEmulated, null);
-  const md = tableMarkdown(c.rows);
-  assert.match(md, /^\| op \| path \| calls/);
-  assert.equal(md.trim().split('\n').length, c.rows.length + 2);
-  const csv = tableCsv(c.rows);
-  assert.equal(csv.trim().split('\n')[1]!.split(',')[0], c.rows[0]!.op);
-  const stages = c.stageTotals.get('delegated')!;
-  assert.ok(stages[3]! > 0, 'execute time is counted');
 });
 
 test('.lstrace chunks load through the decoder view exactly as the records do; a damaged chunk keeps nothing of itself and throws', async () => {

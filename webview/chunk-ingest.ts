@@ -1,14 +1,18 @@
 // Feeds decoded records into the store: calls (through the decoder's reused view, no object per call)
-// and frames into the typed arrays, lost-record notices into the drop counter.
+// and frames into the typed arrays, each call's run and the runs' facts into the run index, lost-record
+// notices into the drop counter.
 
 import type { TraceRecord } from '../protocol/trace';
 import { isLstrace, visitChunk, visitLstrace, type ChunkVisitor } from '../protocol/lstrace-decode';
 import type { CallStore } from './call-store';
+import { runIndexOf } from './run-index';
 
 export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore): void {
+  const runs = runIndexOf(store);
   for (const r of records) {
-    if (r.kind === 'call') store.addCall(r);
+    if (r.kind === 'call') runs.noteCall(store.addCall(r), r.run);
     else if (r.kind === 'frame') store.addFrame(r);
+    else if (r.kind === 'run') runs.noteRun(r);
     else if (r.kind === 'dropped') store.droppedBySource += r.count;
   }
 }
@@ -23,8 +27,10 @@ const visitors = new WeakMap<CallStore, ChunkVisitor>();
 export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
   let v = visitors.get(store);
   if (!v) {
+    const runs = runIndexOf(store); // the store keeps no run per call: the index beside it does
     v = {
-      call: (c) => store.addCallView(c),
+      call: (c) => runs.noteCall(store.addCallView(c), c.run),
+      run: (r) => runs.noteRun(r),
       frame: (f) => store.addFrame(f),
       dropped: (d) => (store.droppedBySource += d.count),
     };

@@ -51,6 +51,7 @@ const HANDLERS: Handlers = {
     t.source.damaged = { message: m.message, recordsKept: m.recordsKept };
   },
   report: () => undefined, // the Compare panel shows it
+  selectRun: () => undefined, // the Compare panel shows that run
   connection: (m, t) => {
     t.source.connection = m.state;
   },

@@ -49,9 +49,9 @@ test('an unknown or doubled panel id is an error that names the panels', () => {
 });
 
 test('restoring fills what an older saved state lacks and keeps what it has', () => {
-  const s = restoreState({ follow: false, filter: { text: 'recv', op: 'recv' } as never, selectedSeq: 42 }, 'timeline');
-  assert.deepEqual(s, { tab: 'timeline', window: null, follow: false, filter: { ...EMPTY_FILTER, text: 'recv', op: 'recv' }, selectedSeq: 42 });
-  assert.deepEqual(restoreState(undefined, 'compare'), { tab: 'compare', window: null, follow: true, filter: EMPTY_FILTER, selectedSeq: null });
+  const s = restoreState({ follow: false, filter: { text: 'recv', op: 'recv' } as never, selectedSeq: 42, compare: { run: 'r2', against: 7 as never } }, 'timeline');
+  assert.deepEqual(s, { tab: 'timeline', window: null, follow: false, filter: { ...EMPTY_FILTER, text: 'recv', op: 'recv' }, selectedSeq: 42, compare: { run: 'r2', against: null } });
+  assert.deepEqual(restoreState(undefined, 'compare'), { tab: 'compare', window: null, follow: true, filter: EMPTY_FILTER, selectedSeq: null, compare: { run: null, against: null } });
   assert.notEqual(restoreState(undefined, 'compare').filter, EMPTY_FILTER, 'a copy: editing the state never edits the default');
 });
 

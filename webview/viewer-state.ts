@@ -12,6 +12,7 @@ export function restoreState(saved: Partial<ViewerState> | undefined, firstTab: 
     follow: saved?.follow ?? true,
     filter: { ...EMPTY_FILTER, ...(saved?.filter ?? {}) },
     selectedSeq: saved?.selectedSeq ?? null,
+    compare: { run: typeof saved?.compare?.run === 'string' ? saved.compare.run : null, against: typeof saved?.compare?.against === 'string' ? saved.compare.against : null },
   };
 }
 

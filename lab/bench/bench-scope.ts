@@ -61,10 +61,9 @@ export class BenchCancelled extends Error {
   }
 }
 
-/** Which figure the ratios compare: throughput for stream and inter-guest, median latency for the others. */
-export function ratioMetric(workload: string): 'mb_per_s' | 'p50_us' {
-  return workload === 'stream' || workload === 'inter-guest' ? 'mb_per_s' : 'p50_us';
-}
+/** Which figure the ratios compare: throughput for stream and inter-guest, median latency for the others
+ *  (protocol/comparison.ts holds the one rule, which the tables and the viewer read too). */
+export { ratioField as ratioMetric } from '../../protocol';
 
 export function validateOptions(o: BenchOptions): void {
   if (!(WORKLOADS as readonly string[]).includes(o.workload)) throw new BenchUsageError(`unknown workload '${String(o.workload)}'; expected one of ${WORKLOADS.join(', ')}`);

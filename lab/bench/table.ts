@@ -2,7 +2,7 @@
 
 import type { BenchReport } from '../../protocol';
 import type { WorkloadResult } from './workload-result';
-import { ratioMetric } from './bench-scope';
+import { ratioField, ratioLine } from '../../protocol';
 
 const fmt = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
@@ -13,8 +13,10 @@ export function formatTable(report: BenchReport, results: WorkloadResult[]): str
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
   const nic = report.mode ? `emulated NIC ${report.mode}, MTU ${report.mtu}, offloads ${report.offloads?.join(',') || 'none'}` : `loopback MTU ${report.mtu}`;
   const out = [`${report.workload} (${nic})`, line(head), ...rows.map(line)];
-  const metric = ratioMetric(report.workload) === 'mb_per_s' ? 'throughput (MB/s), higher is better' : 'median latency (p50), lower is better';
-  for (const [k, v] of Object.entries(report.ratios)) if (v !== null) out.push(`${k}: ${v} (${metric})`);
+  for (const [k, v] of Object.entries(report.ratios)) {
+    const said = ratioLine(k, v, ratioField(report.workload));
+    if (said) out.push(said);
+  }
   const o = report.trace_overhead;
   if (o) out.push(`tracing overhead: ${fmt(o.overhead_pct)}% (trace off ${fmt(o.off_mb_per_s)} MB/s, on ${fmt(o.on_mb_per_s)} MB/s over ${o.phases} phases of ${o.phase_ms} ms; median of off/on pairs ${fmt(o.pair_overhead_pct_median)}%)`);
   for (const r of results) for (const n of r.notes) out.push(`note (${r.path}): ${n}`);

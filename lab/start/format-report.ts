@@ -1,6 +1,7 @@
 // A bench outcome as the table `linsock start` prints: one row per path, the ratios, then the notes
 // (where a path ran, why one was unavailable).
 
+import { ratioField, ratioLine } from '../../protocol';
 import type { BenchOutcome } from '../bench/run-bench';
 
 const fmt = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -11,8 +12,7 @@ export function formatReport({ report, results }: BenchOutcome): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
   const mode = report.mode ? `, emulated NIC ${report.mode}` : '';
-  const metric = report.workload === 'stream' ? 'throughput, higher is better' : 'median latency, lower is better';
-  const ratios = Object.entries(report.ratios).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${v} (${metric})`);
+  const ratios = Object.entries(report.ratios).flatMap(([k, v]) => ratioLine(k, v, ratioField(report.workload)) ?? []);
   const notes = results.flatMap((r) => [...(r.ranIn === 'not run' ? [] : [`${r.path} ran in ${r.ranIn}`]), ...r.notes.map((n) => `note (${r.path}): ${n}`)]);
   return [`${report.workload} (MTU ${report.mtu}${mode})`, line(head), ...rows.map(line), ...ratios, ...notes].join('\n') + '\n';
 }

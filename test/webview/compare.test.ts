@@ -1,0 +1,211 @@
+// The Compare tab in Debian's Chromium as a network engineer reads it (issue 17): every comparison names
+// the faster path and by how much; one run at a time (the newest, or the one picked in the tab or the
+// extension's tree), with A/B against a second run; figures that cannot be measured show "—" and why;
+// chart legends in the paths' colours; and filter picks that survive the page reloading. Each test saves a
+// screenshot in test-results/.
+import { test, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BenchReport } from '../../protocol/trace-stream';
+import type { CallRecord, Path, RunInfo, TraceRecord } from '../../protocol/trace';
+import { syntheticCalls } from '../fixtures/synthetic';
+import { launchChromium } from './chromium';
+import { startPageServer, type PageServer } from './page-server';
+import { nextFrame, send, type ViewerWindow } from './viewer-page';
+
+const SHOTS = resolve(__dirname, '../../test-results');
+let server: PageServer;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let problems: string[] = [];
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  server = await startPageServer();
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+beforeEach(async () => {
+  problems = [];
+  context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(8_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(server.url);
+  await page.waitForFunction(() => !!(window as unknown as ViewerWindow).linsockViewer);
+});
+
+afterEach(async () => {
+  const csp = await page.evaluate(() => (window as unknown as ViewerWindow).__cspViolations);
+  await context.close();
+  assert.deepEqual(csp, [], 'no CSP violations');
+  assert.deepEqual(problems, [], 'no console errors');
+});
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `compare-${name}.png`), fullPage: true });
+
+function runInfo(id: string, workload: string, paths: Path[], mode: 'e1000' | 'virtio' | null): RunInfo {
+  return { kind: 'run', id, workload, paths, params: { seconds: 2 }, host: { kernel: '6.1.0-test', cpu: 'Test CPU', cpus: 2, mtu: 1500, mode, offloads: [] }, startedNs: 1, clockErrorNs: {} };
+}
+
+const result = (path: string, mb: number | null, p50: number | null, calls = 1000) => ({ path, mb_per_s: mb, p50_us: p50, p99_us: p50 === null ? null : p50 * 3, ops_per_s: p50 === null ? null : 1e6 / p50, calls, bytes: 1, verified: true });
+
+/** Delivers records to the page as one .lstrace chunk, the way the host does. */
+async function sendRecords(records: TraceRecord[]): Promise<void> {
+  await page.evaluate((recs) => {
+    const w = window as unknown as ViewerWindow;
+    window.dispatchEvent(new MessageEvent('message', { data: { type: 'chunk', bytes: w.linsockFixtures.encode(recs) } }));
+  }, records as unknown[]);
+  await nextFrame(page);
+}
+
+async function init(): Promise<void> {
+  await send(page, { type: 'init', source: 'live', title: 'live', recordLimit: 2_000_000 });
+}
+
+/** The direct path's receives as the lab records them: data the kernel already held, a 0 ns kernel stage. */
+function directReceives(n: number, run: string, startNs: number, firstSeq: number): CallRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const t = startNs + i * 20_000;
+    return { kind: 'call', seq: firstSeq + i, run, guest: 'host1', path: 'direct', socket: 3, op: 'recv', bytes: 65536, result: 'ok', stages: [{ name: 'kernel', start: t, end: t }] };
+  });
+}
+
+const text = (sel: string) => page.locator(sel).allTextContents();
+
+test('every comparison names the faster path and by how much: the verdicts, the report and the per-op table', async () => {
+  await init();
+  // stream: delegated 93 MB/s against direct 124 (the JSON's 0.75, a slowdown) and emulated 58
+  await sendRecords([runInfo('run-stream', 'stream', ['emulated', 'delegated', 'direct'], 'e1000'), ...syntheticCalls(3000, { run: 'run-stream', seed: 3 })]);
+  const report: BenchReport = { workload: 'stream', mode: 'e1000', mtu: 1500, results: [result('emulated', 58, null), result('delegated', 93, null), result('direct', 124, null)], ratios: { 'delegated/direct': 0.75, 'delegated/emulated': 1.6 } };
+  await send(page, { type: 'report', report, runId: 'run-stream' });
+  await nextFrame(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.tab), 'compare');
+  assert.match((await page.locator('.compare-heading').textContent()) ?? '', /^Run stream · emulated vs delegated vs direct \(e1000\) · run-stream$/);
+  const verdicts = await text('.compare > .verdicts li strong');
+  assert.deepEqual(verdicts, ['delegated 1.60× faster than emulated (throughput)', 'direct 2.14× faster than emulated (throughput)', 'direct 1.33× faster than delegated (throughput)']);
+  assert.match((await text('.compare > .verdicts li'))[2]!, /124 vs 93\.0 MB\/s, measured by the benchmark/);
+  const ratios = (await page.locator('.report-ratios').textContent()) ?? '';
+  assert.match(ratios, /direct 1\.33× faster than delegated \(throughput, higher MB\/s is better; delegated\/direct = 0\.75\)/);
+  assert.doesNotMatch(ratios, /0\.75×/, 'no bare ratio without a direction');
+  assert.deepEqual((await text('.compare-table th')).slice(7), ['p50 vs emulated', 'p50 vs direct']);
+  const send_ = await text('.compare-table tr[data-path=delegated][data-op=send] td');
+  assert.match(send_[7]!, /^\d\.\d\d× faster$/, `delegated send against emulated: ${send_.join(' | ')}`);
+  assert.match(send_[8]!, /^\d\.\d\d× slower$/, `delegated send against direct: ${send_.join(' | ')}`);
+  await shot('verdicts');
+});
+
+test('one run at a time: the newest by default, another picked in the tree (selectRun) or the tab, and A/B between two', async () => {
+  await init();
+  const a = syntheticCalls(3000, { run: 'run-a', seed: 4, paths: ['emulated', 'delegated'], startNs: 1e9 });
+  const b = syntheticCalls(1200, { run: 'run-b', seed: 5, paths: ['emulated', 'delegated'], startNs: 60e9, firstSeq: 100_000 });
+  await sendRecords([runInfo('run-a', 'stream', ['emulated', 'delegated'], 'e1000'), ...a, runInfo('run-b', 'stream', ['emulated', 'delegated'], 'virtio'), ...b]);
+  const callsIn = (recs: TraceRecord[], path: string, op: string) => recs.filter((r) => r.kind === 'call' && r.path === path && r.op === op).length;
+  await send(page, { type: 'report', runId: 'run-a', report: { workload: 'stream', mode: 'e1000', mtu: 1500, results: [result('emulated', 58, null), result('delegated', 300, null)], ratios: { 'delegated/emulated': 5.17 } } });
+  await send(page, { type: 'report', runId: 'run-b', report: { workload: 'stream', mode: 'virtio', mtu: 1500, results: [result('emulated', 150, null), result('delegated', 366, null)], ratios: { 'delegated/emulated': 2.44 } } });
+  await nextFrame(page);
+
+  // the newest run, and only its calls
+  assert.match((await page.locator('.compare-heading').textContent()) ?? '', /stream · emulated vs delegated \(virtio\) · run-b/);
+  const calls = async (path: string) => Number((await text(`.compare-table tr[data-path=${path}][data-op=send] td`))[2]);
+  assert.equal(await calls('delegated'), callsIn(b, 'delegated', 'send'), 'delegated sends of run b only');
+  assert.deepEqual(await text('.bench-report td:nth-child(2)'), ['150.0', '366.0'], 'MB/s as the benchmark measured run b');
+  assert.deepEqual(await text('.compare > .verdicts li strong'), ['delegated 2.44× faster than emulated (throughput)']);
+
+  // a run clicked in the extension's tree: the host posts selectRun
+  await page.keyboard.press('t');
+  await send(page, { type: 'selectRun', runId: 'run-a' });
+  await nextFrame(page);
+  assert.equal(await page.evaluate(() => document.body.dataset.tab), 'compare', 'selecting a run shows Compare');
+  assert.match((await page.locator('.compare-heading').textContent()) ?? '', /\(e1000\) · run-a/);
+  assert.equal(await calls('delegated'), callsIn(a, 'delegated', 'send'), 'delegated sends of run a only');
+  assert.deepEqual(await text('.compare > .verdicts li strong'), ['delegated 5.17× faster than emulated (throughput)']);
+  assert.equal(await page.locator('vscode-dropdown[title="Run shown (A)"]').evaluate((d) => (d as HTMLElement & { value: string }).value), 'run-a', 'the tab\'s picker shows it');
+
+  // A/B: run b (virtio) against run a (e1000), picked in the tab
+  await page.locator('vscode-dropdown[title="Compare with run B (A/B)"]').click();
+  await page.locator('vscode-dropdown[title="Compare with run B (A/B)"] vscode-option', { hasText: 'run-b' }).click();
+  await nextFrame(page);
+  assert.match((await page.locator('.ab-verdicts h3').textContent()) ?? '', /^A\/B: B = stream .* \(virtio\) · run-b against A = stream .* \(e1000\) · run-a$/);
+  assert.deepEqual(await text('.ab-verdicts li strong'), ['emulated: B 2.59× faster than A (throughput)', 'delegated: B 1.22× faster than A (throughput)']);
+  await shot('runs-ab');
+});
+
+test('figures that cannot be measured show "—" and why; the charts leave untimed calls out', async () => {
+  await init();
+  const run = 'run-rr';
+  const emulated = syntheticCalls(2000, { run, seed: 6, paths: ['emulated'], ops: ['recv', 'send'], startNs: 1e9 });
+  await sendRecords([runInfo(run, 'rr', ['emulated', 'direct'], 'e1000'), ...emulated, ...directReceives(1000, run, 1e9, 500_000)]);
+  await send(page, { type: 'report', runId: run, report: { workload: 'rr', mode: 'e1000', mtu: 1500, results: [result('emulated', null, 61.2), result('direct', null, null)], ratios: { 'delegated/direct': null }, unavailable: {} } });
+  await nextFrame(page);
+  const cells = await page.locator('.compare-table tr[data-path=direct][data-op=recv] td').all();
+  const shown = await Promise.all(cells.map((c) => c.textContent()));
+  assert.deepEqual(shown.slice(0, 5), ['recv', 'direct', '1000 (1000 not timed)', '—', '—'], shown.join(' | '));
+  assert.match((await cells[3]!.getAttribute('title')) ?? '', /not timed.*0 ns long.*direct receive/);
+  assert.ok(Number(shown[5]) > 0 && Number(shown[5]) < 10_000, `MB/s over the path's span, not over zero time: ${shown[5]}`);
+  const emRecv = await text('.compare-table tr[data-path=emulated][data-op=recv] td');
+  assert.equal(emRecv[8], '—', 'no p50 verdict against untimed calls');
+  assert.ok(!(await page.locator('.compare-table').textContent())!.match(/\b0\.00\b|Infinity|NaN/), 'no 0.00, Infinity or NaN anywhere in the table');
+  assert.match((await text('.compare-notes li')).join('\n'), /— direct recv: not measurable: these calls are not timed/);
+  assert.deepEqual(await text('.compare > .verdicts li strong'), ['emulated vs direct: not measurable']);
+  assert.match((await text('.compare > .verdicts li'))[0]!, /^emulated vs direct: not measurable — the benchmark has no p50 for direct$/);
+  assert.equal(await page.locator('svg.chart .cdf-direct').count(), 0, 'no CDF of zero durations');
+  assert.equal(await page.locator('svg.chart .cdf-emulated').count(), 1);
+  assert.match((await text('.chart-note'))[0]!, /direct: 1,000 calls not timed \(0 ns\), left out/);
+  assert.deepEqual(await text('.bench-report tr:nth-child(3) td'), ['direct', '—', '—', '—', '—', '1000', 'yes']);
+  await shot('not-measured');
+});
+
+test('chart legends are drawn in the paths\' colours', async () => {
+  await init();
+  await sendRecords(syntheticCalls(3000, { run: 'r', seed: 7 }));
+  const legend = await page.locator('svg.chart text.legend').evaluateAll((ts) => ts.map((t) => [t.textContent, getComputedStyle(t).fill]));
+  const styles = await page.evaluate(() => ['emulated', 'delegated', 'direct'].map((p) => getComputedStyle(document.body).getPropertyValue(`--ls-path-${p}`).trim()));
+  const rgb = (hex: string) => `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+  const want = Object.fromEntries(['emulated', 'delegated', 'direct'].map((p, i) => [p, rgb(styles[i]!)]));
+  const byPath = legend.filter(([t]) => t! in want);
+  assert.equal(byPath.length, 6, 'histogram and CDF each name three paths');
+  for (const [t, fill] of byPath) assert.equal(fill, want[t!], `${t} legend colour`);
+  assert.notEqual(want.emulated, want.delegated);
+  await page.locator('.charts').screenshot({ path: join(SHOTS, 'compare-legend.png') });
+});
+
+test('after the page reloads (VS Code hid the tab) the filter controls show the filter that dims the calls', async () => {
+  await init();
+  await sendRecords(syntheticCalls(4000, { run: 'r', seed: 8 }));
+  await page.locator('vscode-panel-tab#tab-timeline').click();
+  await nextFrame(page);
+  const result = page.locator('vscode-dropdown[title=Result]');
+  await result.click();
+  await page.locator('vscode-dropdown[title=Result] vscode-option', { hasText: 'EAGAIN' }).click();
+  await page.locator('vscode-dropdown[title=Operation]').click();
+  await page.locator('vscode-dropdown[title=Operation] vscode-option', { hasText: /^\s*recv\s*$/ }).click();
+  await page.waitForTimeout(400); // state is saved 200 ms after the last change
+  await page.reload();
+  await page.waitForFunction(() => !!(window as unknown as ViewerWindow).linsockViewer);
+  await init();
+  await sendRecords(syntheticCalls(4000, { run: 'r', seed: 8 }));
+  await nextFrame(page);
+  const shows = (sel: string) => page.locator(sel).evaluate((d) => [(d as HTMLElement & { value: string }).value, d.shadowRoot?.querySelector('.selected-value')?.textContent?.trim()]);
+  assert.deepEqual(await shows('vscode-dropdown[title=Result]'), ['EAGAIN', 'EAGAIN']);
+  assert.deepEqual(await shows('vscode-dropdown[title=Operation]'), ['recv', 'recv']);
+  assert.equal(await page.evaluate(() => (window as unknown as ViewerWindow).linsockViewer.state && JSON.stringify((window as unknown as { linsockViewer: { state: { filter: unknown } } }).linsockViewer.state.filter)), JSON.stringify({ text: '', op: 'recv', guest: '', path: '', result: 'EAGAIN', minDurationUs: 0, socket: '' }));
+  // and across the viewer's own tabs
+  await page.keyboard.press('c');
+  await nextFrame(page);
+  await page.keyboard.press('t');
+  await nextFrame(page);
+  assert.deepEqual(await shows('vscode-dropdown[title=Result]'), ['EAGAIN', 'EAGAIN']);
+  await page.locator('#view-timeline .toolbar').screenshot({ path: join(SHOTS, 'compare-filter-after-reload.png') });
+  await shot('filter-after-reload');
+});
