@@ -315,3 +315,21 @@ test('fuzz: mutated chunks (resealed or not) and arbitrary bytes never throw (30
   });
   fc.assert(fc.property(fc.oneof(mutated, noise), assertSound), { numRuns: 30_000 });
 });
+
+test('frame content and drop cause ride behind tag bit 6: frames without them are written as before, bad indexes are refused', () => {
+  const f: FrameRecord = { kind: 'frame', seq: 0, run: 'r', guest: 'g', direction: 'guest-to-host', length: 60, payload: 0, flow: null, tIn: 100, tOut: 200 };
+  const plain = encodeChunk([f]);
+  const detailed = encodeChunk([{ ...f, content: 'ack', dropped: 'queue-full' }]);
+  assert.equal(detailed.length, plain.length + 2, 'two bytes: content and drop cause');
+  assert.deepEqual(decodeChunk(plain).records, [f]);
+  assert.deepEqual(decodeChunk(detailed).records, [{ ...f, content: 'ack', dropped: 'queue-full' }]);
+  // Content index past the list, resealed with a good CRC: refused with what was expected.
+  const body = detailed.slice(CHUNK_HEADER_BYTES);
+  body[body.length - 2] = 99;
+  const bad = new Uint8Array([...detailed.subarray(0, CHUNK_HEADER_BYTES), ...body]);
+  new DataView(bad.buffer).setUint32(12, crc32(body));
+  assert.match(decodeChunk(bad).error?.message ?? '', /bad frame content at offset \d+: 0\.\.5, got 99/);
+  const run: RunInfo = { kind: 'run', id: 'r', workload: 'rr', paths: ['direct', 'emulated'], params: {}, host: { kernel: 'k', cpu: 'c', cpus: 2, mtu: 1500, mode: 'e1000', offloads: [], pathMtu: { direct: 65536, emulated: 1500 } }, startedNs: 1, clockErrorNs: {} };
+  assert.deepEqual(decodeChunk(encodeChunk([run])).records, [run]);
+  assert.throws(() => encodeChunk([{ ...f, content: 'nonsense' as 'ack' }]), /cannot encode frame.content/);
+});
