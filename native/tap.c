@@ -1,5 +1,5 @@
-// linsock_tap: opens TAP devices in a given network namespace, reads frame batches on the event loop
-// and writes one frame per write(2). Node cannot ioctl(TUNSETIFF); fs.read on the fd costs a threadpool
+// linsock_tap: opens TAP devices in a given network namespace, reads frame batches on the event loop,
+// each frame stamped with the clock right after its own read(2), and writes one frame per write(2). Node cannot ioctl(TUNSETIFF); fs.read on the fd costs a threadpool
 // round trip per frame, and net.Socket merges writes into one writev that the TAP takes as one frame.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -124,6 +125,14 @@ typedef struct {
 } Reader;
 
 static unsigned char frame_buf[MAX_FRAME];
+static double frame_t_in[BATCH_MAX];
+
+/* CLOCK_MONOTONIC in ns, the clock of uv_hrtime() and process.hrtime(), which stamp the calls. */
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
 
 static void reader_closed(uv_handle_t *h) { free(h->data); }
 
@@ -136,7 +145,9 @@ static void reader_stop(Reader *r) {
   uv_close((uv_handle_t *)&r->poll, reader_closed);
 }
 
-/* Reads until EAGAIN (or BATCH_MAX frames) and calls back once: callback(frames, tInNs, errno). */
+/* Reads until EAGAIN (or BATCH_MAX frames) and calls back once: callback(frames, tInNs, errno), tInNs a
+ * Float64Array with each frame's own time. One stamp per batch, taken before the first read, would give
+ * every frame that the guest queued while the batch was being read a time before it was sent. */
 static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   Reader *r = h->data;
@@ -147,7 +158,6 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_create_array(env, &frames);
   uint32_t n = 0;
   int err = status < 0 ? EIO : 0;
-  double t_in = (double)uv_hrtime();
   while (!err && n < BATCH_MAX) {
     ssize_t got = read(r->fd, frame_buf, sizeof frame_buf);
     if (got < 0) {
@@ -155,12 +165,17 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       if (errno != EAGAIN) err = errno;
       break;
     }
+    frame_t_in[n] = now_ns();
     napi_value b;
     void *data;
     napi_create_buffer_copy(env, (size_t)got, frame_buf, &data, &b);
     napi_set_element(env, frames, n++, b);
   }
-  napi_create_double(env, t_in, &args[1]);
+  napi_value times_buf;
+  void *times;
+  napi_create_arraybuffer(env, n * sizeof(double), &times, &times_buf);
+  if (n) memcpy(times, frame_t_in, n * sizeof(double));
+  napi_create_typedarray(env, napi_float64_array, n, times_buf, 0, &args[1]);
   napi_create_int32(env, err, &args[2]);
   args[0] = frames;
   if (n > 0 || err) {
@@ -212,19 +227,39 @@ static napi_value js_stop_reading(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* writeFrames(fd, frames[]) -> frames written; one write(2) per frame, because a TAP takes each write as
- * one frame. Stops at the first EAGAIN (a full device queue drops, as a NIC would); throws on other errors. */
+/* writeFrames(fd, frames[], errnos?) -> frames written; one write(2) per frame, because a TAP takes each
+ * write as one frame. Stops at the first EAGAIN (a full device queue drops, as a NIC would); skips frames
+ * the device refuses; throws on other errors. With `errnos` (an Int32Array at least as long as frames),
+ * errnos[i] is 0 for a frame written, else the errno that dropped it (EAGAIN for all from the first). */
 static napi_value js_write_frames(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   int32_t fd;
   uint32_t count, written = 0;
+  int32_t *status = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_array_length(env, argv[1], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "writeFrames(fd, frames[])");
+    napi_throw_type_error(env, NULL, "writeFrames(fd, frames[], errnos?)");
     return NULL;
   }
-  for (uint32_t i = 0; i < count; i++) {
+  if (argc >= 3) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined) {
+      napi_typedarray_type type;
+      size_t length;
+      void *data;
+      bool is_typed = false;
+      napi_is_typedarray(env, argv[2], &is_typed);
+      if (!is_typed || napi_get_typedarray_info(env, argv[2], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array || length < count) {
+        napi_throw_type_error(env, NULL, "writeFrames: errnos must be an Int32Array at least as long as frames");
+        return NULL;
+      }
+      status = data;
+    }
+  }
+  uint32_t i = 0;
+  for (; i < count; i++) {
     napi_value b;
     void *data;
     size_t len;
@@ -235,11 +270,17 @@ static napi_value js_write_frames(napi_env env, napi_callback_info info) {
     if (n < 0) {
       if (errno == EAGAIN) break;
       /* EINVAL/EIO for a frame the device refuses (too long, bad vnet header): drop it, keep the rest. */
-      if (errno == EINVAL || errno == EIO || errno == EMSGSIZE) continue;
+      if (errno == EINVAL || errno == EIO || errno == EMSGSIZE) {
+        if (status) status[i] = errno;
+        continue;
+      }
       return throw_errno(env, "writing a frame to TAP", errno);
     }
+    if (status) status[i] = 0;
     written++;
   }
+  if (status)
+    for (; i < count; i++) status[i] = EAGAIN;
   CHECK(napi_create_uint32(env, written, &result));
   return result;
 }

@@ -1,5 +1,5 @@
 // The linsock_tap N-API addon (native/tap.c) typed: TAP devices opened in a namespace, read in batches
-// on the event loop, written a frame per write(2). A missing build is an error that says how to build it.
+// on the event loop (each frame stamped at its own read), written a frame per write(2). A missing build is an error that says how to build it.
 
 import { loadAddon, type AddonSpec } from './addon';
 
@@ -11,10 +11,11 @@ export interface TapFlags {
 }
 
 /**
- * Called with the frames read in one go (until EAGAIN, at most 256), the host monotonic time in ns when
- * reading began, and 0 — or an errno when the device failed, after which reading has stopped.
+ * Called with the frames read in one go (until EAGAIN, at most 256), for each the host monotonic time in ns
+ * right after its read(2) returned (tInNs[i] for frames[i]), and 0 — or an errno when the device failed,
+ * after which reading has stopped.
  */
-export type FramesCallback = (frames: Buffer[], tInNs: number, errno: number) => void;
+export type FramesCallback = (frames: Buffer[], tInNs: Float64Array, errno: number) => void;
 
 export interface TapAddon {
   /** Largest frame a read returns: 64 KiB + virtio-net header + Ethernet header. */
@@ -23,8 +24,12 @@ export interface TapAddon {
   open(name: string, nsPath: string, flags: TapFlags): { fd: number; name: string };
   startReading(fd: number, onFrames: FramesCallback): TapReader;
   stopReading(reader: TapReader): void;
-  /** One write(2) per frame; returns how many were written (stops at a full queue; skips frames the device refuses). */
-  writeFrames(fd: number, frames: readonly Buffer[]): number;
+  /**
+   * One write(2) per frame; returns how many were written (stops at a full queue; skips frames the device
+   * refuses). With `errnos` (at least frames.length long) each frame's fate: 0 written, else the errno
+   * that dropped it (EAGAIN: the queue was full; EINVAL, EIO, EMSGSIZE: refused).
+   */
+  writeFrames(fd: number, frames: readonly Buffer[], errnos?: Int32Array): number;
   close(fd: number): void;
 }
 

@@ -7,10 +7,10 @@ import { crc32 } from './crc32';
 import { ERRNO_NAMES } from './errno';
 import {
   CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, FILE_HEADER_BYTES, FrameBit, Kind, LSTRACE_MAGIC, LSTRACE_VERSION,
-  MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MODES, TraceFileError, ValueTag,
+  MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MODES, RunBit, TraceFileError, ValueTag,
 } from './lstrace-format';
 import {
-  FRAME_DIRECTIONS, OPS, PATHS, STAGES,
+  FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, OPS, PATHS, STAGES,
   type CallRecord, type CallResult, type DroppedRecord, type FrameRecord, type HostFacts, type Path, type RunInfo,
   type Stage, type TraceRecord,
 } from './trace';
@@ -248,7 +248,7 @@ function readCall(tag: number, v: CallView): void {
 function readFrame(tag: number): FrameRecord {
   const dir = (tag >> 2) & 3;
   if (dir >= FRAME_DIRECTIONS.length) bad('bad frame record', `a direction index below ${FRAME_DIRECTIONS.length}, got ${dir}`, P - 1);
-  if (tag & 0x40 || (tag & FrameBit.udp && !(tag & FrameBit.flow))) bad('bad frame record', 'reserved tag bits 0', P - 1);
+  if (tag & FrameBit.udp && !(tag & FrameBit.flow)) bad('bad frame record', 'the udp bit only with the flow bit', P - 1);
   const at0 = P;
   const seq = tag & FrameBit.nextSeq ? prevSeq + 1 : prevSeq + sv();
   if (seq < 0 || seq > Number.MAX_SAFE_INTEGER) bad('bad frame seq', `0..2^53-1, got ${seq}`, at0);
@@ -269,7 +269,17 @@ function readFrame(tag: number): FrameRecord {
     const dstPort = uv();
     flow = { protocol: tag & FrameBit.udp ? 'udp' : 'tcp', src, srcPort, dst, dstPort };
   }
-  return { kind: 'frame', seq, run, guest, direction: FRAME_DIRECTIONS[dir] as FrameRecord['direction'], length, payload, flow, tIn, tOut };
+  const f: FrameRecord = { kind: 'frame', seq, run, guest, direction: FRAME_DIRECTIONS[dir] as FrameRecord['direction'], length, payload, flow, tIn, tOut };
+  if (tag & FrameBit.detail) {
+    const content = byte();
+    if (content > FRAME_CONTENTS.length) bad('bad frame content', `0..${FRAME_CONTENTS.length}, got ${content}`, P - 1);
+    const dropped = byte();
+    if (dropped > FRAME_DROP_CAUSES.length) bad('bad frame drop cause', `0..${FRAME_DROP_CAUSES.length}, got ${dropped}`, P - 1);
+    if (content === 0 && dropped === 0) bad('bad frame record', 'the detail bit with a content or a drop cause', P - 2);
+    if (content) f.content = FRAME_CONTENTS[content - 1];
+    if (dropped) f.dropped = FRAME_DROP_CAUSES[dropped - 1];
+  }
+  return f;
 }
 
 function numberValue(what: string): number {
@@ -307,7 +317,7 @@ function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
 }
 
 function readRun(tag: number): RunInfo {
-  if (tag !== Kind.run) bad('bad run record', 'reserved tag bits 0', P - 1);
+  if ((tag & ~RunBit.pathMtu) !== Kind.run) bad('bad run record', 'reserved tag bits 0', P - 1);
   const id = str('run id');
   const workload = str('run workload');
   const np = byte();
@@ -331,6 +341,20 @@ function readRun(tag: number): RunInfo {
   const offloads: string[] = [];
   for (let i = counted('host offloads'); i > 0; i--) offloads.push(str('host offload'));
   const host: HostFacts = { kernel, cpu, cpus, mtu, mode: MODES[m] as HostFacts['mode'], offloads };
+  if (tag & RunBit.pathMtu) {
+    const n = byte();
+    if (n > PATHS.length) bad('bad host path MTUs', `at most ${PATHS.length}, got ${n}`, P - 1);
+    const pathMtu: HostFacts['pathMtu'] = {};
+    for (let i = 0; i < n; i++) {
+      const p = byte();
+      if (p >= PATHS.length) bad('bad host path MTU', `a path index below ${PATHS.length}, got ${p}`, P - 1);
+      const at = P;
+      const v = numberValue('host path MTU');
+      if (!Number.isSafeInteger(v) || v < 0) bad('bad host path MTU', `a non-negative integer, got ${v}`, at);
+      pathMtu[PATHS[p] as Path] = v;
+    }
+    host.pathMtu = pathMtu;
+  }
   const startedNs = numberValue('run startedNs');
   const clockErrorNs: RunInfo['clockErrorNs'] = {};
   for (let i = counted('run clock errors'); i > 0; i--) {

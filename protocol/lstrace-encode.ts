@@ -8,10 +8,10 @@ import { crc32 } from './crc32';
 import { errnoCode, isErrnoName } from './errno';
 import {
   CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, FrameBit, Kind,
-  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, MODES, ValueTag,
+  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, MODES, RunBit, ValueTag,
 } from './lstrace-format';
 import {
-  FRAME_DIRECTIONS, OPS, PATHS, STAGES,
+  FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, OPS, PATHS, STAGES,
   type CallRecord, type DroppedRecord, type FrameRecord, type RunInfo, type TraceRecord,
 } from './trace';
 import { utf8Length, writeUtf8 } from './utf8';
@@ -21,6 +21,8 @@ const PATH_INDEX = indexOf(PATHS);
 const OP_INDEX = indexOf(OPS);
 const STAGE_INDEX = indexOf(STAGES);
 const DIRECTION_INDEX = indexOf(FRAME_DIRECTIONS);
+const CONTENT_INDEX = indexOf(FRAME_CONTENTS);
+const DROP_INDEX = indexOf(FRAME_DROP_CAUSES);
 
 export function encodeFileHeader(): Uint8Array {
   const h = new Uint8Array(FILE_HEADER_BYTES);
@@ -317,6 +319,12 @@ export class ChunkWriter {
       if (typeof flow !== 'object' || (flow.protocol !== 'tcp' && flow.protocol !== 'udp')) fail('frame.flow', 'null or a tcp/udp flow', flow);
       tag |= FrameBit.flow | (flow.protocol === 'udp' ? FrameBit.udp : 0);
     }
+    // Each byte is 0 for absent, else 1 + the index: frames of older writers have neither and no byte.
+    let content = 0;
+    let dropped = 0;
+    if (f.content !== undefined) content = 1 + (CONTENT_INDEX.get(f.content) ?? fail('frame.content', FRAME_CONTENTS.join(' | '), f.content));
+    if (f.dropped !== undefined) dropped = 1 + (DROP_INDEX.get(f.dropped) ?? fail('frame.dropped', FRAME_DROP_CAUSES.join(' | '), f.dropped));
+    if (content || dropped) tag |= FrameBit.detail;
     this.recordHead(tag, FrameBit.nextSeq, seq, f.run, f.guest);
     this.uv(nat(f.length, 'frame.length'));
     this.uv(nat(f.payload, 'frame.payload'));
@@ -331,6 +339,10 @@ export class ChunkWriter {
       this.uv(nat(flow.srcPort, 'frame.flow.srcPort'));
       this.uv(this.intern(short(flow.dst, MAX_FLOW_ADDRESS, 'frame.flow.dst'), 'frame.flow.dst'));
       this.uv(nat(flow.dstPort, 'frame.flow.dstPort'));
+    }
+    if (content || dropped) {
+      this.byte(content);
+      this.byte(dropped);
     }
   }
 
@@ -366,7 +378,9 @@ export class ChunkWriter {
 
   private run(r: RunInfo): void {
     this.room(16);
-    this.byte(Kind.run);
+    const h = r.host ?? fail('run.host', 'host facts', r.host);
+    const pathMtu = h.pathMtu === undefined ? null : Object.entries(h.pathMtu);
+    this.byte(Kind.run | (pathMtu ? RunBit.pathMtu : 0));
     this.str(r.id, 'run.id');
     this.str(r.workload, 'run.workload');
     if (!Array.isArray(r.paths) || r.paths.length > 255) fail('run.paths', 'at most 255 paths', r.paths);
@@ -383,7 +397,6 @@ export class ChunkWriter {
       this.str(k, 'run.params key');
       this.anyValue(v, `run.params.${k}`);
     }
-    const h = r.host ?? fail('run.host', 'host facts', r.host);
     this.str(h.kernel, 'run.host.kernel');
     this.str(h.cpu, 'run.host.cpu');
     this.numberValue(h.cpus, 'run.host.cpus');
@@ -395,6 +408,15 @@ export class ChunkWriter {
     if (!Array.isArray(h.offloads)) fail('run.host.offloads', 'a list of strings', h.offloads);
     this.natural(h.offloads.length, 'run.host.offloads');
     for (const o of h.offloads) this.str(o, 'run.host.offloads[]');
+    if (pathMtu) {
+      this.room(1);
+      this.byte(pathMtu.length > PATHS.length ? fail('run.host.pathMtu', `at most ${PATHS.length} paths`, h.pathMtu) : pathMtu.length);
+      for (const [p, mtu] of pathMtu) {
+        this.room(1);
+        this.byte(PATH_INDEX.get(p) ?? fail('run.host.pathMtu key', PATHS.join(' | '), p));
+        this.numberValue(mtu as number, `run.host.pathMtu.${p}`);
+      }
+    }
     this.numberValue(r.startedNs, 'run.startedNs');
     const errors = Object.entries(r.clockErrorNs ?? fail('run.clockErrorNs', 'an object', r.clockErrorNs));
     this.natural(errors.length, 'run.clockErrorNs');

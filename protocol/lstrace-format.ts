@@ -24,8 +24,10 @@ export const DEFAULT_RECORDS_PER_CHUNK = 4096;
 export const Kind = { call: 0, frame: 1, run: 2, dropped: 3 } as const;
 /** Call tag bits (bits 2-3 hold the path index). */
 export const CallBit = { errno: 0x10, frames: 0x20, stageList: 0x40, nextSeq: 0x80 } as const;
-/** Frame tag bits (bits 2-3 hold the direction index). */
-export const FrameBit = { flow: 0x10, udp: 0x20, nextSeq: 0x80 } as const;
+/** Frame tag bits (bits 2-3 hold the direction index); `detail`: content and drop cause follow (2 bytes). */
+export const FrameBit = { flow: 0x10, udp: 0x20, detail: 0x40, nextSeq: 0x80 } as const;
+/** Run tag bits: `pathMtu`: the host facts end with the per-path MTUs. */
+export const RunBit = { pathMtu: 0x04 } as const;
 /** Value tags of run params, clock errors and host numbers. */
 export const ValueTag = { string: 0, nat: 1, true: 2, false: 3, float: 4 } as const;
 export const MODES = [null, 'e1000', 'virtio'] as const;

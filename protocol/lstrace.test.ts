@@ -8,7 +8,7 @@ import {
 } from './lstrace';
 import { crc32 } from './crc32';
 import {
-  FRAME_DIRECTIONS, invalidRecord, OPS, PATHS, STAGES,
+  FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, invalidRecord, OPS, PATHS, STAGES,
   type CallRecord, type FrameRecord, type RunInfo, type StageName, type TraceRecord,
 } from './trace';
 
@@ -49,14 +49,19 @@ const flow = fc.option(rec({
 const frame: fc.Arbitrary<FrameRecord> = fc.tuple(
   rec({ kind: fc.constant('frame' as const), seq: nat, run: name, guest: name, direction: fc.constantFrom(...FRAME_DIRECTIONS), length: nat, payload: nat, flow, tIn: time }),
   fc.nat({ max: 1e9 }),
-).map(([f, d]) => ({ ...f, tOut: Math.min(MAX, f.tIn + d) }));
+  fc.option(fc.constantFrom(...FRAME_CONTENTS), { nil: undefined }),
+  fc.option(fc.constantFrom(...FRAME_DROP_CAUSES), { nil: undefined }),
+).map(([f, d, content, dropped]) => ({
+  ...f, tOut: Math.min(MAX, f.tIn + d), ...(content === undefined ? {} : { content }), ...(dropped === undefined ? {} : { dropped }),
+}));
 const anyNumber = fc.oneof(fc.double(), nat, fc.constantFrom(-0, NaN, -1, 0.5, Infinity));
-const run: fc.Arbitrary<RunInfo> = rec({
+const pathMtu = fc.option(fc.dictionary(fc.constantFrom(...PATHS), nat, { maxKeys: 3, noNullPrototype: true }), { nil: undefined });
+const run: fc.Arbitrary<RunInfo> = fc.tuple(rec({
   kind: fc.constant('run' as const), id: name, workload: fc.constantFrom('stream', 'rr', 'crr'), paths: fc.array(fc.constantFrom(...PATHS), { maxLength: 4 }),
   params: fc.dictionary(fc.oneof(name, fc.constant('__proto__')), fc.oneof(name, anyNumber, fc.boolean()), { maxKeys: 5, noNullPrototype: true }),
   host: rec({ kernel: name, cpu: name, cpus: anyNumber, mtu: anyNumber, mode: fc.constantFrom(null, 'e1000' as const, 'virtio' as const), offloads: fc.array(name, { maxLength: 3 }) }),
   startedNs: nat, clockErrorNs: fc.dictionary(name, anyNumber, { maxKeys: 3, noNullPrototype: true }),
-});
+}), pathMtu).map(([r, m]) => (m === undefined ? r : { ...r, host: { ...r.host, pathMtu: m } }));
 const dropped = rec({ kind: fc.constant('dropped' as const), count: nat, atNs: nat });
 const record: fc.Arbitrary<TraceRecord> = fc.oneof({ arbitrary: call, weight: 6 }, { arbitrary: frame, weight: 2 }, { arbitrary: run, weight: 1 }, { arbitrary: dropped, weight: 1 });
 
@@ -309,4 +314,22 @@ test('fuzz: mutated chunks (resealed or not) and arbitrary bytes never throw (30
     return resealed(b);
   });
   fc.assert(fc.property(fc.oneof(mutated, noise), assertSound), { numRuns: 30_000 });
+});
+
+test('frame content and drop cause ride behind tag bit 6: frames without them are written as before, bad indexes are refused', () => {
+  const f: FrameRecord = { kind: 'frame', seq: 0, run: 'r', guest: 'g', direction: 'guest-to-host', length: 60, payload: 0, flow: null, tIn: 100, tOut: 200 };
+  const plain = encodeChunk([f]);
+  const detailed = encodeChunk([{ ...f, content: 'ack', dropped: 'queue-full' }]);
+  assert.equal(detailed.length, plain.length + 2, 'two bytes: content and drop cause');
+  assert.deepEqual(decodeChunk(plain).records, [f]);
+  assert.deepEqual(decodeChunk(detailed).records, [{ ...f, content: 'ack', dropped: 'queue-full' }]);
+  // Content index past the list, resealed with a good CRC: refused with what was expected.
+  const body = detailed.slice(CHUNK_HEADER_BYTES);
+  body[body.length - 2] = 99;
+  const bad = new Uint8Array([...detailed.subarray(0, CHUNK_HEADER_BYTES), ...body]);
+  new DataView(bad.buffer).setUint32(12, crc32(body));
+  assert.match(decodeChunk(bad).error?.message ?? '', /bad frame content at offset \d+: 0\.\.5, got 99/);
+  const run: RunInfo = { kind: 'run', id: 'r', workload: 'rr', paths: ['direct', 'emulated'], params: {}, host: { kernel: 'k', cpu: 'c', cpus: 2, mtu: 1500, mode: 'e1000', offloads: [], pathMtu: { direct: 65536, emulated: 1500 } }, startedNs: 1, clockErrorNs: {} };
+  assert.deepEqual(decodeChunk(encodeChunk([run])).records, [run]);
+  assert.throws(() => encodeChunk([{ ...f, content: 'nonsense' as 'ack' }]), /cannot encode frame.content/);
 });

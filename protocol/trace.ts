@@ -67,6 +67,28 @@ export interface Flow {
   dstPort: number;
 }
 
+/**
+ * What a frame carried, append-only (files store the index):
+ *   data       transport payload (TCP or UDP)
+ *   ack        a TCP segment without payload, SYN, FIN or RST: an acknowledgement or window update
+ *   handshake  a TCP SYN without payload
+ *   teardown   a TCP FIN or RST without payload
+ *   other      no checked TCP/UDP header (ARP, ICMP, IPv6 extension headers, garbage)
+ */
+export const FRAME_CONTENTS = ['data', 'ack', 'handshake', 'teardown', 'other'] as const;
+export type FrameContent = (typeof FRAME_CONTENTS)[number];
+
+/**
+ * Why the device model did not deliver a frame, append-only (files store the index):
+ *   queue-full  the destination TAP's queue was full (EAGAIN), as a NIC's full ring drops
+ *   refused     the destination TAP refused the frame (EINVAL, EIO, EMSGSIZE: too long, bad vnet header)
+ *   hairpin     addressed back to the port it came from
+ *   garbage     its headers contradict its size (see lab/device-model/frame.ts)
+ *   no-port     flooded with no other port attached
+ */
+export const FRAME_DROP_CAUSES = ['queue-full', 'refused', 'hairpin', 'garbage', 'no-port'] as const;
+export type FrameDropCause = (typeof FRAME_DROP_CAUSES)[number];
+
 export interface FrameRecord {
   kind: 'frame';
   seq: number;
@@ -79,9 +101,16 @@ export interface FrameRecord {
   /** Transport payload bytes carried, 0 when not TCP/UDP. */
   payload: number;
   flow: Flow | null;
-  /** Into and out of the device model. */
+  /**
+   * Into and out of the device model: tIn is taken right after the read(2) that took this frame off its
+   * TAP (one clock reading per frame); tOut after the write(2) to the destination TAP, or when dropped.
+   */
   tIn: number;
   tOut: number;
+  /** What the frame carried; absent in files written before it was recorded. */
+  content?: FrameContent;
+  /** Set when the device model did not deliver the frame (it never reached `direction`'s receiver). */
+  dropped?: FrameDropCause;
 }
 
 export interface HostFacts {
@@ -92,6 +121,12 @@ export interface HostFacts {
   /** e1000 or virtio for the emulated path; null when the run has none. */
   mode: 'e1000' | 'virtio' | null;
   offloads: string[];
+  /**
+   * The MTU each path of the run actually crossed: loopback's for direct and delegated (host sockets on
+   * 127.0.0.1), the TAPs' for emulated. `mtu` above is the emulated path's when it ran, else loopback's.
+   * Absent in files written before it was recorded.
+   */
+  pathMtu?: Partial<Record<Path, number>>;
 }
 
 export interface RunInfo {
@@ -131,6 +166,8 @@ const isStr = (v: unknown, max = 255): v is string => typeof v === 'string' && v
 const OP_SET = new Set<string>(OPS);
 const STAGE_SET = new Set<string>(STAGES);
 const PATH_SET = new Set<string>(PATHS);
+const CONTENT_SET = new Set<string>(FRAME_CONTENTS);
+const DROP_SET = new Set<string>(FRAME_DROP_CAUSES);
 
 /** Returns why `v` is not a valid trace record, or null when it is. */
 export function invalidRecord(v: unknown): string | null {
@@ -161,6 +198,8 @@ export function invalidRecord(v: unknown): string | null {
       if (!isStr(r.run) || !isStr(r.guest)) return 'frame.run or frame.guest is not a string';
       if (!FRAME_DIRECTIONS.includes(r.direction as FrameDirection)) return `frame.direction '${String(r.direction)}' is unknown`;
       if (!isNat(r.tIn) || !isNat(r.tOut) || r.tOut < r.tIn) return 'frame.tOut is before frame.tIn';
+      if (r.content !== undefined && !CONTENT_SET.has(r.content as string)) return `frame.content '${String(r.content)}' is unknown`;
+      if (r.dropped !== undefined && !DROP_SET.has(r.dropped as string)) return `frame.dropped '${String(r.dropped)}' is not a drop cause`;
       if (r.flow !== null) {
         const f = r.flow as Record<string, unknown>;
         if (typeof f !== 'object' || (f.protocol !== 'tcp' && f.protocol !== 'udp') || !isStr(f.src, 64) || !isStr(f.dst, 64) || !isNat(f.srcPort) || !isNat(f.dstPort))
@@ -173,6 +212,11 @@ export function invalidRecord(v: unknown): string | null {
       if (!Array.isArray(r.paths) || !r.paths.every((p) => PATH_SET.has(p as string))) return 'run.paths is not a list of paths';
       if (typeof r.params !== 'object' || r.params === null) return 'run.params is not an object';
       if (typeof r.host !== 'object' || r.host === null) return 'run.host is not an object';
+      const pathMtu = (r.host as Record<string, unknown>).pathMtu;
+      if (pathMtu !== undefined) {
+        if (typeof pathMtu !== 'object' || pathMtu === null) return 'run.host.pathMtu is not an object';
+        for (const [p, m] of Object.entries(pathMtu)) if (!PATH_SET.has(p) || !isNat(m)) return `run.host.pathMtu.${p} is not a path's MTU`;
+      }
       if (!isNat(r.startedNs)) return 'run.startedNs is not a non-negative integer';
       if (typeof r.clockErrorNs !== 'object' || r.clockErrorNs === null) return 'run.clockErrorNs is not an object';
       return null;

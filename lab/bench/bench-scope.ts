@@ -5,8 +5,8 @@ import type { BenchReport, EmulatedMode, Path, Workload } from '../../protocol';
 import { PATHS, WORKLOADS } from '../../protocol';
 import { MAX_BUSY_POLL_US, type TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
-import type { EmulatedPath } from '../emulated';
-import type { FrameLog } from './recording';
+import type { DeviceCounters, EmulatedPath } from '../emulated';
+import type { FrameLog, LinkStats } from './recording';
 import type { BenchServerPorts } from './server';
 import type { WorkloadResult } from './workload-result';
 
@@ -29,6 +29,8 @@ export interface BenchOptions {
 export interface BenchEnv {
   /** The guest socket of a running linsockd whose policy allows the bench server; else the bench starts its own (bench-daemon.ts). */
   daemonGuestPath?: string;
+  /** With daemonGuestPath: that daemon's --busy-poll-us, for the run's RunInfo (absent there when not given). */
+  daemonBusyPollUs?: number;
   /** Where the run's records go (RunInfo, direct and emulated calls, frames); delegated calls come from the daemon. */
   sink?: TraceSink;
   /** Stamped into every record of the run; one is made up when absent. */
@@ -49,6 +51,12 @@ export interface BenchOutcome {
   report: BenchReport;
   /** The rows with where each ran and notes (losses, why a path is unavailable). */
   results: WorkloadResult[];
+  /**
+   * With a sink and the emulated path: the device model's own counts (framesHandled() of them is the frame
+   * records it published) and what linking frames to calls found. Live: the counters keep counting until
+   * the run's cleanup has closed the path, and late frames may still be counted after it.
+   */
+  emulatedFrames?: { counters: DeviceCounters; linking: LinkStats; lateFrames(): number };
 }
 
 export const DEFAULT_MODE: EmulatedMode = 'virtio';

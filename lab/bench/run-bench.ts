@@ -55,7 +55,9 @@ export async function runBenchDetailed(o: BenchOptions, env: BenchEnv = {}): Pro
     if (sinkOn) sinkOn.publish(runInfo(scope));
     const results = o.workload === 'inter-guest' ? await runInterGuest(scope, sinkOn) : await runGuestToHost(scope, sinkOn);
     scope.checkAborted();
-    return { report: assemble(scope, results), results };
+    const outcome: BenchOutcome = { report: assemble(scope, results), results };
+    if (scope.emulated && scope.frames) outcome.emulatedFrames = { counters: scope.emulated.relay.counters, linking: scope.frames.linking, lateFrames: () => (scope.frames as FrameLog).lateFrames };
+    return outcome;
   } catch (e) {
     // A cancelled run's children die mid-step; say that, not what their death looked like.
     if (env.signal?.aborted) throw new BenchCancelled();
@@ -98,13 +100,18 @@ async function prepareLab(s: BenchScope, sink: TraceSink | null): Promise<void> 
 }
 
 function runInfo(s: BenchScope): RunInfo {
+  const params: RunInfo['params'] = { seconds: s.o.seconds, trace: s.o.trace, mode: s.mode, emulated: s.emulated ? 'available' : s.emulatedWhy ?? 'not requested' };
+  // The delegated path's polling window: the caller's daemon's when it says it, else that of the daemon
+  // the run starts. A daemon behind --daemon that did not say has none here rather than a made-up one.
+  const busyPollUs = s.env.daemonGuestPath ? s.env.daemonBusyPollUs : s.o.busyPollUs ?? DEFAULT_BUSY_POLL_US;
+  if (busyPollUs !== undefined) params.busyPollUs = busyPollUs;
   return {
     kind: 'run',
     id: s.runId,
     workload: s.o.workload,
     paths: [...s.o.paths],
-    params: { seconds: s.o.seconds, trace: s.o.trace, mode: s.mode, busyPollUs: s.env.daemonGuestPath ? 'the daemon\'s own' : s.o.busyPollUs ?? DEFAULT_BUSY_POLL_US, emulated: s.emulated ? 'available' : s.emulatedWhy ?? 'not requested' },
-    host: hostFacts(s.emulated?.profile ?? null),
+    params,
+    host: hostFacts(s.emulated?.profile ?? null, s.o.paths),
     startedNs: nowNs(),
     clockErrorNs: {},
   };

@@ -4,7 +4,7 @@
 // The relay's hot path uses inspectFrame() with one reused FrameInfo and builds flow strings (flowOf())
 // only when it records frames.
 
-import type { Flow } from '../../protocol';
+import type { Flow, FrameContent } from '../../protocol';
 
 /** Length of the virtio-net header that precedes every frame on a TAP opened with IFF_VNET_HDR. */
 export const VNET_HDR_LEN = 10;
@@ -13,6 +13,9 @@ const ETH_P_IPV4 = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
 
 export interface FrameInfo {
   /** 48-bit MAC addresses as numbers (exact: below 2^53). */
@@ -31,9 +34,20 @@ export interface FrameInfo {
   l4: number;
   /** TCP or UDP payload bytes; 0 for anything else. */
   payload: number;
+  /** The TCP header's flags byte (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10...); 0 for anything else. */
+  tcpFlags: number;
 }
 
-export const emptyFrameInfo = (): FrameInfo => ({ dst: 0, src: 0, group: false, etherType: 0, length: 0, transport: 0, ipVersion: 0, l3: 0, l4: 0, payload: 0 });
+export const emptyFrameInfo = (): FrameInfo => ({ dst: 0, src: 0, group: false, etherType: 0, length: 0, transport: 0, ipVersion: 0, l3: 0, l4: 0, payload: 0, tcpFlags: 0 });
+
+/** What a frame inspectFrame() accepted carried (FRAME_CONTENTS in protocol/trace.ts). */
+export function contentOf(info: FrameInfo): FrameContent {
+  if (info.transport === 0) return 'other';
+  if (info.transport === IPPROTO_UDP || info.payload > 0) return 'data';
+  if (info.tcpFlags & TCP_SYN) return 'handshake';
+  if (info.tcpFlags & (TCP_FIN | TCP_RST)) return 'teardown';
+  return 'ack';
+}
 
 /**
  * Checks `buf` as one frame and fills `out`; returns null for a frame to forward, or why it is garbage.
@@ -53,6 +67,7 @@ export function inspectFrame(buf: Buffer, offset: number, maxLength: number, out
   out.transport = 0;
   out.ipVersion = 0;
   out.payload = 0;
+  out.tcpFlags = 0;
   const l3 = offset + ETH_HDR_LEN;
   const l3Avail = buf.length - l3;
   out.l3 = l3;
@@ -89,6 +104,7 @@ function transport(buf: Buffer, proto: number, at: number, avail: number, out: F
     const doff = (buf[at + 12]! >> 4) * 4;
     if (doff < 20 || doff > avail) return `TCP data offset ${doff} does not fit the segment`;
     out.payload = avail - doff;
+    out.tcpFlags = buf[at + 13]!;
   } else {
     if (avail < 8) return 'UDP header truncated';
     const ulen = buf.readUInt16BE(at + 4);
@@ -118,6 +134,7 @@ export interface ParsedFrame {
   length: number;
   flow: Flow | null;
   payload: number;
+  content: FrameContent;
 }
 
 export type FrameVerdict = { ok: true; frame: ParsedFrame } | { ok: false; reason: string };
@@ -128,7 +145,7 @@ export function parseFrame(buf: Buffer, offset: number, maxLength: number): Fram
   const reason = inspectFrame(buf, offset, maxLength, info);
   if (reason !== null) return { ok: false, reason };
   const { dst, src, group, etherType, length, payload } = info;
-  return { ok: true, frame: { dst, src, group, etherType, length, payload, flow: flowOf(buf, info) } };
+  return { ok: true, frame: { dst, src, group, etherType, length, payload, flow: flowOf(buf, info), content: contentOf(info) } };
 }
 
 function ipv4Text(b: Buffer, at: number): string {

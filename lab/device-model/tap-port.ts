@@ -9,7 +9,8 @@ export interface DevicePort {
   readonly name: string;
   /** The emulated guest behind this port; null for the host side. */
   readonly guest: string | null;
-  writeFrames(frames: readonly Buffer[]): number;
+  /** Returns how many were written; with `errnos`, may set each frame's fate (0, or the errno that dropped it). */
+  writeFrames(frames: readonly Buffer[], errnos?: Int32Array): number;
 }
 
 export class TapPort implements DevicePort {
@@ -36,8 +37,8 @@ export class TapPort implements DevicePort {
     this.reader = this.addon.startReading(this.fd, onFrames);
   }
 
-  writeFrames(frames: readonly Buffer[]): number {
-    return this.closed ? 0 : this.addon.writeFrames(this.fd, frames);
+  writeFrames(frames: readonly Buffer[], errnos?: Int32Array): number {
+    return this.closed ? 0 : this.addon.writeFrames(this.fd, frames, errnos);
   }
 
   close(): void {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseFrame, VNET_HDR_LEN } from '../../lab/device-model/frame';
 import { LearningSwitch } from '../../lab/device-model/learning-switch';
-import { DeviceModel, type FrameSink } from '../../lab/device-model/device-model';
+import { DeviceModel, framesHandled, type FrameSink } from '../../lab/device-model/device-model';
 import { nicProfile } from '../../lab/device-model/nic-mode';
 import type { DevicePort } from '../../lab/device-model/tap-port';
 import { invalidRecord, type FrameRecord, type TraceRecord } from '../../protocol';
@@ -23,11 +23,15 @@ function ether(dst: Buffer, src: Buffer, type: number, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-function tcp(srcPort: number, dstPort: number, payload: number): Buffer {
+const SYN = 0x02;
+const ACK = 0x10;
+
+function tcp(srcPort: number, dstPort: number, payload: number, flags = ACK): Buffer {
   const t = Buffer.alloc(20 + payload);
   t.writeUInt16BE(srcPort, 0);
   t.writeUInt16BE(dstPort, 2);
   t[12] = 5 << 4;
+  t[13] = flags;
   return t;
 }
 
@@ -154,7 +158,7 @@ class RecordingPort implements DevicePort {
   }
 }
 
-test('the device model floods unknown and group destinations, then switches by learned MAC, and counts garbage', () => {
+test('the device model floods unknown and group destinations, then switches by learned MAC, and records what it drops', () => {
   const records: TraceRecord[] = [];
   const sink: FrameSink = { enabled: true, publish: (r) => records.push(r) };
   for (const mode of ['e1000', 'virtio'] as const) {
@@ -168,23 +172,67 @@ test('the device model floods unknown and group destinations, then switches by l
     const fromA = Buffer.concat([hdr, ether(BROADCAST, MAC_A, 0x0806, Buffer.alloc(28))]);
     const fromB = Buffer.concat([hdr, ether(MAC_A, MAC_B, 0x0800, ipv4(6, tcp(5201, 40000, 100)))]);
     const toB = Buffer.concat([hdr, ether(MAC_B, MAC_A, 0x0800, ipv4(6, tcp(40000, 5201, 1200)))]);
-    model.ingest(a, [fromA], 1000);
+    const ackToB = Buffer.concat([hdr, ether(MAC_B, MAC_A, 0x0800, ipv4(6, tcp(40000, 5201, 0, ACK)))]);
+    const hairpin = Buffer.concat([hdr, ether(MAC_A, MAC_A, 0x0800, ipv4(6, tcp(40000, 5201, 0, SYN)))]);
+    model.ingest(a, [fromA], [1000]);
     assert.deepEqual([host.written.length, b.written.length, a.written.length], [1, 1, 0], 'broadcast floods');
-    model.ingest(b, [fromB, Buffer.from('garbage'), Buffer.alloc(0)], 2000);
+    model.ingest(b, [fromB, Buffer.from('garbage'), Buffer.alloc(0)], [2000, 2001, 2002]);
     assert.equal(a.written.length, 1, 'B -> A by the learned MAC');
     assert.equal(host.written.length, 1, 'not flooded once learned');
-    model.ingest(a, [toB], 3000);
-    assert.equal(b.written.length, 2);
+    model.ingest(a, [toB, ackToB, hairpin], [3000, 3001, 3002]);
+    assert.equal(b.written.length, 3);
     assert.equal(model.counters.garbage, 2);
+    assert.equal(model.counters.hairpinDrops, 1);
     assert.equal(model.counters.flooded, 1);
-    assert.equal(model.counters.framesIn, 5);
-    assert.equal(model.counters.framesOut, 4);
-    const frames = records.filter((r) => r.kind === 'frame');
-    assert.equal(frames.length, 4);
+    assert.equal(model.counters.framesIn, 7);
+    assert.equal(model.counters.framesOut, 5);
+    const frames = records.filter((r): r is FrameRecord => r.kind === 'frame');
+    assert.equal(frames.length, framesHandled(model.counters), 'every frame handled is recorded');
+    assert.equal(frames.length, 8);
     for (const r of frames) assert.equal(invalidRecord(r), null);
-    const last = frames[3]!;
-    assert.ok(last.kind === 'frame' && last.direction === 'guest-to-guest' && last.payload === 1200 && last.tIn === 3000 && last.tOut >= last.tIn);
-    assert.ok(frames[0]!.kind === 'frame' && frames[0]!.direction === 'guest-to-host' && frames[0]!.flow === null);
+    assert.deepEqual(frames.map((r) => r.tIn).sort((x, y) => x - y), [1000, 1000, 2000, 2001, 2002, 3000, 3001, 3002], 'each frame keeps its own arrival time');
+    assert.deepEqual(frames.filter((r) => r.dropped).map((r) => [r.dropped, r.tIn, r.content]), [['garbage', 2001, 'other'], ['garbage', 2002, 'other'], ['hairpin', 3002, 'handshake']]);
+    const delivered = frames.filter((r) => !r.dropped);
+    assert.deepEqual(delivered.map((r) => [r.tIn, r.content]), [[1000, 'other'], [1000, 'other'], [2000, 'data'], [3000, 'data'], [3001, 'ack']]);
+    const last = delivered[3]!;
+    assert.ok(last.direction === 'guest-to-guest' && last.payload === 1200 && last.tOut >= last.tIn);
+    assert.ok(delivered[0]!.direction === 'guest-to-host' && delivered[0]!.flow === null);
+  }
+});
+
+test('frames a port refuses or has no room for are recorded as dropped with the cause', () => {
+  const records: FrameRecord[] = [];
+  const sink: FrameSink = { enabled: true, publish: (r) => void (r.kind === 'frame' && records.push(r)) };
+  for (const mode of ['e1000', 'virtio'] as const) {
+    records.length = 0;
+    const model = new DeviceModel(nicProfile(mode), 'lsk-test', sink);
+    const hdr = mode === 'virtio' ? Buffer.alloc(VNET_HDR_LEN) : Buffer.alloc(0);
+    // The host port refuses the first frame it sees (EINVAL), then takes one and is full (EAGAIN).
+    let seen = 0;
+    const host: DevicePort = {
+      name: 'h', guest: null,
+      writeFrames(frames, errnos) {
+        let written = 0;
+        for (let i = 0; i < frames.length; i++) {
+          const n = seen++;
+          const e = n === 0 ? 22 : n === 1 ? 0 : 11;
+          if (errnos) errnos[i] = e;
+          if (e === 0) written++;
+        }
+        return written;
+      },
+    };
+    const a = new RecordingPort('a', 'a');
+    model.attach(host);
+    model.attach(a);
+    const lone = new DeviceModel(nicProfile(mode), 'lsk-test', sink);
+    lone.attach(a);
+    const toHost = (payload: number): Buffer => Buffer.concat([hdr, ether(BROADCAST, MAC_A, 0x0800, ipv4(17, udp(40000, 53, payload)))]);
+    model.ingest(a, [toHost(1), toHost(2), toHost(3)], [10, 20, 30]);
+    lone.ingest(a, [toHost(4)], [40]);
+    assert.deepEqual(records.map((r) => [r.payload, r.dropped ?? 'delivered', r.tIn]), [[1, 'refused', 10], [2, 'delivered', 20], [3, 'queue-full', 30], [4, 'no-port', 40]]);
+    assert.deepEqual([model.counters.refusedDrops, model.counters.framesOut, model.counters.queueDrops, lone.counters.noPortDrops], [1, 1, 1, 1]);
+    assert.equal(framesHandled(model.counters) + framesHandled(lone.counters), records.length);
   }
 });
 

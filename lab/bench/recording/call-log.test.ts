@@ -108,3 +108,66 @@ test('a frame queue names the frame of a call\'s first byte, and none when that 
   for (let i = 0; i < 10; i++) f.push(frame(i, 100, i, false), 4);
   assert.equal(f.takeBytes(50, []), null);
 });
+
+test('a send waits for the frames that carry its bytes, however late they come; frames after its wait are counted late', async () => {
+  const ms = 1e6;
+  const published: TraceRecord[] = [];
+  const frames = new FrameLog({ enabled: true, publish: (r) => published.push(r) });
+  const sink: CallRecord[] = [];
+  const intake = new CallIntake({ enabled: true, publish: (r) => sink.push(r as CallRecord) }, frames);
+  const log = new PassThrough();
+  const done = intake.read(log);
+  log.write(frameOf(KIND_FLOW, Buffer.from(JSON.stringify(FLOW))));
+  log.end(frameOf(KIND_CHUNK, encodeChunk([call('send', 3000, 1 * ms)])));
+  // The frames enter 300 ms after the call log arrived: twice the old fixed wait of 150 ms.
+  await new Promise((r) => setTimeout(r, 300));
+  [frame(1, 1448, 300 * ms, true), frame(2, 1552, 301 * ms, true)].forEach((f) => frames.publish(f));
+  await done;
+  assert.deepEqual(sink[0]!.frames, [1, 2]);
+  assert.ok(intake.stats.maxWaitMs >= 290, `waited ${intake.stats.maxWaitMs} ms`);
+  assert.equal(intake.stats.chunksCutShort, 0);
+  assert.equal(intake.stats.maxSendToFrameNs, 301 * ms - (1 * ms + 1000));
+
+  // A frame of bytes whose call was already linked is late: counted, and linked to no later call.
+  const q = new FrameQueue();
+  q.push(frame(1, 100, 10, true), 100);
+  const first: number[] = [];
+  q.takeBytes(200, first);
+  q.push(frame(2, 100, 20, true), 100);
+  q.push(frame(3, 50, 30, true), 100);
+  const second: number[] = [];
+  q.takeBytes(250, second);
+  assert.deepEqual([first, second, q.late], [[1], [3], 1]);
+});
+
+test('a dropped TCP frame is linked to its send but its bytes count once, in the retransmission', () => {
+  const q = new FrameQueue();
+  q.push({ ...frame(1, 1000, 10, true), dropped: 'queue-full' }, 100);
+  q.push(frame(2, 1000, 20, true), 100);
+  q.push(frame(3, 1000, 30, true), 100);
+  assert.equal(q.arrived, 2000);
+  const out: number[] = [];
+  q.takeBytes(1000, out);
+  assert.deepEqual(out, [1, 2]);
+  const next: number[] = [];
+  q.takeBytes(2000, next);
+  assert.deepEqual(next, [3]);
+});
+
+test('connect and close take their flow\'s SYNs and FINs whenever they came', async () => {
+  const ms = 1e6;
+  const frames = new FrameLog({ enabled: true, publish: () => undefined });
+  const signal = (seq: number, tIn: number, out: boolean, content: 'handshake' | 'teardown' | 'ack'): FrameRecord => ({ ...frame(seq, 0, tIn, out), content });
+  [signal(1, 1 * ms, true, 'handshake'), signal(2, 50 * ms, false, 'handshake'), signal(3, 51 * ms, true, 'ack'),
+    signal(4, 100 * ms, true, 'teardown'), signal(5, 180 * ms, false, 'teardown'), signal(6, 181 * ms, true, 'ack')].forEach((f) => frames.publish(f));
+  const sink: CallRecord[] = [];
+  const intake = new CallIntake({ enabled: true, publish: (r) => sink.push(r as CallRecord) }, frames);
+  const log = new PassThrough();
+  const done = intake.read(log);
+  const span = (op: CallRecord['op'], start: number, end: number): CallRecord => ({ ...call(op, 0, start), stages: [{ name: 'kernel', start, end }] });
+  log.write(frameOf(KIND_FLOW, Buffer.from(JSON.stringify(FLOW))));
+  log.end(frameOf(KIND_CHUNK, encodeChunk([span('connect', 0.5 * ms, 51 * ms), span('close', 99 * ms, 100 * ms)])));
+  await done;
+  // The peer's FIN came 80 ms after the close returned, the last ACK after that: not in the close's window.
+  assert.deepEqual(sink.map((c) => c.frames), [[1, 2, 3], [4, 5]]);
+});

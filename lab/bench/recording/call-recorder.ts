@@ -10,6 +10,8 @@ import type { DatagramSocket, SocketFactory, StreamSocket } from '../socket-fact
 
 const BATCH = 4096;
 const FLUSH_MS = 50;
+/** How long close() waits for sockets the workload ended or destroyed to report their close. */
+const CLOSE_WAIT_MS = 1000;
 
 export class CallRecorder {
   private batch: CallRecord[] = [];
@@ -19,6 +21,8 @@ export class CallRecorder {
   private nextSocket = 1;
   private readonly out: Socket;
   private timer: NodeJS.Timeout | null = null;
+  /** Sockets the workload closed whose 'close' (which records the call) has not come yet. */
+  private readonly closings = new Set<Promise<void>>();
 
   constructor(private readonly run: string, private readonly guest: string, private readonly path: Path) {
     this.out = new Socket({ fd: CALL_LOG_FD, readable: false });
@@ -52,8 +56,22 @@ export class CallRecorder {
     this.batch = [];
   }
 
-  /** Flushes and closes the log; resolves once the runner has it all. */
-  close(): Promise<void> {
+  /** Records the close of a socket when `closed` resolves; close() waits for it (a while). */
+  closing(closed: Promise<void>): void {
+    this.closings.add(closed);
+    void closed.then(() => this.closings.delete(closed));
+  }
+
+  /**
+   * Flushes and closes the log; resolves once the runner has it all. A workload that destroys its socket
+   * and returns would otherwise end the log before Node emits the socket's 'close', and lose that call.
+   */
+  async close(): Promise<void> {
+    if (this.closings.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.closings), new Promise((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     this.flush();
     return new Promise((resolve) => this.out.end(resolve));
   }
@@ -83,19 +101,26 @@ function recordStream(s: StreamSocket, rec: CallRecorder, id: number): StreamSoc
     rec.call(id, 'recv', d.length, 'ok', t, t);
   });
   let closeStart = 0;
+  let markClosed: () => void = () => undefined;
+  const closing = (): void => {
+    if (closeStart) return;
+    closeStart = nowNs();
+    rec.closing(new Promise<void>((resolve) => (markClosed = resolve)));
+  };
   const end = s.end;
   s.end = function (this: StreamSocket, ...args: unknown[]) {
-    closeStart ||= nowNs();
+    closing();
     return (end as (...a: unknown[]) => StreamSocket).apply(this, args);
   } as typeof s.end;
   const destroy = s.destroy;
   s.destroy = function (this: StreamSocket, err?: Error) {
-    closeStart ||= nowNs();
+    closing();
     return destroy.call(this, err);
   } as typeof s.destroy;
   s.once('close', () => {
     const t = nowNs();
     rec.call(id, 'close', 0, 'ok', closeStart || t, t);
+    markClosed();
   });
   return s;
 }

@@ -5,4 +5,4 @@
 export { CallRecorder, recordingFactory } from './call-recorder';
 export { MAX_RECORDED_CALLS } from './call-log';
 export { CallIntake } from './call-intake';
-export { FrameLog } from './frame-log';
+export { FrameLog, type LinkStats } from './frame-log';
