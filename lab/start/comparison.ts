@@ -20,6 +20,8 @@ export interface ComparisonHost {
   /** The hosted daemon's policy, opened to the run's bench server's ports for the run only. */
   policy: Policy;
   sink: TraceSink;
+  /** The hosted daemon's busy-polling window, recorded in each run's metadata. */
+  busyPollUs: number;
 }
 
 export interface ComparisonEnv {
@@ -52,7 +54,7 @@ export async function runComparison(req: ComparisonRequest, host: ComparisonHost
   try {
     return await runBenchDetailed(
       { workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode, trace: host.sink.enabled },
-      { daemonGuestPath: host.guestPath, sink: host.sink, runId: env.runId, signal: env.signal, onProgress: env.onProgress, onServerPorts: allow },
+      { daemonGuestPath: host.guestPath, sink: host.sink, runId: env.runId, signal: env.signal, onProgress: env.onProgress, onServerPorts: allow, daemonBusyPollUs: host.busyPollUs },
     );
   } finally {
     for (const remove of removers) remove();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  defaultGuestSocketPath, instanceName, Policy, startDaemon, startTraceServer, TraceHub, type RunningDaemon, type TraceServer,
+  DEFAULT_BUSY_POLL_US, defaultGuestSocketPath, instanceName, Policy, startDaemon, startTraceServer, TraceHub, type RunningDaemon, type TraceServer,
 } from '../../daemon';
 import { runComparison, type ComparisonRequest } from './comparison';
 import type { BenchOutcome } from '../bench/run-bench';
@@ -77,7 +77,7 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     // once (the initial comparison does: freed a tick later, its next run was refused as a second one).
     const done = (async () => {
       try {
-        return await runComparison(req, { guestPath, policy, sink: recorder }, { runId, signal: abort.signal, onProgress: log });
+        return await runComparison(req, { guestPath, policy, sink: recorder, busyPollUs: o.busyPollUs ?? DEFAULT_BUSY_POLL_US }, { runId, signal: abort.signal, onProgress: log });
       } finally {
         if (current === me) current = null;
       }
