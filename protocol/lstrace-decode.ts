@@ -308,8 +308,9 @@ function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
 
 function readRun(tag: number): RunInfo {
   if (tag !== Kind.run) bad('bad run record', 'reserved tag bits 0', P - 1);
-  const id = str('run id');
-  const workload = str('run workload');
+  // The model's limits (invalidRecord, trace.ts): every decoded record must pass it.
+  const id = str('run id', MAX_RECORD_NAME);
+  const workload = str('run workload', MAX_RECORD_NAME);
   const np = byte();
   const paths: Path[] = [];
   for (let i = 0; i < np; i++) {
@@ -331,7 +332,9 @@ function readRun(tag: number): RunInfo {
   const offloads: string[] = [];
   for (let i = counted('host offloads'); i > 0; i--) offloads.push(str('host offload'));
   const host: HostFacts = { kernel, cpu, cpus, mtu, mode: MODES[m] as HostFacts['mode'], offloads };
+  const at = P;
   const startedNs = numberValue('run startedNs');
+  if (!Number.isSafeInteger(startedNs) || startedNs < 0) bad('bad run startedNs', `a time in 0..2^53-1 ns, got ${startedNs}`, at);
   const clockErrorNs: RunInfo['clockErrorNs'] = {};
   for (let i = counted('run clock errors'); i > 0; i--) {
     const k = str('clock error key');
