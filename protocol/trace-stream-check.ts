@@ -25,30 +25,32 @@ const numOrNull = (v: unknown) => v === null || (typeof v === 'number' && !Numbe
 /** How a wrong value looks in an error: its type and a short, safe rendering ("a string \"1\"", "an object"). */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'missing';
   if (Array.isArray(v)) return `an array of ${v.length}`;
   if (typeof v === 'string') return `a string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}${v.length > 40 ? ` (${v.length} characters)` : ''}`;
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
 }
-const field = (m: Obj, k: string, want: string) => `${k} is ${describeValue(m[k])}, expected ${want}`;
+/** Why field `k` of `m` is wrong; `label` names it in the message (`guest name` for a guest's `name`). */
+const field = (m: Obj, k: string, want: string, label = k) => `${label} is ${describeValue(m[k])}, expected ${want}`;
 
 const withId: Check = (m) => (isNat(m.id) ? null : field(m, 'id', 'a request id'));
 
 function checkSocket(s: unknown): string | null {
   if (!isObj(s)) return 'a socket is not an object';
   if (!isNat(s.handle) || !isNat(s.bytesIn) || !isNat(s.bytesOut)) return 'a socket handle or byte count is not a non-negative integer';
-  if (s.kind !== 'tcp' && s.kind !== 'udp' && s.kind !== 'listener') return field(s, 'socket kind', 'tcp, udp or listener');
-  if (!isText(s.state, 64)) return field(s, 'socket state', 'a short text');
-  for (const k of ['local', 'remote']) if (s[k] !== null && !isText(s[k], 128)) return field(s, `socket ${k}`, 'an address or null');
+  if (s.kind !== 'tcp' && s.kind !== 'udp' && s.kind !== 'listener') return field(s, 'kind', 'tcp, udp or listener', 'socket kind');
+  if (!isText(s.state, 64)) return field(s, 'state', 'a short text', 'socket state');
+  for (const k of ['local', 'remote']) if (s[k] !== null && !isText(s[k], 128)) return field(s, k, 'an address or null', `socket ${k}`);
   return null;
 }
 
 function checkGuest(g: unknown): string | null {
   if (!isObj(g)) return 'a guest is not an object';
-  if (!isName(g.name)) return field(g, 'guest name', `a name of 1..${MAX_NAME} characters`);
-  if (g.transport !== 'unix' && g.transport !== 'tcp' && g.transport !== 'chardev') return field(g, 'guest transport', 'unix, tcp or chardev');
-  if (!isNat(g.connectedNs)) return field(g, 'guest connectedNs', 'a time in ns');
-  if (!Array.isArray(g.sockets) || g.sockets.length > MAX_SOCKETS) return field(g, 'guest sockets', `a list of at most ${MAX_SOCKETS}`);
+  if (!isName(g.name)) return field(g, 'name', `a name of 1..${MAX_NAME} characters`, 'guest name');
+  if (g.transport !== 'unix' && g.transport !== 'tcp' && g.transport !== 'chardev') return field(g, 'transport', 'unix, tcp or chardev', 'guest transport');
+  if (!isNat(g.connectedNs)) return field(g, 'connectedNs', 'a time in ns', 'guest connectedNs');
+  if (!Array.isArray(g.sockets) || g.sockets.length > MAX_SOCKETS) return field(g, 'sockets', `a list of at most ${MAX_SOCKETS}`, 'guest sockets');
   for (const s of g.sockets) {
     const why = checkSocket(s);
     if (why) return why;
@@ -59,18 +61,18 @@ function checkGuest(g: unknown): string | null {
 const STATUS_COUNTS = ['calls', 'callsPerSec', 'bytes', 'errors', 'drops', 'guests', 'sockets', 'ringSize', 'ringUsed', 'rssBytes'] as const;
 function checkStatus(s: unknown): string | null {
   if (!isObj(s)) return 'status is not an object';
-  for (const k of STATUS_COUNTS) if (!isCount(s[k])) return field(s, `status.${k}`, 'a non-negative number');
-  if (typeof s.tracing !== 'boolean') return field(s, 'status.tracing', 'a boolean');
-  if (!isNat(s.nextSeq)) return field(s, 'status.nextSeq', 'a seq number');
+  for (const k of STATUS_COUNTS) if (!isCount(s[k])) return field(s, k, 'a non-negative number', `status.${k}`);
+  if (typeof s.tracing !== 'boolean') return field(s, 'tracing', 'a boolean', 'status.tracing');
+  if (!isNat(s.nextSeq)) return field(s, 'nextSeq', 'a seq number', 'status.nextSeq');
   return null;
 }
 
 function checkReport(r: unknown): string | null {
   if (!isObj(r)) return 'report is not an object';
-  if (!WORKLOADS.includes(r.workload as never)) return field(r, 'report.workload', WORKLOADS.join(', '));
-  if (r.mode !== null && r.mode !== 'e1000' && r.mode !== 'virtio') return field(r, 'report.mode', 'e1000, virtio or null');
-  if (!isCount(r.mtu)) return field(r, 'report.mtu', 'a number');
-  if (!Array.isArray(r.results) || r.results.length > MAX_RESULTS) return field(r, 'report.results', `a list of at most ${MAX_RESULTS} rows`);
+  if (!WORKLOADS.includes(r.workload as never)) return field(r, 'workload', WORKLOADS.join(', '), 'report.workload');
+  if (r.mode !== null && r.mode !== 'e1000' && r.mode !== 'virtio') return field(r, 'mode', 'e1000, virtio or null', 'report.mode');
+  if (!isCount(r.mtu)) return field(r, 'mtu', 'a number', 'report.mtu');
+  if (!Array.isArray(r.results) || r.results.length > MAX_RESULTS) return field(r, 'results', `a list of at most ${MAX_RESULTS} rows`, 'report.results');
   for (const x of r.results as unknown[]) {
     if (!isObj(x) || !isText(x.path, MAX_NAME)) return 'a report row has no path';
     if (!['mb_per_s', 'p50_us', 'p99_us', 'ops_per_s'].every((k) => numOrNull(x[k]))) return `report row ${x.path}: a figure is neither a number nor null`;
