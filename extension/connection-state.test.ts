@@ -20,11 +20,22 @@ function run(events: ConnectionEvent[], from: Machine = INITIAL) {
 }
 const types = (es: Effect[]) => es.map((e) => e.type);
 
-test('connect, open: connected, backoff reset', () => {
-  const { m, effects } = run([{ type: 'connect' }, { type: 'opened' }]);
+test('connect, open: connected; the backoff resets only once the session proves healthy', () => {
+  const { m, effects } = run([{ type: 'connect' }, { type: 'opened' }, { type: 'healthy' }]);
   assert.equal(m.state, 'connected');
   assert.deepEqual(types(effects[0]!), ['open']);
-  assert.deepEqual(types(effects[1]!), ['resetBackoff']);
+  assert.deepEqual(types(effects[1]!), []);
+  assert.deepEqual(types(effects[2]!), ['resetBackoff']);
+  // A late health timer of a session already gone does nothing.
+  assert.deepEqual(run([dropped, { type: 'healthy' }], m).effects[1], []);
+});
+
+test('a daemon that drops every session right after hello is redialled with growing delays', () => {
+  const cycle: ConnectionEvent[] = [{ type: 'retryDue' }, { type: 'opened' }, dropped];
+  const { effects } = run([{ type: 'connect' }, { type: 'opened' }, dropped, ...cycle, ...cycle, ...cycle]);
+  const delays = effects.flat().filter((e) => e.type === 'scheduleRetry').map((e) => (e as { delayMs: number }).delayMs);
+  assert.deepEqual(delays, [100, 200, 300, 400]);
+  assert.ok(!effects.flat().some((e) => e.type === 'resetBackoff'));
 });
 
 test('a first connection that fails is reported and does not retry by itself', () => {
@@ -40,7 +51,7 @@ test('a dropped connection reconnects with growing delays until it opens again',
   assert.deepEqual(types(effects[3]!), ['open']);
   // A failed retry schedules the next, longer wait and does not nag the user again.
   assert.deepEqual(effects[4], [{ type: 'close' }, { type: 'scheduleRetry', delayMs: 200 }]);
-  assert.deepEqual(types(effects[6]!), ['resetBackoff']);
+  assert.deepEqual(types(effects[6]!), []);
 });
 
 test('a refused token stops reconnecting: waiting cannot fix it', () => {
@@ -82,4 +93,5 @@ test('failures are classified by what can fix them', () => {
   assert.equal(classifyFailure({ errorCode: 'ECONNREFUSED' }).kind, 'unreachable');
   assert.equal(classifyFailure({ closeCode: 1006 }).kind, 'dropped');
   assert.match(classifyFailure({ closeCode: 4408 }).detail, /too slowly/);
+  assert.deepEqual(classifyFailure({ protocolError: 'a second hello', closeCode: 1000 }), { kind: 'protocol', detail: 'a second hello' });
 });

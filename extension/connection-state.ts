@@ -8,9 +8,11 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
 
 /**
  * Why a connection failed. `unauthorized`, `bad-version` and `bad-url` cannot heal by waiting: the user must
- * change something, so they stop reconnecting. The others may pass (daemon restarting, network blip).
+ * change something, so they stop reconnecting. The others may pass (daemon restarting, network blip);
+ * `protocol` (the daemon sent what the trace stream does not allow, or went silent) is retried with backoff,
+ * which grows until a session proves healthy.
  */
-export type FailureKind = 'unauthorized' | 'bad-version' | 'bad-url' | 'unreachable' | 'dropped';
+export type FailureKind = 'unauthorized' | 'bad-version' | 'bad-url' | 'unreachable' | 'dropped' | 'protocol';
 
 export interface Failure {
   kind: FailureKind;
@@ -23,6 +25,8 @@ export const isFatal = (f: Failure): boolean => f.kind === 'unauthorized' || f.k
 export type ConnectionEvent =
   | { type: 'connect' }
   | { type: 'opened' }
+  /** The session stayed up long enough and the daemon answered: only now the backoff starts over. */
+  | { type: 'healthy' }
   | { type: 'failed'; failure: Failure }
   | { type: 'retryDue' }
   | { type: 'disconnect' };
@@ -58,8 +62,12 @@ export function step(m: Machine, e: ConnectionEvent, nextDelay: () => number): {
       if (m.state === 'reconnecting' && !m.attempting) return to('reconnecting', true, [{ type: 'cancelRetry' }, { type: 'open' }]);
       return to(m.state, m.attempting, []);
     case 'opened':
-      if (m.state === 'connecting' || m.state === 'reconnecting') return to('connected', false, [{ type: 'resetBackoff' }]);
+      // No backoff reset here: a daemon that drops every session right after hello must not be redialled
+      // at the first delay forever.
+      if (m.state === 'connecting' || m.state === 'reconnecting') return to('connected', false, []);
       return to(m.state, m.attempting, []);
+    case 'healthy':
+      return to(m.state, m.attempting, m.state === 'connected' ? [{ type: 'resetBackoff' }] : []);
     case 'failed': {
       if (m.state === 'disconnected') return to(m.state, false, []);
       if (isFatal(e.failure)) return to('disconnected', false, [{ type: 'close' }, { type: 'cancelRetry' }, { type: 'report', failure: e.failure, retrying: false }]);
@@ -94,6 +102,8 @@ export interface FailureFacts {
   invalidUrl?: boolean;
   /** The daemon answered hello with another protocol version. */
   peerProtocol?: number;
+  /** The daemon broke the trace stream protocol (a malformed or unexpected message) or stopped answering. */
+  protocolError?: string;
 }
 
 export function classifyFailure(f: FailureFacts): Failure {
@@ -103,6 +113,7 @@ export function classifyFailure(f: FailureFacts): Failure {
     return { kind: 'unauthorized', detail: said || 'the daemon refused the token' };
   if (f.peerProtocol !== undefined || f.closeCode === CloseCode.badVersion || f.serverCode === 'bad-version')
     return { kind: 'bad-version', detail: said || `the daemon speaks trace protocol ${f.peerProtocol ?? 'of another version'}` };
+  if (f.protocolError !== undefined) return { kind: 'protocol', detail: f.protocolError };
   if (f.httpStatus !== undefined) return { kind: 'bad-url', detail: said || `the server answered HTTP ${f.httpStatus}: no Linsock trace stream at this URL` };
   if (f.errorCode === 'ENOTFOUND' || f.errorCode === 'EAI_AGAIN' || f.errorCode === 'ERR_INVALID_URL')
     return { kind: 'bad-url', detail: said || `the host name does not resolve (${f.errorCode})` };

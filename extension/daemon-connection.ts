@@ -1,6 +1,12 @@
 // The extension's WebSocket client of linsockd's trace stream (protocol/trace-stream.ts): says hello,
 // keeps a subscription alive across reconnects without gaps or repeats, and answers requests. The rules
 // of when to connect live in connection-state.ts; this file performs them. No VS Code API here.
+//
+// The daemon is a peer, not a friend: every message is checked before use (trace-stream-check.ts), one
+// hello per session, any error while handling a message ends that session visibly (the backoff takes over),
+// a silent daemon is noticed by a heartbeat, and nothing it sends grows without bound: messages <= 4 MiB,
+// chunks <= MAX_CHUNK_RECORDS records, small chunks joined (chunk-batcher.ts), log lines capped in length
+// and rate (capped-log.ts).
 
 import WebSocket from 'ws';
 import {
@@ -15,10 +21,13 @@ import {
   type TraceRecord,
   type Workload,
 } from '../protocol';
+import { readServerMessage } from '../protocol/trace-stream-check';
 import { Backoff } from './backoff';
+import { CappedLog, oneLine, type LogSink } from './capped-log';
+import { ChunkBatcher } from './chunk-batcher';
 import { classifyFailure, INITIAL, step, type ConnectionState, type Effect, type Failure, type FailureFacts, type Machine } from './connection-state';
 import type { RecordCodec } from './record-codec';
-import { RecordSieve } from './record-sieve';
+import { RecordSieve, type SeqAnomalies } from './record-sieve';
 import { REAL_TIMERS, type Timers } from './frame-pacer';
 
 export interface ConnectionOptions {
@@ -27,11 +36,35 @@ export interface ConnectionOptions {
   token: () => Promise<string | undefined>;
   codec: RecordCodec;
   client: string;
-  log: (level: 'trace' | 'info' | 'warn' | 'error', message: string) => void;
+  /** Receives lines already capped (length, rate): see capped-log.ts. */
+  log: LogSink;
   backoff?: Backoff;
   timers?: Timers;
   helloTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A ping this often; a session that hears nothing (no message, no pong) for heartbeatTimeoutMs ends. */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** A session up this long that heard from the daemon after hello is healthy: the backoff starts over. */
+  healthyAfterMs?: number;
+  /** Requests in a row the daemon leaves unanswered before the session is given up. */
+  maxMissedReplies?: number;
+  /** How long small chunks are held to be joined (chunk-batcher.ts). */
+  batchMs?: number;
+  logCaps?: ConstructorParameters<typeof CappedLog>[1];
+}
+
+/** What the connection noticed about the daemon's behaviour (shown to the user; read by tests). */
+export interface ConnectionHealth {
+  /** Chunks that could not be decoded (their whole records before the damage kept). */
+  damagedChunks: number;
+  /** Gaps, regressions and duplicates of seqs (record-sieve.ts). */
+  seq: Readonly<SeqAnomalies>;
+  /** Replies to no request of ours, and sessions ended because the daemon broke the protocol. */
+  unsolicited: number;
+  violations: number;
+  /** Longest time spent handling one message, ms. */
+  slowestMessageMs: number;
 }
 
 export interface DaemonHello {
@@ -53,8 +86,17 @@ type Listener<T> = (v: T) => void;
 type RequestBody = ClientRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 type Pending = { onMessage: (m: ServerMessage) => boolean; fail: (e: Error) => void; timer: unknown };
 
-/** Largest message accepted from the daemon: a chunk of records, with room; bigger means a broken peer. */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest message accepted from the daemon: its chunks hold at most 4096 records (about 130 KB) and its
+ * replies are small; 4 MiB leaves room (a 4 MiB guests reply parses and checks in about 20 ms).
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Records one chunk may claim: twice what the daemon writes (4096). A chunk claiming more is refused from its
+ * header, before decoding: the cost of a message is its records (about 5 µs each as objects, deduplicated and
+ * counted), so this keeps the worst message near 40 ms.
+ */
+export const MAX_CHUNK_RECORDS = 8192;
 
 export class DaemonConnection {
   private machine: Machine = INITIAL;
@@ -73,17 +115,37 @@ export class DaemonConnection {
     return this.subscriptionId !== null;
   }
   private hello: DaemonHello | null = null;
+  /** This session's hello arrived (hello is once per session). */
+  private greeted = false;
+  private heartbeatTimer: unknown = null;
+  private healthTimer: unknown = null;
+  private batchTimer: unknown = null;
+  /** When the current session last heard from the daemon (any message or pong), and when it said hello. */
+  private heardAt = 0;
+  private helloAt = 0;
+  private missedReplies = 0;
+  private readonly log: CappedLog;
+  private readonly batcher: ChunkBatcher;
   private readonly backoff: Backoff;
   private readonly timers: Timers;
   private readonly stateListeners = new Set<Listener<StateChange>>();
   private readonly recordListeners = new Set<Listener<{ bytes: Uint8Array; records: TraceRecord[] }>>();
   private readonly helloListeners = new Set<Listener<DaemonHello>>();
-  /** Chunks that could not be decoded: counted and logged, never fatal. */
-  damagedChunks = 0;
+  private readonly counts = { damagedChunks: 0, unsolicited: 0, violations: 0, slowestMessageMs: 0 };
 
   constructor(private readonly o: ConnectionOptions) {
     this.backoff = o.backoff ?? new Backoff();
     this.timers = o.timers ?? REAL_TIMERS;
+    this.log = new CappedLog(o.log, { now: () => this.timers.now(), ...o.logCaps });
+    this.batcher = new ChunkBatcher(o.codec, (bytes, records) => this.each(this.recordListeners, { bytes, records }));
+  }
+
+  get health(): ConnectionHealth {
+    return { ...this.counts, seq: { ...this.sieve.anomalies } };
+  }
+  /** Chunks that could not be decoded: counted and logged, never fatal. */
+  get damagedChunks(): number {
+    return this.counts.damagedChunks;
   }
 
   get state(): ConnectionState {
@@ -172,6 +234,7 @@ export class DaemonConnection {
 
   dispose(): void {
     this.disconnect();
+    this.log.flush();
     this.stateListeners.clear();
     this.recordListeners.clear();
     this.helloListeners.clear();
@@ -184,9 +247,13 @@ export class DaemonConnection {
     const ws = this.socket;
     if (!ws || this.machine.state !== 'connected') return Promise.reject(new Error('not connected to the daemon'));
     return new Promise<ServerMessage>((resolve, reject) => {
+      const gen = this.generation;
       const timer = this.timers.setTimeout(() => {
         this.pending.delete(id);
         reject(new Error(`the daemon did not answer '${body.op}' within ${Math.round(timeoutMs / 1000)} s`));
+        // One slow answer may be load; several in a row is a daemon that stopped serving this session.
+        if (++this.missedReplies >= (this.o.maxMissedReplies ?? 3))
+          this.fail(gen, { protocolError: `the daemon left ${this.missedReplies} requests in a row unanswered` });
       }, timeoutMs);
       const finish = () => {
         this.timers.clearTimeout(timer);
@@ -195,6 +262,7 @@ export class DaemonConnection {
       this.pending.set(id, {
         timer,
         onMessage: (m) => {
+          this.missedReplies = 0;
           if (m.type === 'error') {
             finish();
             reject(new Error(`${m.code}: ${m.message}`));
@@ -241,7 +309,18 @@ export class DaemonConnection {
     }
     if (this.machine.state !== before || report) {
       const change: StateChange = { state: this.machine.state, ...(report ? { failure: report.failure, retrying: report.retrying } : {}) };
-      for (const l of this.stateListeners) l(change);
+      this.each(this.stateListeners, change);
+    }
+  }
+
+  /** Calls each listener; one that throws is logged and does not stop the others or the connection. */
+  private each<T>(set: Set<Listener<T>>, v: T): void {
+    for (const l of set) {
+      try {
+        l(v);
+      } catch (err) {
+        this.log.write('error', `a listener of the daemon connection failed: ${(err as Error)?.stack ?? String(err)}`, 'listener');
+      }
     }
   }
 
@@ -254,7 +333,7 @@ export class DaemonConnection {
         this.closeSocket();
         break;
       case 'scheduleRetry':
-        this.o.log('info', `reconnecting in ${eff.delayMs} ms`);
+        this.log.write('info', `reconnecting in ${eff.delayMs} ms`, 'retry');
         this.retryTimer = this.timers.setTimeout(() => {
           this.retryTimer = null;
           this.dispatch({ type: 'retryDue' });
@@ -273,9 +352,17 @@ export class DaemonConnection {
   private fail(gen: number, facts: FailureFacts): void {
     if (gen !== this.generation) return;
     this.generation++; // this socket's later events are noise now
-    const failure = classifyFailure(facts);
-    this.o.log(failure.kind === 'dropped' ? 'warn' : 'error', `connection to ${this.o.url()}: ${failure.kind}: ${failure.detail}`);
+    const classified = classifyFailure(facts);
+    // The detail may quote the daemon: bounded before it reaches a pop-up, a tooltip or the log.
+    const failure = { ...classified, detail: oneLine(classified.detail, 500) };
+    if (failure.kind === 'protocol') this.counts.violations++;
+    this.log.write(failure.kind === 'dropped' ? 'warn' : 'error', `connection to ${this.o.url()}: ${failure.kind}: ${failure.detail}`, 'failure');
     this.dispatch({ type: 'failed', failure });
+  }
+
+  /** The daemon sent what the protocol does not allow: this session ends, visibly; the backoff takes over. */
+  private violation(gen: number, why: string): void {
+    this.fail(gen, { protocolError: `the daemon broke the trace protocol: ${why}` });
   }
 
   private async open(): Promise<void> {
@@ -297,7 +384,9 @@ export class DaemonConnection {
       return;
     }
     if (gen !== this.generation) return; // disconnected while the token was being found
-    this.o.log('info', `connecting to ${url}`);
+    this.log.write('info', `connecting to ${url}`, 'connecting');
+    this.greeted = false;
+    this.missedReplies = 0;
     const ws = new WebSocket(url, {
       headers: token ? { Authorization: `Bearer ${token}` } : {},
       handshakeTimeout: 5000,
@@ -314,72 +403,144 @@ export class DaemonConnection {
     ws.on('close', (code, reason) => this.fail(gen, { closeCode: code, closeReason: reason.toString() }));
     ws.on('open', () => {
       if (gen !== this.generation) return;
+      this.heardAt = this.timers.now();
       this.helloTimer = this.timers.setTimeout(
         () => this.fail(gen, { httpStatus: 0, message: 'no hello from the server within 5 s: this URL does not serve a Linsock trace stream' }),
         this.o.helloTimeoutMs ?? 5000,
       );
       ws.send(JSON.stringify({ op: 'hello', id: this.nextId++, protocol: TRACE_STREAM_VERSION, client: this.o.client }));
     });
+    ws.on('pong', () => {
+      if (gen === this.generation) this.heardAt = this.timers.now();
+    });
     ws.on('message', (data: Buffer, isBinary) => {
       if (gen !== this.generation) return;
-      if (isBinary) this.receiveChunk(data);
-      else this.receiveText(gen, data.toString('utf8'));
+      const t0 = this.timers.now();
+      this.heardAt = t0;
+      try {
+        if (isBinary) this.receiveChunk(gen, data);
+        else this.receiveText(gen, data.toString('utf8'));
+      } catch (err) {
+        // Whatever went wrong, this session cannot be trusted to be in step any more: end it, visibly.
+        this.violation(gen, `handling its message failed: ${(err as Error)?.message ?? String(err)}`);
+      }
+      const ms = this.timers.now() - t0;
+      if (ms > this.counts.slowestMessageMs) this.counts.slowestMessageMs = ms;
     });
+  }
+
+  /** Pings while the session is up; a session that heard nothing for the timeout ends. */
+  private heartbeat(gen: number, ws: WebSocket): void {
+    const every = this.o.heartbeatMs ?? 5000;
+    const timeout = this.o.heartbeatTimeoutMs ?? 15_000;
+    this.heartbeatTimer = this.timers.setTimeout(() => {
+      this.heartbeatTimer = null;
+      if (gen !== this.generation) return;
+      const silent = this.timers.now() - this.heardAt;
+      if (silent > timeout) return this.fail(gen, { protocolError: `the daemon went silent: nothing from it, not even a ping reply, for ${Math.round(silent / 1000)} s` });
+      try {
+        ws.ping();
+      } catch {
+        // A socket that cannot ping is closing: its close event says why.
+      }
+      this.heartbeat(gen, ws);
+    }, every);
+  }
+
+  /** Once the session stayed up long enough and the daemon was heard after hello, the backoff starts over. */
+  private watchHealth(gen: number): void {
+    this.healthTimer = this.timers.setTimeout(() => {
+      this.healthTimer = null;
+      if (gen !== this.generation) return;
+      if (this.heardAt > this.helloAt) this.dispatch({ type: 'healthy' });
+      else this.watchHealth(gen);
+    }, this.o.healthyAfterMs ?? 10_000);
+  }
+
+  private stopTimers(): void {
+    for (const t of [this.helloTimer, this.heartbeatTimer, this.healthTimer]) if (t !== null) this.timers.clearTimeout(t);
+    this.helloTimer = this.heartbeatTimer = this.healthTimer = null;
+  }
+
+  /** Hands on the records held for joining (chunk-batcher.ts). */
+  private flushBatch(): void {
+    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
+    this.batchTimer = null;
+    this.batcher.flush();
   }
 
   private closeSocket(): void {
     this.generation++; // whatever this socket still says (its close event) is about a socket given up
-    if (this.helloTimer !== null) this.timers.clearTimeout(this.helloTimer);
-    this.helloTimer = null;
+    this.stopTimers();
+    // Records received before the end are real: they go to the store before the state says the session ended.
+    this.flushBatch();
+    this.log.flush();
+    this.greeted = false;
     this.subscriptionId = null;
     for (const p of [...this.pending.values()]) p.fail(new Error('the connection to the daemon closed'));
     const ws = this.socket;
     this.socket = null;
     if (!ws) return;
     ws.removeAllListeners('message');
+    ws.removeAllListeners('pong');
     ws.on('error', () => undefined); // a late error of a socket we gave up must not throw
     if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client disconnects');
     else ws.terminate();
   }
 
   private receiveText(gen: number, text: string): void {
-    let m: ServerMessage;
-    try {
-      m = JSON.parse(text) as ServerMessage;
-    } catch {
-      this.o.log('warn', `ignored a message from the daemon that is not JSON: ${text.slice(0, 120)}`);
-      return;
-    }
+    const { message: m, error } = readServerMessage(text);
+    if (error !== null) return this.violation(gen, error);
     if (m.type === 'hello') return this.receiveHello(gen, m);
     if (m.type === 'error' && m.id === null) {
       // Not an answer to a request: the daemon refuses the session itself.
       if (m.code === 'unauthorized' || m.code === 'bad-version') return this.fail(gen, { serverCode: m.code, message: m.message });
-      this.o.log('warn', `daemon: ${m.code}: ${m.message}`);
+      this.log.write('warn', `daemon: ${m.code}: ${m.message}`, 'daemon-error');
       return;
     }
-    const id = (m as { id?: number }).id;
-    const p = id === undefined ? undefined : this.pending.get(id);
-    if (p) p.onMessage(m);
-    else if (m.type === 'error') this.o.log('warn', `daemon error for request ${String(id)}: ${m.code}: ${m.message}`);
+    if (!this.greeted) return this.violation(gen, `a '${m.type}' message before its hello`);
+    const p = this.pending.get(m.id as number);
+    if (p) {
+      p.onMessage(m);
+      return;
+    }
+    this.counts.unsolicited++;
+    if (m.type === 'error') this.log.write('warn', `daemon error for request ${m.id}: ${m.code}: ${m.message}`, 'daemon-error');
+    else this.log.write('warn', `ignored a '${m.type}' reply to request ${m.id}, which is not waiting for one`, 'unsolicited');
   }
 
   private receiveHello(gen: number, m: Extract<ServerMessage, { type: 'hello' }>): void {
+    // A second hello would re-subscribe and reset duplicate filtering: the session is over instead.
+    if (this.greeted) return this.violation(gen, 'a second hello in the same session');
     if (this.helloTimer !== null) this.timers.clearTimeout(this.helloTimer);
     this.helloTimer = null;
     if (m.protocol !== TRACE_STREAM_VERSION) return this.fail(gen, { peerProtocol: m.protocol, message: `the daemon speaks trace protocol ${m.protocol}, this extension ${TRACE_STREAM_VERSION}` });
+    this.greeted = true;
+    this.helloAt = this.heardAt = this.timers.now();
     const restarted = this.sieve.meet(m.daemon, m.nextSeq);
     this.hello = { daemon: m.daemon, protocol: m.protocol, nextSeq: m.nextSeq, restarted };
-    this.o.log('info', `connected to ${m.daemon} (trace protocol ${m.protocol}, next seq ${m.nextSeq}${restarted ? ', restarted since the last connection' : ''})`);
+    this.log.write('info', `connected to ${m.daemon} (trace protocol ${m.protocol}, next seq ${m.nextSeq}${restarted ? ', restarted since the last connection' : ''})`, 'hello');
+    const ws = this.socket;
+    if (ws) this.heartbeat(gen, ws);
+    this.watchHealth(gen);
     this.dispatch({ type: 'opened' });
-    for (const l of this.helloListeners) l(this.hello);
-    if (this.wantSubscription) {
+    this.each(this.helloListeners, this.hello);
+    if (this.wantSubscription && gen === this.generation) {
       const resume = this.sieve.lastSeq >= 0 || restarted;
-      this.subscribe(resume).catch((err: Error) => this.o.log('error', `subscribing again failed: ${err.message}`));
+      this.subscribe(resume).catch((err: Error) => this.log.write('error', `subscribing again failed: ${err.message}`, 'subscribe'));
     }
   }
 
-  private receiveChunk(data: Buffer): void {
+  private receiveChunk(gen: number, data: Buffer): void {
+    if (!this.greeted) return this.violation(gen, 'a chunk of records before its hello');
     if (!this.subscribed && !this.wantSubscription) return;
+    // The header's record count, checked before decoding: a chunk may not make us build millions of objects.
+    const claimed = data.byteLength >= 12 ? data.readUInt32BE(8) : 0;
+    if (claimed > MAX_CHUNK_RECORDS) {
+      this.counts.damagedChunks++;
+      this.log.write('error', `refused a chunk of ${data.byteLength} bytes from the daemon claiming ${claimed} records (at most ${MAX_CHUNK_RECORDS})`, 'damaged-chunk');
+      return;
+    }
     // A plain Uint8Array that owns its memory: ws may hand out views of a larger buffer, chunks live long in
     // the store, and a Buffer would cross postMessage as Buffer.toJSON()'s {type, data}, not as bytes.
     const bytes = new Uint8Array(data.byteLength);
@@ -387,13 +548,21 @@ export class DaemonConnection {
     const { records, error } = this.o.codec.decodeChunk(bytes);
     if (error) {
       // Keep the whole records before the damage; the rest of this chunk is lost and said so.
-      this.damagedChunks++;
-      this.o.log('error', `a damaged chunk of ${bytes.byteLength} bytes from the daemon (${records.length} records kept): ${error.message}`);
+      this.counts.damagedChunks++;
+      this.log.write('error', `a damaged chunk of ${bytes.byteLength} bytes from the daemon (${records.length} records kept): ${error.message}`, 'damaged-chunk');
     }
+    const before = { ...this.sieve.anomalies };
     const kept = this.sieve.keep(records);
+    const after = this.sieve.anomalies;
+    if (after.gaps !== before.gaps || after.regressions !== before.regressions || after.duplicates !== before.duplicates)
+      this.log.write('warn', `odd record numbering from the daemon: ${after.gaps} gaps (${after.missing} seqs missing), ${after.regressions} steps back, ${after.duplicates} repeats so far`, 'seq');
     if (kept.length === 0) return;
-    const out = kept.length === records.length && !error ? bytes : this.o.codec.encodeChunk(kept);
-    for (const l of this.recordListeners) l({ bytes: out, records: kept });
+    this.batcher.add(kept.length === records.length && !error ? bytes : null, kept);
+    if (this.batcher.pending > 0 && this.batchTimer === null)
+      this.batchTimer = this.timers.setTimeout(() => {
+        this.batchTimer = null;
+        this.batcher.flush();
+      }, this.o.batchMs ?? 50);
   }
 
   private listen<T>(set: Set<Listener<T>>, l: Listener<T>): { dispose(): void } {

@@ -36,6 +36,8 @@ export class LiveTrace implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private poll: NodeJS.Timeout | null = null;
   private pollTick = 0;
+  /** The last failure of the connection, kept for the status bar's tooltip until a session is up again. */
+  lastFailure: Failure | null = null;
   /** A token the user typed in this session, offered when no file or secret has one. */
   private typedToken: string | undefined;
   /** Failures of an automatic connection go to the log only; those of a user's request are shown. */
@@ -138,6 +140,7 @@ export class LiveTrace implements vscode.Disposable {
     setContext('linsock.connected', state === 'connected');
     setContext('linsock.state', state);
     setContext('linsock.recording', this.connection.recording);
+    if (failure) this.lastFailure = failure;
     if (state === 'connected') this.startPolling();
     else this.stopPolling();
     if (state === 'connected' || state === 'disconnected') {
@@ -167,6 +170,8 @@ export class LiveTrace implements vscode.Disposable {
       return; // an automatic connection that found no daemon is not worth a pop-up: the log has it
     } else if (f.kind === 'bad-version') {
       choice = await vscode.window.showErrorMessage(vscode.l10n.t('linsockd at {0} speaks another trace protocol ({1}). Update the extension or the daemon so that they match.', url, f.detail), logAction);
+    } else if (f.kind === 'protocol') {
+      choice = await vscode.window.showErrorMessage(vscode.l10n.t('linsockd at {0} broke the trace stream protocol: {1}', url, f.detail), logAction);
     } else if (f.kind === 'bad-url') {
       choice = await vscode.window.showErrorMessage(vscode.l10n.t('No Linsock trace stream at {0}: {1}. Check the setting linsock.daemon.url against the daemon\'s ready line.', url, f.detail), settingsAction, logAction);
     } else {

@@ -18,7 +18,9 @@ export class StatusItem implements vscode.Disposable {
 
   private render(): void {
     const { state, status, connection, store } = this.live;
-    const rec = connection.recording ? ' $(record)' : '';
+    const h = connection.health;
+    const odd = h.damagedChunks + h.violations + h.seq.gaps + h.seq.regressions + h.seq.duplicates > 0;
+    const rec = `${connection.recording ? ' $(record)' : ''}${odd ? ' $(warning)' : ''}`;
     switch (state) {
       case 'connected': {
         const rate = status ? vscode.l10n.t('{0} calls/s', formatCount(status.callsPerSec)) : '';
@@ -43,6 +45,13 @@ export class StatusItem implements vscode.Disposable {
       connection.daemon ? vscode.l10n.t('Daemon: {0}', connection.daemon.daemon) : '',
       vscode.l10n.t('Records held: {0} ({1} calls)', formatCount(store.totals.records), formatCount(store.totals.calls)),
       store.totals.droppedByDaemon > 0 ? vscode.l10n.t('Dropped by the daemon: {0}', formatCount(store.totals.droppedByDaemon)) : '',
+      store.totals.evicted > 0 ? vscode.l10n.t('Let go to stay within the limits: {0} records', formatCount(store.totals.evicted)) : '',
+      h.seq.gaps + h.seq.regressions + h.seq.duplicates > 0
+        ? vscode.l10n.t('Record numbering: {0} gaps ({1} missing), {2} steps back, {3} repeats dropped', h.seq.gaps, formatCount(h.seq.missing), h.seq.regressions, h.seq.duplicates)
+        : '',
+      h.damagedChunks > 0 ? vscode.l10n.t('Damaged chunks from the daemon: {0}', h.damagedChunks) : '',
+      h.violations > 0 ? vscode.l10n.t('Sessions ended for breaking the protocol: {0}', h.violations) : '',
+      state !== 'connected' && this.live.lastFailure ? vscode.l10n.t('Last problem: {0}', this.live.lastFailure.detail.slice(0, 200)) : '',
       vscode.l10n.t('Click for actions'),
     ];
     this.item.tooltip = lines.filter(Boolean).join('\n');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { invalidRecord } from '../protocol';
-import { TraceStore } from './trace-store';
+import { CHUNK_OVERHEAD_BYTES, TraceStore } from './trace-store';
 import { call, frame, runInfo } from '../test/fixtures/test-records';
 
 const bytes = (n: number) => new Uint8Array(n);
@@ -65,4 +65,18 @@ test('lowering the limit evicts at once; a nonsense limit is refused', () => {
   s.setLimit(10);
   assert.equal(s.totals.records, 10);
   assert.throws(() => s.setLimit(0), RangeError);
+});
+
+test('chunks and held bytes are capped whatever the chunking, not only records', () => {
+  const s = new TraceStore(1_000_000, { maxChunks: 100, maxHeldBytes: 1_000_000 });
+  for (let i = 0; i < 5000; i++) s.append(bytes(40), [call(i)]);
+  assert.equal(s.totals.chunks, 100, 'one-record chunks stop at the chunk cap');
+  assert.equal(s.totals.heldBytes, 100 * (40 + CHUNK_OVERHEAD_BYTES));
+  assert.equal(s.totals.evicted, 4900);
+  const big = new TraceStore(1_000_000, { maxChunks: 1000, maxHeldBytes: 100_000 });
+  for (let i = 0; i < 50; i++) big.append(bytes(10_000), [call(i)]);
+  assert.ok(big.totals.heldBytes <= 100_000, `${big.totals.heldBytes} bytes held`);
+  // The newest chunk stays even when it alone is over the cap.
+  big.append(bytes(200_000), [call(99)]);
+  assert.equal(big.totals.chunks, 1);
 });

@@ -1,6 +1,7 @@
 // The records the extension holds for the viewer and exports: encoded chunks as they arrived (compact;
-// the viewer and the .lstrace export take them as they are), with a few counts per chunk. Bounded by the
-// record limit: the oldest chunks go first. Knows nothing of VS Code.
+// the viewer and the .lstrace export take them as they are), with a few counts per chunk. Bounded three
+// ways, whatever the chunking: records (the user's limit), chunks (each costs objects) and bytes held
+// (encodings plus a per-chunk overhead); the oldest chunks go first. Knows nothing of VS Code.
 
 import type { Path, RunInfo, TraceRecord } from '../protocol';
 
@@ -25,12 +26,28 @@ export interface StoreTotals {
   evicted: number;
   chunks: number;
   bytes: number;
+  /** `bytes` plus CHUNK_OVERHEAD_BYTES per chunk: what the store costs, the figure its byte cap bounds. */
+  heldBytes: number;
 }
+
+/** The store's bounds besides the record limit. Memory held <= maxHeldBytes + the newest chunk. */
+export interface StoreCaps {
+  maxChunks: number;
+  maxHeldBytes: number;
+}
+
+/**
+ * What a chunk costs besides its bytes: its StoredChunk, counts object, typed array and backing store
+ * (measured in trace-store.test.ts: about 300 bytes on V8; counted high on purpose).
+ */
+export const CHUNK_OVERHEAD_BYTES = 512;
+export const DEFAULT_CAPS: StoreCaps = { maxChunks: 65_536, maxHeldBytes: 256 * 1024 * 1024 };
 
 /** Run descriptions kept for the tree; older ones go first. */
 const MAX_RUNS = 1000;
 
 const noCalls = (): Record<Path, number> => ({ direct: 0, delegated: 0, emulated: 0 });
+const emptyTotals = (): StoreTotals => ({ records: 0, calls: 0, frames: 0, callsByPath: noCalls(), droppedByDaemon: 0, evicted: 0, chunks: 0, bytes: 0, heldBytes: 0 });
 
 export type ChunkDescription = Omit<StoredChunk, 'no' | 'bytes'> & { runs: RunInfo[]; dropped: number };
 
@@ -61,9 +78,13 @@ export class TraceStore {
   private nextNo = 0;
   private readonly runList: RunInfo[] = [];
   private readonly listeners = new Set<(c: StoreChange) => void>();
-  private t: StoreTotals = { records: 0, calls: 0, frames: 0, callsByPath: noCalls(), droppedByDaemon: 0, evicted: 0, chunks: 0, bytes: 0 };
+  private t: StoreTotals = emptyTotals();
 
-  constructor(private limit: number) {
+  constructor(
+    private limit: number,
+    readonly caps: StoreCaps = DEFAULT_CAPS,
+  ) {
+    if (!(caps.maxChunks >= 1) || !(caps.maxHeldBytes >= CHUNK_OVERHEAD_BYTES)) throw new RangeError('store caps need maxChunks >= 1 and room for one chunk');
     this.setLimit(limit);
   }
 
@@ -131,7 +152,7 @@ export class TraceStore {
     this.chunks = [];
     this.head = 0;
     this.runList.length = 0;
-    this.t = { records: 0, calls: 0, frames: 0, callsByPath: noCalls(), droppedByDaemon: 0, evicted: 0, chunks: 0, bytes: 0 };
+    this.t = emptyTotals();
     this.emit({ type: 'clear' });
   }
 
@@ -142,11 +163,16 @@ export class TraceStore {
     for (const p of Object.keys(c.callsByPath) as Path[]) this.t.callsByPath[p] += sign * c.callsByPath[p];
     this.t.chunks += sign;
     this.t.bytes += sign * c.bytes.byteLength;
+    this.t.heldBytes += sign * (c.bytes.byteLength + CHUNK_OVERHEAD_BYTES);
   }
 
-  /** Drops the oldest chunks while over the limit, always keeping the newest chunk. */
+  private over(): boolean {
+    return this.t.records > this.limit || this.t.chunks > this.caps.maxChunks || this.t.heldBytes > this.caps.maxHeldBytes;
+  }
+
+  /** Drops the oldest chunks while over a limit, always keeping the newest chunk. */
   private evict(): void {
-    while (this.t.records > this.limit && this.chunks.length - this.head > 1) {
+    while (this.over() && this.chunks.length - this.head > 1) {
       const old = this.chunks[this.head]!;
       this.chunks[this.head] = undefined as unknown as StoredChunk;
       this.head++;

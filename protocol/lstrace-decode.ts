@@ -318,8 +318,9 @@ function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
 
 function readRun(tag: number): RunInfo {
   if ((tag & ~RunBit.pathMtu) !== Kind.run) bad('bad run record', 'reserved tag bits 0', P - 1);
-  const id = str('run id');
-  const workload = str('run workload');
+  // The model's limits (invalidRecord, trace.ts): every decoded record must pass it.
+  const id = str('run id', MAX_RECORD_NAME);
+  const workload = str('run workload', MAX_RECORD_NAME);
   const np = byte();
   const paths: Path[] = [];
   for (let i = 0; i < np; i++) {
@@ -355,7 +356,9 @@ function readRun(tag: number): RunInfo {
     }
     host.pathMtu = pathMtu;
   }
+  const at = P;
   const startedNs = numberValue('run startedNs');
+  if (!Number.isSafeInteger(startedNs) || startedNs < 0) bad('bad run startedNs', `a time in 0..2^53-1 ns, got ${startedNs}`, at);
   const clockErrorNs: RunInfo['clockErrorNs'] = {};
   for (let i = counted('run clock errors'); i > 0; i--) {
     const k = str('clock error key');
