@@ -10,6 +10,7 @@ export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore):
     if (r.kind === 'call') store.addCall(r);
     else if (r.kind === 'frame') store.addFrame(r);
     else if (r.kind === 'dropped') store.droppedBySource += r.count;
+    else if (r.kind === 'run') store.addRun(r);
   }
 }
 
@@ -27,9 +28,11 @@ export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
       call: (c) => store.addCallView(c),
       frame: (f) => store.addFrame(f),
       dropped: (d) => (store.droppedBySource += d.count),
+      run: (r) => store.addRun(r),
     };
     visitors.set(store, v);
   }
   const err = isLstrace(bytes) ? visitLstrace(bytes, v) : visitChunk(bytes, v);
+  store.noteIngested(bytes.length);
   if (err) throw err;
 }
