@@ -40,6 +40,10 @@ window.addEventListener('message', (ev: MessageEvent<ToViewer>) => {
   get selected() {
     return timelinePanel.timeline.selected;
   },
+  /** The loaded file's trim: pending until the viewer is idle after drawing, and how long it took. */
+  get trim() {
+    return { pending: viewer.store.compactPending, ms: viewer.store.compactMs };
+  },
 };
 
 host.post({ type: 'ready' });

@@ -5,7 +5,7 @@
 import { axisTop, brushX, scaleLinear, select, zoom, zoomIdentity, type D3BrushEvent, type D3ZoomEvent, type ZoomTransform } from 'd3';
 import type { CallStore } from './call-store';
 import { drawTimeline, GUTTER, RenderBuffers, rowOrigin, type FrameStats, type View } from './timeline-render';
-import { EMPTY_LAYOUT, LEVEL_HEIGHT, layoutTracks, rowAt, rowOfTrack, type Layout } from './track-layout';
+import { EMPTY_LAYOUT, LEVEL_HEIGHT, layoutTracks, rowAt, rowOfTrack, segmentEnd, type Layout } from './track-layout';
 import type { Palette } from './palette';
 import { tickFormat } from './timeline-axis';
 import { StageLegend } from './timeline-legend';
@@ -91,7 +91,7 @@ export class Timeline {
     this.refreshLayout();
     if (!this.aligned) return this.store.extent();
     let hi = -Infinity;
-    for (const s of this.layout.segments) hi = Math.max(hi, s.end - s.origin);
+    for (const s of this.layout.segments) hi = Math.max(hi, segmentEnd(this.store, s) - s.origin);
     return hi === -Infinity ? [0, 1e6] : [0, Math.max(hi, 1000)];
   }
 

@@ -21,8 +21,9 @@ export interface Segment {
   path: number;
   /** Relative ns (store time) of the segment's first record: time 0 of its lane in the aligned view. */
   origin: number;
-  /** Relative ns of its last end. */
+  /** Relative ns of its last end when laid out (segmentEnd reads the current one). */
   end: number;
+  readonly tracks: readonly Track[];
   /** "delegated · stream", "emulated · e1000 · stream". */
   label: string;
 }
@@ -117,7 +118,7 @@ export function layoutTracks(store: CallStore): Layout {
         origin = Math.min(origin, span[0]);
         end = Math.max(end, span[1]);
       }
-      const segment: Segment = { run, path, origin, end, label: segmentLabel(store, run, path) };
+      const segment: Segment = { run, path, origin, end, tracks, label: segmentLabel(store, run, path) };
       segments.push(segment);
       rows.push({ kind: 'lane', segment, y, h: LANE_HEADER, tracks: tracks.length, label: segment.label });
       y += LANE_HEADER;
@@ -129,6 +130,16 @@ export function layoutTracks(store: CallStore): Layout {
     }
   });
   return { rows, segments, height: y, trackCount: store.tracks.length, depthVersion: store.depthVersion };
+}
+
+/** Where a segment ends now: records keep arriving after the layout was made. */
+export function segmentEnd(store: CallStore, segment: Segment): number {
+  let end = segment.end;
+  for (const t of segment.tracks) {
+    const span = store.trackSpan(t);
+    if (span && span[1] > end) end = span[1];
+  }
+  return end;
 }
 
 /** A guest's frame track sorts after its socket tracks: frames sit beneath the calls that caused them. */

@@ -155,7 +155,7 @@ export class Waterfall {
         const row = g.append('g').attr('class', 'waterfall-stage').attr('data-stage', stage?.name ?? '?');
         row.append('text').attr('x', 12).attr('y', y + ROW - 3).text(stage?.label ?? '?');
         row.append('rect').attr('class', `bar stage-${stage?.name ?? ''}`).attr('x', x(a)).attr('y', y + 1).attr('height', ROW - 3)
-          .attr('width', Math.max(1, x(b) - x(a))).attr('style', `fill: var(--ls-stage-${stage?.name ?? 'kernel'})`);
+          .attr('width', Math.max(1, x(b) - x(a)));
         row.append('text').attr('x', width - DUR_W).attr('y', y + ROW - 3).text(formatDuration(b - a));
         y += ROW;
       }
