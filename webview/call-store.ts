@@ -58,6 +58,7 @@ const OP_INDEX = new Map<string, number>(OPS.map((o, i) => [o, i]));
 const STAGE_INDEX = new Map<string, number>(STAGES.map((s, i) => [s, i]));
 const DIRECTION_INDEX = new Map<string, number>(FRAME_DIRECTIONS.map((d, i) => [d, i]));
 const EMULATED = PATHS.indexOf('emulated');
+const HOST_TO_GUEST = FRAME_DIRECTIONS.indexOf('host-to-guest');
 
 /** Overlapping calls of one track stack in at most this many levels (the deepest takes the rest). */
 export const MAX_LEVELS = 6;
@@ -369,6 +370,10 @@ export class CallStore {
     return this.count - 1;
   }
 
+  private lastFrameGuestName: string | null = null;
+  private lastFrameGuest = 0;
+  private lastFrameRunName: string | null = null;
+  private lastFrameRun = 0;
   private readonly derivedNames = new Uint8Array(3);
   private readonly derivedStarts = new Float64Array(3);
   private readonly derivedEnds = new Float64Array(3);
@@ -385,7 +390,7 @@ export class CallStore {
     let dir = 0;
     const base = this.base ?? 0;
     for (let i = 0; i < fn; i++) {
-      const f = this.frameOfSeq(frames[i]!);
+      const f = this.recentFrameOfSeq(frames[i]!);
       if (f < 0) continue;
       const tIn = this.frameIn[f]! + base;
       if (tIn < firstIn) {
@@ -398,21 +403,21 @@ export class CallStore {
     const b = Math.min(end, Math.max(start, firstIn));
     const c = Math.min(end, Math.max(b, lastOut));
     // received data (host-to-guest) crosses the other way: the host side first
-    const inbound = FRAME_DIRECTIONS[dir] === 'host-to-guest';
-    const parts: [number, number, number][] = [
-      [inbound ? DERIVED.hostSide : DERIVED.guestTap, start, b],
-      [DERIVED.deviceModel, b, c],
-      [inbound ? DERIVED.guestTap : DERIVED.hostSide, c, end],
-    ];
+    const inbound = dir === HOST_TO_GUEST;
     let n = 0;
-    for (const [name, a, z] of parts) {
-      if (z <= a && !(n === 0 && z === end)) continue;
-      this.derivedNames[n] = name;
-      this.derivedStarts[n] = a;
-      this.derivedEnds[n] = z;
-      n++;
-    }
+    n = this.pushDerived(n, inbound ? DERIVED.hostSide : DERIVED.guestTap, start, b, end);
+    n = this.pushDerived(n, DERIVED.deviceModel, b, c, end);
+    n = this.pushDerived(n, inbound ? DERIVED.guestTap : DERIVED.hostSide, c, end, end);
     return n;
+  }
+
+  /** Writes derived stage `n` unless it is empty (a call's last stage is kept so it ends at its end). */
+  private pushDerived(n: number, name: number, a: number, z: number, end: number): number {
+    if (z <= a && !(n === 0 && z === end)) return n;
+    this.derivedNames[n] = name;
+    this.derivedStarts[n] = a;
+    this.derivedEnds[n] = z;
+    return n + 1;
   }
 
   /** The call that links frame slot `f` (emulated calls follow their frames closely in seq), or -1. */
@@ -436,8 +441,10 @@ export class CallStore {
     this.frameIn[i] = f.tIn - this.base;
     this.frameOut[i] = f.tOut - this.base;
     this.frameLength[i] = f.length;
-    const g = this.guests.of(f.guest);
-    const run = this.runs.of(f.run ?? '');
+    // frames of one guest and run come in long series: skip the string lookups while they repeat
+    const g = f.guest === this.lastFrameGuestName ? this.lastFrameGuest : (this.lastFrameGuest = this.guests.of((this.lastFrameGuestName = f.guest)));
+    const runName = f.run ?? '';
+    const run = runName === this.lastFrameRunName ? this.lastFrameRun : (this.lastFrameRun = this.runs.of((this.lastFrameRunName = runName)));
     this.frameGuest[i] = g;
     this.frameRun[i] = run;
     this.frameDirection[i] = DIRECTION_INDEX.get(f.direction) ?? 0;
@@ -680,6 +687,13 @@ export class CallStore {
     // seqs out of order (records merged from several sources): a linear scan, unless the caller is hot
     if (scan) for (let k = 0; k < n; k++) if (this.seq[k] === seq) return k;
     return -1;
+  }
+
+  /** frameOfSeq for a frame received moments ago: a few steps back from the newest, else the binary search. */
+  private recentFrameOfSeq(seq: number): number {
+    const fs = this.frameSeq;
+    for (let i = this.frameCount - 1, stop = Math.max(0, this.frameCount - 8); i >= stop; i--) if (fs[i] === seq) return i;
+    return this.frameOfSeq(seq);
   }
 
   /** Slot of the frame with this seq, or -1. */

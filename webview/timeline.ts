@@ -308,7 +308,7 @@ export class Timeline {
       }
     }
     const width = Math.max(200, this.root.clientWidth);
-    const height = Math.max(80, this.root.clientHeight - AXIS_H);
+    const height = Math.max(80, this.root.clientHeight - AXIS_H - this.legend.element.offsetHeight);
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(width * dpr) || this.canvas.height !== Math.round(height * dpr)) {
       this.canvas.width = Math.round(width * dpr);

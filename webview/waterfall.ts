@@ -109,6 +109,19 @@ export class Waterfall {
     this.lastKey = key;
     this.lastAt = now;
     this.version = store.version;
+    // the medians scan every call: after the frame that asked, when the page is idle (a loaded file's
+    // first frame does not wait for them)
+    const token = ++this.pending;
+    const run = () => {
+      if (token === this.pending) this.compute(store, segments, picked, width);
+    };
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 300 });
+    else setTimeout(run, 0);
+  }
+  private pending = 0;
+
+  private compute(store: CallStore, segments: readonly Segment[], picked: number, width: number): void {
+    if (picked >= store.count) picked = -1;
     const op = waterfallOp(store, picked);
     this.calls = segments.map((segment): WaterfallCall => {
       const own = picked >= 0 && picked < store.count && store.run[picked] === segment.run && store.path[picked] === segment.path;
