@@ -8,6 +8,8 @@ import { VIEW_STAGES } from './view-stages';
 export class StageLegend {
   readonly element = document.createElement('div');
   private shown = -1;
+  /** Its height, measured when its items change (not per frame: reading layout after drawing forces one). */
+  height = 0;
 
   constructor() {
     this.element.className = 'legend';
@@ -24,6 +26,7 @@ export class StageLegend {
     });
     if (store.frameCount > 0) for (const d of FRAME_DIRECTIONS) items.push(item(`frame-${d}`, `frame ${d.replaceAll('-', ' ')}`, d));
     this.element.replaceChildren(...items);
+    this.height = this.element.offsetHeight;
   }
 }
 

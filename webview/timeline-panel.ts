@@ -118,7 +118,7 @@ export class TimelinePanel implements ViewerPanel {
     t.mask = this.mask.mask;
     if (this.shown) {
       t.draw(this.ctx.palette());
-      this.waterfall.update(store, t.segments, t.selected, t.root.clientWidth);
+      this.waterfall.update(store, t.segments, t.selected, t.width);
     }
     this.bar.updatePickers(store, state.filter);
     if (following && sinceChunk < GLIDE_MS) this.ctx.request();

@@ -54,6 +54,8 @@ export class Timeline {
   /** Where the pointer is over the canvas (offset and client coordinates), to refresh the hover as the view moves. */
   private pointer: { x: number; y: number; cx: number; cy: number } | null = null;
   private fittedTo = '';
+  /** Width of the last frame drawn (CSS px): read once per frame, so nothing after the draw forces a layout. */
+  width = 0;
 
   constructor(
     readonly root: HTMLElement,
@@ -308,7 +310,9 @@ export class Timeline {
       }
     }
     const width = Math.max(200, this.root.clientWidth);
-    const height = Math.max(80, this.root.clientHeight - AXIS_H - this.legend.element.offsetHeight);
+    this.legend.update(this.store);
+    const height = Math.max(80, this.root.clientHeight - AXIS_H - this.legend.height);
+    this.width = width;
     const dpr = window.devicePixelRatio || 1;
     if (this.canvas.width !== Math.round(width * dpr) || this.canvas.height !== Math.round(height * dpr)) {
       this.canvas.width = Math.round(width * dpr);
@@ -317,7 +321,6 @@ export class Timeline {
       this.canvas.style.height = `${height}px`;
     }
     this.drawAxis(width);
-    this.legend.update(this.store);
     this.stats = drawTimeline(this.ctx, this.store, this.layout, this.view(width, height, dpr), palette, this.marks, this.buffers);
     // the view moved under a still pointer (wheel zoom, keys, records arriving): say what is under it now
     if (this.pointer) this.events.hover(this.hit(this.pointer.x, this.pointer.y), this.pointer.cx, this.pointer.cy);
