@@ -14,6 +14,7 @@ export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore):
     else if (r.kind === 'frame') store.addFrame(r);
     else if (r.kind === 'run') runs.noteRun(r);
     else if (r.kind === 'dropped') store.droppedBySource += r.count;
+    else if (r.kind === 'run') store.addRun(r);
   }
 }
 
@@ -33,9 +34,11 @@ export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
       run: (r) => runs.noteRun(r),
       frame: (f) => store.addFrame(f),
       dropped: (d) => (store.droppedBySource += d.count),
+      run: (r) => store.addRun(r),
     };
     visitors.set(store, v);
   }
   const err = isLstrace(bytes) ? visitLstrace(bytes, v) : visitChunk(bytes, v);
+  store.noteIngested(bytes.length);
   if (err) throw err;
 }

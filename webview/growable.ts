@@ -38,3 +38,11 @@ export function lowerBound(lo: number, hi: number, value: number, key: (i: numbe
   }
   return lo;
 }
+
+/** Returns `a` when it holds `needed` elements, else a copy of the same kind exactly that long (sizing from a hint). */
+export function reserveCapacity<T extends TypedArray>(a: T, needed: number): T {
+  if (needed <= a.length) return a;
+  const b = new (a.constructor as new (length: number) => T)(needed);
+  b.set(a as never);
+  return b;
+}

@@ -44,8 +44,9 @@ const HANDLERS: Handlers = {
   },
   progress: (m, t) => {
     t.source.loading = m.done ? null : { loaded: m.loadedBytes, total: m.totalBytes };
-    // a finished file grows no more: give back the typed arrays' spare room
-    if (m.done && !t.source.live) t.store.compact();
+    if (!m.done && !t.source.live) t.store.expectedBytes = m.totalBytes;
+    // a finished file grows no more: give back the typed arrays' spare room, once the viewer has drawn
+    if (m.done && !t.source.live) t.store.compactPending = true;
   },
   damaged: (m, t) => {
     t.source.damaged = { message: m.message, recordsKept: m.recordsKept };

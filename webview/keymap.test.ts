@@ -12,7 +12,7 @@ function recordingTimeline(log: string[]): TimelineKeyActions {
   const rec = (name: string) => (arg?: unknown) => void log.push(arg === undefined ? name : `${name} ${String(arg)}`);
   return {
     zoomBy: rec('zoomBy'), panBy: rec('panBy'), scrollPages: rec('scrollPages'), fit: rec('fit'), zoomToBrush: rec('zoomToBrush'),
-    neighbour: rec('neighbour'), stepMatch: rec('stepMatch'), toggleFollow: rec('toggleFollow'), clear: rec('clear'),
+    neighbour: rec('neighbour'), stepMatch: rec('stepMatch'), toggleFollow: rec('toggleFollow'), toggleAligned: rec('toggleAligned'), clear: rec('clear'),
   };
 }
 

@@ -40,6 +40,15 @@ window.addEventListener('message', (ev: MessageEvent<ToViewer>) => {
   get selected() {
     return timelinePanel.timeline.selected;
   },
+  /** The timeline's rows as laid out and drawn (content y; the canvas shows them from scrollY). */
+  get rows() {
+    const t = timelinePanel.timeline;
+    return t.rowsLayout.rows.map((r) => ({ kind: r.kind, label: r.label, y: r.y - t.scrollY, h: r.h }));
+  },
+  /** The loaded file's trim: pending until the viewer is idle after drawing, and how long it took. */
+  get trim() {
+    return { pending: viewer.store.compactPending, ms: viewer.store.compactMs };
+  },
 };
 
 host.post({ type: 'ready' });

@@ -3,12 +3,13 @@
 // per pixel column: 0 = empty, then the stages, the frame directions, and the dimmed stages.
 
 import { color, interpolateRgb } from 'd3';
-import { STAGES, FRAME_DIRECTIONS } from '../protocol/trace';
+import { FRAME_DIRECTIONS } from '../protocol/trace';
+import { VIEW_STAGES } from './view-stages';
 
 export const STAGE_COLOURS = 1;
-export const FRAME_COLOURS = STAGE_COLOURS + STAGES.length;
+export const FRAME_COLOURS = STAGE_COLOURS + VIEW_STAGES.length;
 export const DIMMED_COLOURS = FRAME_COLOURS + FRAME_DIRECTIONS.length;
-export const COLOUR_COUNT = DIMMED_COLOURS + STAGES.length;
+export const COLOUR_COUNT = DIMMED_COLOURS + VIEW_STAGES.length;
 
 /** A column keeps the colour of highest rank: a matching call outranks a dimmed one. */
 export const RANK = new Uint8Array(COLOUR_COUNT).map((_, c) => (c === 0 ? 0 : c < DIMMED_COLOURS ? 2 : 1));
@@ -26,16 +27,14 @@ export interface Palette {
   font: string;
 }
 
-const FALLBACK_STAGE = ['#4e79a7', '#f28e2b', '#76b7b2', '#e15759', '#59a14f', '#edc948', '#b07aa1', '#9c755f'];
-
 /** Reads the palette from computed styles of `el` (the variables are defined in media/viewer.css). */
 export function readPalette(el: Element): Palette {
   const cs = getComputedStyle(el);
   const v = (name: string, fallback: string): string => cs.getPropertyValue(name).trim() || fallback;
   const background = v('--ls-canvas-background', '#1e1e1e');
   const fills: string[] = new Array<string>(COLOUR_COUNT).fill('');
-  STAGES.forEach((s, i) => {
-    const c = v(`--ls-stage-${s}`, FALLBACK_STAGE[i] ?? '#888');
+  VIEW_STAGES.forEach((s, i) => {
+    const c = v(`--ls-stage-${s.name}`, s.fallback);
     fills[STAGE_COLOURS + i] = c;
     fills[DIMMED_COLOURS + i] = dim(c, background);
   });

@@ -1,5 +1,5 @@
 // The Timeline panel's keys: WASD and arrows zoom and pan, F fits, Z zooms to the brushed range, , and .
-// walk the selected call's track, N steps through filter matches, L toggles following live.
+// walk the selected call's track, N steps through filter matches, L toggles following live, G aligns paths.
 
 import type { KeyBinding } from './keymap';
 
@@ -15,6 +15,8 @@ export interface TimelineKeyActions {
   neighbour(dir: 1 | -1): void;
   stepMatch(dir: 1 | -1): void;
   toggleFollow(): void;
+  /** Each path from its own start on one axis, or all on host time. */
+  toggleAligned(): void;
   /** Clears the selected call and the brushed range. */
   clear(): void;
 }
@@ -35,6 +37,7 @@ export function timelineKeys(a: TimelineKeyActions): KeyBinding[] {
     { keys: ['n'], label: 'N', help: 'next match of the filter', run: () => a.stepMatch(1) },
     { keys: ['N'], label: 'Shift+N', help: 'previous match of the filter', run: () => a.stepMatch(-1) },
     { keys: ['l', 'L'], label: 'L', help: 'follow live on or off', run: () => a.toggleFollow() },
+    { keys: ['g', 'G'], label: 'G', help: 'paths aligned at their own starts, or on host time', run: () => a.toggleAligned() },
     { keys: ['Escape'], label: 'Esc', help: 'clear selection and range', run: () => a.clear() },
   ];
 }

@@ -3,14 +3,16 @@
 
 import type { ToViewer, ViewerState } from '../protocol/webview-messages';
 import { MatchMask, isActive, type CallFilter } from './call-filter';
-import { renderDetails, tooltipText, linkedFrames } from './call-details';
+import { renderDetails, linkedFrames } from './call-details';
 import { FilterBar } from './filter-bar';
 import { formatDuration } from './format';
 import type { KeyBinding } from './keymap';
 import type { Notice, PanelContext, StoreChange, ViewerPanel } from './panel';
-import { Timeline } from './timeline';
+import { Timeline, type Hit } from './timeline';
+import { callTooltip, frameTooltip, renderFrameDetails } from './timeline-hover';
 import { timelineKeys } from './timeline-keys';
 import { viewAsPng, viewAsSvg } from './view-export';
+import { Waterfall } from './waterfall';
 
 /** While records stream in, the window glides with the host clock for at most this long after a chunk. */
 const GLIDE_MS = 1000;
@@ -26,6 +28,7 @@ export class TimelinePanel implements ViewerPanel {
   private readonly box = document.createElement('div');
   private readonly details = document.createElement('div');
   private readonly tooltip = document.createElement('div');
+  readonly waterfall = new Waterfall();
   private shown = false;
   private lastChunkAt = -Infinity;
   /** The saved window, in host ns: placed once the first call fixes the store's base. */
@@ -50,19 +53,26 @@ export class TimelinePanel implements ViewerPanel {
     this.tooltip.hidden = true;
     this.box.className = 'timeline-box';
     const tl = document.createElement('div');
-    this.box.append(tl, this.details);
+    const main = document.createElement('div');
+    main.className = 'timeline-main';
+    main.append(tl, this.waterfall.element);
+    this.box.append(main, this.details);
     this.timeline = new Timeline(tl, ctx.store, {
-      select: (s) => this.select(s),
-      moved: () => this.moved(),
-      hover: (s, x, y) => this.hover(s, x, y),
+      select: (hit) => this.pick(hit),
+      moved: (how) => this.moved(how),
+      hover: (hit, x, y) => this.hover(hit, x, y),
       request: () => ctx.request(),
     });
     renderDetails(this.details, ctx.store, -1);
     const t = this.timeline;
     this.keys = timelineKeys({
-      zoomBy: (f) => (t.zoomBy(f), this.moved()),
-      panBy: (f) => (t.panBy(f), this.moved()),
-      scrollPages: (pages) => (t.scrollBy(t.canvas.clientHeight * pages), this.moved()),
+      zoomBy: (f) => (t.zoomBy(f), t.userMoved('zoom')),
+      panBy: (f) => (t.panBy(f), t.userMoved('pan')),
+      scrollPages: (pages) => (t.scrollBy(t.canvas.clientHeight * pages), ctx.save()),
+      toggleAligned: () => {
+        t.setAligned(!t.aligned);
+        ctx.save();
+      },
       fit: () => this.fit(),
       zoomToBrush: () => {
         if (!t.brush) return;
@@ -101,9 +111,15 @@ export class TimelinePanel implements ViewerPanel {
     // Between chunks the window glides with the host clock (extrapolated from the last arrival, at most
     // GLIDE_MS), so following live is smooth rather than a jump per chunk.
     const sinceChunk = performance.now() - this.lastChunkAt;
-    if (following) t.followLive(Math.min(sinceChunk, GLIDE_MS) * 1e6);
+    if (following) {
+      t.autoFit = false;
+      t.followLive(Math.min(sinceChunk, GLIDE_MS) * 1e6);
+    }
     t.mask = this.mask.mask;
-    if (this.shown) t.draw(this.ctx.palette());
+    if (this.shown) {
+      t.draw(this.ctx.palette());
+      this.waterfall.update(store, t.segments, t.selected, t.width);
+    }
     this.bar.updatePickers(store, state.filter);
     if (following && sinceChunk < GLIDE_MS) this.ctx.request();
   }
@@ -112,7 +128,9 @@ export class TimelinePanel implements ViewerPanel {
     if (m.type !== 'reset') return;
     this.mask.set(this.ctx.state.filter);
     this.timeline.placed = false;
+    this.timeline.autoFit = true;
     this.timeline.selected = -1;
+    this.timeline.frame = -1;
   }
 
   onRecords(change: StoreChange): void {
@@ -127,8 +145,10 @@ export class TimelinePanel implements ViewerPanel {
       if (s < 0) this.select(-1);
       else t.linkedFrames = linkedFrames(store, s);
     }
+    if (change.droppedFrames) t.frame = -1;
     if (this.pendingWindow && store.base !== null) {
       t.setWindow(this.pendingWindow.start - store.base, this.pendingWindow.end - store.base);
+      t.autoFit = false;
       this.pendingWindow = null;
     }
     if (state.selectedSeq !== null && t.selected < 0) {
@@ -157,10 +177,23 @@ export class TimelinePanel implements ViewerPanel {
     state.window = t.placed && base !== null ? { start: base + t.t0, end: base + t.t1 } : this.pendingWindow;
   }
 
+  /** A click: a call selects it; a frame selects the call that caused it and shows the frame's facts above. */
+  private pick(hit: Hit | null): void {
+    if (hit?.kind === 'frame') {
+      const call = this.ctx.store.callOfFrame(hit.slot);
+      this.select(call, false);
+      this.timeline.frame = hit.slot;
+      this.details.prepend(renderFrameDetails(this.ctx.store, hit.slot));
+      return;
+    }
+    this.select(hit ? hit.slot : -1);
+  }
+
   select(s: number, reveal = true): void {
     const { store, state } = this.ctx;
     const t = this.timeline;
     t.selected = s;
+    t.frame = -1;
     t.linkedFrames = s >= 0 ? linkedFrames(store, s) : [];
     state.selectedSeq = s >= 0 ? store.seq[s]! : null;
     renderDetails(this.details, store, s);
@@ -196,18 +229,22 @@ export class TimelinePanel implements ViewerPanel {
     this.ctx.save();
   }
 
-  /** The user moved the view: following live stops (it would move the view right back). */
-  private moved(): void {
-    if (this.ctx.state.follow && this.ctx.source.live) this.setFollow(false);
+  /**
+   * The user moved the view. A pan stops following live (it would move the view right back); a zoom
+   * keeps it: the window's right edge stays on the newest records at the new width.
+   */
+  private moved(how: 'zoom' | 'pan'): void {
+    if (how === 'pan' && this.ctx.state.follow && this.ctx.source.live) this.setFollow(false);
     this.ctx.save();
   }
 
-  private hover(s: number, x: number, y: number): void {
-    if (s < 0) {
+  private hover(hit: Hit | null, x: number, y: number): void {
+    if (!hit || !this.shown) {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.textContent = tooltipText(this.ctx.store, s);
+    this.tooltip.dataset.kind = hit.kind;
+    this.tooltip.textContent = hit.kind === 'frame' ? frameTooltip(this.ctx.store, hit.slot) : callTooltip(this.ctx.store, hit.slot);
     this.tooltip.hidden = false;
     this.tooltip.style.left = `${Math.min(x + 12, window.innerWidth - 320)}px`;
     this.tooltip.style.top = `${y + 14}px`;
@@ -218,10 +255,7 @@ export class TimelinePanel implements ViewerPanel {
     const tl = this.timeline;
     const palette = this.ctx.palette();
     tl.draw(palette);
-    const data = format === 'png'
-      ? viewAsPng(tl.canvas)
-      : viewAsSvg(this.ctx.store, tl.rowsLayout, { width: tl.canvas.clientWidth, height: tl.canvas.clientHeight, dpr: 1, t0: tl.t0, t1: tl.t1, scrollY: tl.scrollY, top: 0 }, palette,
-        { selected: tl.selected, linkedFrames: tl.linkedFrames, brush: tl.brush, mask: tl.mask }, tl.root.querySelector('svg.axis'));
+    const data = format === 'png' ? viewAsPng(tl.canvas) : viewAsSvg(this.ctx.store, tl.rowsLayout, tl.view(), palette, tl.marks, tl.root.querySelector('svg.axis'));
     this.ctx.host.post({ type: 'saveImage', format, data });
   }
 }

@@ -3,10 +3,10 @@
 // colour, batched by colour across all rows. Cost is bounded by pixels, not by calls.
 
 import type { CallStore, Track } from './call-store';
-import { OPS, PATHS } from '../protocol/trace';
+import { OPS } from '../protocol/trace';
 import { DIMMED_COLOURS, FRAME_COLOURS, RANK, STAGE_COLOURS, COLOUR_COUNT, type Palette } from './palette';
 import { ensureCapacity } from './growable';
-import { LANE_HEADER, type Layout } from './track-layout';
+import { LANE_HEADER, levelBox, rowOfTrack, type Layout, type Row } from './track-layout';
 
 export const GUTTER = 120;
 const OP_NAMES: readonly string[] = OPS;
@@ -21,6 +21,13 @@ export interface View {
   scrollY: number;
   /** Top of the track area in canvas px (the axis sits above it in its own SVG). */
   top: number;
+  /** Each path's part of a run drawn from its own start (t0, t1 relative to it) rather than on host time. */
+  aligned: boolean;
+}
+
+/** Store time at display time 0 for a row: its segment's start when aligned. */
+export function rowOrigin(row: Row, aligned: boolean): number {
+  return aligned && row.kind !== 'run' ? row.segment.origin : 0;
 }
 
 export interface Marks {
@@ -29,6 +36,8 @@ export interface Marks {
   linkedFrames: number[];
   brush: [number, number] | null;
   mask: Uint8Array | null;
+  /** A frame slot to outline (hovered or picked), or -1. */
+  frame?: number;
 }
 
 export interface FrameStats {
@@ -84,17 +93,31 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, store: CallStore, la
     if (row.y + row.h < visTop) continue;
     if (row.y > visBottom) break;
     const y = top + row.y - scrollY;
+    if (row.kind === 'run') {
+      // a run separator: a rule across and the run's name
+      ctx.fillStyle = palette.foreground;
+      ctx.fillRect(0, y + 1, width, 1);
+      ctx.fillText(row.label, 4, y + row.h / 2 + 1);
+      continue;
+    }
     if (row.kind === 'lane') {
       ctx.fillStyle = palette.laneBackground;
       ctx.fillRect(0, y, width, row.h);
       ctx.fillStyle = palette.foreground;
-      ctx.fillText(`${PATHS[row.path]} (${row.tracks} track${row.tracks === 1 ? '' : 's'})`, 4, y + LANE_HEADER / 2);
+      ctx.fillText(`${row.label} (${row.tracks} track${row.tracks === 1 ? '' : 's'})`, 4, y + LANE_HEADER / 2);
       continue;
     }
     ctx.fillStyle = palette.muted;
-    ctx.fillText(store.label(row.track), 10, y + row.h / 2, GUTTER - 14);
-    if (row.track.socket >= 0) drawCallTrack(store, row.track, y + 1, row.h - 2, t0, t1, k, plotW, marks.mask, buf, stats);
-    else drawFrameTrack(store, row.track, y + 3, row.h - 6, t0, t1, k, plotW, buf, stats);
+    ctx.fillText(row.label, 10, y + row.h / 2, GUTTER - 14);
+    const o = rowOrigin(row, view.aligned);
+    const t = row.track;
+    if (t.socket < 0) drawFrameTrack(store, t, y + 3, row.h - 6, t0 + o, t1 + o, k, plotW, buf, stats);
+    else if (t.depth <= 1) drawCallTrack(store, t, y + 1, row.h - 2, t0 + o, t1 + o, k, plotW, marks.mask, buf, stats, -1);
+    else
+      for (let l = 0; l < t.depth; l++) {
+        const [ly, lh] = levelBox(t, l, y, row.h);
+        drawCallTrack(store, t, ly, lh, t0 + o, t1 + o, k, plotW, marks.mask, buf, stats, l);
+      }
   }
 
   ctx.save();
@@ -117,19 +140,21 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, store: CallStore, la
 }
 
 /** One track of calls: each call becomes pixel columns of its stage colours (or its dominant stage when sub-pixel). */
-function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: number, t1: number, k: number, w: number, mask: Uint8Array | null, buf: RenderBuffers, stats: FrameStats): void {
+function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: number, t1: number, k: number, w: number, mask: Uint8Array | null, buf: RenderBuffers, stats: FrameStats, level: number): void {
   const [from, to] = store.window(t, t0, t1);
   if (from >= to) return;
   const cols = buf.cols;
   cols.fill(0, 0, w);
   const list = t.list.data;
   const { stageFirst, stageCount, stageName, stageStart, stageEnd } = store;
-  const allThin = t.maxDur * k < 1;
-  const { starts: ts, durs, keys } = t;
+  // stacked levels are drawn one pass each: a pass skips the other levels' calls, and cannot jump columns
+  const allThin = level < 0 && t.maxDur * k < 1;
+  const { starts: ts, durs, keys, levels } = t;
   let merged = 0;
   let visited = 0;
   for (let i = from; i < to; i++) {
     visited++;
+    if (level >= 0 && levels[i] !== level) continue;
     // the track's own contiguous arrays first: the global columns are touched only for wide calls
     const st = ts[i]!;
     const dur = durs[i]!;
@@ -170,7 +195,7 @@ function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: num
     }
     if (x1 - x0 > 70 && buf.labels.length < 400) buf.labels.push({ x: Math.max(0, x0), y: y + h / 2, w: Math.min(w, x1) - Math.max(0, x0), text: opLabel(store, s) });
   }
-  stats.visible += to - from;
+  if (level <= 0) stats.visible += to - from;
   stats.merged += merged;
   stats.visited += visited;
   emitRuns(cols, w, y, h, buf);
@@ -255,27 +280,40 @@ function drawMarks(ctx: CanvasRenderingContext2D, store: CallStore, layout: Layo
     ctx.fillStyle = palette.brush;
     ctx.fillRect(a, top, Math.max(1, b - a), height - top);
   }
+  const f = marks.frame ?? -1;
+  if (f >= 0 && f < store.frameCount) {
+    const frow = rowOfTrack(layout, store.frameTrack(store.frameRun[f]!, store.frameGuest[f]!));
+    if (frow) {
+      const o = rowOrigin(frow, view.aligned);
+      const fx0 = GUTTER + (store.frameIn[f]! - o - t0) * k;
+      const fx1 = GUTTER + (store.frameOut[f]! - o - t0) * k;
+      ctx.strokeStyle = palette.selection;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(fx0 - 2, top + frow.y - scrollY, Math.max(4, fx1 - fx0 + 4), frow.h);
+    }
+  }
   const s = marks.selected;
   if (s < 0 || s >= store.count) return;
-  const rowOf = (t: Track | undefined) => layout.rows.find((r) => r.kind === 'track' && r.track === t);
-  const row = rowOf(store.tracks[store.track[s]!]);
+  const row = rowOfTrack(layout, store.tracks[store.track[s]!]);
   if (!row) return;
-  const x0 = GUTTER + (store.start[s]! - t0) * k;
-  const x1 = GUTTER + (store.end[s]! - t0) * k;
+  const o = rowOrigin(row, view.aligned);
+  const x0 = GUTTER + (store.start[s]! - o - t0) * k;
+  const x1 = GUTTER + (store.end[s]! - o - t0) * k;
   const y = top + row.y - scrollY;
   ctx.strokeStyle = palette.selection;
   ctx.lineWidth = 2;
   ctx.strokeRect(Math.max(GUTTER - 2, x0 - 1), y, Math.min(plotW + 4, Math.max(3, x1 - x0 + 2)), row.h);
   if (marks.linkedFrames.length === 0) return;
-  const frow = rowOf(store.frameTrack(store.guest[s]!));
+  const frow = rowOfTrack(layout, store.frameTrack(store.run[s]!, store.guest[s]!));
   if (!frow) return;
+  const fo = rowOrigin(frow, view.aligned);
   const fy = top + frow.y - scrollY;
   ctx.strokeStyle = palette.link;
   ctx.lineWidth = 1;
   ctx.beginPath();
-  for (const f of marks.linkedFrames) {
-    const fx0 = GUTTER + (store.frameIn[f]! - t0) * k;
-    const fx1 = GUTTER + (store.frameOut[f]! - t0) * k;
+  for (const lf of marks.linkedFrames) {
+    const fx0 = GUTTER + (store.frameIn[lf]! - fo - t0) * k;
+    const fx1 = GUTTER + (store.frameOut[lf]! - fo - t0) * k;
     ctx.rect(fx0 - 1, fy + 1, Math.max(2, fx1 - fx0 + 2), frow.h - 2);
     ctx.moveTo(Math.max(x0, Math.min(x1, fx0)), y + row.h);
     ctx.lineTo(fx0, fy + 1);

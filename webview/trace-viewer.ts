@@ -124,7 +124,18 @@ export class TraceViewer implements MessageTarget {
       if (p.notices) notes.push(...p.notices());
     }
     this.statusBar.render(parts, notes);
+    // the trim of a loaded file waits until it is on screen: it is memory, not what the user waits for
+    if (this.store.compactPending && !this.trimScheduled) {
+      this.trimScheduled = true;
+      const trim = () => {
+        this.trimScheduled = false;
+        if (this.store.compactPending) this.store.compact();
+      };
+      if (typeof requestIdleCallback === 'function') requestIdleCallback(trim, { timeout: 2000 });
+      else setTimeout(trim, 50);
+    }
   }
+  private trimScheduled = false;
 
   private pick(id: string): void {
     this.choice.pick(id);

@@ -1,7 +1,6 @@
 // Saving the current timeline view: PNG from the canvas, SVG rebuilt from the same merged marks the
 // canvas drew (runs of pixel columns), so the file stays small however many calls are in view.
 
-import { PATHS } from '../protocol/trace';
 import type { CallStore } from './call-store';
 import { drawTimeline, RenderBuffers, GUTTER, type View, type Marks } from './timeline-render';
 import type { Layout } from './track-layout';
@@ -32,10 +31,13 @@ export function viewAsSvg(store: CallStore, layout: Layout, view: View, palette:
   for (const row of layout.rows) {
     const y = row.y - view.scrollY;
     if (y + row.h < 0 || y > view.height) continue;
-    if (row.kind === 'lane') {
+    if (row.kind === 'run') {
+      out.push(`<rect y="${y + 1}" width="${view.width}" height="1" fill="${esc(palette.foreground)}"/>`);
+      out.push(`<text x="4" y="${y + row.h / 2 + 5}" fill="${esc(palette.foreground)}">${esc(row.label)}</text>`);
+    } else if (row.kind === 'lane') {
       out.push(`<rect y="${y}" width="${view.width}" height="${row.h}" fill="${esc(palette.laneBackground)}"/>`);
-      out.push(`<text x="4" y="${y + row.h / 2 + 4}" fill="${esc(palette.foreground)}">${esc(PATHS[row.path]!)}</text>`);
-    } else out.push(`<text x="10" y="${y + row.h / 2 + 4}" fill="${esc(palette.muted)}">${esc(store.label(row.track))}</text>`);
+      out.push(`<text x="4" y="${y + row.h / 2 + 4}" fill="${esc(palette.foreground)}">${esc(row.label)}</text>`);
+    } else out.push(`<text x="10" y="${y + row.h / 2 + 4}" fill="${esc(palette.muted)}">${esc(row.label)}</text>`);
   }
   for (let c = 1; c < COLOUR_COUNT; c++) {
     const n = buf.runLen[c]!;

@@ -3,10 +3,12 @@
 import type { Page } from 'playwright-core';
 import type { ToViewer } from '../../protocol/webview-messages';
 import type { PageTraceOptions } from './page/fixtures-entry';
+import type { ComparisonOptions } from '../fixtures/synthetic';
 
 interface PageGlobals {
-  linsockFixtures: { chunks(o: PageTraceOptions, batch?: number): Uint8Array[]; encode(records: unknown[]): Uint8Array };
-  linsockViewer: { calls: number; frames: number; stats: { visible: number; merged: number; rects: number }; window: [number, number]; selected: number; state: unknown; frameTimes(): number[]; arrayBytes: number };
+  linsockFixtures: { chunks(o: PageTraceOptions, batch?: number): Uint8Array[]; comparison(o: ComparisonOptions, batch?: number): Uint8Array[]; encode(records: unknown[]): Uint8Array };
+  linsockViewer: { calls: number; frames: number; stats: { visible: number; merged: number; rects: number }; window: [number, number]; selected: number; state: unknown; frameTimes(): number[]; arrayBytes: number;
+    rows: { kind: 'run' | 'lane' | 'track'; label: string; y: number; h: number }[]; trim: { pending: boolean; ms: number } };
   __posted: { type: string; [k: string]: unknown }[];
   __cspViolations: string[];
 }

@@ -2,14 +2,18 @@
 // page itself so a million calls never cross the DevTools protocol.
 import { encodeChunk } from '../../../protocol/lstrace-encode';
 import type { TraceRecord } from '../../../protocol/trace';
-import { syntheticStream, type SyntheticOptions } from '../../fixtures/synthetic';
+import { syntheticComparison, syntheticStream, type ComparisonOptions, type SyntheticOptions } from '../../fixtures/synthetic';
 
 export type PageTraceOptions = SyntheticOptions & { calls: number };
 
 function chunks(opts: PageTraceOptions, batch = 4096): Uint8Array[] {
+  return encodeAll(syntheticStream(opts.calls, opts), batch);
+}
+
+function encodeAll(stream: Iterable<TraceRecord>, batch: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let records: TraceRecord[] = [];
-  for (const r of syntheticStream(opts.calls, opts)) {
+  for (const r of stream) {
     records.push(r);
     if (records.length >= batch) {
       out.push(encodeChunk(records));
@@ -20,4 +24,8 @@ function chunks(opts: PageTraceOptions, batch = 4096): Uint8Array[] {
   return out;
 }
 
-(globalThis as { linsockFixtures?: unknown }).linsockFixtures = { chunks, encode: (records: TraceRecord[]) => encodeChunk(records) };
+(globalThis as { linsockFixtures?: unknown }).linsockFixtures = {
+  chunks,
+  comparison: (o: ComparisonOptions, batch = 4096) => encodeAll(syntheticComparison(o), batch),
+  encode: (records: TraceRecord[]) => encodeChunk(records),
+};
