@@ -1,7 +1,8 @@
 // The details of the selected call: every stage with its times and duration, bytes, result, socket,
 // guest, and the frames it caused (emulated path), each frame with its own times.
 
-import { FRAME_DIRECTIONS, OPS, PATHS, STAGES } from '../protocol/trace';
+import { FRAME_DIRECTIONS, OPS, PATHS } from '../protocol/trace';
+import { VIEW_STAGES } from './view-stages';
 import type { CallStore } from './call-store';
 import { formatDuration } from './format';
 import { formatBytes } from '../protocol/format-bytes';
@@ -50,8 +51,9 @@ export function renderDetails(el: HTMLElement, store: CallStore, s: number): voi
   for (let j = 0; j < store.stageCount[s]!; j++) {
     const a = store.stageStart[f + j]!;
     const b = store.stageEnd[f + j]!;
-    const name = STAGES[store.stageName[f + j]!]!;
-    const tr = tableRow('td', [name, `+${formatDuration(a)}`, `+${formatDuration(b)}`, formatDuration(b - a), '']);
+    const stage = VIEW_STAGES[store.stageName[f + j]!];
+    const name = stage?.name ?? '?';
+    const tr = tableRow('td', [stage?.label ?? name, `+${formatDuration(a)}`, `+${formatDuration(b)}`, formatDuration(b - a), '']);
     const bar = document.createElement('span');
     bar.className = `stage-bar stage-${name}`;
     bar.style.marginLeft = `${(a / total) * 100}%`;
@@ -79,6 +81,6 @@ export function renderDetails(el: HTMLElement, store: CallStore, s: number): voi
 export function tooltipText(store: CallStore, s: number): string {
   const stages: string[] = [];
   const f = store.stageFirst[s]!;
-  for (let j = 0; j < store.stageCount[s]!; j++) stages.push(`${STAGES[store.stageName[f + j]!]} ${formatDuration(store.stageEnd[f + j]! - store.stageStart[f + j]!)}`);
+  for (let j = 0; j < store.stageCount[s]!; j++) stages.push(`${VIEW_STAGES[store.stageName[f + j]!]?.label ?? '?'} ${formatDuration(store.stageEnd[f + j]! - store.stageStart[f + j]!)}`);
   return `${OPS[store.op[s]!]} ${PATHS[store.path[s]!]} ${store.guests.values[store.guest[s]!]} #${store.socket[s]} — ${formatDuration(store.end[s]! - store.start[s]!)}, ${store.bytes[s]} B, ${store.results.values[store.result[s]!]}\n${stages.join(' · ')}`;
 }

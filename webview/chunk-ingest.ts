@@ -2,7 +2,7 @@
 // and frames into the typed arrays, each call's run and the runs' facts into the run index, lost-record
 // notices into the drop counter.
 
-import type { TraceRecord } from '../protocol/trace';
+import type { RunInfo, TraceRecord } from '../protocol/trace';
 import { isLstrace, visitChunk, visitLstrace, type ChunkVisitor } from '../protocol/lstrace-decode';
 import type { CallStore } from './call-store';
 import { runIndexOf } from './run-index';
@@ -12,10 +12,15 @@ export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore):
   for (const r of records) {
     if (r.kind === 'call') runs.noteCall(store.addCall(r), r.run);
     else if (r.kind === 'frame') store.addFrame(r);
-    else if (r.kind === 'run') runs.noteRun(r);
+    else if (r.kind === 'run') noteRun(r, store, runs);
     else if (r.kind === 'dropped') store.droppedBySource += r.count;
-    else if (r.kind === 'run') store.addRun(r);
   }
+}
+
+/** A run's facts go to the store (the timeline's lanes and separators) and to the run index (Compare's picks). */
+function noteRun(r: RunInfo, store: CallStore, runs: ReturnType<typeof runIndexOf>): void {
+  store.addRun(r);
+  runs.noteRun(r);
 }
 
 /** One visitor per store, reused for every chunk. */
@@ -31,10 +36,9 @@ export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
     const runs = runIndexOf(store); // the store keeps no run per call: the index beside it does
     v = {
       call: (c) => runs.noteCall(store.addCallView(c), c.run),
-      run: (r) => runs.noteRun(r),
+      run: (r) => noteRun(r, store, runs),
       frame: (f) => store.addFrame(f),
       dropped: (d) => (store.droppedBySource += d.count),
-      run: (r) => store.addRun(r),
     };
     visitors.set(store, v);
   }

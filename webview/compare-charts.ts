@@ -3,7 +3,7 @@
 // says how many it left out. A few dozen SVG marks per chart, never one per call.
 
 import { bin, type Bin, line, max, scaleLinear, scaleLog, axisBottom, axisLeft, select, type ScaleLinear, type ScaleLogarithmic, type Selection } from 'd3';
-import { STAGES } from '../protocol/trace';
+import { VIEW_STAGES } from './view-stages';
 import type { Comparison } from './compare-stats';
 import { formatDuration } from './format';
 
@@ -90,7 +90,7 @@ export class CompareCharts {
 
   private breakdown(c: Comparison, paths: string[], styles: CSSStyleDeclaration, note: string): void {
     const m = { ...M, l: 70 }, bar = 22;
-    const stageColour = (s: string) => styles.getPropertyValue(`--ls-stage-${s}`).trim() || '#888';
+    const stageColour = (s: { name: string; fallback: string }) => styles.getPropertyValue(`--ls-stage-${s.name}`).trim() || s.fallback;
     const svg = this.chart('Where the time goes: share of time per stage', note, W, m.t + m.b + paths.length * (bar + 8) + 40);
     const x = scaleLinear().domain([0, 1]).range([m.l, W - m.r]);
     paths.forEach((p, i) => {
@@ -100,21 +100,21 @@ export class CompareCharts {
       svg.append('text').attr('x', m.l - 4).attr('y', yy + bar / 2).attr('dy', '0.35em').attr('text-anchor', 'end').attr('class', 'label').text(p);
       if (sum <= 0) return; // nothing timed: no shares to draw (and no division by zero)
       let acc = 0;
-      STAGES.forEach((s, j) => {
+      VIEW_STAGES.forEach((s, j) => {
         const v = tot[j]! / sum;
         if (v <= 0) return;
-        svg.append('rect').attr('class', `stage stage-${s}`).attr('x', x(acc)).attr('y', yy).attr('width', Math.max(0.5, x(acc + v) - x(acc))).attr('height', bar)
+        svg.append('rect').attr('class', `stage stage-${s.name}`).attr('x', x(acc)).attr('y', yy).attr('width', Math.max(0.5, x(acc + v) - x(acc))).attr('height', bar)
           .attr('fill', stageColour(s))
-          .append('title').text(`${p} ${s}: ${(v * 100).toFixed(1)}% (${formatDuration(tot[j]!)})`);
+          .append('title').text(`${p} ${s.label}: ${(v * 100).toFixed(1)}% (${formatDuration(tot[j]!)})`);
         acc += v;
       });
     });
     const ly = m.t + paths.length * (bar + 8) + 4;
-    STAGES.forEach((s, j) => {
+    VIEW_STAGES.forEach((s, j) => {
       const gx = m.l + (j % 4) * 66;
       const gy = ly + Math.floor(j / 4) * 14;
       svg.append('rect').attr('class', 'swatch').attr('x', gx).attr('y', gy).attr('width', 9).attr('height', 9).attr('fill', stageColour(s));
-      svg.append('text').attr('x', gx + 12).attr('y', gy + 8).attr('class', 'legend').text(s);
+      svg.append('text').attr('x', gx + 12).attr('y', gy + 8).attr('class', 'legend').text(s.label);
     });
   }
 }

@@ -7,7 +7,8 @@
 
 import { csvField } from '../protocol/csv';
 import { METRICS, measurable, relativeText, verdict, type Metric, type Verdict } from '../protocol/comparison';
-import { OPS, PATHS, STAGES } from '../protocol/trace';
+import { OPS, PATHS } from '../protocol/trace';
+import { VIEW_STAGES } from './view-stages';
 import type { CallStore } from './call-store';
 
 /** Lane order: emulated and delegated (the two guest paths) next to each other, direct (the bound) last. */
@@ -100,7 +101,7 @@ export function compare(store: CallStore, sel: CallSelection | null = null): Com
   const bytes = new Float64Array(groups);
   const perPath = PATHS.map((_, i) => new Float64Array(pathTimed[i]!));
   const pathFill = new Uint32Array(P);
-  const stageTotals = new Map<string, Float64Array>(PATHS.map((p) => [p, new Float64Array(STAGES.length)]));
+  const stageTotals = new Map<string, Float64Array>(PATHS.map((p) => [p, new Float64Array(VIEW_STAGES.length)]));
   for (let s = 0; s < n; s++) {
     if (!inRun(s)) continue;
     const p = store.path[s]!;
