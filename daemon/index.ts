@@ -4,6 +4,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
 import { GuestSession, type GuestRegistry } from './guests/guest-session';
+import type { ClockMapping } from './guests/guest-clock';
 import { BusyPoll, DEFAULT_BUSY_POLL_US } from './channel/busy-poll';
 import { deepenSendBuffer, sendBufferProblem } from './channel/send-buffer';
 import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './channel/guest-listener';
@@ -24,6 +25,7 @@ export { loadConfig, type DaemonConfig } from './config';
 export { TraceHub, type TraceHubOptions } from './trace/trace-hub';
 export { startTraceServer, type TraceServer, type TraceServerOptions } from './trace/trace-server';
 export { defaultTokenFile } from './trace/token';
+export type { ClockMapping } from './guests/guest-clock';
 export { instanceName } from './instance';
 
 /**
@@ -71,6 +73,14 @@ export interface RunningDaemon {
    * guests on this host's clock. Connected guests, and the last value of guests that left (bounded).
    */
   clockErrors(): Record<string, number>;
+  /**
+   * Each guest's clock mapping (offset added to its stamps, and its error bound), for RunInfo.clockOffsetNs
+   * and clockErrorNs: connected guests, and the last value of guests that left (bounded). Every guest is
+   * mapped through its probes; none is assumed to share the host's clock.
+   */
+  clocks(): Record<string, ClockMapping>;
+  /** Trace records published with stamps that disagree beyond their guest's clock error, per guest. */
+  disorderedRecords(): Record<string, number>;
   /** Stops accepting, says goodbye to every guest, closes every host socket. */
   close(): Promise<void>;
 }
@@ -83,7 +93,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const counters: Counters = { calls: 0, bytes: 0, errors: 0, drops: 0 };
   const sessions = new Set<GuestSession>();
   const names = new Map<string, GuestSession>();
-  const pastClockErrors = new Map<string, number>();
+  const pastClocks = new Map<string, ClockMapping>();
+  const pastDisorder = new Map<string, number>();
   let closing = false;
   const sameHost = options.sameHostShortcut === false ? null : new SameHostTable();
 
@@ -96,12 +107,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     },
     release(s) {
       if (names.get(s.guest) === s) names.delete(s.guest);
-      const e = s.clockErrorNs;
-      if (e !== null) {
-        pastClockErrors.delete(s.guest);
-        pastClockErrors.set(s.guest, e);
-        if (pastClockErrors.size > PAST_CLOCK_ERRORS) pastClockErrors.delete(pastClockErrors.keys().next().value as string);
+      const m = s.clockMapping;
+      if (m !== null) {
+        pastClocks.delete(s.guest);
+        pastClocks.set(s.guest, m);
+        if (pastClocks.size > PAST_CLOCK_ERRORS) pastClocks.delete(pastClocks.keys().next().value as string);
       }
+      pastDisorder.delete(s.guest);
+      pastDisorder.set(s.guest, s.disorderedRecords);
+      if (pastDisorder.size > PAST_CLOCK_ERRORS) pastDisorder.delete(pastDisorder.keys().next().value as string);
     },
   };
 
@@ -159,17 +173,27 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     return { ...counters, callsPerSec: Math.round(rate), guests: names.size, sockets, tracing: sink.enabled };
   };
 
+  const clocks = (): Record<string, ClockMapping> => {
+    const out: Record<string, ClockMapping> = Object.fromEntries(pastClocks);
+    for (const [name, s] of names) {
+      const m = s.clockMapping;
+      if (m !== null) out[name] = m;
+    }
+    return out;
+  };
+
   return {
     guestPath,
     tcpAddress,
     guests: () => [...sessions].filter((s) => s.guest !== '' && !s.isClosed()).map((s) => s.info()),
     stats,
     clockErrors() {
-      const out: Record<string, number> = Object.fromEntries(pastClockErrors);
-      for (const [name, s] of names) {
-        const e = s.clockErrorNs;
-        if (e !== null) out[name] = e;
-      }
+      return Object.fromEntries(Object.entries(clocks()).map(([g, m]) => [g, m.errorNs]));
+    },
+    clocks,
+    disorderedRecords() {
+      const out: Record<string, number> = Object.fromEntries(pastDisorder);
+      for (const [name, s] of names) out[name] = s.disorderedRecords;
       return out;
     },
     async close() {

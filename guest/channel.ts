@@ -185,9 +185,12 @@ export class Channel extends EventEmitter {
     for (const w of waiters) w();
   }
 
-  /** A pipelined send (noReply): errors come back as socketError on the handle. */
-  send(handle: number, data: Uint8Array): void {
-    if (this.closedError) return;
+  /**
+   * A pipelined send (noReply): errors come back as socketError on the handle. Returns the id of the frame
+   * that carries `data` (for stampCall), 0 when the channel is closed.
+   */
+  send(handle: number, data: Uint8Array): number {
+    if (this.closedError) return 0;
     this.unflushedSendBytes += data.byteLength;
     // Writes of one socket in one tick become one frame (up to maxPayload), its data parts uncopied:
     // fewer frames for the daemon to decode and fewer, larger writes to the host socket.
@@ -195,13 +198,33 @@ export class Channel extends EventEmitter {
     if (open && open.handle === handle && open.length + data.byteLength <= this.maxPayload) {
       open.parts.push(data);
       open.length += data.byteLength;
-      return;
+      return open.id;
     }
     this.sealSend();
     const id = this.allocId();
+    // The frame's entry; the application calls that end in it fill it in (stampCall). Left as it is (return
+    // 0), it says the frame holds only part of a call.
     if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
     this.openSend = { id, handle, parts: [data], length: data.byteLength };
     this.scheduleFlush();
+    return id;
+  }
+
+  /**
+   * An application call (a socket write) that ended in pipelined send frame `id`: entered at `enter`,
+   * returned to the application at `ret`. Each gets a stamp entry of the frame's id, so the host counts the
+   * application calls a frame carried and the time the application spent in them.
+   */
+  stampCall(id: number, enter: number, ret: number): void {
+    if (!this.tracing || id === 0) return;
+    const last = this.outSends[this.outSends.length - 1];
+    if (last && last.id === id && last.return === 0) {
+      last.enter = Math.min(last.enter, enter);
+      last.return = ret;
+      return;
+    }
+    // Entries of one frame stay together; a frame already flushed takes no more calls.
+    if (last && last.id === id) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: ret });
   }
 
   /** Queues the open send frame: its header (for the whole length), then its data parts. */
@@ -224,8 +247,10 @@ export class Channel extends EventEmitter {
   sendTo(handle: number, remote: Endpoint, data: Uint8Array): void {
     if (this.closedError) return;
     const id = this.allocId();
-    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
+    const enter = this.tracing ? nowNs() : 0;
     this.queue({ type: 'sendto', id, handle, noReply: true, remote, data });
+    // One application call, one frame: it returns now.
+    if (enter) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: nowNs() });
   }
 
   /**
@@ -235,8 +260,9 @@ export class Channel extends EventEmitter {
   sendMsg(handle: number, remote: Endpoint | null, buffers: Uint8Array[]): void {
     if (this.closedError) return;
     const id = this.allocId();
-    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
+    const enter = this.tracing ? nowNs() : 0;
     this.queue({ type: 'sendmsg', id, handle, noReply: true, remote, buffers });
+    if (enter) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: nowNs() });
   }
 
   /** Gives the host `bytes` more receive credit on `handle`; grants of one tick leave as one frame. */
@@ -373,9 +399,9 @@ export class Channel extends EventEmitter {
       // Stamps ride along before this batch's sends are stamped: the stamps of a send never arrive in
       // the same read as the send itself, before the host has finished it.
       if (this.stamps.due(t) || (this.out.length > 0 && this.stamps.size >= 64)) this.pushStamps();
-      // A pipelined send returns to the application when it is handed to the channel.
+      // A pipelined send's frame leaves now; its entries keep the application calls' own enter and return.
       for (const e of this.outSends) {
-        e.channelOut = e.replyIn = e.return = t;
+        e.channelOut = t;
         this.stamps.push(e);
       }
       this.outSends = [];
@@ -408,8 +434,9 @@ export class Channel extends EventEmitter {
   }
 
   private receive(chunk: Buffer): void {
-    const { messages, error } = this.decoder.push(chunk);
+    // Reply in: when the bytes were read, before decoding them.
     const t = this.tracing ? nowNs() : 0;
+    const { messages, error } = this.decoder.push(chunk);
     for (const m of messages) this.dispatch(m, t);
     if (error) {
       this.transport.destroy();

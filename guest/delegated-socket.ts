@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { Endpoint, Family, HostEvent } from '../protocol';
 import type { Channel, ChannelEndpoint } from './channel';
 import { socketError, type SocketError } from './errors';
+import { nowNs } from './stamp-batch';
 
 export interface DelegatedConnectOptions {
   port: number;
@@ -38,6 +39,9 @@ interface HeldWrite {
   chunk: Buffer;
   offset: number;
   cb: (err?: Error | null) => void;
+  /** The write's stamps when traced (0: not traced): it entered at `enter` and returned at `returned`. */
+  enter: number;
+  returned: number;
 }
 
 export function familyName(f: Family): 'IPv4' | 'IPv6' {
@@ -215,7 +219,7 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
     if (this.held) {
       const h = this.held;
       this.held = null;
-      this.sendFrom(h.chunk, h.offset, h.cb);
+      this.sendFrom(h.chunk, h.offset, h.cb, h.enter, h.returned);
     }
   }
 
@@ -243,7 +247,8 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
       cb(socketError('EPIPE', 'write', 'the host closed the socket'));
       return;
     }
-    this.sendFrom(chunk, 0, cb);
+    // An application write: stamped from here to when it returns (its trace record counts it, stampCall).
+    this.sendFrom(chunk, 0, cb, this.channel.tracing ? nowNs() : 0, 0);
   }
 
   /** Buffered writes go out in order, uncopied; the channel merges them into as few frames as fit. */
@@ -358,20 +363,26 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
     this.touch();
   }
 
-  /** Sends chunk[offset..] in frames no larger than the credit and the frame limit; waits for credit. */
-  private sendFrom(chunk: Buffer, offset: number, cb: (err?: Error | null) => void): void {
+  /**
+   * Sends chunk[offset..] in frames no larger than the credit and the frame limit; waits for credit. A
+   * traced write (enter != 0) is stamped into the frame that carries its last byte; a write that waits for
+   * credit returned to the application when it first waited (`returned`).
+   */
+  private sendFrom(chunk: Buffer, offset: number, cb: (err?: Error | null) => void, enter: number, returned: number): void {
     const max = this.channel.maxPayload;
+    let frame = 0;
     while (offset < chunk.length) {
       const n = Math.min(chunk.length - offset, this.sendCredit, max);
       if (n <= 0) {
-        this.held = { chunk, offset, cb };
+        this.held = { chunk, offset, cb, enter, returned: returned || (enter ? nowNs() : 0) };
         return;
       }
-      this.channel.send(this.handle, offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
+      frame = this.channel.send(this.handle, offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n));
       this.sendCredit -= n;
       this.sent += n;
       offset += n;
     }
+    if (enter) this.channel.stampCall(frame, enter, returned || nowNs());
     this.touch();
     // The write completes once the channel can take more (see SEND_BACKLOG_BYTES): the writer yields to
     // the event loop, which keeps the channel to the daemon full.

@@ -25,7 +25,7 @@ export class StampBatch {
 
   /** Takes `e` as it is (a pipelined send's entry, made when it was queued). */
   push(e: StampEntry): void {
-    if (this.entries.length === 0) this.oldestNs = e.return;
+    if (this.entries.length === 0) this.oldestNs = e.return || e.channelOut;
     this.entries.push(e);
   }
 
@@ -34,16 +34,22 @@ export class StampBatch {
     return this.entries.length >= MAX_STAMP_ENTRIES || (this.entries.length > 0 && now - this.oldestNs >= STAMP_FLUSH_MS * 1e6);
   }
 
-  /** Takes at most MAX_STAMP_ENTRIES entries, oldest first. */
+  /**
+   * Takes at most MAX_STAMP_ENTRIES entries, oldest first, never splitting the entries of one frame (the
+   * host joins consecutive entries of one id: a pipelined send's application calls).
+   */
   take(): StampEntry[] {
     if (this.entries.length <= MAX_STAMP_ENTRIES) {
       const all = this.entries;
       this.entries = [];
       return all;
     }
-    const head = this.entries.slice(0, MAX_STAMP_ENTRIES);
-    this.entries = this.entries.slice(MAX_STAMP_ENTRIES);
-    this.oldestNs = this.entries[0]?.return ?? 0;
+    let cut = MAX_STAMP_ENTRIES;
+    while (cut > 1 && (this.entries[cut] as StampEntry).id === (this.entries[cut - 1] as StampEntry).id) cut--;
+    const head = this.entries.slice(0, cut);
+    this.entries = this.entries.slice(cut);
+    const first = this.entries[0];
+    this.oldestNs = first ? first.return || first.channelOut : 0;
     return head;
   }
 }

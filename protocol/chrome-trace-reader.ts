@@ -133,7 +133,10 @@ export class ChromeTraceReader implements TraceReader {
       const start = usToNs(e.ts, 'ts');
       const dur = usToNs(e.dur, 'dur');
       if (typeof start === 'string' || typeof dur === 'string') return this.bad(where, (typeof start === 'string' ? start : dur) as string);
-      c.call.stages.push({ name: e.name as CallRecord['stages'][number]['name'], start, end: start + dur });
+      const stage: CallRecord['stages'][number] = { name: e.name as CallRecord['stages'][number]['name'], start, end: start + dur };
+      if (isObj(e.args) && e.args.unmeasured === true) stage.unmeasured = true;
+      if (isObj(e.args) && e.args.shared === true) stage.shared = true;
+      c.call.stages.push(stage);
       return null;
     }
     const closed = this.close();
@@ -146,6 +149,7 @@ export class ChromeTraceReader implements TraceReader {
         result: a.result, stages: [],
       } as unknown as CallRecord;
       if (a.frames !== undefined) c.frames = a.frames as number[];
+      for (const k of ['calls', 'waitedNs', 'clockShiftNs', 'disorderNs'] as const) if (a[k] !== undefined) c[k] = a[k] as number;
       const ts = usToNs(e.ts, 'ts');
       if (typeof ts === 'string') return this.bad(where, ts);
       this.open = { call: c, thread, where };

@@ -146,10 +146,13 @@ export class ChromeTraceWriter implements TraceWriter {
     const tid = this.lane(pid, `${c.guest}|${c.socket}`, `${c.guest} socket ${c.socket}`, start, end);
     // Args written by hand (run and guest quoted once per distinct value): JSON.stringify per call doubled the export time.
     const frames = c.frames ? `,"frames":[${c.frames.join(',')}]` : '';
-    const args = `{"seq":${c.seq},"run":${this.quote(c.run)},"guest":${this.quote(c.guest)},"path":"${c.path}","socket":${c.socket},"op":"${c.op}","bytes":${c.bytes},"result":"${c.result}"${frames}}`;
+    const args = `{"seq":${c.seq},"run":${this.quote(c.run)},"guest":${this.quote(c.guest)},"path":"${c.path}","socket":${c.socket},"op":"${c.op}","bytes":${c.bytes},"result":"${c.result}"${frames}${callTruth(c)}}`;
     this.emit(`{"name":"${c.op}","cat":"call","ph":"X","pid":${pid},"tid":${tid},"ts":${nsToUs(start)},"dur":${nsToUs(end - start)},"args":${args}}`);
-    for (const s of c.stages)
-      this.emit(`{"name":"${s.name}","cat":"stage","ph":"X","pid":${pid},"tid":${tid},"ts":${nsToUs(s.start)},"dur":${nsToUs(s.end - s.start)}}`);
+    for (const s of c.stages) {
+      // A stage that was not measured says so (its 0 dur is no length); a shared one names its split.
+      const flag = s.unmeasured ? ',"args":{"unmeasured":true,"duration":"not measured"}' : s.shared ? ',"args":{"shared":true,"split":"by bytes"}' : '';
+      this.emit(`{"name":"${s.name}","cat":"stage","ph":"X","pid":${pid},"tid":${tid},"ts":${nsToUs(s.start)},"dur":${nsToUs(s.end - s.start)}${flag}}`);
+    }
     for (const f of c.frames ?? []) {
       const from = { pid, tid, ts: start + Math.min(1, end - start) };
       const to = this.frameEnds.get(f);
@@ -191,6 +194,17 @@ export class ChromeTraceWriter implements TraceWriter {
     this.processName(DAEMON_PID, 'linsockd');
     this.emit(`{"name":"dropped","cat":"linsock","ph":"i","s":"g","pid":${DAEMON_PID},"tid":0,"ts":${nsToUs(d.atNs)},"args":{"count":${d.count}}}`);
   }
+}
+
+/** The call's truth fields (trace.ts, CallTruth) as extra args text, and a word when no stage was measured. */
+function callTruth(c: CallRecord): string {
+  let t = '';
+  if (c.calls !== undefined) t += `,"calls":${c.calls}`;
+  if (c.waitedNs !== undefined) t += `,"waitedNs":${c.waitedNs}`;
+  if (c.clockShiftNs !== undefined) t += `,"clockShiftNs":${c.clockShiftNs}`;
+  if (c.disorderNs !== undefined) t += `,"disorderNs":${c.disorderNs}`;
+  if (c.stages.every((s) => s.unmeasured)) t += ',"duration":"not measured"';
+  return t;
 }
 
 function remember(map: Map<number, FlowEnd>, key: number, end: FlowEnd): void {

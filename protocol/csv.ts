@@ -1,6 +1,6 @@
 // Trace records -> CSV (RFC 4180: comma separated, CRLF line ends, fields with a comma, quote or line
 // break quoted with doubled quotes), one row per call and one per frame, for spreadsheets and pandas.
-// Dropped marks get a row too, so a reader sees where data is missing; run records are left out.
+// Dropped marks get a row too, so a reader sees where data is missing; a run gets one row with its clocks.
 
 import { STAGES, callSpan, type TraceRecord } from './trace';
 
@@ -8,6 +8,10 @@ export const CSV_COLUMNS: readonly string[] = [
   'kind', 'seq', 'run', 'guest', 'path', 'socket', 'op', 'bytes', 'result', 'start_ns', 'end_ns', 'duration_ns',
   ...STAGES.flatMap((s) => [`${s}_start_ns`, `${s}_end_ns`]),
   'frames', 'direction', 'length', 'payload', 'flow', 'dropped_count',
+  // Trace truth (trace.ts): stages not measured or shared (names, space separated), and the call's facts.
+  'unmeasured_stages', 'shared_stages', 'calls', 'waited_ns', 'clock_shift_ns', 'disorder_ns',
+  // Run rows: the clock of each guest, as "guest=offset±error" pairs (space separated), in ns.
+  'clocks',
 ];
 
 const COLUMN_INDEX = new Map(CSV_COLUMNS.map((c, i) => [c, i]));
@@ -43,12 +47,22 @@ export function csvRows(records: Iterable<TraceRecord>): string {
       set('result', r.result);
       set('start_ns', start);
       set('end_ns', end);
-      set('duration_ns', end - start);
+      // A length that was not measured is an empty field, never 0.
+      const measured = r.stages.some((s) => !s.unmeasured);
+      set('duration_ns', measured ? end - start : null);
       for (const s of r.stages) {
         set(`${s.name}_start_ns`, s.start);
-        set(`${s.name}_end_ns`, s.end);
+        set(`${s.name}_end_ns`, s.unmeasured ? null : s.end);
       }
       if (r.frames) set('frames', r.frames.join(' '));
+      const unmeasured = r.stages.filter((s) => s.unmeasured).map((s) => s.name);
+      const shared = r.stages.filter((s) => s.shared).map((s) => s.name);
+      if (unmeasured.length) set('unmeasured_stages', unmeasured.join(' '));
+      if (shared.length) set('shared_stages', shared.join(' '));
+      if (r.calls !== undefined) set('calls', r.calls);
+      if (r.waitedNs !== undefined) set('waited_ns', r.waitedNs);
+      if (r.clockShiftNs !== undefined) set('clock_shift_ns', r.clockShiftNs);
+      if (r.disorderNs !== undefined) set('disorder_ns', r.disorderNs);
     } else if (r.kind === 'frame') {
       set('kind', 'frame');
       set('seq', r.seq);
@@ -63,6 +77,13 @@ export function csvRows(records: Iterable<TraceRecord>): string {
       set('length', r.length);
       set('payload', r.payload);
       if (r.flow) set('flow', `${r.flow.protocol} ${hostPort(r.flow.src, r.flow.srcPort)} > ${hostPort(r.flow.dst, r.flow.dstPort)}`);
+    } else if (r.kind === 'run') {
+      // The run's row carries what every call row's times depend on: each guest's clock offset and error.
+      set('kind', 'run');
+      set('run', r.id);
+      set('start_ns', r.startedNs);
+      const offsets = r.clockOffsetNs ?? {};
+      set('clocks', Object.entries(r.clockErrorNs).map(([g, e]) => `${g}=${offsets[g] ?? 0}±${e}`).join(' '));
     } else if (r.kind === 'dropped') {
       set('kind', 'dropped');
       set('start_ns', r.atNs);

@@ -6,8 +6,8 @@
 import { crc32 } from './crc32';
 import { ERRNO_NAMES } from './errno';
 import {
-  CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, FILE_HEADER_BYTES, FrameBit, Kind, LSTRACE_MAGIC, LSTRACE_VERSION,
-  MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MODES, RunBit, TraceFileError, ValueTag,
+  CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, CallExtra, FILE_HEADER_BYTES, FrameBit, Kind, LSTRACE_MAGIC, LSTRACE_VERSIONS_READ,
+  MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MODES, RunBit, STAGE_LIST_EXTRA, TraceFileError, ValueTag,
 } from './lstrace-format';
 import {
   FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, OPS, PATHS, STAGES,
@@ -45,6 +45,15 @@ export class CallView {
   /** -1 when the record has no frames list; else the number of entries in `frames`. */
   frameCount = -1;
   frames = new Float64Array(16);
+  /** Stage flags as masks over STAGES indexes (StageTruth, trace.ts). */
+  unmeasuredMask = 0;
+  sharedMask = 0;
+  /** CallTruth (trace.ts); -1 (and hasShift false) when the record has none. */
+  calls = -1;
+  waitedNs = -1;
+  hasShift = false;
+  clockShiftNs = 0;
+  disorderNs = -1;
 
   get run(): string {
     return this.strings[this.runIndex] as string;
@@ -65,13 +74,22 @@ export class CallView {
   /** The view as a CallRecord object. */
   toRecord(): CallRecord {
     const stages: Stage[] = new Array(this.stageCount);
-    for (let i = 0; i < this.stageCount; i++)
-      stages[i] = { name: STAGE_LIST[this.stageNames[i] as number] as Stage['name'], start: this.stageStarts[i] as number, end: this.stageEnds[i] as number };
+    for (let i = 0; i < this.stageCount; i++) {
+      const idx = this.stageNames[i] as number;
+      const st: Stage = { name: STAGE_LIST[idx] as Stage['name'], start: this.stageStarts[i] as number, end: this.stageEnds[i] as number };
+      if (this.unmeasuredMask & (1 << idx)) st.unmeasured = true;
+      if (this.sharedMask & (1 << idx)) st.shared = true;
+      stages[i] = st;
+    }
     const c: CallRecord = {
       kind: 'call', seq: this.seq, run: this.run, guest: this.guest, path: PATH_LIST[this.path] as Path, socket: this.socket,
       op: OP_LIST[this.op] as CallRecord['op'], bytes: this.bytes, result: this.result, stages,
     };
     if (this.frameCount >= 0) c.frames = Array.from(this.frames.subarray(0, this.frameCount));
+    if (this.calls >= 0) c.calls = this.calls;
+    if (this.waitedNs >= 0) c.waitedNs = this.waitedNs;
+    if (this.hasShift) c.clockShiftNs = this.clockShiftNs;
+    if (this.disorderNs >= 0) c.disorderNs = this.disorderNs;
     return c;
   }
 }
@@ -202,8 +220,9 @@ function readCall(tag: number, v: CallView): void {
   } else v.errno = -1;
   const names = v.stageNames;
   let n: number;
+  readExtra(tag, v);
   if (tag & BIT_STAGE_LIST) {
-    n = byte();
+    n = listCount >= 0 ? listCount : byte();
     if (n < 1 || n > STAGE_COUNT) bad('bad call stages', `1..${STAGE_COUNT} stages, got ${n}`, P - 1);
     for (let i = 0; i < n; i++) {
       const s = byte();
@@ -217,6 +236,11 @@ function readCall(tag: number, v: CallView): void {
     for (let s = 0; s < STAGE_COUNT; s++) if (mask & (1 << s)) names[n++] = s;
   }
   v.stageCount = n;
+  if (v.unmeasuredMask | v.sharedMask) {
+    let present = 0;
+    for (let i = 0; i < n; i++) present |= 1 << (names[i] as number);
+    if (((v.unmeasuredMask | v.sharedMask) & ~present) !== 0) bad('bad call facts', 'flags on stages the record has', P - 1);
+  }
   const starts = v.stageStarts;
   const ends = v.stageEnds;
   let prevEnd = 0;
@@ -226,6 +250,7 @@ function readCall(tag: number, v: CallView): void {
     if (i > 0 && start < (starts[i - 1] as number)) bad('bad call stages', 'stages ordered by start', at);
     at = P;
     const end = time(start + uv(), 'stage end', at);
+    if (end !== start && v.unmeasuredMask & (1 << (names[i] as number))) bad('bad call stages', 'an unmeasured stage 0 long', at);
     starts[i] = start;
     ends[i] = end;
     prevEnd = end;
@@ -243,6 +268,36 @@ function readCall(tag: number, v: CallView): void {
     }
     v.frameCount = count;
   } else v.frameCount = -1;
+}
+
+/** A list count read with the facts that escaped it (-1: none; the count byte is next). */
+let listCount = -1;
+
+/** The call facts of format version 2 (CallExtra, lstrace-format.ts), when the stage field escapes. */
+function readExtra(tag: number, v: CallView): void {
+  listCount = -1;
+  v.unmeasuredMask = v.sharedMask = 0;
+  v.calls = v.waitedNs = v.disorderNs = -1;
+  v.hasShift = false;
+  v.clockShiftNs = 0;
+  if (P >= END) throw SHORT;
+  const first = B[P] as number;
+  if (tag & BIT_STAGE_LIST ? (first & STAGE_LIST_EXTRA) === 0 : first !== 0) return;
+  P++;
+  if (tag & BIT_STAGE_LIST) listCount = first & ~STAGE_LIST_EXTRA;
+  const at = P;
+  const extra = uv();
+  if (extra === 0 || extra >= CallExtra.disorder * 2) bad('bad call facts', `a non-empty set of known fact bits, got ${extra}`, at);
+  const full = (1 << STAGE_COUNT) - 1;
+  if (extra & CallExtra.unmeasured) v.unmeasuredMask = byte() & full;
+  if (extra & CallExtra.shared) v.sharedMask = byte() & full;
+  if (extra & CallExtra.calls) v.calls = uv();
+  if (extra & CallExtra.waited) v.waitedNs = uv();
+  if (extra & CallExtra.shift) {
+    v.hasShift = true;
+    v.clockShiftNs = sv();
+  }
+  if (extra & CallExtra.disorder) v.disorderNs = uv();
 }
 
 function readFrame(tag: number): FrameRecord {
@@ -360,11 +415,18 @@ function readRun(tag: number): RunInfo {
   const startedNs = numberValue('run startedNs');
   if (!Number.isSafeInteger(startedNs) || startedNs < 0) bad('bad run startedNs', `a time in 0..2^53-1 ns, got ${startedNs}`, at);
   const clockErrorNs: RunInfo['clockErrorNs'] = {};
+  let clockOffsetNs: Record<string, number> | null = null;
   for (let i = counted('run clock errors'); i > 0; i--) {
     const k = str('clock error key');
+    // ValueTag.clock: the error, then the guest's clock offset (format version 2).
+    const withOffset = P < END && B[P] === ValueTag.clock;
+    if (withOffset) P++;
     setOwn(clockErrorNs, k, numberValue(`clock error ${k}`));
+    if (withOffset) setOwn((clockOffsetNs ??= {}), k, numberValue(`clock offset ${k}`));
   }
-  return { kind: 'run', id, workload, paths, params, host, startedNs, clockErrorNs };
+  const run: RunInfo = { kind: 'run', id, workload, paths, params, host, startedNs, clockErrorNs };
+  if (clockOffsetNs) run.clockOffsetNs = clockOffsetNs;
+  return run;
 }
 
 function readDropped(tag: number): DroppedRecord {
@@ -528,8 +590,8 @@ function notLstrace(): TraceFileError {
 function checkFileHeader(bytes: Uint8Array): TraceFileError | null {
   if (!isLstrace(bytes)) return notLstrace();
   const version = ((bytes[8] as number) << 8) | (bytes[9] as number);
-  if (version !== LSTRACE_VERSION) return new TraceFileError(8, 'unsupported .lstrace version', `expected ${LSTRACE_VERSION}, got ${version}`);
-  if (bytes[10] !== 0 || bytes[11] !== 0) return new TraceFileError(10, 'bad file header', 'flags must be 0 in version 1');
+  if (!LSTRACE_VERSIONS_READ.includes(version)) return new TraceFileError(8, 'unsupported .lstrace version', `expected one of ${LSTRACE_VERSIONS_READ.join(', ')}, got ${version}`);
+  if (bytes[10] !== 0 || bytes[11] !== 0) return new TraceFileError(10, 'bad file header', `flags must be 0 in version ${version}`);
   return null;
 }
 

@@ -7,8 +7,9 @@ import { concatBytes } from './bytes';
 import { crc32 } from './crc32';
 import { errnoCode, isErrnoName } from './errno';
 import {
-  CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, FrameBit, Kind,
-  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, MODES, RunBit, ValueTag,
+  CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, CallExtra, DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, FrameBit, Kind,
+  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, MODES, RunBit,
+  STAGE_LIST_EXTRA, ValueTag,
 } from './lstrace-format';
 import {
   FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, OPS, PATHS, STAGES,
@@ -239,7 +240,7 @@ export class ChunkWriter {
   }
 
   private call(c: CallRecord): void {
-    this.room(256);
+    this.room(320);
     const path = PATH_INDEX.get(c.path);
     if (path === undefined) fail('call.path', PATHS.join(' | '), c.path);
     const op = OP_INDEX.get(c.op);
@@ -250,14 +251,22 @@ export class ChunkWriter {
     let list = false;
     let mask = 0;
     let last = -1;
+    let unmeasured = 0;
+    let shared = 0;
     for (let i = 0; i < n; i++) {
-      const s = STAGE_INDEX.get((stages[i] as CallRecord['stages'][number]).name);
+      const st = stages[i] as CallRecord['stages'][number];
+      const s = STAGE_INDEX.get(st.name);
       if (s === undefined) fail('call.stages[].name', 'a stage of STAGES (trace.ts)', stages[i]?.name);
       stageIdx[i] = s;
       if (s <= last) list = true; // repeated or out of the canonical order: spell the names out
       last = s;
       mask |= 1 << s;
+      if (st.unmeasured) unmeasured |= 1 << s;
+      if (st.shared) shared |= 1 << s;
     }
+    if ((unmeasured || shared) && list) fail('call.stages', 'flagged stages named once each, in order', stages);
+    const extra = (unmeasured ? CallExtra.unmeasured : 0) | (shared ? CallExtra.shared : 0) | (c.calls !== undefined ? CallExtra.calls : 0)
+      | (c.waitedNs !== undefined ? CallExtra.waited : 0) | (c.clockShiftNs !== undefined ? CallExtra.shift : 0) | (c.disorderNs !== undefined ? CallExtra.disorder : 0);
     const seq = nat(c.seq, 'call.seq');
     let tag = KIND_CALL | (path << 2);
     if (c.result !== 'ok') {
@@ -271,8 +280,21 @@ export class ChunkWriter {
     this.byte(op);
     this.uv(nat(c.bytes, 'call.bytes'));
     if (c.result !== 'ok') this.byte(errnoCode(c.result));
+    if (extra !== 0) {
+      this.byte(list ? n | STAGE_LIST_EXTRA : 0);
+      this.uv(extra);
+      if (unmeasured) this.byte(unmeasured);
+      if (shared) this.byte(shared);
+      if (c.calls !== undefined) this.uv(nat(c.calls, 'call.calls'));
+      if (c.waitedNs !== undefined) this.uv(nat(c.waitedNs, 'call.waitedNs'));
+      if (c.clockShiftNs !== undefined) {
+        if (!Number.isSafeInteger(c.clockShiftNs)) fail('call.clockShiftNs', 'an integer', c.clockShiftNs);
+        this.sv(c.clockShiftNs);
+      }
+      if (c.disorderNs !== undefined) this.uv(nat(c.disorderNs, 'call.disorderNs'));
+    }
     if (list) {
-      this.byte(n);
+      if (extra === 0) this.byte(n);
       for (let i = 0; i < n; i++) this.byte(stageIdx[i] as number);
     } else this.byte(mask);
     // Times: the first start relative to the previous record's start, then per stage its duration and the
@@ -284,6 +306,7 @@ export class ChunkWriter {
       const start = nat(st.start, 'call.stages[].start');
       const end = nat(st.end, 'call.stages[].end');
       if (end < start) fail('call.stages[].end', `>= its start ${start}`, end);
+      if (st.unmeasured && end !== start) fail('call.stages[].end', `its start ${start}: an unmeasured stage has no length`, end);
       if (i === 0) {
         this.sv(start - this.prevStart);
         this.prevStart = start;
@@ -420,9 +443,18 @@ export class ChunkWriter {
     this.numberValue(r.startedNs, 'run.startedNs');
     const errors = Object.entries(r.clockErrorNs ?? fail('run.clockErrorNs', 'an object', r.clockErrorNs));
     this.natural(errors.length, 'run.clockErrorNs');
+    // A guest with a clock offset stores it beside its error: ValueTag.clock, the error, the offset.
+    const offsets = r.clockOffsetNs ?? {};
+    for (const k of Object.keys(offsets)) if (!Object.hasOwn(r.clockErrorNs, k)) fail(`run.clockOffsetNs.${k}`, 'an offset of a guest with an error bound in run.clockErrorNs', offsets[k]);
     for (const [k, v] of errors) {
       this.str(k, 'run.clockErrorNs key');
+      const offset = Object.hasOwn(offsets, k) ? offsets[k] : undefined;
+      if (offset !== undefined) {
+        this.room(1);
+        this.byte(ValueTag.clock);
+      }
       this.numberValue(v, `run.clockErrorNs.${k}`);
+      if (offset !== undefined) this.numberValue(offset, `run.clockOffsetNs.${k}`);
     }
   }
 

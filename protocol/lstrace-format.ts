@@ -3,7 +3,9 @@
 
 /** File magic, PNG-style: a high byte and CR LF ^Z LF catch 7-bit and newline-mangling transfers. */
 export const LSTRACE_MAGIC = Uint8Array.of(0x89, 0x4c, 0x53, 0x54, 0x0d, 0x0a, 0x1a, 0x0a); // \x89 L S T \r \n ^Z \n
-export const LSTRACE_VERSION = 1;
+/** Version 2 added the optional call facts (CallExtra) and clock offsets (ValueTag.clock); it reads version 1. */
+export const LSTRACE_VERSION = 2;
+export const LSTRACE_VERSIONS_READ: readonly number[] = [1, 2];
 /** magic (8) | u16 version | u16 flags (0) */
 export const FILE_HEADER_BYTES = 12;
 /** "LSCK" */
@@ -29,7 +31,14 @@ export const FrameBit = { flow: 0x10, udp: 0x20, detail: 0x40, nextSeq: 0x80 } a
 /** Run tag bits: `pathMtu`: the host facts end with the per-path MTUs. */
 export const RunBit = { pathMtu: 0x04 } as const;
 /** Value tags of run params, clock errors and host numbers. */
-export const ValueTag = { string: 0, nat: 1, true: 2, false: 3, float: 4 } as const;
+export const ValueTag = { string: 0, nat: 1, true: 2, false: 3, float: 4, clock: 5 } as const;
+/**
+ * A call with facts beyond its stages (trace.ts, StageTruth and CallTruth) escapes its stage field: a stage
+ * mask of 0, or a list count with the high bit set, is followed by a varint of these bits and their
+ * values (in this order), then the real mask or list. Records without them cost nothing.
+ */
+export const CallExtra = { unmeasured: 1, shared: 2, calls: 4, waited: 8, shift: 16, disorder: 32 } as const;
+export const STAGE_LIST_EXTRA = 0x80;
 export const MODES = [null, 'e1000', 'virtio'] as const;
 
 export class TraceFileError extends Error {

@@ -35,13 +35,37 @@ const stages = fc.tuple(
     return { name: n, start, end };
   });
 });
+/** The optional truth of a record (trace.ts): stage flags on canonical stage lists, and call facts. */
+const truth = fc.record({
+  flags: fc.array(fc.constantFrom('unmeasured', 'shared', 'none'), { minLength: 8, maxLength: 8 }),
+  calls: fc.option(nat, { nil: undefined }),
+  waitedNs: fc.option(nat, { nil: undefined }),
+  clockShiftNs: fc.option(fc.oneof(fc.integer({ min: -1e9, max: 1e9 }), fc.constantFrom(-MAX, MAX)), { nil: undefined }),
+  disorderNs: fc.option(nat, { nil: undefined }),
+}, { noNullPrototype: true });
+type Truth = typeof truth extends fc.Arbitrary<infer U> ? U : never;
+function withTruth(c: CallRecord, t: Truth): CallRecord {
+  const canonical = c.stages.every((s, i) => i === 0 || STAGES.indexOf(s.name) > STAGES.indexOf((c.stages[i - 1] as { name: StageName }).name));
+  const out: CallRecord = { ...c };
+  if (canonical) {
+    out.stages = c.stages.map((s, i) => {
+      const f = t.flags[i];
+      if (f === 'unmeasured') return { ...s, end: s.start, unmeasured: true as const };
+      if (f === 'shared') return { ...s, shared: true as const };
+      return s;
+    });
+  }
+  for (const k of ['calls', 'waitedNs', 'clockShiftNs', 'disorderNs'] as const) if (t[k] !== undefined) out[k] = t[k];
+  return out;
+}
 const call: fc.Arbitrary<CallRecord> = fc.tuple(
   rec({
     kind: fc.constant('call' as const), seq: nat, run: name, guest: name, path: fc.constantFrom(...PATHS), socket: nat,
     op: fc.constantFrom(...OPS), bytes: nat, result: fc.oneof(fc.constant('ok' as const), fc.constantFrom(...ERRNO_NAMES)), stages,
   }),
   fc.option(fc.array(nat, { maxLength: 6 }), { nil: undefined }),
-).map(([c, frames]) => (frames === undefined ? c : { ...c, frames }));
+).chain((c) => fc.tuple(fc.constant(c), truth))
+  .map(([[c, frames], t]) => withTruth(frames === undefined ? c : { ...c, frames }, t));
 const flow = fc.option(rec({
   protocol: fc.constantFrom('tcp' as const, 'udp' as const), src: fc.constantFrom('10.0.0.2', 'fd00::2', ''), srcPort: fc.nat({ max: 65535 }),
   dst: fc.string({ maxLength: 64 }), dstPort: fc.nat({ max: 65535 }),
@@ -61,7 +85,13 @@ const run: fc.Arbitrary<RunInfo> = fc.tuple(rec({
   params: fc.dictionary(fc.oneof(name, fc.constant('__proto__')), fc.oneof(name, anyNumber, fc.boolean()), { maxKeys: 5, noNullPrototype: true }),
   host: rec({ kernel: name, cpu: name, cpus: anyNumber, mtu: anyNumber, mode: fc.constantFrom(null, 'e1000' as const, 'virtio' as const), offloads: fc.array(name, { maxLength: 3 }) }),
   startedNs: nat, clockErrorNs: fc.dictionary(name, anyNumber, { maxKeys: 3, noNullPrototype: true }),
-}), pathMtu).map(([r, m]) => (m === undefined ? r : { ...r, host: { ...r.host, pathMtu: m } }));
+  offsets: fc.array(fc.oneof(fc.integer({ min: -1e12, max: 1e12 }), anyNumber), { maxLength: 3 }),
+}), pathMtu).map(([{ offsets, ...r }, m]) => {
+  const withMtu: RunInfo = m === undefined ? r : { ...r, host: { ...r.host, pathMtu: m } };
+  // Clock offsets of some of the guests with an error bound (an offset needs one).
+  const keys = Object.keys(r.clockErrorNs).slice(0, offsets.length);
+  return keys.length === 0 ? withMtu : { ...withMtu, clockOffsetNs: Object.fromEntries(keys.map((k, i) => [k, offsets[i] as number])) };
+});
 const dropped = rec({ kind: fc.constant('dropped' as const), count: nat, atNs: nat });
 const record: fc.Arbitrary<TraceRecord> = fc.oneof({ arbitrary: call, weight: 6 }, { arbitrary: frame, weight: 2 }, { arbitrary: run, weight: 1 }, { arbitrary: dropped, weight: 1 });
 
@@ -190,9 +220,9 @@ test('the truncation error names the chunk offset, its size and what the file he
   assert.ok(r.records.length > 0 && r.records.length < 100);
   assert.equal(readAll(new Uint8Array(0), 0).error?.message, 'empty file at offset 0: expected the 12-byte .lstrace header');
   assert.match(readAll(new TextEncoder().encode('{"traceEvents":[]}'), 3).error?.message ?? '', /not an .lstrace file at offset 0/);
-  const v2 = encodeFileHeader();
-  v2[9] = 2;
-  assert.match(readAll(v2, 12).error?.message ?? '', /unsupported .lstrace version at offset 8: expected 1, got 2/);
+  const v3 = encodeFileHeader();
+  v3[9] = 3;
+  assert.match(readAll(v3, 12).error?.message ?? '', /unsupported .lstrace version at offset 8: expected one of 1, 2, got 3/);
 });
 
 test('damage anywhere in a chunk is detected; the records of earlier chunks are kept', () => {

@@ -95,9 +95,9 @@ export const TRACE_FORMATS: readonly TraceFormat[] = [
   {
     name: 'csv',
     title: 'CSV',
-    detail: 'One row per call and frame, for spreadsheets and pandas.',
+    detail: 'One row per call and frame, for spreadsheets and pandas; a run row carries the guests\' clocks.',
     suffixes: ['.csv'],
-    keeps: ['call', 'frame', 'dropped'],
+    keeps: ['call', 'frame', 'dropped', 'run'],
     sniff: () => ({ match: false }),
     writer: csvWriter,
     reader: null,

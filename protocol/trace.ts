@@ -35,6 +35,9 @@ export interface Stage {
   name: StageName;
   start: number;
   end: number;
+  /** See StageTruth (trace truth, below): absent on a stage measured by itself. */
+  unmeasured?: true;
+  shared?: true;
 }
 
 export type CallResult = 'ok' | ErrnoName;
@@ -54,6 +57,11 @@ export interface CallRecord {
   stages: Stage[];
   /** seq of the frame records this call caused (emulated path). */
   frames?: number[];
+  /** See CallTruth (trace truth, below). */
+  calls?: number;
+  waitedNs?: number;
+  clockShiftNs?: number;
+  disorderNs?: number;
 }
 
 export type FrameDirection = 'guest-to-host' | 'host-to-guest' | 'guest-to-guest';
@@ -138,8 +146,10 @@ export interface RunInfo {
   host: HostFacts;
   /** Host monotonic ns when the run began. */
   startedNs: number;
-  /** Estimated error of guest clocks mapped onto the host's, per guest, in ns (0 on one host). */
+  /** Estimated error of guest clocks mapped onto the host's, per guest, in ns: half the round trip of the best probe. */
   clockErrorNs: Record<string, number>;
+  /** See ClockTruth (trace truth, below). */
+  clockOffsetNs?: Record<string, number>;
 }
 
 /** Says that `count` records were lost between the daemon and this reader (slow subscriber, full ring). */
@@ -151,6 +161,46 @@ export interface DroppedRecord {
 }
 
 export type TraceRecord = CallRecord | FrameRecord | RunInfo | DroppedRecord;
+
+// ---- trace truth: what was measured, how exactly, and what a record stands for ----
+
+/**
+ * Flags of one stage; each is absent when false.
+ * - `unmeasured`: its length is not known (start = end = when the call was seen), never a length of 0:
+ *   a direct receive in Node (the runtime reports data only after its read, and not when the kernel had
+ *   the bytes), and the host's read for pushed data (Node does not expose when that read began).
+ * - `shared`: its host system call served several calls (the writev of a loop turn's corked sends); the
+ *   stage holds this call's share of it, split by bytes.
+ */
+export type StageTruth = Pick<Stage, 'unmeasured' | 'shared'>;
+
+/**
+ * Facts of a call record beyond its stages; each is absent when it does not apply.
+ * - `calls`: application calls the record stands for (absent: 1). A pipelined send frame carries every
+ *   write of one socket in one tick: its record counts them; 0 when the frame holds only part of a write
+ *   (the write is counted where its last byte went).
+ * - `waitedNs`: how long the program was inside those calls (enter -> return, summed). A pipelined send's
+ *   stages run on to when the host completed the work; this is what the program waited for.
+ * - `clockShiftNs`: the guest's stamps of this record were moved by this much (signed, ns) beyond the
+ *   mapped offset to put guest and host stamps in order. Within the run's clock error for that guest it
+ *   is the clock's uncertainty at work; beyond it, `disorderNs` says by how much.
+ * - `disorderNs`: by how much (ns) the record's stamps disagree beyond the stated clock error; such
+ *   records are marked, counted, and their cross-clock stages are held at 0 length.
+ */
+export type CallTruth = Pick<CallRecord, 'calls' | 'waitedNs' | 'clockShiftNs' | 'disorderNs'>;
+
+/**
+ * Clock metadata of a run: `clockOffsetNs[guest]` is added to that guest's stamps to put them on the
+ * host's clock, from the guest's clock probe with the smallest round trip; `clockErrorNs[guest]` bounds
+ * how far off that offset may be. Every guest is mapped (no guest is assumed to share the host's clock).
+ */
+export type ClockTruth = Pick<RunInfo, 'clockOffsetNs' | 'clockErrorNs'>;
+
+/** Whether a stage's length was measured (an unmeasured stage must never be read as 0 long). */
+export const isMeasured = (s: Stage): boolean => s.unmeasured !== true;
+
+/** Application calls a record stands for. */
+export const applicationCalls = (c: CallRecord): number => c.calls ?? 1;
 
 /** Where a call starts and ends: its first stage's start and last stage's end. */
 export function callSpan(c: CallRecord): { start: number; end: number } {
@@ -188,8 +238,12 @@ export function invalidRecord(v: unknown): string | null {
         if (typeof s !== 'object' || s === null || !STAGE_SET.has(st.name as string)) return 'call.stages has an unknown stage';
         if (!isNat(st.start) || !isNat(st.end) || st.end < st.start) return `stage ${String(st.name)} has end before start`;
         if (st.start < prev) return 'call.stages are not ordered by start';
+        if ((st.unmeasured !== undefined && st.unmeasured !== true) || (st.shared !== undefined && st.shared !== true)) return `stage ${String(st.name)} has a malformed flag`;
+        if (st.unmeasured && st.end !== st.start) return `stage ${String(st.name)} is unmeasured but not 0 long`;
         prev = st.start;
       }
+      for (const k of ['calls', 'waitedNs', 'disorderNs'] as const) if (r[k] !== undefined && !isNat(r[k])) return `call.${k} is not a non-negative integer`;
+      if (r.clockShiftNs !== undefined && !Number.isSafeInteger(r.clockShiftNs)) return 'call.clockShiftNs is not an integer';
       if (r.frames !== undefined && (!Array.isArray(r.frames) || !r.frames.every(isNat))) return 'call.frames is not a list of seq numbers';
       return null;
     }
@@ -219,6 +273,13 @@ export function invalidRecord(v: unknown): string | null {
       }
       if (!isNat(r.startedNs)) return 'run.startedNs is not a non-negative integer';
       if (typeof r.clockErrorNs !== 'object' || r.clockErrorNs === null) return 'run.clockErrorNs is not an object';
+      if (r.clockOffsetNs !== undefined) {
+        if (typeof r.clockOffsetNs !== 'object' || r.clockOffsetNs === null) return 'run.clockOffsetNs is not an object';
+        for (const [k, v] of Object.entries(r.clockOffsetNs)) {
+          if (typeof v !== 'number') return `run.clockOffsetNs.${k} is not a number`;
+          if (!Object.hasOwn(r.clockErrorNs, k)) return `run.clockOffsetNs.${k} has no error bound in run.clockErrorNs`;
+        }
+      }
       return null;
     }
     case 'dropped':

@@ -135,6 +135,12 @@ export class ChannelOut {
     this.parts = [];
     this.queued = 0;
     if (queued >= BULK_BYTES) this.onBulk();
+    // Reply out is the moment the write to the guest begins: taken after it, a guest already woken by
+    // the bytes could stamp its reply-in first. The write itself lies in channel-in.
+    if (this.stamps.length > 0) {
+      const t = nowNs();
+      for (const st of this.stamps) st.replyOut = t;
+    }
     const s = this.socket;
     if (parts.length === 1) s.write(parts[0] as Uint8Array);
     else if (queued <= COPY_BATCH_BYTES) s.write(Buffer.concat(parts, queued));
@@ -144,13 +150,9 @@ export class ChannelOut {
       s.uncork();
     }
     if (this.stamps.length > 0) {
-      const t = nowNs();
       const stamps = this.stamps;
       this.stamps = [];
-      for (const st of stamps) {
-        st.replyOut = t;
-        this.onStamped?.(st);
-      }
+      for (const st of stamps) this.onStamped?.(st);
     }
   }
 

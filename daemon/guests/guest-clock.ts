@@ -1,55 +1,54 @@
-// Where a guest's clock stands against the host's, from (host receive, guest send) pairs: the offset
-// added to its stamps and how far off that offset may be.
+// Where a guest's clock stands against the host's, from its clock probes: the offset added to its stamps
+// and how far off that offset may be. No guest is assumed to share the host's clock (a guest in a time
+// namespace, or a VM, does not; one on the host's own clock is mapped like any other and comes out near 0).
+//
+// A probe is (the guest's time when it sent it, the host's time when it answered). The guest sends its
+// next probe (or HELLO's first probe) only after it has the answer to the previous one, so at the host's
+// answer the guest's clock read between the two send times: offset in [host - next send, host - send].
+// The narrowest such interval is the probe with the smallest round trip; its middle is the offset and its
+// half width the error bound.
 
-/** Guest clocks within this distance of ours count as the same clock (one host; only the channel delay differs). */
-const SAME_CLOCK_NS = 5_000_000;
+export interface ClockMapping {
+  /** Added to the guest's stamps to put them on the host's clock, ns. */
+  offsetNs: number;
+  /** The offset is off by at most this much, ns. */
+  errorNs: number;
+}
 
 export class GuestClock {
-  private minDelta = Infinity;
-  /** Smallest time from an answer to HELLO or a clock probe until the guest's next frame: a round trip. */
-  private minRttNs = Infinity;
-  private answeredAt = 0;
+  private last: { guestNs: number; hostNs: number } | null = null;
+  private best: { lo: number; hi: number } | null = null;
+  /** Before a round trip closes: the host's receive minus the guest's send of HELLO (an upper bound). */
+  private upper = Infinity;
 
-  /**
-   * One (host receive, guest send) pair. The smallest difference bounds the offset from above by the
-   * one-way delay; a guest on this host's clock lands within SAME_CLOCK_NS and is left unmapped.
-   */
-  sample(hostNs: number, guestNs: number): void {
-    const d = hostNs - guestNs;
-    if (d < this.minDelta) this.minDelta = d;
+  /** HELLO or a clock probe sent at `guestNs` (guest clock), received at `receivedNs` and answered at `answeredNs`. */
+  probe(guestNs: number, receivedNs: number, answeredNs: number): void {
+    this.upper = Math.min(this.upper, receivedNs - guestNs);
+    const prev = this.last;
+    if (prev && guestNs >= prev.guestNs) {
+      const lo = prev.hostNs - guestNs;
+      const hi = prev.hostNs - prev.guestNs;
+      if (!this.best || hi - lo < this.best.hi - this.best.lo) this.best = { lo, hi };
+    }
+    this.last = { guestNs, hostNs: answeredNs };
   }
 
-  /** The host answered HELLO or a clock probe at `hostNs`: the guest's next frame closes a round trip. */
-  answered(hostNs: number): void {
-    this.answeredAt = hostNs;
+  /** The best mapping so far, or null before the first round trip closed. */
+  get mapping(): ClockMapping | null {
+    const b = this.best;
+    if (!b) return null;
+    return { offsetNs: Math.round((b.lo + b.hi) / 2), errorNs: Math.ceil((b.hi - b.lo) / 2) };
   }
 
-  /** A frame of the guest arrived at `hostNs`. */
-  frameArrived(hostNs: number): void {
-    if (this.answeredAt === 0) return;
-    const rtt = hostNs - this.answeredAt;
-    if (rtt >= 0 && rtt < this.minRttNs) this.minRttNs = rtt;
-    this.answeredAt = 0;
-  }
-
-  /** Whether a frame arriving now would close a round trip (so its time is worth taking). */
-  get awaitingFrame(): boolean {
-    return this.answeredAt !== 0;
-  }
-
-  /** The offset added to the guest's stamps: 0 for a guest on this host's clock. */
+  /** The offset to use now: the mapping's, else HELLO's upper bound (off by the channel's one-way delay), else 0. */
   get offsetNs(): number {
-    const d = this.minDelta;
-    return !Number.isFinite(d) || (d >= 0 && d < SAME_CLOCK_NS) ? 0 : d;
+    const m = this.mapping;
+    if (m) return m.offsetNs;
+    return Number.isFinite(this.upper) ? this.upper : 0;
   }
 
-  /**
-   * The estimated error of this guest's stamps on the host's clock, in ns: 0 for a guest on this host's
-   * clock; for a mapped guest, the smallest round trip seen (the offset is off by at most the one-way
-   * delay of the sample it came from); null when no round trip was seen yet.
-   */
+  /** See ClockMapping.errorNs; null while no round trip has closed (the error is unknown). */
   get errorNs(): number | null {
-    if (this.offsetNs === 0 && Number.isFinite(this.minDelta)) return 0;
-    return Number.isFinite(this.minRttNs) ? Math.round(this.minRttNs) : null;
+    return this.mapping?.errorNs ?? null;
   }
 }

@@ -21,7 +21,7 @@ import type { Counters, SessionContext } from '../sockets/session-context';
 import { CallStamps } from '../trace/call-stamps';
 import { CallTracer } from '../trace/call-trace';
 import type { TraceSink } from '../trace/trace-sink';
-import { GuestClock } from './guest-clock';
+import { GuestClock, type ClockMapping } from './guest-clock';
 import { HandleTable } from './handle-table';
 import { SessionRequests, type RequestSession } from './session-requests';
 
@@ -82,6 +82,11 @@ export class GuestSession implements SessionContext, RequestSession {
    */
   private readonly corked: Writable[] = [];
   private uncorkScheduled = false;
+  /** The traced call whose handler runs now (SessionRequests): corked writes are attributed to it. */
+  runningCall: CallStamps | null = null;
+  /** Per corked socket, the traced calls its writev will serve and their bytes. */
+  private readonly writeShares = new Map<Writable, CallStamps[]>();
+  private disorderedBefore = 0;
   private readonly joinStamps = (): void => {
     this.joinScheduled = false;
     const batches = this.stampsIn;
@@ -90,9 +95,34 @@ export class GuestSession implements SessionContext, RequestSession {
   };
   private readonly uncorkAll = (): void => {
     this.uncorkScheduled = false;
-    for (const s of this.corked) s.uncork();
+    for (const s of this.corked) {
+      const calls = this.writeShares.get(s);
+      if (!calls) {
+        s.uncork();
+        continue;
+      }
+      // The real system call: uncork writes everything corked in this turn as one writev, at once.
+      this.writeShares.delete(s);
+      const t0 = nowNs();
+      s.uncork();
+      this.wrote(calls, t0, nowNs());
+    }
     this.corked.length = 0;
   };
+
+  /** Splits the writev [t0, t1] among the calls it served, by bytes; each call's execute runs to its share's end. */
+  private wrote(calls: CallStamps[], t0: number, t1: number): void {
+    let total = 0;
+    for (const c of calls) total += c.writeBytes;
+    let before = 0;
+    for (const c of calls) {
+      before += c.writeBytes;
+      c.writeEnd = Math.round(t0 + ((t1 - t0) * before) / Math.max(1, total));
+      c.sharedWrite = calls.length > 1;
+      c.writeBytes = 0;
+      if (--c.pendingWrites === 0 && c.execEnd !== 0) this.tracer?.done(c);
+    }
+  }
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
@@ -148,6 +178,16 @@ export class GuestSession implements SessionContext, RequestSession {
     return this.clock.errorNs;
   }
 
+  /** This guest's clock mapping (offset and error), or null before a probe's round trip closed. */
+  get clockMapping(): ClockMapping | null {
+    return this.clock.mapping;
+  }
+
+  /** Records of this guest published with stamps that disagree beyond the clock error. */
+  get disorderedRecords(): number {
+    return this.tracer?.disordered ?? this.disorderedBefore;
+  }
+
   info(): GuestInfo {
     return { name: this.guest, transport: this.opts.transport, connectedNs: this.connectedNs, sockets: this.sockets.infos() };
   }
@@ -172,7 +212,18 @@ export class GuestSession implements SessionContext, RequestSession {
     return id;
   }
 
-  batchWrites(socket: Writable): void {
+  batchWrites(socket: Writable, bytes: number): void {
+    const call = this.runningCall;
+    if (call) {
+      // The call's record waits for the writev that carries its bytes (uncorkAll).
+      let calls = this.writeShares.get(socket);
+      if (!calls) this.writeShares.set(socket, (calls = []));
+      if (call.writeBytes === 0) {
+        calls.push(call);
+        call.pendingWrites++;
+      }
+      call.writeBytes += bytes;
+    }
     if (socket.writableCorked > 0) return;
     socket.cork();
     this.corked.push(socket);
@@ -187,6 +238,8 @@ export class GuestSession implements SessionContext, RequestSession {
     const t = at || nowNs();
     const c = new CallStamps(eventId, handle, op, true, 0, t);
     c.execEnd = t;
+    // Read from a host socket (at = 0): the read ended just before this; Node does not say when it began.
+    c.readUnmeasured = at === 0;
     c.bytes = bytes;
     return c;
   }
@@ -280,8 +333,6 @@ export class GuestSession implements SessionContext, RequestSession {
       if (m.type !== 'hello') return this.violation(`expected hello as the first frame, got ${m.type}`);
       return this.hello(m, t);
     }
-    // The guest's first frame after our helloOk or clockOk bounds the round trip from above.
-    if (this.clock.awaitingFrame) this.clock.frameArrived(t || nowNs());
     const row = WIRE_LAYOUT[m.type];
     if (row.op) return this.requests.run(m as SocketRequest, t);
     if (row.from === 'host') return this.violation(`${m.type} is a host-to-guest frame`);
@@ -295,9 +346,8 @@ export class GuestSession implements SessionContext, RequestSession {
         return;
       case 'clock': {
         const now = nowNs();
-        this.clockSample(now, m.guestTimeNs);
+        this.clockProbe(m.guestTimeNs, t || now, now);
         this.out.send({ type: 'clockOk', id: m.id, handle: 0, guestTimeNs: m.guestTimeNs, hostTimeNs: now });
-        this.clock.answered(now);
         return;
       }
       case 'goodbye':
@@ -325,23 +375,27 @@ export class GuestSession implements SessionContext, RequestSession {
     this.maxPayload = Math.min(m.maxPayload, this.limits.maxFrame);
     this.out.setWindow(this.limits.maxBufferPerSocket);
     const now = nowNs();
-    this.clockSample(t || now, m.guestTimeNs);
+    this.clockProbe(m.guestTimeNs, t || now, now);
     if (this.opts.sink.enabled && (m.capabilities & Capability.stamps) !== 0) {
       this.tracer = new CallTracer(this.opts.sink, this.guest, this.opts.run, this.limits.maxPendingTraces);
       this.out.setStampSink((s) => this.tracer?.done(s as CallStamps));
       this.tracer.offsetNs = this.clock.offsetNs;
+      this.tracer.errorNs = this.clock.errorNs;
     }
     this.out.send({
       type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: HOST_CAPABILITIES & m.capabilities,
       maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,
     });
-    this.clock.answered(now);
     this.log.info('guest connected', { guest: this.guest, transport: this.opts.transport, maxPayload: this.maxPayload });
   }
 
-  private clockSample(hostNs: number, guestNs: number): void {
-    this.clock.sample(hostNs, guestNs);
-    if (this.tracer) this.tracer.offsetNs = this.clock.offsetNs;
+  /** HELLO or a clock probe: the mapping of the guest's clock improves; the tracer maps with the best. */
+  private clockProbe(guestNs: number, receivedNs: number, answeredNs: number): void {
+    this.clock.probe(guestNs, receivedNs, answeredNs);
+    if (this.tracer) {
+      this.tracer.offsetNs = this.clock.offsetNs;
+      this.tracer.errorNs = this.clock.errorNs;
+    }
   }
 
   // ---- the end ----
@@ -363,7 +417,9 @@ export class GuestSession implements SessionContext, RequestSession {
     } else this.out.abandon();
     const sockets = this.sockets.destroyAll();
     this.joinStamps();
+    this.uncorkAll();
     this.tracer?.flush();
+    this.disorderedBefore = this.tracer?.disordered ?? this.disorderedBefore;
     this.tracer = null;
     if (wasOpen) {
       this.opts.registry.release(this);

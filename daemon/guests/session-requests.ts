@@ -17,6 +17,8 @@ export interface RequestSession extends CallSession {
   /** Whether this guest's calls are traced now (a tracer, and the sink on). */
   readonly tracing: boolean;
   readonly tracer: CallTracer | null;
+  /** The traced call whose handler runs now: the host writes it corks are attributed to it. */
+  runningCall: CallStamps | null;
   isClosed(): boolean;
 }
 
@@ -24,7 +26,7 @@ type AnyHandler = (s: CallSession, m: SocketRequest, respond: Respond) => void;
 
 export class SessionRequests {
   /** The send frame whose data is arriving in pieces (see sendPiece). */
-  private piece: { respond: Respond; bytes: number; failed: ReplyBody | null } | null = null;
+  private piece: { respond: Respond; call: CallStamps | null; bytes: number; failed: ReplyBody | null } | null = null;
 
   constructor(private readonly session: RequestSession) {}
 
@@ -32,8 +34,14 @@ export class SessionRequests {
   run(m: SocketRequest, t: number): void {
     if (m.type === 'send' && m.more !== undefined) return this.sendPiece(m, t);
     this.session.counters.calls++;
-    const respond = this.responder(m, this.stamps(m, t));
-    (SOCKET_CALLS[m.type] as AnyHandler)(this.session, m, respond);
+    const call = this.stamps(m, t);
+    const respond = this.responder(m, call);
+    this.session.runningCall = call ?? null;
+    try {
+      (SOCKET_CALLS[m.type] as AnyHandler)(this.session, m, respond);
+    } finally {
+      this.session.runningCall = null;
+    }
   }
 
   private stamps(m: SocketRequest, t: number): CallStamps | undefined {
@@ -52,16 +60,24 @@ export class SessionRequests {
     let p = this.piece;
     if (!p) {
       this.session.counters.calls++;
-      p = this.piece = { respond: this.responder(m, this.stamps(m, t)), bytes: 0, failed: null };
+      const call = this.stamps(m, t);
+      p = this.piece = { respond: this.responder(m, call), call: call ?? null, bytes: 0, failed: null };
     }
     const piece = p;
     if (!piece.failed) {
       const h = this.session.sockets.get(m.handle);
       if (!h) piece.failed = fail('EBADF', `send: handle ${m.handle} is not an open socket of this guest`);
-      else h.send(m.data, m.noReply, (r, n) => {
-        if (r.type === 'error') piece.failed = r;
-        else piece.bytes += n ?? 0;
-      });
+      else {
+        this.session.runningCall = piece.call;
+        try {
+          h.send(m.data, m.noReply, (r, n) => {
+            if (r.type === 'error') piece.failed = r;
+            else piece.bytes += n ?? 0;
+          });
+        } finally {
+          this.session.runningCall = null;
+        }
+      }
     }
     if (m.more) return;
     this.piece = null;
@@ -82,7 +98,8 @@ export class SessionRequests {
       if (s.isClosed()) return;
       if (noReply) {
         if (r.type === 'error') s.out.send({ type: 'socketError', id: m.id, handle: m.handle, errno: r.errno, message: r.message });
-        if (call) s.tracer?.done(call);
+        // A send still corked is done once its writev ran (GuestSession.uncorkAll).
+        if (call && call.pendingWrites === 0) s.tracer?.done(call);
         return;
       }
       const reply: WireMessage = r.type === 'ok' ? { type: 'ok', id: m.id, handle: m.handle, value: r.value } : { ...r, id: m.id, handle: m.handle };

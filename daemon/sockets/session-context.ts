@@ -35,8 +35,11 @@ export interface SessionContext {
   /** Whether `n` more bytes may be held for this guest within maxBufferPerGuest. */
   mayHold(n: number): boolean;
   nextEventId(): number;
-  /** Corks `socket` until the end of this event-loop turn: the sends of all chunks read in it leave as one writev. */
-  batchWrites(socket: Writable): void;
+  /**
+   * Corks `socket` until the end of this event-loop turn: the sends of all chunks read in it leave as one
+   * writev. `bytes`: what the running call adds to it (its trace record times that writev).
+   */
+  batchWrites(socket: Writable, bytes: number): void;
   /** Host stamps for a pushed event when tracing is on, else undefined. */
   tracePush(handle: number, op: Op, eventId: number, bytes: number, at: number): CallStamps | undefined;
   /** Replaces the object behind a handle (an unconnected TCP socket that connected or listens). */

@@ -197,7 +197,7 @@ export class TcpStream extends TcpHandle {
     respond(fail(this.state === 'connecting' ? 'EALREADY' : 'EISCONN', 'connect: the socket is already connecting or connected'));
   }
 
-  override send(data: Uint8Array, _noReply: boolean, respond: Respond): void {
+  override send(data: Uint8Array, noReply: boolean, respond: Respond): void {
     if (this.state === 'connecting') return respond(fail('ENOTCONN', 'send: the socket is still connecting'));
     if (this.state !== 'open' || this.writeShut || this.socket.destroyed) return respond(fail('EPIPE', 'send: the socket is shut down for writing'));
     const n = data.length;
@@ -208,7 +208,9 @@ export class TcpStream extends TcpHandle {
     this.ctx.heldBytes += n;
     this.bytesOut += n;
     this.ctx.counters.bytes += n;
-    this.ctx.batchWrites(this.socket);
+    // A pipelined send is corked into the loop turn's writev; a replied one is written at once, so that
+    // its system call lies inside its execute stage, before its reply.
+    if (noReply) this.ctx.batchWrites(this.socket, n);
     this.socket.write(unpinned(data), (err) => {
       if (this.released || this.sendsOver) return;
       this.inFlight -= n;

@@ -3,23 +3,46 @@
 // first (a call the host is still executing, a reply still queued) wait in a small table of their own.
 // Both tables are bounded: the oldest host calls are published with host stages only when theirs is full,
 // the oldest early guest stamps are dropped, and all host calls that wait are published when the guest leaves.
+//
+// Nothing is clamped silently. Each side's stamps are exact on its own clock; the guest's are mapped through
+// the guest's clock offset, which is known to within its error bound (guest-clock.ts). When the mapped
+// stamps fall out of order with the host's, the guest's side of the record is moved by the smallest shift
+// that orders it (clockShiftNs); a shift within the error bound is the clock's uncertainty, one beyond it
+// is disorder: the record says by how much (disorderNs) and the tracer counts it.
 import type { CallRecord, Stage, StageName, StampEntry } from '../../protocol';
 import type { CallStamps } from './call-stamps';
 import type { TraceSink } from './trace-sink';
 
 const NAMES: readonly StageName[] = ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return'];
+/** Which of the stage boundaries (NAMES' starts, then the last end) the guest stamps. */
+const GUEST_POINT = [true, true, false, false, false, false, true, true];
 /** Guest stamps kept while their host part is not complete, per kind (calls, pushes). */
 export const MAX_EARLY_STAMPS = 1024;
+
+/** The guest's half of one call: its stamps, and for a pipelined send the application calls its frame carried. */
+interface GuestPart {
+  enter: number;
+  channelOut: number;
+  replyIn: number;
+  return: number;
+  /** Application calls that ended in this frame, and the time spent inside them (enter -> return, summed). */
+  calls: number;
+  waitedNs: number;
+}
 
 export class CallTracer {
   /** Replied calls by request id, and pushed events by event id (the two id spaces overlap). */
   private readonly calls = new Map<number, CallStamps>();
   private readonly pushes = new Map<number, CallStamps>();
   /** Guest stamps that came before their host part completed, by the same two id spaces. */
-  private readonly earlyCalls = new Map<number, StampEntry>();
-  private readonly earlyPushes = new Map<number, StampEntry>();
-  /** Added to guest stamps to put them on the host's clock (0 for a guest on this host's clock). */
+  private readonly earlyCalls = new Map<number, GuestPart>();
+  private readonly earlyPushes = new Map<number, GuestPart>();
+  /** Added to guest stamps to put them on the host's clock. */
   offsetNs = 0;
+  /** How far off offsetNs may be; null when unknown (then any shift counts as disorder). */
+  errorNs: number | null = null;
+  /** Records published with stamps that disagree beyond the clock error (marked with disorderNs). */
+  disordered = 0;
 
   constructor(
     private readonly sink: TraceSink,
@@ -51,20 +74,30 @@ export class CallTracer {
     }
   }
 
+  /**
+   * A batch of guest stamps. Consecutive entries with one id are one pipelined send frame: one entry per
+   * application call that ended in it (enter, return of that call), or one with return 0 for a frame that
+   * holds only part of a call.
+   */
   stamps(entries: StampEntry[]): void {
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; ) {
+      const e = entries[i] as StampEntry;
+      let j = i + 1;
+      while (j < entries.length && (entries[j] as StampEntry).id === e.id) j++;
+      const part = join(entries, i, j);
+      i = j;
       // Pushed data is stamped by the guest from its arrival on: no enter, no channel out.
       const pushed = e.enter === 0 && e.channelOut === 0;
       const map = pushed ? this.pushes : this.calls;
       const c = map.get(e.id);
       if (!c) {
         const early = pushed ? this.earlyPushes : this.earlyCalls;
-        early.set(e.id, e);
+        early.set(e.id, part);
         if (early.size > MAX_EARLY_STAMPS) early.delete(early.keys().next().value as number);
         continue;
       }
       map.delete(e.id);
-      this.publish(c, e);
+      this.publish(c, part);
     }
   }
 
@@ -81,32 +114,38 @@ export class CallTracer {
   /** The call's stage boundaries, in the order of NAMES; reused, as a record is built from it at once. */
   private readonly points = new Float64Array(NAMES.length + 1);
 
-  private publish(c: CallStamps, e: StampEntry | null): void {
+  private publish(c: CallStamps, e: GuestPart | null): void {
     if (!this.sink.enabled) return;
-    const off = this.offsetNs;
     const p = this.points;
-    p[0] = e?.enter ? e.enter + off : 0;
-    p[1] = e?.channelOut ? e.channelOut + off : 0;
+    p[0] = e?.enter ?? 0;
+    p[1] = e?.channelOut ?? 0;
     p[2] = c.receive;
     p[3] = c.execStart;
-    p[4] = c.execEnd;
+    p[4] = c.sharedWrite || c.writeEnd > c.execEnd ? c.writeEnd : c.execEnd;
     p[5] = c.replyOut;
-    p[6] = e?.replyIn ? e.replyIn + off : 0;
-    p[7] = e?.return ? e.return + off : 0;
-    // A pipelined send returned to the application when the guest queued it (its return stamp is its
-    // channel-out stamp): its record ends with the host's execute, and has no reply stages.
+    p[6] = e?.replyIn ?? 0;
+    p[7] = e?.return ?? 0;
+    // A pipelined send returned to the application when the guest queued it: its record ends with the
+    // host's execute (the work completed), and waitedNs says what the application waited for.
     const n = c.noReply ? 5 : 8;
+    const { shift, disorder } = this.mapGuest(p, n);
     const stages: Stage[] = [];
-    // Stages are contiguous and ordered; a point that is missing drops the stages on both sides of it,
-    // and small disorder between two clocks is clamped rather than producing end < start.
+    // A point that is missing drops the stages on both sides of it. Points are in order by now; an order
+    // still broken (two clocks that no shift reconciles, or a host stamp out of order) is held at 0 length
+    // and counted as disorder, never dropped silently.
     let last = 0;
+    let held = 0;
     for (let i = 0; i < n - 1; i++) {
       const s = p[i] as number;
       const t = p[i + 1] as number;
       if (!s || !t) continue;
       const start = Math.max(s, last);
       const end = Math.max(t, start);
-      stages.push({ name: NAMES[i] as StageName, start, end });
+      held += start - s + (end - t);
+      const stage: Stage = { name: NAMES[i] as StageName, start, end };
+      if (i === 3 && c.readUnmeasured) stage.unmeasured = true;
+      if (i === 3 && c.sharedWrite) stage.shared = true;
+      stages.push(stage);
       last = end;
     }
     if (stages.length === 0) return;
@@ -122,6 +161,65 @@ export class CallTracer {
       result: c.result,
       stages,
     };
+    if (c.noReply && e) {
+      record.calls = e.calls;
+      record.waitedNs = e.waitedNs;
+    }
+    if (shift !== 0) record.clockShiftNs = shift;
+    if (disorder + held > 0) {
+      record.disorderNs = Math.round(disorder + held);
+      this.disordered++;
+    }
     this.sink.publish(record);
   }
+
+  /**
+   * Maps the guest's points (p[i] for GUEST_POINT[i], 0 = missing) onto the host's clock, moved by the
+   * shift closest to 0 that puts every guest point in order with its host neighbours. Returns that shift
+   * and how much of it lies beyond the clock error (plus half the gap when no shift orders them all).
+   */
+  private mapGuest(p: Float64Array, n: number): { shift: number; disorder: number } {
+    let lo = -Infinity;
+    let hi = Infinity;
+    let prev = -1;
+    for (let i = 0; i < n; i++) {
+      if (!p[i]) continue;
+      if (GUEST_POINT[i]) p[i] = (p[i] as number) + this.offsetNs;
+      if (prev >= 0 && GUEST_POINT[prev] !== GUEST_POINT[i]) {
+        // guest -> host: the guest point (shifted) may not be later; host -> guest: not earlier.
+        if (GUEST_POINT[prev]) hi = Math.min(hi, (p[i] as number) - (p[prev] as number));
+        else lo = Math.max(lo, (p[prev] as number) - (p[i] as number));
+      }
+      prev = i;
+    }
+    let shift = 0;
+    let gap = 0;
+    if (lo <= hi) shift = Math.min(Math.max(0, lo), hi);
+    else {
+      shift = (lo + hi) / 2;
+      gap = (lo - hi) / 2;
+    }
+    shift = Math.round(shift);
+    if (shift !== 0) for (let i = 0; i < n; i++) if (GUEST_POINT[i] && p[i]) p[i] = (p[i] as number) + shift;
+    const error = this.errorNs ?? 0;
+    return { shift, disorder: Math.max(0, Math.abs(shift) - error) + gap };
+  }
+}
+
+/** Entries [from, to) of one id as one guest part. */
+function join(entries: StampEntry[], from: number, to: number): GuestPart {
+  const first = entries[from] as StampEntry;
+  const last = entries[to - 1] as StampEntry;
+  let calls = 0;
+  let waited = 0;
+  let enter = first.enter;
+  for (let k = from; k < to; k++) {
+    const x = entries[k] as StampEntry;
+    if (x.enter && x.enter < enter) enter = x.enter;
+    if (x.return && x.enter) {
+      calls++;
+      waited += x.return - x.enter;
+    }
+  }
+  return { enter, channelOut: first.channelOut, replyIn: last.replyIn, return: last.return, calls, waitedNs: waited };
 }

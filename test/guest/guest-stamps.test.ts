@@ -100,7 +100,10 @@ test('every record of a real delegated run is consistent: ordered, end >= start,
   const back = new Promise<void>((resolve) => sock.on('data', (d: Buffer) => { echoed += d.length; if (echoed >= burst.length) resolve(); }));
   for (let off = 0; off < burst.length; off += 16 * 1024) sock.write(burst.subarray(off, off + 16 * 1024));
   await back;
-  assert.deepEqual(daemon.clockErrors(), { consistent: 0 }, 'a guest on this host\'s clock has no clock error');
+  // A guest on this host's clock is mapped through its probes like any other: its offset is 0 within the error.
+  const clock = daemon.clocks().consistent;
+  assert.ok(clock && Math.abs(clock.offsetNs) <= clock.errorNs, `offset ${clock?.offsetNs} within ${clock?.errorNs} of 0`);
+  assert.equal(daemon.clockErrors().consistent, clock.errorNs);
   await close();
   assert.ok(records.length > 60, `${records.length} records`);
   const withGuest = records.filter((r) => r.stages[0]?.name === 'guest' || r.stages[r.stages.length - 1]?.name === 'guest-return');

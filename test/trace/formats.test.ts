@@ -82,10 +82,10 @@ for (const f of TRACE_FORMATS.filter((x) => x.reader)) {
   });
 }
 
-test('csv: write-only, one row per kept record; runs are not among the kinds it keeps', () => {
+test('csv: write-only, one row per kept record; runs keep a row for their clocks', () => {
   const f = traceFormat('csv') as TraceFormat;
   assert.equal(f.reader, null);
-  assert.ok(!f.keeps.includes('run'));
+  assert.ok(f.keeps.includes('run'));
   const text = new TextDecoder().decode(written(f, records));
   const rows = text.split('\r\n').filter((l) => l.length > 0);
   assert.equal(rows.length, 1 + records.filter((r) => f.keeps.includes(r.kind)).length);

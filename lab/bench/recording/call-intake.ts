@@ -123,7 +123,10 @@ export class CallIntake {
       s.received += c.bytes;
       const first = q.in?.takeBytes(s.received, seqs);
       // Never after the delivery: a frame linked by a miscount (lost frames) must not make end < start.
-      if (first) stage.start = Math.min(first.tIn, stage.end);
+      if (first) {
+        stage.start = Math.min(first.tIn, stage.end);
+        delete stage.unmeasured; // measured now: from the frame into the device model to the delivery
+      }
     } else if (c.op === 'connect' || c.op === 'close') {
       const signal = c.op === 'connect' ? 'handshake' : 'teardown';
       const first = Math.min(q.out?.takeSignals(signal, seqs) ?? Infinity, q.in?.takeSignals(signal, seqs) ?? Infinity);

@@ -33,13 +33,14 @@ export class CallRecorder {
     return this.nextSocket++;
   }
 
-  call(socket: number, op: Op, bytes: number, result: CallResult, start: number, end: number): void {
+  /** `unmeasured`: only the moment was seen, not the length (a receive: see recordStream). */
+  call(socket: number, op: Op, bytes: number, result: CallResult, start: number, end: number, unmeasured = false): void {
     if (this.recorded >= MAX_RECORDED_CALLS) {
       this.skipped++;
       return;
     }
     this.recorded++;
-    this.batch.push({ kind: 'call', seq: 0, run: this.run, guest: this.guest, path: this.path, socket, op, bytes, result, stages: [{ name: 'kernel', start, end }] });
+    this.batch.push({ kind: 'call', seq: 0, run: this.run, guest: this.guest, path: this.path, socket, op, bytes, result, stages: [unmeasured ? { name: 'kernel', start, end: start, unmeasured: true } : { name: 'kernel', start, end }] });
     if (this.batch.length >= BATCH) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
@@ -93,12 +94,14 @@ function recordStream(s: StreamSocket, rec: CallRecorder, id: number): StreamSoc
   } as typeof s.write;
   // A receive is seen only at its delivery: libuv read the socket inside the event loop before emitting
   // 'data', and Node exposes neither when that read ran nor when the bytes reached the socket (no
-  // SO_TIMESTAMPING). So it is recorded as [delivery, delivery]. On the emulated path the runner moves its
-  // start back to when the first frame that carried its bytes entered the device model (call-intake.ts);
-  // on the direct path nothing outside the kernel saw the bytes earlier, so a direct recv stays 0 long.
+  // SO_TIMESTAMPING). So it is recorded at its delivery as not measured (never as 0 long). On the emulated
+  // path the runner measures it from when the first frame that carried its bytes entered the device model
+  // (call-intake.ts); on the direct path nothing outside the kernel saw the bytes earlier, so a direct recv
+  // stays not measured. (The read that preceded the data is no bound either: Node reads again at once after
+  // each delivery, so "since the previous read" would time the peer's work, not this receive.)
   s.prependListener('data', (d: Buffer) => {
     const t = nowNs();
-    rec.call(id, 'recv', d.length, 'ok', t, t);
+    rec.call(id, 'recv', d.length, 'ok', t, t, true);
   });
   let closeStart = 0;
   let markClosed: () => void = () => undefined;
@@ -132,7 +135,7 @@ function recordDatagram(u: DatagramSocket, rec: CallRecorder, id: number, target
   // Recorded at delivery, like a stream's receive (see recordStream).
   u.on('message', (msg: Buffer) => {
     const t = nowNs();
-    rec.call(id, 'recvfrom', msg.length, 'ok', t, t);
+    rec.call(id, 'recvfrom', msg.length, 'ok', t, t, true);
   });
   return Object.assign(u, {
     send(msg: Buffer, port: number, address: string): void {
