@@ -66,10 +66,12 @@ export class SpeedscopeViewer {
     try {
       await page.goto(`${this.origin}/index.html#profileURL=${encodeURIComponent(this.origin + urlPath)}&title=${encodeURIComponent(name)}`);
       // Imported: the title names the profile; failed: the page says it could not import.
-      await page.waitForFunction((title) => document.title.includes(title) || /Something went wrong|Unrecognized format|Could not/i.test(document.body.innerText), name, { timeout: 60_000 });
+      // A page expression (this file is type-checked without the DOM library).
+      const done = `document.title.includes(${JSON.stringify(name)}) || /Something went wrong|Unrecognized format|Could not/i.test(document.body.innerText)`;
+      await page.waitForFunction(done, undefined, { timeout: 60_000 });
       await page.waitForTimeout(500);
       const canvases = await page.locator('canvas').count();
-      const toolbar = await page.evaluate(() => document.body.innerText.slice(0, 2000));
+      const toolbar = (await page.locator('body').innerText()).slice(0, 2000);
       return { problems, log, toolbar, canvases };
     } finally {
       await page.close();
