@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { TraceRecord } from '../protocol';
 import { readChromeTrace } from '../protocol/chrome-trace-reader';
 import { LSTRACE } from './record-codec';
@@ -79,6 +80,18 @@ test('CSV export has a header and one row per call and frame', async () => {
   assert.match(lines[0]!, /seq/);
   assert.ok(lines.some((l) => l.includes('delegated')) && lines.some((l) => l.includes('emulated')));
   assert.ok(lines.length - 1 >= store.totals.calls + store.totals.frames, `${lines.length - 1} rows`);
+});
+
+test('Export Trace… offers pcapng from the registry, and its file holds one packet per frame that tshark reads', async () => {
+  assert.deepEqual(formatInfo('pcapng').filter, { 'Wireshark capture (.pcapng)': ['pcapng'] });
+  const { store } = comparisonStore();
+  const { file } = await exportTo('pcapng', store);
+  assert.ok(file.endsWith('.pcapng'));
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.comment'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const comments = r.stdout.split('\n').filter(Boolean);
+  assert.equal(comments.length, store.totals.frames);
+  assert.ok(comments.every((c) => /^served /.test(c)), comments[0]);
 });
 
 test('a cancelled export stops between chunks', async () => {

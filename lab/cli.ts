@@ -22,7 +22,7 @@ const USAGE = `usage: linsock <command> [options]   (no command: start)
   start    host linsockd with the lab attached, run a first comparison, serve traces until Ctrl-C
   bench    run one workload over chosen paths and print a table or a JSON BenchReport
   record   write a running linsockd's live trace stream to an .lstrace file
-  export   convert an .lstrace or Chrome JSON trace to chrome, csv or lstrace`;
+  export   convert an .lstrace or Chrome JSON trace to chrome, csv, lstrace or pcapng`;
 
 const [name = 'start', ...rest] = process.argv.slice(2);
 if (name === '--help' || name === '-h' || name === 'help') {

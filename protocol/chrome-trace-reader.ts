@@ -5,7 +5,7 @@
 // Events that are not Linsock's are counted as skipped, with the reason, rather than failing the file: a
 // Chrome trace from another tool lacks the stage and record details to rebuild calls.
 
-import { CHROME_TRACE_FORMAT, CHROME_TRACE_VERSION } from './chrome-trace';
+import { CHROME_TRACE_FORMAT, CHROME_TRACE_VERSION, TIME_ORIGIN_EVENT } from './chrome-trace';
 import { invalidRecord, type CallRecord, type RunInfo, type TraceRecord } from './trace';
 import { TraceEventScanner, type ScanHandler } from './trace-event-scanner';
 import { DEFAULT_READ_LIMITS, SkippedTally, type ReadLimits, type ReadStep, type TraceReader } from './trace-format';
@@ -21,11 +21,27 @@ export class ChromeTraceError extends Error {
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** µs with up to 3 decimals -> integer ns (the writer keeps exactly 3, so rounding restores the ns). */
-function usToNs(v: unknown, field: string): number | string {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return `expected '${field}' to be a non-negative number of microseconds, found ${JSON.stringify(v)}`;
-  return Math.round(v * 1000);
+/**
+ * µs -> integer ns: ts has 3 decimals and dur is cut short by under half a ns (chrome-trace.ts), so rounding
+ * restores the ns. `origin` (ns) is added to a ts; the time it gives must not be negative.
+ */
+function usToNs(v: unknown, field: string, origin = 0): number | string {
+  const ns = typeof v === 'number' && Number.isFinite(v) ? origin + Math.round(v * 1000) : -1;
+  if (ns < 0) return `expected '${field}' to be a non-negative number of microseconds${origin ? ` after the time origin ${origin} ns` : ''}, found ${JSON.stringify(v)}`;
+  return ns;
 }
+
+/** A slice's [start, end] in ns: an X event (ts, dur) or an instant (ts only: zero length). */
+function sliceNs(e: Json, origin: number): { start: number; end: number } | string {
+  const start = usToNs(e.ts, 'ts', origin);
+  if (typeof start === 'string') return start;
+  if (e.ph === 'i') return { start, end: start };
+  const dur = usToNs(e.dur, 'dur');
+  return typeof dur === 'string' ? dur : { start, end: start + dur };
+}
+
+/** Slices are X events, and instants (ph i) for zero-length ones (version 2 on). */
+const isSlice = (e: Json, cat: string): boolean => (e.ph === 'X' || e.ph === 'i') && e.cat === cat;
 
 /** What readers of a Linsock file pass over without a word: layout only (metadata, flow arrows). */
 const LAYOUT_PHASES = new Set(['M', 's', 'f', 't']);
@@ -48,6 +64,8 @@ export class ChromeTraceReader implements TraceReader {
   /** The call whose stages are being read: Linsock writes a call's stages right after it. */
   private open: { call: CallRecord; thread: string; where: string } | null = null;
   private marker = false;
+  /** ns that ts 0 stands for: stated by the file's first event (version 2); 0 in version 1 files. */
+  private origin = 0;
   private records = 0;
   private error: ChromeTraceError | null = null;
   private readonly handler: ScanHandler;
@@ -127,13 +145,12 @@ export class ChromeTraceReader implements TraceReader {
       return null;
     }
     const thread = `${String(e.pid)}|${String(e.tid)}`;
-    if (e.ph === 'X' && e.cat === 'stage') {
+    if (isSlice(e, 'stage')) {
       const c = this.open;
       if (!c || c.thread !== thread) return this.bad(where, `stage '${String(e.name)}' on pid ${String(e.pid)} tid ${String(e.tid)} has no call event right before it on that thread`, 'stage events with no call right before them on their thread');
-      const start = usToNs(e.ts, 'ts');
-      const dur = usToNs(e.dur, 'dur');
-      if (typeof start === 'string' || typeof dur === 'string') return this.bad(where, (typeof start === 'string' ? start : dur) as string);
-      const stage: CallRecord['stages'][number] = { name: e.name as CallRecord['stages'][number]['name'], start, end: start + dur };
+      const span = sliceNs(e, this.origin);
+      if (typeof span === 'string') return this.bad(where, span);
+      const stage: CallRecord['stages'][number] = { name: e.name as CallRecord['stages'][number]['name'], ...span };
       if (isObj(e.args) && e.args.unmeasured === true) stage.unmeasured = true;
       if (isObj(e.args) && e.args.shared === true) stage.shared = true;
       c.call.stages.push(stage);
@@ -141,7 +158,11 @@ export class ChromeTraceReader implements TraceReader {
     }
     const closed = this.close();
     if (closed) return closed;
-    if (e.ph === 'X' && e.cat === 'call') {
+    if (e.ph === 'M' && e.name === TIME_ORIGIN_EVENT) {
+      const ns = isObj(e.args) ? e.args.ns : undefined;
+      if (typeof ns !== 'number' || !Number.isSafeInteger(ns) || ns < 0) return new ChromeTraceError(`${where}: the time origin's args.ns must be a non-negative integer, found ${JSON.stringify(ns)}`);
+      this.origin = ns;
+    } else if (isSlice(e, 'call')) {
       if (!isObj(e.args)) return this.bad(where, "expected 'args' with the call's fields");
       const a = e.args;
       const c = {
@@ -150,24 +171,23 @@ export class ChromeTraceReader implements TraceReader {
       } as unknown as CallRecord;
       if (a.frames !== undefined) c.frames = a.frames as number[];
       for (const k of ['calls', 'waitedNs', 'clockShiftNs', 'disorderNs'] as const) if (a[k] !== undefined) c[k] = a[k] as number;
-      const ts = usToNs(e.ts, 'ts');
+      const ts = usToNs(e.ts, 'ts', this.origin);
       if (typeof ts === 'string') return this.bad(where, ts);
       this.open = { call: c, thread, where };
-    } else if (e.ph === 'X' && e.cat === 'frame') {
+    } else if (isSlice(e, 'frame')) {
       if (!isObj(e.args)) return this.bad(where, "expected 'args' with the frame's fields");
       const a = e.args;
-      const tIn = usToNs(e.ts, 'ts');
-      const dur = usToNs(e.dur, 'dur');
-      if (typeof tIn === 'string' || typeof dur === 'string') return this.bad(where, (typeof tIn === 'string' ? tIn : dur) as string);
+      const span = sliceNs(e, this.origin);
+      if (typeof span === 'string') return this.bad(where, span);
       const f = {
         kind: 'frame', seq: a.seq, run: a.run, guest: a.guest, direction: a.direction, length: a.length, payload: a.payload,
-        flow: a.flow ?? null, tIn, tOut: tIn + dur,
+        flow: a.flow ?? null, tIn: span.start, tOut: span.end,
       };
       const why = invalidRecord(f);
       if (why) return this.bad(where, `invalid frame: ${why}`);
       this.emit(f as TraceRecord);
     } else if (e.ph === 'i' && e.cat === 'linsock' && e.name === 'dropped') {
-      const at = usToNs(e.ts, 'ts');
+      const at = usToNs(e.ts, 'ts', this.origin);
       if (typeof at === 'string') return this.bad(where, at);
       const d = { kind: 'dropped', count: isObj(e.args) ? e.args.count : undefined, atNs: at };
       const why = invalidRecord(d);
@@ -184,8 +204,10 @@ export class ChromeTraceReader implements TraceReader {
     if (!marker) return null;
     if (marker.format !== CHROME_TRACE_FORMAT)
       return new ChromeTraceError(`otherData.linsock.format is ${JSON.stringify(marker.format)}: expected '${CHROME_TRACE_FORMAT}'`);
-    if (marker.version !== CHROME_TRACE_VERSION)
-      return new ChromeTraceError(`otherData.linsock.version is ${JSON.stringify(marker.version)}; this reader understands version ${CHROME_TRACE_VERSION}`);
+    if (marker.version !== 1 && marker.version !== CHROME_TRACE_VERSION)
+      return new ChromeTraceError(`otherData.linsock.version is ${JSON.stringify(marker.version)}; this reader understands versions 1 to ${CHROME_TRACE_VERSION}`);
+    if (marker.version !== 1 && this.records > 0 && marker.timeOriginNs !== this.origin)
+      return new ChromeTraceError(`otherData.linsock.timeOriginNs is ${JSON.stringify(marker.timeOriginNs)} but the file's first event stated ${this.origin}: the times cannot be trusted`);
     this.marker = true;
     const runs = Array.isArray(marker.runs) ? marker.runs : [];
     for (let i = 0; i < runs.length; i++) {

@@ -7,6 +7,7 @@ import { ChromeTraceWriter } from './chrome-trace';
 import { csvHeader, csvRows } from './csv';
 import { isLstrace, LstraceReader } from './lstrace-decode';
 import { encodeChunk, encodeFileHeader } from './lstrace-encode';
+import { PcapngTraceWriter } from './pcapng';
 import { DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, LSTRACE_MAGIC } from './lstrace-format';
 import { SkippedTally, type ReadStep, type SniffVerdict, type TraceFormat, type TraceReader, type TraceWriter } from './trace-format';
 
@@ -100,6 +101,17 @@ export const TRACE_FORMATS: readonly TraceFormat[] = [
     keeps: ['call', 'frame', 'dropped', 'run'],
     sniff: () => ({ match: false }),
     writer: csvWriter,
+    reader: null,
+  },
+  {
+    name: 'pcapng',
+    title: 'Wireshark capture (.pcapng)',
+    detail: "The emulated path's frames, one interface per TAP and direction, each packet naming the call it served.",
+    suffixes: ['.pcapng'],
+    // Calls are read too, for the packet comments, but only frames are written.
+    keeps: ['frame'],
+    sniff: () => ({ match: false }),
+    writer: () => new PcapngTraceWriter(),
     reader: null,
   },
 ];

@@ -85,18 +85,31 @@ test('the checker catches broken nesting and unpaired flows (so its passes mean 
   assert.match(problems.join('\n'), /lacks its finish/);
 });
 
-test('the checker tells double rounding at hours of uptime from a real overlap of one nanosecond', () => {
-  const doc = (childDur: number): unknown => ({
+test('ends that overshoot the next start in doubles are caught, and the writer cuts durations so that they do not', () => {
+  // The issue's case: an absolute ts near 1.4e9 µs with exact decimals sums past the next slice's start.
+  const doc = {
     traceEvents: [
       { name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name: 'p' } },
       { name: 'thread_name', ph: 'M', pid: 1, tid: 1, args: { name: 't' } },
-      // ts + dur of the parent sums to 17909562949.803997 in doubles: its exact end is ...949.804.
-      { name: 'call', ph: 'X', pid: 1, tid: 1, ts: 17909561455.148, dur: 1494.656 },
-      { name: 'stage', ph: 'X', pid: 1, tid: 1, ts: 17909562946.659, dur: childDur },
+      { name: 'a', ph: 'X', pid: 1, tid: 1, ts: 1436508943.005, dur: 46.959 },
+      { name: 'b', ph: 'X', pid: 1, tid: 1, ts: 1436508989.964, dur: 1 },
     ],
+  };
+  assert.equal(1436508943.005 + 46.959 > 1436508989.964, true);
+  assert.match(traceEventProblems(doc).join('\n'), /overlaps/);
+  const at = 1_436_508_943_005;
+  const mk = (seq: number, start: number, mid: number, end: number): CallRecord => ({
+    kind: 'call', seq, run: 'r', guest: 'g', path: 'delegated', socket: 3, op: 'send', bytes: 1, result: 'ok',
+    stages: [{ name: 'guest', start, end: mid }, { name: 'execute', start: mid, end: mid }, { name: 'channel-out', start: mid, end }],
   });
-  assert.deepEqual(traceEventProblems(doc(3.145)), []);
-  assert.match(traceEventProblems(doc(3.146)).join('\n'), /overlaps/);
+  const recs = [mk(1, at - 7_000, at - 5_000, at), mk(2, at, at + 46_000, at + 46_959), mk(3, at + 46_959, at + 47_000, at + 50_000)];
+  const text = toChromeTrace(recs);
+  assert.deepEqual(traceEventProblems(JSON.parse(text)), []);
+  assert.deepEqual(readChromeTrace(text), recs, 'the cut durations and the origin restore the exact ns');
+  assert.match(text, /"ts":508943\.005,"dur":46\.9589,/, 'times relative to the whole second before the first record');
+  assert.match(text, /"name":"execute","cat":"stage","ph":"i","s":"t"/, 'a zero-length stage is an instant');
+  const origin = (JSON.parse(text) as { otherData: { linsock: { timeOriginNs: number } } }).otherData.linsock.timeOriginNs;
+  assert.equal(origin, 1_436_000_000_000);
 });
 
 test('a streamed Chrome export equals the one-shot export and reads back into the same records', () => {

@@ -57,14 +57,15 @@ function readBack(f: TraceFormat, bytes: Uint8Array, sizes: number[]): { records
 const key = (r: TraceRecord): string => (r.kind === 'call' || r.kind === 'frame' ? `${r.kind}${r.seq}` : r.kind === 'run' ? `run${r.id}` : `dropped${r.atNs}`);
 const sorted = (rs: TraceRecord[]): TraceRecord[] => [...rs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
-test('the registry has the three formats, each with a unique name and suffix', () => {
-  assert.deepEqual(TRACE_FORMATS.map((f) => f.name), ['lstrace', 'chrome', 'csv']);
+test('the registry has the four formats, each with a unique name and suffix', () => {
+  assert.deepEqual(TRACE_FORMATS.map((f) => f.name), ['lstrace', 'chrome', 'csv', 'pcapng']);
   const suffixes = TRACE_FORMATS.flatMap((f) => f.suffixes);
   assert.equal(new Set(suffixes).size, suffixes.length);
   assert.equal(traceFormatOfName('/x/run.LINSOCK.json')?.name, 'chrome');
   assert.equal(traceFormatOfName('a.lstrace')?.name, 'lstrace');
   assert.equal(traceFormatOfName('a.csv')?.name, 'csv');
   assert.equal(traceFormatOfName('a.pcap'), undefined);
+  assert.equal(traceFormatOfName('a.pcapng')?.name, 'pcapng');
   assert.equal(traceFormat('pdf'), undefined);
 });
 
@@ -91,6 +92,25 @@ test('csv: write-only, one row per kept record; runs keep a row for their clocks
   assert.equal(rows.length, 1 + records.filter((r) => f.keeps.includes(r.kind)).length);
   // A CSV file is not mistaken for a readable trace.
   assert.match(sniffTraceFile(new TextEncoder().encode(text.slice(0, SNIFF_BYTES)), text.length).problem ?? '', /unknown format/);
+});
+
+test('pcapng: write-only, frames only, a section header first and one packet block per frame', () => {
+  const f = traceFormat('pcapng') as TraceFormat;
+  assert.equal(f.reader, null);
+  assert.deepEqual(f.keeps, ['frame']);
+  const bytes = written(f, records, 97);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const types: number[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const len = view.getUint32(at + 4, true);
+    assert.ok(len >= 12 && len % 4 === 0 && at + len <= bytes.length, `block at ${at} has length ${len}`);
+    assert.equal(view.getUint32(at + len - 4, true), len, `block at ${at} repeats its length`);
+    types.push(view.getUint32(at, true));
+    at += len;
+  }
+  assert.equal(types[0], 0x0a0d0d0a);
+  assert.equal(types.filter((t) => t === 6).length, records.filter((r) => r.kind === 'frame').length);
+  assert.ok(types.filter((t) => t === 1).length >= 1);
 });
 
 test('the .lstrace writer passes stored chunks through unchanged', () => {
