@@ -10,6 +10,7 @@ import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type Host
 import type { Counters } from './sockets/session-context';
 import { resolveLimits, type Limits } from './limits';
 import { SILENT, type Logger } from './log';
+import { LogLimit } from './log-limit';
 import { Policy, type PolicyConfig } from './policy/policy';
 import { NO_TRACE, type TraceSink } from './trace/trace-sink';
 import { SameHostTable } from './sockets/same-host-table';
@@ -86,6 +87,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const pastClockErrors = new Map<string, number>();
   let closing = false;
   const sameHost = options.sameHostShortcut === false ? null : new SameHostTable();
+  const limitedLog = new LogLimit(log);
 
   const registry: GuestRegistry = {
     claim(name, s): ErrnoName | null {
@@ -109,12 +111,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const accept = (transport: GuestInfo['transport']) => (socket: Socket): void => {
     // Connections that have not said hello count too, so that idle connects cannot pile up without bound.
     if (closing || sessions.size >= limits.maxGuests + PENDING_HELLO_SLACK) {
-      if (!closing) log.warn('guest connection refused', { reason: 'too many connections', limit: limits.maxGuests });
+      if (!closing) limitedLog.warn('guest connection refused', { reason: 'too many connections', limit: limits.maxGuests });
       return void socket.destroy();
     }
     deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
-      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll,
+      transport, limits, policy, log, limitedLog, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll,
       onClosed: (x) => sessions.delete(x),
     });
     sessions.add(s);
@@ -185,6 +187,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
           // removed by someone else
         }
       }
+      limitedLog.flush();
       log.info('daemon stopped', { calls: counters.calls });
     },
   };

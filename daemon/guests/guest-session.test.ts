@@ -11,6 +11,7 @@ import { encodeMessage, FrameDecoder } from '../../protocol/wire-codec';
 import { BusyPoll } from '../channel/busy-poll';
 import { resolveLimits } from '../limits';
 import { SILENT } from '../log';
+import { LogLimit } from '../log-limit';
 import { Policy } from '../policy/policy';
 import type { Counters } from '../sockets/session-context';
 import { NO_TRACE } from '../trace/trace-sink';
@@ -30,7 +31,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'guest-session-'));
   server = createServer({ allowHalfOpen: true }, (socket) => {
     sessions.push(new GuestSession(socket, {
-      transport: 'unix', limits: resolveLimits({ maxSockets: 2 }), policy: Policy.fromConfig({}), log: SILENT, sink: NO_TRACE, run: 'test',
+      transport: 'unix', limits: resolveLimits({ maxSockets: 2 }), policy: Policy.fromConfig({}), log: SILENT, limitedLog: new LogLimit(SILENT), sink: NO_TRACE, run: 'test',
       counters, registry, sameHost: null, busyPoll: new BusyPoll(0), onClosed: () => undefined,
     }));
   });
