@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       hub,
       guests: () => daemon.guests(),
       status: () => daemon.stats(),
+      onError: (e) => log.error('trace server error', { error: e.message }),
     });
   } catch (e) {
     await daemon.close();

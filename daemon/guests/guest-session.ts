@@ -15,6 +15,7 @@ import { nowNs } from '../clock';
 import type { Limits } from '../limits';
 import type { Logger } from '../log';
 import type { LogLimit } from '../log-limit';
+import type { FdBudget } from '../fd-budget';
 import type { Policy } from '../policy/policy';
 import { fail, type HostHandle, type Respond } from '../sockets/host-handle';
 import type { SameHostTable } from '../sockets/same-host-table';
@@ -34,6 +35,8 @@ export interface GuestRegistry {
 
 export interface SessionOptions {
   transport: GuestInfo['transport'];
+  /** Who connected: `uid:N` on the Unix socket (SO_PEERCRED), `ip:ADDRESS` over TCP; per-peer caps count by it. */
+  peer: string;
   limits: Limits;
   policy: Policy;
   log: Logger;
@@ -47,11 +50,14 @@ export interface SessionOptions {
   sameHost: SameHostTable | null;
   /** Keeps the daemon polling for a while after each chunk of guest frames. */
   busyPoll: BusyPoll;
+  /** The daemon's descriptors; every host socket of the guest takes one. */
+  fds: FdBudget;
   onClosed(s: GuestSession): void;
 }
 
 const HOST_CAPABILITIES = Capability.stamps | Capability.pushData;
-const HELLO_TIMEOUT_MS = 10_000;
+/** A guest sends HELLO as soon as it connects; a connection that does not is closed after this. */
+export const HELLO_TIMEOUT_MS = 2000;
 /** How long a closed channel may take to flush its last frames before it is cut. */
 const END_GRACE_MS = 1000;
 
@@ -104,7 +110,7 @@ export class GuestSession implements SessionContext, RequestSession {
     this.log = opts.log;
     this.counters = opts.counters;
     this.maxPayload = opts.limits.maxFrame;
-    this.sockets = new HandleTable(opts.limits.maxSockets);
+    this.sockets = new HandleTable(opts.limits.maxSockets, opts.fds);
     this.requests = new SessionRequests(this);
     // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
     // every byte once more before the host socket copies it again.
@@ -136,6 +142,17 @@ export class GuestSession implements SessionContext, RequestSession {
 
   get transport(): GuestInfo['transport'] {
     return this.opts.transport;
+  }
+
+  get peer(): string {
+    return this.opts.peer;
+  }
+
+  /** Closed before its HELLO to make room (pending-hellos.ts): no goodbye, the socket is cut. */
+  evict(reason: string): void {
+    this.log.debug('guest connection evicted before hello', { peer: this.opts.peer, reason });
+    this.shut('evicted', null, false, 0, 0);
+    this.socket.destroy();
   }
 
   isClosed(): boolean {

@@ -37,8 +37,9 @@ function onSocket<T extends SocketRequest['type']>(call: (h: HostHandle, m: Requ
 
 export const SOCKET_CALLS: { readonly [T in SocketRequest['type']]: Handler<T> } = {
   socket: (s, m, respond) => {
-    const h = s.sockets.adopt((handle) => (m.kind === 'tcp' ? new UnconnectedTcp(handle, s.context, m.family, s.sameHost) : new UdpSocket(handle, s.context, m.family)));
-    if (!h) return respond(fail('EMFILE', `socket: the guest has ${s.sockets.count} sockets open (limit ${s.context.limits.maxSockets})`));
+    const refused = s.sockets.refusal();
+    const h = refused ? null : s.sockets.adopt((handle) => (m.kind === 'tcp' ? new UnconnectedTcp(handle, s.context, m.family, s.sameHost) : new UdpSocket(handle, s.context, m.family)));
+    if (!h) return respond(fail('EMFILE', `socket: ${refused ?? s.sockets.refusal() ?? 'no handle'}`));
     respond({ type: 'ok', value: h.handle });
   },
   lookup: (s, m, respond) => {

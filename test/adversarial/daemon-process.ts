@@ -31,6 +31,8 @@ export interface DaemonStart {
   config?: unknown;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Soft and hard RLIMIT_NOFILE for the daemon (`ulimit -n` in the shell that starts it). */
+  fdLimit?: number;
 }
 
 export async function startDaemonProcess(o: DaemonStart = {}): Promise<DaemonProcess> {
@@ -41,7 +43,8 @@ export async function startDaemonProcess(o: DaemonStart = {}): Promise<DaemonPro
     args.push('--config', join(dir, 'config.json'));
   }
   args.push(...(o.args ?? []));
-  const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, process.execPath, ...args]] : [process.execPath, args];
+  let [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, process.execPath, ...args]] : [process.execPath, args];
+  if (o.fdLimit !== undefined) [cmd, argv] = ['sh', ['-c', `ulimit -n ${o.fdLimit} && exec "$0" "$@"`, cmd, ...argv]];
   const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
   const log: Record<string, unknown>[] = [];
   let bytes = 0;
