@@ -10,7 +10,7 @@ import { TcpHandle } from './tcp-handle';
 import { TcpListener } from './tcp-listener';
 import { SameHostStream } from './same-host-stream';
 import { TcpStream } from './tcp-stream';
-import { denied } from './denial';
+import { bindRefused, denied } from './denial';
 
 export class UnconnectedTcp extends TcpHandle {
   readonly kind = 'tcp' as const;
@@ -32,6 +32,7 @@ export class UnconnectedTcp extends TcpHandle {
   override bind(local: Endpoint, respond: Respond): void {
     if (this.local) return respond(fail('EINVAL', 'bind: the socket is already bound'));
     if (local.family !== this.family) return respond(fail('EAFNOSUPPORT', `bind: an IPv${local.family} address on an IPv${this.family} socket`));
+    if (bindRefused(this.ctx, local, respond)) return;
     this.local = local;
     respond({ type: 'address', endpoint: local });
   }

@@ -7,7 +7,7 @@ import { anyAddress, formatEndpoint, hostAddress, toEndpoint } from './endpoint'
 import { BaseHandle } from './base-handle';
 import { fail, OK, type Respond } from './host-handle';
 import type { SessionContext } from './session-context';
-import { denied } from './denial';
+import { bindRefused, denied } from './denial';
 
 const MAX_CREDIT = 2 ** 31;
 /** The largest UDP payload over IPv4 (65535 - 20 - 8); IPv6 allows 8 bytes more without jumbograms. */
@@ -84,6 +84,7 @@ export class UdpSocket extends BaseHandle {
   override bind(local: Endpoint, respond: Respond): void {
     if (this.bound || this.busy) return respond(fail('EINVAL', 'bind: the socket is already bound'));
     if (local.family !== this.family) return respond(fail('EAFNOSUPPORT', `bind: an IPv${local.family} address on an IPv${this.family} socket`));
+    if (bindRefused(this.ctx, local, respond)) return;
     const address = hostAddress(local);
     if (address === null) return respond(fail('EADDRNOTAVAIL', `bind: scope id ${local.scopeId} names no interface of this host`));
     this.busy = true;

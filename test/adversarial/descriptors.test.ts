@@ -32,7 +32,7 @@ describe('descriptor exhaustion', { timeout: 90_000 }, () => {
         break;
       }
       const handle = (r as { value: number }).value;
-      const b = await g.request({ type: 'bind', handle, local: { family: 4, address: '127.0.0.1', port: 0 } });
+      const b = await g.request({ type: 'bind', handle, local: { family: 4, address: '0.0.0.0', port: 0 } });
       if (b.type === 'error') refused = b;
       else opened++;
     }
