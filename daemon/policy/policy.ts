@@ -31,6 +31,8 @@ interface Rule {
   ranges: AddressRange[] | null;
   /** A default rule's test of the address beyond its ranges (this host's own addresses, say). */
   test?: (a: Address, text: string) => boolean;
+  /** What `test` matches, in words, for --check-config. */
+  dynamic?: string;
   lo: number;
   hi: number;
   name: string;
@@ -53,8 +55,8 @@ function defaultRules(host: HostAddresses): Rule[] {
   return [
     { allow: false, ops: ops('connect', 'sendto'), ranges: HOST_LOCAL.map(parseRange), lo: 0, hi: 65535, name: 'default: host loopback and link-local' },
     // The host's own addresses reach its services as loopback does (a service bound to 0.0.0.0 answers there).
-    { allow: false, ops: ops('connect', 'sendto'), ranges: [], test: (_a, t) => host.isOwn(t), lo: 0, hi: 65535, name: "default: the host's own addresses" },
-    { allow: false, ops: ops('connect', 'sendto'), ranges: MULTICAST.map(parseRange), test: (_a, t) => host.isSubnetBroadcast(t), lo: 0, hi: 65535, name: 'default: multicast and broadcast' },
+    { allow: false, ops: ops('connect', 'sendto'), ranges: [], test: (_a, t) => host.isOwn(t), dynamic: "this host's interface addresses", lo: 0, hi: 65535, name: "default: the host's own addresses" },
+    { allow: false, ops: ops('connect', 'sendto'), ranges: MULTICAST.map(parseRange), test: (_a, t) => host.isSubnetBroadcast(t), dynamic: "this host's subnet broadcast addresses", lo: 0, hi: 65535, name: 'default: multicast and broadcast' },
     { allow: false, ops: ops('listen', 'bind'), ranges: null, lo: 1, hi: 1023, name: 'default: privileged port' },
     { allow: false, ops: ops('listen', 'bind'), ranges: LOOPBACK.map(parseRange), lo: 0, hi: 65535, name: "default: a listener on the host's loopback" },
   ];
@@ -151,7 +153,7 @@ export class Policy {
   /** The rules in force, in order (runtime rules first), as `linsockd --check-config` prints them. */
   describe(): string[] {
     const text = (r: Rule): string => {
-      const where = r.ranges === null ? 'any address' : [...r.ranges.map((x) => x.text), ...(r.test ? ['(dynamic: see the rule name)'] : [])].join(', ') || '(dynamic: see the rule name)';
+      const where = r.ranges === null ? 'any address' : [...r.ranges.map((x) => x.text), ...(r.dynamic ? [r.dynamic] : [])].join(', ');
       const ports = r.lo === 0 && r.hi === 65535 ? 'any port' : r.lo === r.hi ? `port ${r.lo}` : `ports ${r.lo}-${r.hi}`;
       return `${r.name}: ${r.allow ? 'allow' : 'deny'} ${[...r.ops].join(',')} to ${where}, ${ports}`;
     };
