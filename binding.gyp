@@ -23,6 +23,18 @@
         "-Wextra",
         "-Wno-unused-parameter"
       ]
+    },
+    {
+      "target_name": "linsock_proc",
+      "sources": [
+        "native/process-limits.c"
+      ],
+      "cflags": [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
     }
   ]
 }

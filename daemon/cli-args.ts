@@ -11,6 +11,8 @@ export interface CliArgs {
   tracePort: number;
   tokenFile?: string;
   config?: string;
+  /** Print the effective policy rules and limits of this config file, then exit. */
+  checkConfig?: string;
   trace: boolean;
   /** Join connects between this daemon's guests in-process (same-host shortcut). */
   shortcut: boolean;
@@ -34,7 +36,8 @@ export const USAGE = `Usage: linsockd [options]
   --trace-host H             trace server address (default 127.0.0.1)
   --trace-port N             trace server port (default 7717; 0 picks a free one)
   --token-file PATH          where the trace token is kept (created with mode 0600)
-  --config FILE              JSON: {"policy":{"rules":[...]},"limits":{...}}
+  --config FILE              JSON: {"policy":{"rules":[...]},"limits":{...}} (README: Security)
+  --check-config FILE        print the effective policy rules (yours, then the defaults) and limits, exit
   --trace on|off             record call traces (default on)
   --shortcut on|off          join connects between guests of this daemon in-process, without host
                              sockets (default on; off: through the host's loopback)
@@ -87,6 +90,7 @@ const FLAGS: Record<string, Flag> = {
   },
   'token-file': { type: 'string', apply: (a, v) => void (a.tokenFile = v) },
   config: { type: 'string', apply: (a, v) => void (a.config = v) },
+  'check-config': { type: 'string', apply: (a, v) => void (a.checkConfig = v) },
   trace: { type: 'string', apply: (a, v, f) => void (a.trace = onOff(v, f)) },
   shortcut: { type: 'string', apply: (a, v, f) => void (a.shortcut = onOff(v, f)) },
   'busy-poll-us': {

@@ -2,6 +2,8 @@
 // on stderr, and on SIGTERM/SIGINT stops accepting, says goodbye to guests, closes every socket, exits 0.
 import { parseArgs, USAGE } from './cli-args';
 import { loadConfig } from './config';
+import { resolveLimits } from './limits';
+import { Policy } from './policy/policy';
 import { startDaemon, type RunningDaemon } from './index';
 import { jsonLogger } from './log';
 import { TraceHub } from './trace/trace-hub';
@@ -19,6 +21,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (args.checkConfig !== undefined) return checkConfig(args.checkConfig);
   const log = jsonLogger(args.logLevel);
   process.on('uncaughtException', (e) => {
     log.error('internal error', { error: e.message, stack: e.stack });
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       hub,
       guests: () => daemon.guests(),
       status: () => daemon.stats(),
+      onError: (e) => log.error('trace server error', { error: e.message }),
     });
   } catch (e) {
     await daemon.close();
@@ -82,6 +86,21 @@ async function main(): Promise<void> {
 
   log.info('ready', { trace: trace.url, guest: daemon.guestPath, tcp: daemon.tcpAddress ?? null, tracing: args.trace });
   process.stdout.write(`linsockd ready trace=${trace.url} guest=${daemon.guestPath ?? '-'} token-file=${trace.tokenFile}\n`);
+}
+
+/** `--check-config FILE`: the rules in the order they are checked (first match wins), and the limits. */
+function checkConfig(file: string): void {
+  try {
+    const config = loadConfig(file);
+    const policy = Policy.fromConfig(config.policy);
+    const limits = resolveLimits(config.limits);
+    const out = [`${file}: valid`, 'policy (first match wins):', ...policy.describe().map((l) => `  ${l}`), 'limits:'];
+    for (const [k, v] of Object.entries(limits)) out.push(`  ${k}: ${v}${k in config.limits ? '' : ' (default)'}`);
+    process.stdout.write(out.join('\n') + '\n');
+  } catch (e) {
+    process.stderr.write(`linsockd: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
 }
 
 main().catch((e: unknown) => {

@@ -11,9 +11,13 @@ import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type Host
 import type { Counters } from './sockets/session-context';
 import { resolveLimits, type Limits } from './limits';
 import { SILENT, type Logger } from './log';
+import { LogLimit } from './log-limit';
 import { Policy, type PolicyConfig } from './policy/policy';
 import { NO_TRACE, type TraceSink } from './trace/trace-sink';
 import { SameHostTable } from './sockets/same-host-table';
+import { FD_RESERVE, FdBudget } from './fd-budget';
+import { PendingHellos } from './channel/pending-hellos';
+import { peerCredentials } from '../native/process-limits';
 
 export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './channel/busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
@@ -28,6 +32,8 @@ export { defaultTokenFile } from './trace/token';
 export type { ClockMapping } from './guests/guest-clock';
 export { instanceName } from './instance';
 
+/** Guest connections past the descriptor budget that are still answered (ENFILE) rather than cut off. */
+const MAX_OVERDRAFT = 8;
 /**
  * How long a stopping daemon lets each guest channel flush its goodbye. A guest that does not read (full
  * window) is cut after it: stopping must not wait on guests.
@@ -35,8 +41,6 @@ export { instanceName } from './instance';
 const SHUTDOWN_GRACE_MS = 300;
 /** Guests that left whose last clock error is still reported. */
 const PAST_CLOCK_ERRORS = 256;
-/** Connections beyond maxGuests that may wait for their HELLO at once. */
-const PENDING_HELLO_SLACK = 16;
 
 export interface DaemonOptions {
   /** Unix socket for guests; defaults to defaultGuestSocketPath(); null for none. */
@@ -58,6 +62,11 @@ export interface DaemonOptions {
    * sockets (default true). Off, such connections go through the host's loopback like any other.
    */
   sameHostShortcut?: boolean;
+  /**
+   * The process's descriptor budget, shared when one process hosts more (the trace server keeps its own
+   * connections within the budget's reserve); made here (raising the soft limit) when absent.
+   */
+  fds?: FdBudget;
 }
 
 export type DaemonStats = Pick<DaemonStatus, 'calls' | 'callsPerSec' | 'bytes' | 'errors' | 'drops' | 'guests' | 'sockets' | 'tracing'>;
@@ -97,16 +106,37 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const pastDisorder = new Map<string, number>();
   let closing = false;
   const sameHost = options.sameHostShortcut === false ? null : new SameHostTable();
+  const limitedLog = new LogLimit(log);
+  const ownFds = !options.fds;
+  const fds = options.fds ?? FdBudget.forProcess(log, FD_RESERVE);
+  // A single guest cannot hold more than the process can give; several guests meet the budget first.
+  if (limits.maxSockets > fds.available) {
+    log.warn('maxSockets lowered to the descriptor budget', { maxSockets: limits.maxSockets, available: fds.available, limit: fds.limit, reserve: fds.reserve });
+    limits.maxSockets = Math.max(1, fds.available);
+  }
+  /** Guest connections accepted beyond the budget only to be told ENFILE (see accept). */
+  let overdraft = 0;
+  const overdrawnSessions = new WeakSet<GuestSession>();
+  const pending = new PendingHellos<GuestSession>(limits.maxPendingHellosPerPeer, limits.maxPendingHellos);
+  const perPeer = new Map<string, number>();
 
   const registry: GuestRegistry = {
     claim(name, s): ErrnoName | null {
+      pending.remove(s);
+      if (overdrawnSessions.has(s)) return 'ENFILE';
       if (names.has(name)) return 'EADDRINUSE';
-      if (names.size >= limits.maxGuests) return 'ENFILE';
+      if (names.size >= limits.maxGuests || (perPeer.get(s.peer) ?? 0) >= limits.maxGuestsPerPeer) return 'ENFILE';
       names.set(name, s);
+      perPeer.set(s.peer, (perPeer.get(s.peer) ?? 0) + 1);
       return null;
     },
     release(s) {
-      if (names.get(s.guest) === s) names.delete(s.guest);
+      if (names.get(s.guest) === s) {
+        names.delete(s.guest);
+        const n = (perPeer.get(s.peer) ?? 1) - 1;
+        if (n > 0) perPeer.set(s.peer, n);
+        else perPeer.delete(s.peer);
+      }
       const m = s.clockMapping;
       if (m !== null) {
         pastClocks.delete(s.guest);
@@ -121,17 +151,35 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
 
   const busyPoll = new BusyPoll(options.busyPollUs ?? DEFAULT_BUSY_POLL_US);
   const accept = (transport: GuestInfo['transport']) => (socket: Socket): void => {
-    // Connections that have not said hello count too, so that idle connects cannot pile up without bound.
-    if (closing || sessions.size >= limits.maxGuests + PENDING_HELLO_SLACK) {
-      if (!closing) log.warn('guest connection refused', { reason: 'too many connections', limit: limits.maxGuests });
-      return void socket.destroy();
+    if (closing) return void socket.destroy();
+    // The channel's own descriptor comes out of the budget; at the reserve a new guest is turned away
+    // (its connection closed) while the listener, the trace server and /metrics keep theirs.
+    let overdrawn = false;
+    if (!fds.take()) {
+      limitedLog.warn('guest connection refused', { reason: 'the daemon is at its descriptor limit', limit: fds.limit, reserve: fds.reserve });
+      // A few such guests are still answered (ENFILE to their HELLO) out of the reserve; beyond, cut off.
+      if (overdraft >= MAX_OVERDRAFT) return void socket.destroy();
+      overdraft++;
+      overdrawn = true;
     }
+    socket.once('close', () => (overdrawn ? overdraft-- : fds.give()));
+    socket.on('error', () => undefined);
+    let peer: string;
+    if (transport === 'unix') {
+      const cred = peerCredentials(socket);
+      peer = cred ? `uid:${cred.uid}` : 'uid:?';
+    } else peer = `ip:${socket.remoteAddress ?? '?'}`;
     deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
-      transport, limits, policy, log, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll,
-      onClosed: (x) => sessions.delete(x),
+      transport, peer, limits, policy, log, limitedLog, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll, fds,
+      onClosed: (x) => {
+        sessions.delete(x);
+        pending.remove(x);
+      },
     });
     sessions.add(s);
+    if (overdrawn) overdrawnSessions.add(s);
+    if (!s.isClosed()) pending.add(s, peer);
   };
 
   const servers: Server[] = [];
@@ -209,6 +257,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
           // removed by someone else
         }
       }
+      limitedLog.flush();
+      if (ownFds) fds.stop();
       log.info('daemon stopped', { calls: counters.calls });
     },
   };

@@ -13,8 +13,14 @@ export interface Limits {
   maxPendingAccepts: number;
   /** Largest frame payload the daemon accepts and sends. */
   maxFrame: number;
-  /** Guests connected at once. */
+  /** Guests connected at once (after HELLO). */
   maxGuests: number;
+  /** Guests connected at once from one peer: one uid on the Unix socket, one address over TCP. */
+  maxGuestsPerPeer: number;
+  /** Connections waiting for their HELLO at once; beyond, the oldest waiting one is closed. */
+  maxPendingHellos: number;
+  /** The same per peer: a peer's own oldest waiting connection is closed first. */
+  maxPendingHellosPerPeer: number;
   /** Name lookups in flight per guest (EAGAIN beyond). */
   maxLookups: number;
   /** Call records waiting for the guest's stamps, per guest; the oldest are published without them. */
@@ -31,6 +37,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxPendingAccepts: 128,
   maxFrame: DEFAULT_MAX_PAYLOAD,
   maxGuests: 256,
+  maxGuestsPerPeer: 64,
+  maxPendingHellos: 256,
+  maxPendingHellosPerPeer: 32,
   maxLookups: 32,
   maxPendingTraces: 8192,
 };

@@ -41,6 +41,7 @@ const ipv6Text = fc.oneof(
 const endpoint: fc.Arbitrary<Endpoint> = fc.oneof(
   rec({ family: fc.constant(4 as const), address: ipv4Text, port: u16 }),
   rec({ family: fc.constant(6 as const), address: ipv6Text, port: u16 }),
+  rec({ family: fc.constant(6 as const), address: ipv6Text, port: u16, scopeId: u32.filter((n) => n > 0) }),
 );
 const data = fc.uint8Array({ maxLength: 300 });
 const errno = fc.constantFrom(...ERRNO_NAMES);
@@ -307,7 +308,9 @@ test('a length beyond maxPayload is refused from the header alone, before any pa
 
 test('every field is validated', () => {
   const cases: [Uint8Array, RegExp, number][] = [
-    [frame(conn, (b) => { b[16] = 5; }), /remote family 5: expected 4 or 6/, 16],
+    [frame(conn, (b) => { b[16] = 5; }), /remote family 5: expected 4, 6 or 134 \(6 with a scope id\)/, 16],
+    [frame({ ...conn, remote: { family: 6, address: 'fe80::1', port: 1, scopeId: 3 } }, (b) => { b.fill(0, 35, 39); }), /remote scope id 0: a scoped endpoint names an interface/, 35],
+    [frame(conn, (b) => { b[16] = 4 | 0x80; }), /remote family 132: expected 4, 6 or 134/, 16],
     [frame({ type: 'socket', id: 1, handle: 0, family: 4, kind: 'tcp' }, (b) => { b[17] = 2; }), /kind 2: expected 0\.\.1/, 17],
     [frame({ type: 'shutdown', id: 1, handle: 1, how: 'both' }, (b) => { b[16] = 3; }), /how 3/, 16],
     [frame({ type: 'lookup', id: 1, handle: 0, family: 0, hostname: 'ab' }, (b) => { b[16] = 5; }), /family 5: expected 0, 4 or 6/, 16],
@@ -334,6 +337,9 @@ test('the encoder refuses what it cannot encode and clamps free text', () => {
   assert.throws(() => encodeMessage({ ...conn, remote: { family: 4, address: '1.2.3', port: 1 } }), /connect.remote.address/);
   assert.throws(() => encodeMessage({ ...conn, remote: { family: 4, address: '1.2.3.4', port: 70000 } }), /port/);
   assert.throws(() => encodeMessage({ ...ok0, id: -1 }), /ok.id/);
+  assert.throws(() => encodeMessage({ ...conn, remote: { family: 4, address: '1.2.3.4', port: 1, scopeId: 2 } }), /connect.remote.scopeId/);
+  assert.throws(() => encodeMessage({ ...conn, remote: { family: 6, address: 'fe80::1', port: 1, scopeId: 2 ** 32 } }), /connect.remote.scopeId/);
+  assert.throws(() => encodeMessage({ ...conn, remote: { family: 6, address: 'fe80::1%eth0', port: 1 } }), /connect.remote.address/);
   assert.throws(() => encodeMessage({ type: 'clock', id: 1, handle: 0, guestTimeNs: 2 ** 53 }), /guestTimeNs/);
   assert.throws(() => encodeMessage({ type: 'lookup', id: 1, handle: 0, family: 0, hostname: 'x'.repeat(256) }), /hostname/);
   assert.throws(() => encodeMessage({ type: 'lookup', id: 1, handle: 0, family: 0, hostname: '\ud800' }), /hostname/);
@@ -387,6 +393,17 @@ test('fuzz: mutated valid streams decode to valid messages or a ProtocolError, n
   }), { numRuns: 60_000 });
 });
 
+test('a scope id rides after the IPv6 address under family byte 0x86; none keeps the 19-byte form', () => {
+  const scoped = encodeMessage({ type: 'address', id: 1, handle: 2, endpoint: { family: 6, address: 'fe80::1', port: 80, scopeId: 0x01020304 } });
+  assert.equal(scoped.length, 16 + 23);
+  assert.equal(scoped[16], 0x86);
+  assert.deepEqual([...scoped.subarray(16 + 19)], [1, 2, 3, 4]);
+  assert.deepEqual(new FrameDecoder().push(scoped).messages[0], { type: 'address', id: 1, handle: 2, endpoint: { family: 6, address: 'fe80::1', port: 80, scopeId: 0x01020304 } });
+  const plain = encodeMessage({ type: 'address', id: 1, handle: 2, endpoint: { family: 6, address: 'fe80::1', port: 80, scopeId: 0 } });
+  assert.equal(plain.length, 16 + 19);
+  assert.equal(plain[16], 6);
+});
+
 test('every type code has a payload layout that round-trips', () => {
   assert.deepEqual(Object.keys(byType).sort(), Object.keys(FrameType).sort());
 });
@@ -418,12 +435,12 @@ test('sendmsg: lengths that do not fill the payload exactly, or too many buffers
   e = errorOf(frame(m, (b) => { b[HEADER_BYTES + 1] = 0xff; }));
   assert.match(e.reason, /buffers count 65281: expected at most 1024/);
   e = errorOf(frame(m, (b) => { b[HEADER_BYTES] = 5; }));
-  assert.match(e.reason, /remote family 5: expected 4 or 6/);
+  assert.match(e.reason, /remote family 5: expected 4, 6 or 134/);
   assert.throws(() => encodeMessage({ ...m, buffers: new Array(1025).fill(new Uint8Array(0)) }), /sendmsg.buffers/);
   assert.throws(() => encodeMessage({ ...m, buffers: ['x' as unknown as Uint8Array] }), /sendmsg.buffers\[\]/);
 });
 
 test('payload ranges derived from the layout table match the documented ones', () => {
-  const documented: [WireType, number, number][] = [['hello', 20, 274], ['lookup', 3, 257], ['error', 2, 257], ['accepted', 18, 42], ['helloOk', 22, 22], ['lookupOk', 1, 1217], ['stamps', 2, 2 + 36 * MAX_STAMP_ENTRIES]];
+  const documented: [WireType, number, number][] = [['hello', 20, 274], ['lookup', 3, 257], ['error', 2, 257], ['accepted', 18, 50], ['helloOk', 22, 22], ['lookupOk', 1, 1473], ['stamps', 2, 2 + 36 * MAX_STAMP_ENTRIES]];
   for (const [type, min, max] of documented) assert.deepEqual(PAYLOAD_RANGE[type], [min, max], type);
 });

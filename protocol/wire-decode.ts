@@ -8,7 +8,7 @@ import { formatIPv4, formatIPv6 } from './ip-address';
 import { readUtf8 } from './utf8';
 import {
   DEFAULT_MAX_PAYLOAD, Flag, FrameType, HEADER_BYTES, MAX_LOOKUP_ADDRESSES, MAX_NAME_BYTES, MAX_PAYLOAD_CEILING,
-  MAX_SENDMSG_BUFFERS, MAX_STAMP_ENTRIES,
+  MAX_SENDMSG_BUFFERS, MAX_STAMP_ENTRIES, SCOPED_FAMILY_BIT,
   type Data, type Endpoint, type FrameTypeName, type Send, type StampEntry, type WireMessage, type WireType,
 } from './wire';
 import {
@@ -116,14 +116,20 @@ class PayloadReader {
   }
   endpoint(what: string): Endpoint {
     const start = this.pos;
-    const family = this.u8(`${what} family`);
-    if (family !== 4 && family !== 6) this.bad(`${what} family ${family}: expected 4 or 6`, start);
+    const code = this.u8(`${what} family`);
+    const scoped = code === (6 | SCOPED_FAMILY_BIT);
+    const family = scoped ? 6 : code;
+    if (family !== 4 && family !== 6) this.bad(`${what} family ${code}: expected 4, 6 or ${6 | SCOPED_FAMILY_BIT} (6 with a scope id)`, start);
     const port = this.u16(`${what} port`);
     const n = family === 4 ? 4 : 16;
     this.need(n, `${what} IPv${family} address`);
     const address = family === 4 ? formatIPv4(this.buf, this.pos) : formatIPv6(this.buf, this.pos);
     this.pos += n;
-    return { family, address, port };
+    if (!scoped) return { family, address, port };
+    const scopeStart = this.pos;
+    const scopeId = this.u32(`${what} scope id`);
+    if (scopeId === 0) this.bad(`${what} scope id 0: a scoped endpoint names an interface (1..2^32-1); send family 6 for none`, scopeStart);
+    return { family, address, port, scopeId };
   }
   errno(what: string): ErrnoName {
     const start = this.pos;

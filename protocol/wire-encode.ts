@@ -8,11 +8,11 @@ import { parseIPv4, parseIPv6 } from './ip-address';
 import { clampUtf8, utf8Length, writeUtf8 } from './utf8';
 import {
   Flag, FrameType, HEADER_BYTES, MAX_LOOKUP_ADDRESSES, MAX_NAME_BYTES, MAX_PAYLOAD_CEILING, MAX_SENDMSG_BUFFERS,
-  MAX_STAMP_ENTRIES,
+  MAX_STAMP_ENTRIES, SCOPED_FAMILY_BIT,
   type Endpoint, type StampEntry, type WireMessage, type WireType,
 } from './wire';
 import {
-  ENDPOINT_MAX, ENDPOINT_MIN, fieldsOf, MIN_MAX_PAYLOAD, STAMP_ENTRY_BYTES, TAIL_KINDS, WIRE_LAYOUT, type FieldKind, type FieldSpec,
+  ENDPOINT_MIN, ENDPOINT_V6, fieldsOf, MIN_MAX_PAYLOAD, STAMP_ENTRY_BYTES, TAIL_KINDS, WIRE_LAYOUT, type FieldKind, type FieldSpec,
 } from './wire-layout';
 
 let out = new Uint8Array(0);
@@ -57,19 +57,30 @@ function str(s: string): void {
   at = writeUtf8(s, out, at);
 }
 
+/** Whether `e` carries a scope id (0 and absent are none). */
+function scoped(e: Endpoint): boolean {
+  return e.scopeId !== undefined && e.scopeId !== 0;
+}
 function endpointBytes(e: Endpoint, what: string): number {
   if (e === null || typeof e !== 'object') fail(what, 'an endpoint', e);
+  if (scoped(e)) {
+    if (e.family !== 6) fail(`${what}.scopeId`, 'no scope id on an IPv4 endpoint', e.scopeId);
+    if (!Number.isInteger(e.scopeId) || (e.scopeId as number) < 0 || (e.scopeId as number) > 0xffffffff) fail(`${what}.scopeId`, 'an interface index in 1..2^32-1', e.scopeId);
+    return ENDPOINT_V6 + 4;
+  }
   if (e.family === 4) return ENDPOINT_MIN;
-  if (e.family === 6) return ENDPOINT_MAX;
+  if (e.family === 6) return ENDPOINT_V6;
   return fail(`${what}.family`, '4 or 6', e.family);
 }
 function endpoint(e: Endpoint, what: string): void {
   if (!Number.isInteger(e.port) || e.port < 0 || e.port > 65535) fail(`${what}.port`, 'a port in 0..65535', e.port);
-  out[at++] = e.family;
+  const withScope = scoped(e);
+  out[at++] = withScope ? e.family | SCOPED_FAMILY_BIT : e.family;
   u16(e.port);
   const ok = typeof e.address === 'string' && (e.family === 4 ? parseIPv4(e.address, out, at) : parseIPv6(e.address, out, at));
   if (!ok) fail(`${what}.address`, `an IPv${e.family} address`, e.address);
   at += e.family === 4 ? 4 : 16;
+  if (withScope) u32(e.scopeId as number, `${what}.scopeId`);
 }
 
 function bytesOf(data: Uint8Array, what: string): Uint8Array {

@@ -15,7 +15,8 @@ export const MIN_MAX_PAYLOAD = 4096;
 /** Bytes of one stamps entry: u32 id and four u64 times. */
 export const STAMP_ENTRY_BYTES = 36;
 export const ENDPOINT_MIN = 7; // family, port, IPv4
-export const ENDPOINT_MAX = 19; // family, port, IPv6
+export const ENDPOINT_V6 = 19; // family, port, IPv6
+export const ENDPOINT_MAX = 23; // family, port, IPv6, scope id
 /** A length limited only by the decoder's maxPayload. */
 export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
@@ -32,7 +33,7 @@ export type FieldSpec =
   | { kind: 'family'; values: readonly number[]; label?: string }
   /** u8 length + UTF-8: an identifier (`name`, 1..255 bytes) or free text (`text`, 0..255, clamped). */
   | Plain<'name'> | Plain<'text'>
-  /** u8 family (4, 6) · u16 port · 4 or 16 address bytes; `optionalEndpoint`: or one byte 0 for none. */
+  /** u8 family (4, 6, or 0x86: 6 with a scope) · u16 port · 4 or 16 address bytes · u32 scope id (0x86 only); `optionalEndpoint`: or one byte 0 for none. */
   | Plain<'endpoint'> | Plain<'optionalEndpoint'>
   /** u8 index into ERRNO_NAMES. */
   | Plain<'errno'>

@@ -66,10 +66,18 @@ export type Family = 4 | 6;
 export type SocketKind = 'tcp' | 'udp';
 export interface Endpoint {
   family: Family;
-  /** Dotted quad for IPv4, RFC 5952 text for IPv6 (as `net` prints it). */
+  /** Dotted quad for IPv4, RFC 5952 text for IPv6 (as `net` prints it), never with a `%zone`. */
   address: string;
   port: number;
+  /**
+   * IPv6 only: the scope of a link-local (fe80::/10) or link-scoped multicast address, the interface index
+   * of the daemon's host as in sockaddr_in6.sin6_scope_id. Absent or 0: no scope.
+   */
+  scopeId?: number;
 }
+
+/** On the wire, a family byte with this bit set is IPv6 followed by a u32 scope id. */
+export const SCOPED_FAMILY_BIT = 0x80;
 
 export type SockOpt = 'TCP_NODELAY' | 'SO_KEEPALIVE' | 'SO_RCVBUF' | 'SO_SNDBUF';
 export const SOCKOPTS: readonly SockOpt[] = ['TCP_NODELAY', 'SO_KEEPALIVE', 'SO_RCVBUF', 'SO_SNDBUF'];

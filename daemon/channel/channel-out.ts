@@ -41,6 +41,11 @@ export class ChannelOut {
     private readonly onDrain: () => void,
     /** Called when a write carries bulk data (BULK_BYTES or more). */
     private readonly onBulk: () => void,
+    /**
+     * Called with a message that could not be encoded (a value the wire cannot carry) instead of throwing:
+     * whatever a host socket reported, the frame is the only thing lost. The owner answers or cleans up.
+     */
+    private readonly onUnencodable: (m: WireMessage, error: Error) => void,
   ) {
     socket.on('drain', () => {
       if (!this.backedUp()) this.onDrain();
@@ -59,7 +64,12 @@ export class ChannelOut {
 
   send(m: WireMessage, stamp?: ReplyStamp): void {
     if (this.closed) return;
-    const ps = encodeFrameParts(m);
+    let ps: Uint8Array[];
+    try {
+      ps = encodeFrameParts(m);
+    } catch (e) {
+      return this.onUnencodable(m, e as Error);
+    }
     for (const p of ps) {
       this.parts.push(p);
       this.queued += p.byteLength;

@@ -1,8 +1,10 @@
-// Where guests connect: a Unix socket (mode 0660) and optionally a TCP listener, loopback unless told.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+// Where guests connect: a Unix socket (mode 0660, in a directory only its owner can write: private-dir.ts)
+// and optionally a TCP listener, loopback unless told.
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { privateDirectory } from '../private-dir';
 
 /** `/run/linsock/guest.sock` as root, else `$XDG_RUNTIME_DIR/linsock/guest.sock` (or a per-user temp dir). */
 export function defaultGuestSocketPath(): string {
@@ -53,7 +55,7 @@ function listening(server: Server, ...args: unknown[]): Promise<void> {
  * after checking that nobody listens on it; anything that is not a socket is never removed.
  */
 export async function listenUnix(path: string, onConnection: (s: Socket) => void): Promise<Server> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  privateDirectory(dirname(path), 'guest socket');
   let st;
   try {
     st = lstatSync(path);

@@ -1,4 +1,5 @@
 // A GuestSession on a real Unix socket pair, driven frame by frame by a bare client (the wire codec only).
+import { UNLIMITED_FDS } from '../fd-budget';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { encodeMessage, FrameDecoder } from '../../protocol/wire-codec';
 import { BusyPoll } from '../channel/busy-poll';
 import { resolveLimits } from '../limits';
 import { SILENT } from '../log';
+import { LogLimit } from '../log-limit';
 import { Policy } from '../policy/policy';
 import type { Counters } from '../sockets/session-context';
 import { NO_TRACE } from '../trace/trace-sink';
@@ -30,7 +32,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'guest-session-'));
   server = createServer({ allowHalfOpen: true }, (socket) => {
     sessions.push(new GuestSession(socket, {
-      transport: 'unix', limits: resolveLimits({ maxSockets: 2 }), policy: Policy.fromConfig({}), log: SILENT, sink: NO_TRACE, run: 'test',
+      transport: 'unix', peer: 'uid:0', fds: UNLIMITED_FDS(), limits: resolveLimits({ maxSockets: 2 }), policy: Policy.fromConfig({}), log: SILENT, limitedLog: new LogLimit(SILENT), sink: NO_TRACE, run: 'test',
       counters, registry, sameHost: null, busyPoll: new BusyPoll(0), onClosed: () => undefined,
     }));
   });

@@ -14,6 +14,8 @@ import { ChannelOut } from '../channel/channel-out';
 import { nowNs } from '../clock';
 import type { Limits } from '../limits';
 import type { Logger } from '../log';
+import type { LogLimit } from '../log-limit';
+import type { FdBudget } from '../fd-budget';
 import type { Policy } from '../policy/policy';
 import { fail, type HostHandle, type Respond } from '../sockets/host-handle';
 import type { SameHostTable } from '../sockets/same-host-table';
@@ -33,9 +35,13 @@ export interface GuestRegistry {
 
 export interface SessionOptions {
   transport: GuestInfo['transport'];
+  /** Who connected: `uid:N` on the Unix socket (SO_PEERCRED), `ip:ADDRESS` over TCP; per-peer caps count by it. */
+  peer: string;
   limits: Limits;
   policy: Policy;
   log: Logger;
+  /** For lines a guest or peer can cause at any rate (malformed frames, frames that cannot be encoded). */
+  limitedLog: LogLimit;
   sink: TraceSink;
   run: string;
   counters: Counters;
@@ -44,11 +50,14 @@ export interface SessionOptions {
   sameHost: SameHostTable | null;
   /** Keeps the daemon polling for a while after each chunk of guest frames. */
   busyPoll: BusyPoll;
+  /** The daemon's descriptors; every host socket of the guest takes one. */
+  fds: FdBudget;
   onClosed(s: GuestSession): void;
 }
 
 const HOST_CAPABILITIES = Capability.stamps | Capability.pushData;
-const HELLO_TIMEOUT_MS = 10_000;
+/** A guest sends HELLO as soon as it connects; a connection that does not is closed after this. */
+export const HELLO_TIMEOUT_MS = 2000;
 /** How long a closed channel may take to flush its last frames before it is cut. */
 const END_GRACE_MS = 1000;
 
@@ -131,13 +140,13 @@ export class GuestSession implements SessionContext, RequestSession {
     this.log = opts.log;
     this.counters = opts.counters;
     this.maxPayload = opts.limits.maxFrame;
-    this.sockets = new HandleTable(opts.limits.maxSockets);
+    this.sockets = new HandleTable(opts.limits.maxSockets, opts.fds);
     this.requests = new SessionRequests(this);
     // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
     // every byte once more before the host socket copies it again.
     this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
-    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), () => opts.busyPoll.bulk(nowNs()));
+    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), () => opts.busyPoll.bulk(nowNs()), (m, e) => this.unencodable(m, e));
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
@@ -163,6 +172,17 @@ export class GuestSession implements SessionContext, RequestSession {
 
   get transport(): GuestInfo['transport'] {
     return this.opts.transport;
+  }
+
+  get peer(): string {
+    return this.opts.peer;
+  }
+
+  /** Closed before its HELLO to make room (pending-hellos.ts): no goodbye, the socket is cut. */
+  evict(reason: string): void {
+    this.log.debug('guest connection evicted before hello', { peer: this.opts.peer, reason });
+    this.shut('evicted', null, false, 0, 0);
+    this.socket.destroy();
   }
 
   isClosed(): boolean {
@@ -282,6 +302,47 @@ export class GuestSession implements SessionContext, RequestSession {
   // ---- the channel ----
 
   private onChunk(chunk: Buffer): void {
+    try {
+      this.readChunk(chunk);
+    } catch (e) {
+      this.fault(e, 'guest request');
+    }
+  }
+
+  /**
+   * An exception out of this guest's request or one of its host sockets' events: a bug, or input nobody
+   * foresaw. It ends this guest's session (its sockets closed, an EIO error and goodbye to it), never the
+   * daemon; the line says where.
+   */
+  fault(e: unknown, where: string): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.opts.limitedLog.error('internal error: guest session ended', { guest: this.guest || null, where, error: err.message, stack: err.stack }, 'internal error');
+    try {
+      this.shut('internal error', { errno: 'EIO', message: `the daemon failed on ${where}; the session is closed` }, true);
+    } catch (again) {
+      this.log.error('internal error while closing a session', { guest: this.guest || null, error: (again as Error).message });
+      this.socket.destroy();
+    }
+  }
+
+  /** What a frame the wire could not carry turns into: a reply becomes an error reply, an event is dropped. */
+  private unencodable(m: WireMessage, e: Error): void {
+    this.opts.limitedLog.warn('frame not encodable', { guest: this.guest || null, type: m.type, handle: m.handle, error: e.message }, 'frame not encodable');
+    const row = WIRE_LAYOUT[m.type];
+    if (m.type === 'ok' || m.type === 'address' || m.type === 'lookupOk') {
+      this.counters.errors++;
+      this.out.send({ type: 'error', id: m.id, handle: m.handle, errno: 'EIO', message: `${m.type} reply not encodable: ${e.message}` });
+      return;
+    }
+    if (m.type === 'accepted') {
+      // The guest never learns of the handle: the connection is closed, as a full backlog would.
+      this.sockets.get(m.newHandle)?.destroy();
+      this.sockets.forget(m.newHandle);
+    }
+    if (row.from === 'host') this.counters.drops++;
+  }
+
+  private readChunk(chunk: Buffer): void {
     if (this.state === 'closed') return;
     const now = nowNs();
     const t = this.opts.sink.enabled ? now : 0;
@@ -319,12 +380,12 @@ export class GuestSession implements SessionContext, RequestSession {
   }
 
   private malformed(error: ProtocolError): void {
-    this.log.warn('malformed frame from guest', { guest: this.guest || null, offset: error.offset, reason: error.reason });
+    this.opts.limitedLog.warn('malformed frame from guest', { guest: this.guest || null, offset: error.offset, reason: error.reason });
     this.shut('malformed frame', { errno: 'EPROTO', message: error.message }, true);
   }
 
   private violation(message: string): void {
-    this.log.warn('protocol violation by guest', { guest: this.guest || null, message });
+    this.opts.limitedLog.warn('protocol violation by guest', { guest: this.guest || null, message });
     this.shut('protocol violation', { errno: 'EPROTO', message }, true);
   }
 

@@ -1,3 +1,4 @@
+import { UNLIMITED_FDS } from '../fd-budget';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SocketInfo } from '../../protocol';
@@ -18,7 +19,7 @@ function fake(handle: number, log: string[]): HostHandle {
 describe('a guest\'s handle table', () => {
   it('hands out handles from 1 up to maxSockets, lingering sockets counted, and frees them on close', () => {
     const log: string[] = [];
-    const t = new HandleTable(2);
+    const t = new HandleTable(2, UNLIMITED_FDS());
     const a = t.adopt((h) => fake(h, log));
     const b = t.adopt((h) => fake(h, log));
     assert.deepEqual([a?.handle, b?.handle], [1, 2]);
@@ -34,7 +35,7 @@ describe('a guest\'s handle table', () => {
   });
 
   it('wakes whoever waits for a free handle, one per freed handle, in order', () => {
-    const t = new HandleTable(1);
+    const t = new HandleTable(1, UNLIMITED_FDS());
     t.adopt((h) => fake(h, []));
     const woken: string[] = [];
     t.whenFree(() => woken.push('first'));
@@ -47,7 +48,7 @@ describe('a guest\'s handle table', () => {
 
   it('destroys a socket that replaces a handle closed meanwhile, and everything at the end', () => {
     const log: string[] = [];
-    const t = new HandleTable(8);
+    const t = new HandleTable(8, UNLIMITED_FDS());
     t.adopt((h) => fake(h, log));
     t.adopt((h) => fake(h, log));
     t.replace(fake(1, log)); // a connect that finished: takes the handle's place

@@ -2,6 +2,7 @@
 // that still write out queued data (lingering), and who waits for a handle to be freed.
 import type { SocketInfo } from '../../protocol';
 import type { HostHandle } from '../sockets/host-handle';
+import type { FdBudget } from '../fd-budget';
 
 export class HandleTable {
   private readonly open = new Map<number, HostHandle>();
@@ -9,7 +10,8 @@ export class HandleTable {
   private readonly waiters: (() => void)[] = [];
   private nextHandle = 1;
 
-  constructor(private readonly maxSockets: number) {}
+  /** Every handle, open or lingering, holds one descriptor of `fds` (a same-host stream too: kept simple). */
+  constructor(private readonly maxSockets: number, private readonly fds: FdBudget) {}
 
   /** Open and lingering sockets: both count against maxSockets. */
   get count(): number {
@@ -20,10 +22,23 @@ export class HandleTable {
     return this.open.get(handle);
   }
 
-  /** Gives a new socket the next handle, or null at maxSockets (or when handles ran out). */
+  /** Why a new socket would be refused now, or null. */
+  refusal(): string | null {
+    if (this.count >= this.maxSockets || this.nextHandle > 0xffffffff) return `the guest has ${this.count} sockets open (limit ${this.maxSockets})`;
+    if (this.fds.available < 1) return 'the daemon is at its descriptor limit (less its reserve)';
+    return null;
+  }
+
+  /** Gives a new socket the next handle, or null at maxSockets, at the daemon's descriptor budget (or when handles ran out). */
   adopt<H extends HostHandle>(make: (handle: number) => H): H | null {
-    if (this.count >= this.maxSockets || this.nextHandle > 0xffffffff) return null;
-    const h = make(this.nextHandle++);
+    if (this.count >= this.maxSockets || this.nextHandle > 0xffffffff || !this.fds.take()) return null;
+    let h: H;
+    try {
+      h = make(this.nextHandle++);
+    } catch (e) {
+      this.fds.give();
+      throw e;
+    }
     this.open.set(h.handle, h);
     return h;
   }
@@ -40,12 +55,15 @@ export class HandleTable {
     if (!h) return;
     this.open.delete(handle);
     h.close();
+    if (!this.lingering.has(h)) this.fds.give();
     this.freed();
   }
 
   /** A socket that closed on its own: its handle is free. */
   forget(handle: number): void {
-    if (this.open.delete(handle)) this.freed();
+    if (!this.open.delete(handle)) return;
+    this.fds.give();
+    this.freed();
   }
 
   whenFree(fn: () => void): void {
@@ -56,7 +74,9 @@ export class HandleTable {
   linger(h: HostHandle): () => void {
     this.lingering.add(h);
     return () => {
-      if (this.lingering.delete(h)) this.freed();
+      if (!this.lingering.delete(h)) return;
+      this.fds.give();
+      this.freed();
     };
   }
 
@@ -76,6 +96,7 @@ export class HandleTable {
     for (const h of this.lingering) h.destroy();
     this.open.clear();
     this.lingering.clear();
+    this.fds.give(n);
     this.waiters.length = 0;
     return n;
   }

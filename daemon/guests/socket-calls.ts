@@ -2,7 +2,8 @@
 // (wire-layout.ts, a row with an `op`) is one handler here. The table is complete by type, so a request
 // type without a handler does not compile.
 import { lookup as dnsLookup } from 'node:dns';
-import { MAX_LOOKUP_ADDRESSES, type SocketRequest } from '../../protocol';
+import { MAX_LOOKUP_ADDRESSES, type Endpoint, type SocketRequest } from '../../protocol';
+import { toEndpoint } from '../sockets/endpoint';
 import { fail, OK, type HostHandle, type Respond } from '../sockets/host-handle';
 import type { SameHostTable } from '../sockets/same-host-table';
 import type { SessionContext } from '../sockets/session-context';
@@ -36,8 +37,9 @@ function onSocket<T extends SocketRequest['type']>(call: (h: HostHandle, m: Requ
 
 export const SOCKET_CALLS: { readonly [T in SocketRequest['type']]: Handler<T> } = {
   socket: (s, m, respond) => {
-    const h = s.sockets.adopt((handle) => (m.kind === 'tcp' ? new UnconnectedTcp(handle, s.context, m.family, s.sameHost) : new UdpSocket(handle, s.context, m.family)));
-    if (!h) return respond(fail('EMFILE', `socket: the guest has ${s.sockets.count} sockets open (limit ${s.context.limits.maxSockets})`));
+    const refused = s.sockets.refusal();
+    const h = refused ? null : s.sockets.adopt((handle) => (m.kind === 'tcp' ? new UnconnectedTcp(handle, s.context, m.family, s.sameHost) : new UdpSocket(handle, s.context, m.family)));
+    if (!h) return respond(fail('EMFILE', `socket: ${refused ?? s.sockets.refusal() ?? 'no handle'}`));
     respond({ type: 'ok', value: h.handle });
   },
   lookup: (s, m, respond) => {
@@ -47,7 +49,9 @@ export const SOCKET_CALLS: { readonly [T in SocketRequest['type']]: Handler<T> }
       if (err) return respond(fail(err.code === 'EAI_AGAIN' ? 'EAI_AGAIN' : 'ENOTFOUND', `lookup ${m.hostname}: ${err.code ?? 'failed'}`));
       respond({
         type: 'lookupOk',
-        addresses: addresses.slice(0, MAX_LOOKUP_ADDRESSES).map((a) => ({ family: a.family === 6 ? 6 : 4, address: a.address, port: 0 })),
+        // A resolver may answer a scoped address (fe80::1%eth0 from /etc/hosts): its zone becomes the scope id,
+        // and one whose zone names no interface is left out rather than sent as something else.
+        addresses: addresses.map((a) => toEndpoint(a.address, 0)).filter((e): e is Endpoint => e !== null).slice(0, MAX_LOOKUP_ADDRESSES),
       });
     });
   },

@@ -1,11 +1,15 @@
-// Which remote endpoints a guest may connect or send to and where it may listen. Rules from the config
-// come first (first match wins); then the defaults, which keep guests off the host's own loopback and
-// link-local networks and off privileged ports; anything else is allowed.
+// Which remote endpoints a guest may connect or send to, and where it may bind and listen. Rules from the
+// config come first (first match wins); then the defaults (DEFAULT_RULES), which deny what would let a
+// guest act as the host or as someone else: the host's own services (loopback, link-local, the host's own
+// addresses), multicast and broadcast, privileged local ports, listeners on the host's loopback. Anything
+// else is allowed. A denial names the rule that denied and the rule that would allow (README: Security).
 import type { Endpoint } from '../../protocol';
-import { inRange, parseAddress, parseRange, type AddressRange } from './address-range';
+import { inRange, parseAddress, parseRange, type Address, type AddressRange } from './address-range';
+import { HostAddresses } from './host-addresses';
 
-export type PolicyOp = 'connect' | 'sendto' | 'listen';
-export const POLICY_OPS: readonly PolicyOp[] = ['connect', 'sendto', 'listen'];
+/** `bind` is the guest's bind (its local address and port, TCP and UDP); `listen` where a TCP socket listens. */
+export type PolicyOp = 'connect' | 'sendto' | 'listen' | 'bind';
+export const POLICY_OPS: readonly PolicyOp[] = ['connect', 'sendto', 'listen', 'bind'];
 
 /** A rule as written in the JSON config. */
 export interface PolicyRuleConfig {
@@ -25,6 +29,10 @@ interface Rule {
   allow: boolean;
   ops: ReadonlySet<PolicyOp>;
   ranges: AddressRange[] | null;
+  /** A default rule's test of the address beyond its ranges (this host's own addresses, say). */
+  test?: (a: Address, text: string) => boolean;
+  /** What `test` matches, in words, for --check-config. */
+  dynamic?: string;
   lo: number;
   hi: number;
   name: string;
@@ -32,17 +40,29 @@ interface Rule {
 
 export interface Decision {
   allowed: boolean;
-  /** Which rule decided, for the log: `rule 2`, `default: loopback`, `default: allow`. */
+  /** Which rule decided, for the log: `rule 2`, `default: host loopback and link-local`, `default: allow`. */
   by: string;
 }
 
 const ALL_OPS = new Set<PolicyOp>(POLICY_OPS);
+const ops = (...o: PolicyOp[]): ReadonlySet<PolicyOp> => new Set(o);
 const HOST_LOCAL = ['127.0.0.0/8', '0.0.0.0/8', '169.254.0.0/16', '::1/128', '::/128', 'fe80::/10'];
+const MULTICAST = ['224.0.0.0/4', 'ff00::/8', '255.255.255.255/32'];
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
-const DEFAULT_RULES: Rule[] = [
-  { allow: false, ops: new Set<PolicyOp>(['connect', 'sendto']), ranges: HOST_LOCAL.map(parseRange), lo: 0, hi: 65535, name: 'default: host loopback and link-local' },
-  { allow: false, ops: new Set<PolicyOp>(['listen']), ranges: null, lo: 1, hi: 1023, name: 'default: privileged port' },
-];
+/** The defaults, in order, after every configured rule. Each can be opened by an allow rule before it. */
+function defaultRules(host: HostAddresses): Rule[] {
+  return [
+    { allow: false, ops: ops('connect', 'sendto'), ranges: HOST_LOCAL.map(parseRange), lo: 0, hi: 65535, name: 'default: host loopback and link-local' },
+    // The host's own addresses reach its services as loopback does (a service bound to 0.0.0.0 answers there).
+    { allow: false, ops: ops('connect', 'sendto'), ranges: [], test: (_a, t) => host.isOwn(t), dynamic: "this host's interface addresses", lo: 0, hi: 65535, name: "default: the host's own addresses" },
+    { allow: false, ops: ops('connect', 'sendto'), ranges: MULTICAST.map(parseRange), test: (_a, t) => host.isSubnetBroadcast(t), dynamic: "this host's subnet broadcast addresses", lo: 0, hi: 65535, name: 'default: multicast and broadcast' },
+    { allow: false, ops: ops('listen', 'bind'), ranges: null, lo: 1, hi: 1023, name: 'default: privileged port' },
+    { allow: false, ops: ops('listen', 'bind'), ranges: LOOPBACK.map(parseRange), lo: 0, hi: 65535, name: "default: a listener on the host's loopback" },
+  ];
+}
+
+const SHARED_HOST = new HostAddresses();
 
 function parsePorts(p: PolicyRuleConfig['ports'], where: string): [number, number] {
   if (p === undefined) return [0, 65535];
@@ -88,7 +108,15 @@ export class Policy {
   /** Rules added at run time by an embedding host (addRule), checked before the configured ones. */
   private runtime: Rule[] = [];
 
-  private constructor(private readonly rules: Rule[]) {}
+  private constructor(
+    private readonly rules: Rule[],
+    private readonly host: HostAddresses,
+  ) {}
+
+  /** Whether the kernel would let a socket bind `address` (a wildcard, 127.x or one of this host's). */
+  canBind(address: string): boolean {
+    return this.host.bindable(address);
+  }
 
   /**
    * Adds `rule` ahead of every other rule until the returned function removes it. For a host that embeds
@@ -104,9 +132,10 @@ export class Policy {
   }
 
   /** Compiles a config; throws an Error naming the first bad rule. */
-  static fromConfig(config: PolicyConfig = {}): Policy {
+  static fromConfig(config: PolicyConfig = {}, host: HostAddresses = SHARED_HOST): Policy {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error('policy must be an object like {"rules":[...]}');
     if (config.rules !== undefined && !Array.isArray(config.rules)) throw new Error('policy.rules must be a list of rules');
-    return new Policy([...(config.rules ?? []).map(compileRule), ...DEFAULT_RULES]);
+    return new Policy([...(config.rules ?? []).map(compileRule), ...defaultRules(host)], host);
   }
 
   check(op: PolicyOp, target: Endpoint): Decision {
@@ -114,9 +143,20 @@ export class Policy {
     if (!addr) return { allowed: false, by: 'not an IP address' };
     for (const r of this.runtime.length ? [...this.runtime, ...this.rules] : this.rules) {
       if (!r.ops.has(op) || target.port < r.lo || target.port > r.hi) continue;
-      if (r.ranges && !r.ranges.some((range) => inRange(addr, range))) continue;
+      const inRanges = r.ranges === null || r.ranges.some((range) => inRange(addr, range));
+      if (!inRanges && !(r.test?.(addr, target.address) ?? false)) continue;
       return { allowed: r.allow, by: r.name };
     }
     return { allowed: true, by: 'default: allow' };
+  }
+
+  /** The rules in force, in order (runtime rules first), as `linsockd --check-config` prints them. */
+  describe(): string[] {
+    const text = (r: Rule): string => {
+      const where = r.ranges === null ? 'any address' : [...r.ranges.map((x) => x.text), ...(r.dynamic ? [r.dynamic] : [])].join(', ');
+      const ports = r.lo === 0 && r.hi === 65535 ? 'any port' : r.lo === r.hi ? `port ${r.lo}` : `ports ${r.lo}-${r.hi}`;
+      return `${r.name}: ${r.allow ? 'allow' : 'deny'} ${[...r.ops].join(',')} to ${where}, ${ports}`;
+    };
+    return [...this.runtime, ...this.rules].map(text).concat('default: allow everything else');
   }
 }

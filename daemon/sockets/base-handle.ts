@@ -21,6 +21,19 @@ export function unpinned(data: Uint8Array): Uint8Array {
 export abstract class BaseHandle implements HostHandle {
   abstract readonly kind: SocketInfo['kind'];
   constructor(readonly handle: number, protected readonly ctx: SessionContext) {}
+  /**
+   * Wraps a host socket's event handler: an exception in it (whatever the kernel handed over) ends this
+   * guest's session through ctx.fault, and never reaches the process's uncaught-exception handler.
+   */
+  protected guard<A extends unknown[]>(where: string, fn: (...a: A) => void): (...a: A) => void {
+    return (...a: A) => {
+      try {
+        fn(...a);
+      } catch (e) {
+        this.ctx.fault(e, where);
+      }
+    };
+  }
   abstract info(): SocketInfo;
   connect(_r: Endpoint, respond: Respond): void {
     respond(fail('EISCONN', 'connect: the socket is already connected or listening'));

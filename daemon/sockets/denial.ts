@@ -31,6 +31,29 @@ export function denied(ctx: SessionContext, op: PolicyOp, target: Endpoint, resp
     w.logged++;
     ctx.log.warn('policy denied', { guest: ctx.guest, op, target: where, by: d.by });
   } else w.suppressed++;
-  respond(fail('EACCES', `${op} ${where}: denied by policy (${d.by})`));
+  respond(fail('EACCES', denialMessage(op, target, d.by)));
   return true;
+}
+
+/**
+ * The EACCES text: what was denied, by which rule, and the rule that would allow exactly this (to put in
+ * the config's policy.rules, before any rule that denies it). The message is clamped to 255 bytes on the
+ * wire, so it stays short.
+ */
+export function denialMessage(op: PolicyOp, target: Endpoint, by: string): string {
+  const allow = JSON.stringify({ action: 'allow', ops: [op], cidr: target.address, ports: target.port });
+  return `${op} ${formatEndpoint(target)}: denied by policy (${by}); allowed by ${allow}`;
+}
+
+/**
+ * The kernel's check of a bind address, then the policy's: only a wildcard or one of this host's
+ * addresses can be bound (EADDRNOTAVAIL otherwise, as bind(2) answers), so that no guest can claim an
+ * address that is not the host's, in the kernel or through the same-host shortcut.
+ */
+export function bindRefused(ctx: SessionContext, local: Endpoint, respond: Respond): boolean {
+  if (!ctx.policy.canBind(local.address)) {
+    respond(fail('EADDRNOTAVAIL', `bind ${formatEndpoint(local)}: not an address of this host`));
+    return true;
+  }
+  return denied(ctx, 'bind', local, respond);
 }

@@ -52,4 +52,6 @@ export interface SessionContext {
   whenHandleFree(fn: () => void): void;
   /** Keeps a socket the guest closed until its queued data is out; call the result when it is gone. */
   linger(h: HostHandle): () => void;
+  /** An exception in one of this guest's host socket events: ends the guest's session, never the daemon. */
+  fault(e: unknown, where: string): void;
 }

@@ -30,7 +30,7 @@ export class TcpListener extends TcpHandle implements SameHostListener {
     private readonly sameHost: SameHostTable | null,
   ) {
     super(handle, ctx, opts);
-    server.on('connection', (s) => this.onConnection(s));
+    server.on('connection', this.guard('accept', (s: Socket) => this.onConnection(s)));
     server.on('error', (err) => this.ctx.log.warn('listener error', { guest: ctx.guest, handle, error: err.message }));
     const a = server.address();
     this.at = a && typeof a === 'object' ? toEndpoint(a.address, a.port) : null;

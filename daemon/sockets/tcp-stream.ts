@@ -44,8 +44,8 @@ export class TcpStream extends TcpHandle {
     opts: TcpOptions,
   ) {
     super(handle, ctx, opts);
-    socket.on('error', (err) => this.onError(err));
-    socket.on('close', () => this.onClose());
+    socket.on('error', this.guard('tcp error', (err: Error) => this.onError(err)));
+    socket.on('close', this.guard('tcp close', () => this.onClose()));
   }
 
   protected override applyOptions(): void {
@@ -56,13 +56,13 @@ export class TcpStream extends TcpHandle {
   /** For a socket the guest connects: answers `respond` with the local endpoint once connected. */
   awaitConnect(respond: Respond): void {
     this.pendingConnect = respond;
-    this.socket.once('connect', () => {
+    this.socket.once('connect', this.guard('tcp connect', () => {
       this.pendingConnect = null;
       this.state = 'open';
       const local = toEndpoint(this.socket.localAddress, this.socket.localPort);
       respond(local ? { type: 'address', endpoint: local } : fail('EIO', 'connect: no local address'));
       this.startReading();
-    });
+    }));
   }
 
   /** For an accepted socket, after the guest was told about it. */
@@ -75,8 +75,8 @@ export class TcpStream extends TcpHandle {
   }
 
   private startReading(): void {
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('end', () => this.onEnd());
+    this.socket.on('data', this.guard('tcp data', (chunk: Buffer) => this.onData(chunk)));
+    this.socket.on('end', this.guard('tcp end', () => this.onEnd()));
   }
 
   private onData(chunk: Buffer): void {

@@ -2,7 +2,7 @@
 // by itself, so the bound address is kept and used by connect (localAddress/localPort) or listen.
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { toErrnoName, type Endpoint, type Family, type SocketInfo } from '../../protocol';
-import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
+import { anyAddress, formatEndpoint, hostAddress, toEndpoint } from './endpoint';
 import { fail, type Respond } from './host-handle';
 import type { SameHostListener, SameHostTable } from './same-host-table';
 import type { SessionContext } from './session-context';
@@ -10,7 +10,7 @@ import { TcpHandle } from './tcp-handle';
 import { TcpListener } from './tcp-listener';
 import { SameHostStream } from './same-host-stream';
 import { TcpStream } from './tcp-stream';
-import { denied } from './denial';
+import { bindRefused, denied } from './denial';
 
 export class UnconnectedTcp extends TcpHandle {
   readonly kind = 'tcp' as const;
@@ -32,6 +32,7 @@ export class UnconnectedTcp extends TcpHandle {
   override bind(local: Endpoint, respond: Respond): void {
     if (this.local) return respond(fail('EINVAL', 'bind: the socket is already bound'));
     if (local.family !== this.family) return respond(fail('EAFNOSUPPORT', `bind: an IPv${local.family} address on an IPv${this.family} socket`));
+    if (bindRefused(this.ctx, local, respond)) return;
     this.local = local;
     respond({ type: 'address', endpoint: local });
   }
@@ -42,13 +43,16 @@ export class UnconnectedTcp extends TcpHandle {
     if (denied(this.ctx, 'connect', remote, respond)) return;
     const listener = this.sameHost?.find(remote);
     if (listener) return this.connectSameHost(listener, remote, respond);
+    const host = hostAddress(remote);
+    const localAddress = this.local ? hostAddress(this.local) : undefined;
+    if (host === null || localAddress === null) return respond(fail('EADDRNOTAVAIL', 'connect: a scope id names no interface of this host'));
     let socket;
     try {
       socket = netConnect({
-        host: remote.address,
+        host,
         port: remote.port,
         family: remote.family,
-        localAddress: this.local?.address,
+        localAddress,
         localPort: this.local?.port || undefined,
         allowHalfOpen: true,
         noDelay: this.opts.noDelay,
@@ -82,6 +86,8 @@ export class UnconnectedTcp extends TcpHandle {
     if (this.busy) return respond(fail('EALREADY', 'listen: an operation is already in progress'));
     const at: Endpoint = this.local ?? { family: this.family, address: anyAddress(this.family), port: 0 };
     if (denied(this.ctx, 'listen', at, respond)) return;
+    const host = hostAddress(at);
+    if (host === null) return respond(fail('EADDRNOTAVAIL', `listen: scope id ${at.scopeId} names no interface of this host`));
     this.busy = true;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
     const onError = (err: Error): void => {
@@ -92,7 +98,7 @@ export class UnconnectedTcp extends TcpHandle {
     };
     server.once('error', onError);
     this.pendingServer = server;
-    server.listen({ host: at.address, port: at.port, backlog: Math.max(1, Math.min(backlog || 511, 4096)), ipv6Only: this.family === 6 }, () => {
+    server.listen({ host, port: at.port, backlog: Math.max(1, Math.min(backlog || 511, 4096)), ipv6Only: this.family === 6 }, () => {
       server.off('error', onError);
       const a = server.address();
       const endpoint = a && typeof a === 'object' ? toEndpoint(a.address, a.port) : null;

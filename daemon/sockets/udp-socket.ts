@@ -3,11 +3,11 @@
 // their credit comes back once the kernel took the datagram (send and sendto alike).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo } from '../../protocol';
-import { anyAddress, formatEndpoint, toEndpoint } from './endpoint';
+import { anyAddress, formatEndpoint, hostAddress, toEndpoint } from './endpoint';
 import { BaseHandle } from './base-handle';
 import { fail, OK, type Respond } from './host-handle';
 import type { SessionContext } from './session-context';
-import { denied } from './denial';
+import { bindRefused, denied } from './denial';
 
 const MAX_CREDIT = 2 ** 31;
 /** The largest UDP payload over IPv4 (65535 - 20 - 8); IPv6 allows 8 bytes more without jumbograms. */
@@ -32,12 +32,12 @@ export class UdpSocket extends BaseHandle {
   constructor(handle: number, ctx: SessionContext, private readonly family: Family) {
     super(handle, ctx);
     this.sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    this.sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    this.sock.on('listening', () => {
+    this.sock.on('message', this.guard('udp message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(msg, rinfo)));
+    this.sock.on('listening', this.guard('udp listening', () => {
       this.bound = true;
       this.applyBufferSizes();
-    });
-    this.sock.on('error', (err) => {
+    }));
+    this.sock.on('error', this.guard('udp error', (err: Error) => {
       const errno = toErrnoName(err);
       const p = this.pending;
       if (p) {
@@ -46,7 +46,7 @@ export class UdpSocket extends BaseHandle {
         return p(fail(errno, `udp: ${errno}`));
       }
       if (!this.gone) this.ctx.out.send({ type: 'socketError', id: 0, handle: this.handle, errno, message: `udp: ${errno}` });
-    });
+    }));
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
@@ -54,14 +54,16 @@ export class UdpSocket extends BaseHandle {
     const ctx = this.ctx;
     const n = msg.length;
     this.bytesIn += n;
-    if (n > this.pushCredit || ctx.outputBlocked() || n > ctx.maxPayload - 32) {
+    // A sender whose address the wire cannot carry (a zone of an interface gone meanwhile) is dropped like
+    // a datagram without room: counted, never a failure of the daemon.
+    const remote = toEndpoint(rinfo.address, rinfo.port);
+    if (!remote || n > this.pushCredit || ctx.outputBlocked() || n > ctx.maxPayload - 32) {
       this.drops++;
       ctx.counters.drops++;
       return;
     }
     this.pushCredit -= n;
     ctx.counters.bytes += n;
-    const remote: Endpoint = { family: rinfo.family === 'IPv6' ? 6 : 4, address: rinfo.address, port: rinfo.port };
     const id = ctx.nextEventId();
     ctx.out.send({ type: 'datagram', id, handle: this.handle, remote, data: msg }, ctx.tracePush(this.handle, 'recvfrom', id, n, 0));
   }
@@ -82,9 +84,12 @@ export class UdpSocket extends BaseHandle {
   override bind(local: Endpoint, respond: Respond): void {
     if (this.bound || this.busy) return respond(fail('EINVAL', 'bind: the socket is already bound'));
     if (local.family !== this.family) return respond(fail('EAFNOSUPPORT', `bind: an IPv${local.family} address on an IPv${this.family} socket`));
+    if (bindRefused(this.ctx, local, respond)) return;
+    const address = hostAddress(local);
+    if (address === null) return respond(fail('EADDRNOTAVAIL', `bind: scope id ${local.scopeId} names no interface of this host`));
     this.busy = true;
     this.pending = respond;
-    this.sock.bind({ address: local.address, port: local.port, exclusive: true }, () => {
+    this.sock.bind({ address, port: local.port, exclusive: true }, () => {
       this.busy = false;
       const p = this.pending;
       this.pending = null;
@@ -97,9 +102,11 @@ export class UdpSocket extends BaseHandle {
     if (this.busy) return respond(fail('EALREADY', 'connect: an operation is already in progress'));
     if (remote.family !== this.family) return respond(fail('EAFNOSUPPORT', `connect: an IPv${remote.family} address on an IPv${this.family} socket`));
     if (denied(this.ctx, 'connect', remote, respond)) return;
+    const address = hostAddress(remote);
+    if (address === null) return respond(fail('EADDRNOTAVAIL', `connect: scope id ${remote.scopeId} names no interface of this host`));
     this.busy = true;
     this.pending = respond;
-    this.sock.connect(remote.port, remote.address, () => {
+    this.sock.connect(remote.port, address, () => {
       this.busy = false;
       this.connected = true;
       const p = this.pending;
@@ -143,8 +150,10 @@ export class UdpSocket extends BaseHandle {
       this.ctx.counters.bytes += n;
       respond({ type: 'ok', value: bytes ?? n }, n);
     };
+    const address = to ? hostAddress(to) : null;
+    if (to && address === null) return done(Object.assign(new Error('scope'), { code: 'EADDRNOTAVAIL' }));
     try {
-      if (to) this.sock.send(data, to.port, to.address, done);
+      if (to) this.sock.send(data, to.port, address as string, done);
       else this.sock.send(data, done);
     } catch (e) {
       done(e as Error);

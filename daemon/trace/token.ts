@@ -2,7 +2,8 @@
 // client (the extension, `linsock record`) that can read the file can connect across daemon restarts.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { privateDirectory } from '../private-dir';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 
@@ -25,12 +26,13 @@ export class TokenFileError extends Error {
  * Refuses a file that others may read or that another user owns: the token would not be secret.
  */
 export function loadOrCreateToken(file: string): string {
+  // Whoever can write the directory could swap the token file for one they know.
+  privateDirectory(dirname(file), 'token file');
   try {
     return readToken(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
   let fd: number;
   try {

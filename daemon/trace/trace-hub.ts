@@ -210,6 +210,8 @@ export class TraceHub implements TraceSink {
     }
     const c = new Cursor(this, target, filter, JSON.stringify(filter), at, !opts.history, opts.until ?? Infinity, opts.onDone);
     c.pendingDrop = missed;
+    c.dropped = missed;
+    this.counters.drops += missed;
     this.cursors.add(c);
     // Deliver on a later turn so the caller can answer the request before the first chunk.
     setImmediate(() => {
@@ -232,23 +234,38 @@ export class TraceHub implements TraceSink {
     this.cursors.delete(cur);
   }
 
+  /**
+   * Moves a cursor past what it can no longer get (forgotten by the ring, or beyond maxLag behind) and
+   * counts it as dropped now, whether or not its reader has room for the announcement: a stalled reader's
+   * drops show in dropped_total as they happen, not in one jump when it reads again.
+   */
+  private skip(c: Cursor): void {
+    let skipped = 0;
+    if (c.at < this.ring.start) {
+      skipped += this.ring.start - c.at;
+      c.at = this.ring.start;
+    }
+    const head = this.ring.end;
+    if (c.live && head - c.at > this.maxLag) {
+      const to = head - Math.floor(this.maxLag / 2);
+      skipped += to - c.at;
+      c.at = to;
+    }
+    if (skipped === 0) return;
+    c.pendingDrop += skipped;
+    c.dropped += skipped;
+    this.counters.drops += skipped;
+  }
+
   /** Serves a cursor from the ring while its socket has room. */
   private pump(c: Cursor): void {
+    // Missed history a subscriber asked for was counted when it subscribed (see subscribe).
+    this.skip(c);
     while (!c.cancelled && c.target.backlog() <= this.backlogCap) {
-      if (c.at < this.ring.start) {
-        c.pendingDrop += this.ring.start - c.at;
-        c.at = this.ring.start;
-      }
+      this.skip(c);
       const head = this.ring.end;
-      if (c.live && head - c.at > this.maxLag) {
-        const to = head - Math.floor(this.maxLag / 2);
-        c.pendingDrop += to - c.at;
-        c.at = to;
-      }
       if (c.pendingDrop > 0) {
         const d: DroppedRecord = { kind: 'dropped', count: c.pendingDrop, atNs: this.now() };
-        c.dropped += c.pendingDrop;
-        this.counters.drops += c.pendingDrop;
         c.pendingDrop = 0;
         c.target.send(encodeChunk([d]));
         continue;

@@ -1,6 +1,9 @@
 // The WebSocket trace server (`ws://HOST:PORT/trace`) and its Prometheus endpoint (`/metrics`) on one
 // HTTP(S) server. Every refusal happens before the upgrade where HTTP allows it (401 wrong token,
-// 403 foreign Origin, 503 too many clients), so a refused client never holds a WebSocket.
+// 403 foreign Origin, 503 too many clients), so a refused client never holds a WebSocket. A client slot
+// is taken only once a client has shown the token; connections that have not are bounded in number and
+// time (connection-guard.ts), and HTTP headers, requests and keep-alive have short timeouts, so neither
+// silent WebSockets nor slow or idle HTTP connections can keep a real client out.
 
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,6 +17,17 @@ import { defaultTokenFile, loadOrCreateToken, tokenMatches } from './token';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics';
 import { TraceSession, type RunWorkload } from './trace-session';
 import { instanceName } from '../instance';
+import { ConnectionGuard } from './connection-guard';
+
+/** Connections of any kind at once; over it the oldest unauthenticated one is closed. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+/** A connection that has not shown the token by then is closed. */
+const DEFAULT_UNAUTHENTICATED_MS = 3000;
+/** HTTP timeouts: whole headers, a whole request, an idle keep-alive connection; how often they are checked. */
+const HEADERS_TIMEOUT_MS = 3000;
+const REQUEST_TIMEOUT_MS = 5000;
+const KEEP_ALIVE_TIMEOUT_MS = 2000;
+const TIMEOUT_CHECK_MS = 500;
 
 export interface TraceServerOptions {
   host?: string;
@@ -30,9 +44,15 @@ export interface TraceServerOptions {
   runWorkload?: RunWorkload;
   /** Largest client message in bytes (requests are small JSON). */
   maxPayload?: number;
+  /** Authenticated WebSocket clients at once (503 or `busy` beyond). */
   maxClients?: number;
+  /** TCP connections at once, authenticated or not (default 64); see connection-guard.ts. */
+  maxConnections?: number;
   maxSubscriptions?: number;
+  /** How long a connection may go without showing the token (default 3000 ms). */
   authTimeoutMs?: number;
+  /** Server errors after listening (accept failing with EMFILE): reported here, never thrown. */
+  onError?: (e: Error) => void;
   /** The name in the hello message; default instanceName() (program, pid, start time). */
   daemonName?: string;
 }
@@ -94,7 +114,7 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
       status: {
         calls: s.calls, callsPerSec: s.callsPerSec, bytes: s.bytes, errors: s.errors,
         guests: g.length, sockets: g.reduce((n, x) => n + x.sockets.length, 0),
-        ringSize: s.ringSize, ringUsed: s.ringUsed, rssBytes: process.memoryUsage.rss(), tracing: s.tracing, nextSeq: s.nextSeq,
+        ringSize: s.ringSize, ringUsed: s.ringUsed, rssBytes: rss(), tracing: s.tracing, nextSeq: s.nextSeq,
         ...daemon,
         drops: s.drops,
       },
@@ -102,6 +122,20 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
     };
   };
   const status = (): DaemonStatus => fullStatus().status;
+  // rss() reads /proc/self/stat, which needs a descriptor: out of them it throws; the last value stands.
+  let lastRss = 0;
+  const rss = (): number => {
+    try {
+      lastRss = process.memoryUsage.rss();
+    } catch {
+      // EMFILE/ENFILE: keep the last figure
+    }
+    return lastRss;
+  };
+  const authTimeoutMs = opts.authTimeoutMs ?? DEFAULT_UNAUTHENTICATED_MS;
+  // The WebSocket session closes a silent client itself (with its close code) at authTimeoutMs; the guard
+  // is the backstop for connections that are no WebSocket, a moment later.
+  const guard = new ConnectionGuard(opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, authTimeoutMs + 500);
 
   const originAllowed = (req: IncomingMessage): boolean => {
     const origin = req.headers.origin;
@@ -115,7 +149,8 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
       return;
     }
     if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
-      if (!tokenMatches(token, bearer(req))) {
+      if (tokenMatches(token, bearer(req))) guard.authenticated(req.socket);
+      else {
         res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer realm="linsockd"' }).end('token required: Authorization: Bearer TOKEN\n');
         return;
       }
@@ -133,16 +168,31 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no such endpoint; try ${TRACE_PATH} (WebSocket) or /metrics\n`);
   };
 
+  const httpOptions = {
+    headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  };
   const server: Server = tls
-    ? createHttpsServer({ cert: readFileSync(opts.tlsCert as string), key: readFileSync(opts.tlsKey as string) }, onRequest)
-    : createHttpServer(onRequest);
+    ? createHttpsServer({ ...httpOptions, cert: readFileSync(opts.tlsCert as string), key: readFileSync(opts.tlsKey as string) }, onRequest)
+    : createHttpServer(httpOptions, onRequest);
+  guard.attach(server);
+  // A hard ceiling above the guard's cap: authenticated clients never make the guard evict each other.
+  server.maxConnections = (opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS) + maxClients;
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? 64 * 1024, perMessageDeflate: false });
   const runState = { running: false };
+  /** Authenticated sessions: only they hold one of maxClients' slots. */
+  const clients = new Set<TraceSession>();
   const sessionCtx = {
     hub, token, guests, status, runState,
     daemonName: opts.daemonName ?? instanceName(),
     maxSubscriptions: opts.maxSubscriptions ?? 8,
-    authTimeoutMs: opts.authTimeoutMs ?? 5000,
+    authTimeoutMs,
+    admit: (s: TraceSession): boolean => {
+      if (clients.size >= maxClients) return false;
+      clients.add(s);
+      return true;
+    },
+    release: (s: TraceSession): void => void clients.delete(s),
     ...(opts.runWorkload ? { runWorkload: opts.runWorkload } : {}),
   };
 
@@ -153,10 +203,13 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
     const offered = bearer(req);
     if (offered !== undefined && !tokenMatches(token, offered))
       return refuseUpgrade(socket, 401, 'Unauthorized', 'wrong token: expected Authorization: Bearer TOKEN from the token file', 'WWW-Authenticate: Bearer realm="linsockd"\r\n');
-    if (wss.clients.size >= maxClients) return refuseUpgrade(socket, 503, 'Service Unavailable', `at most ${maxClients} trace clients at once`);
+    if (offered !== undefined && clients.size >= maxClients) return refuseUpgrade(socket, 503, 'Service Unavailable', `at most ${maxClients} trace clients at once`);
+    const authenticated = (): void => guard.authenticated(req.socket);
+    if (offered !== undefined) authenticated();
     wss.handleUpgrade(req, socket, head, (ws) => {
       wss.emit('connection', ws, req);
-      new TraceSession(ws, sessionCtx, offered !== undefined);
+      const session = new TraceSession(ws, { ...sessionCtx, authenticated }, offered !== undefined);
+      if (offered !== undefined) clients.add(session);
     });
   });
 
@@ -165,6 +218,8 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
       reject(err.code === 'EADDRINUSE' ? new TraceServerError(`trace port ${host}:${port} is in use; pick another with --trace-port (0 = any free port)`) : err));
     server.listen(port, host, () => resolve());
   });
+  server.removeAllListeners('error');
+  server.on('error', (e) => opts.onError?.(e));
   const addr = server.address();
   const realPort = typeof addr === 'object' && addr ? addr.port : port;
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
@@ -176,6 +231,7 @@ export async function startTraceServer(opts: TraceServerOptions): Promise<TraceS
       new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate();
         wss.close();
+        guard.closeAll();
         server.close(() => resolve());
         server.closeAllConnections?.();
       }),

@@ -10,6 +10,9 @@ import type { ChunkTarget, Subscription, TraceHub } from './trace-hub';
 import { parseClientRequest } from './trace-requests';
 import { tokenMatches } from './token';
 
+/** RFC 6455's "try again later". */
+const TRY_AGAIN_LATER = 1013;
+
 export type RunWorkload = (req: Extract<ClientRequest, { op: 'run' }>, runId: string) => Promise<BenchReport>;
 
 export interface SessionContext {
@@ -24,7 +27,16 @@ export interface SessionContext {
   authTimeoutMs: number;
   /** Shared by all sessions: one workload at a time. */
   runState: { running: boolean };
+  /** Takes a client slot for a session that just authenticated; false when all are taken. */
+  admit(s: TraceSession): boolean;
+  /** Gives the slot back (the session ended). */
+  release(s: TraceSession): void;
+  /** The connection under the WebSocket showed the token: no more deadline for it (connection-guard.ts). */
+  authenticated(): void;
 }
+
+/** A refused or silent client's close frame is sent, but its socket is cut after this, handshake or not. */
+const CLOSE_GRACE_MS = 200;
 
 export class TraceSession {
   private authed: boolean;
@@ -37,6 +49,7 @@ export class TraceSession {
     private readonly ctx: SessionContext,
     headerAuthed: boolean,
   ) {
+    // A header-authenticated client's slot was checked before the upgrade (admitted by the server).
     this.authed = headerAuthed;
     this.target = {
       backlog: () => ws.bufferedAmount,
@@ -45,11 +58,17 @@ export class TraceSession {
       },
     };
     if (!headerAuthed) {
-      this.authTimer = setTimeout(() => ws.close(CloseCode.unauthorized, 'token required: send hello with the token'), ctx.authTimeoutMs);
+      this.authTimer = setTimeout(() => this.cut(CloseCode.unauthorized, 'token required: send hello with the token'), ctx.authTimeoutMs);
     }
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', () => this.dispose());
     ws.on('error', () => this.dispose());
+  }
+
+  /** Sends a close frame and cuts the socket shortly after, without waiting for the client's answer. */
+  private cut(code: number, reason: string): void {
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private reply(m: ServerMessage): void {
@@ -66,11 +85,18 @@ export class TraceSession {
     if (!this.authed) {
       // Before authentication only a well-formed hello carrying the token is acceptable.
       if (!parsed || !parsed.ok || parsed.request.op !== 'hello' || !tokenMatches(this.ctx.token, parsed.request.token)) {
-        this.ws.close(CloseCode.unauthorized, 'unauthorized: the first message must be hello with the token');
+        this.cut(CloseCode.unauthorized, 'unauthorized: the first message must be hello with the token');
+        return;
+      }
+      if (this.authTimer) clearTimeout(this.authTimer);
+      // Only now does the client take one of the server's slots: silent sockets hold none.
+      if (!this.ctx.admit(this)) {
+        this.error(parsed.request.id, 'busy', 'too many trace clients at once; try again later');
+        this.cut(TRY_AGAIN_LATER, 'too many trace clients');
         return;
       }
       this.authed = true;
-      if (this.authTimer) clearTimeout(this.authTimer);
+      this.ctx.authenticated();
     }
     if (!parsed) return this.error(null, 'bad-request', 'binary messages are not requests; send JSON text');
     if (!parsed.ok) return this.error(parsed.id, 'bad-request', parsed.message);
@@ -146,6 +172,7 @@ export class TraceSession {
 
   dispose(): void {
     if (this.authTimer) clearTimeout(this.authTimer);
+    this.ctx.release(this);
     for (const s of this.subs.values()) s.cancel();
     this.subs.clear();
   }

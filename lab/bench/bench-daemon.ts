@@ -56,7 +56,8 @@ export async function startBenchDaemon(o: BenchDaemonOptions, parts: BenchDaemon
   // The daemon checks `enabled` before each call it traces: a switch in front of the hub pauses tracing.
   const toHub = hub ? { enabled: true, publish: (r: TraceRecord) => hub.publish(r) } : null;
   const sink: TraceSink = o.trace ? (o.sink ?? toHub ?? NO_TRACE) : NO_TRACE;
-  const policy = Policy.fromConfig({});
+  // Bench guests serve on the host's loopback (inter-guest's guest A), closed by default.
+  const policy = Policy.fromConfig({ rules: [{ action: 'allow', ops: ['listen', 'bind'], cidr: ['127.0.0.1', '::1'] }] });
   let d: RunningDaemon;
   try {
     d = await parts.start({ guestSocket: join(dir, 'guest.sock'), policy, trace: sink, run: o.run, sameHostShortcut: o.shortcut, busyPollUs: o.busyPollUs });

@@ -47,7 +47,8 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
   const hub = new TraceHub({ enabled: o.trace ?? true });
   const daemonRun = `linsock-start-${process.pid}`;
   const recorder = new RunRecorder(hub, DEFAULT_RECORD_LIMIT, daemonRun);
-  const policy = Policy.fromConfig({});
+  // Comparison guests serve on the host's loopback (inter-guest's guest A), closed by default.
+  const policy = Policy.fromConfig({ rules: [{ action: 'allow', ops: ['listen', 'bind'], cidr: ['127.0.0.1', '::1'] }] });
   let privateDir: string | null = null;
   // Calls of guests that are no comparison's keep the daemon's run id.
   const daemonOn = (guestSocket: string): Promise<RunningDaemon> =>

@@ -148,4 +148,29 @@ describe('linsockd command line', { timeout: 30000 }, () => {
     assert.equal(code, 2);
     assert.match(err, /--max-sockets expects an integer of at least 1, got 'lots'/);
   });
+
+  it('--check-config prints the effective rules, yours first, then the defaults, and the limits; a bad file exits 2', async () => {
+    const file = join(dir, 'check.json');
+    writeFileSync(file, JSON.stringify({ policy: { rules: [{ action: 'allow', ops: ['sendto'], cidr: '239.1.2.0/24', ports: 5000 }] }, limits: { maxSockets: 64 } }));
+    const run = async (f: string): Promise<{ code: number; out: string; err: string }> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'daemon/cli.ts'), '--check-config', f], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+      const [code] = (await once(child, 'exit')) as [number];
+      return { code, out, err };
+    };
+    const ok = await run(file);
+    assert.equal(ok.code, 0, ok.err);
+    const lines = ok.out.split('\n');
+    assert.equal(lines[2], '  rule 1: allow sendto to 239.1.2.0/24, port 5000');
+    assert.match(ok.out, /default: multicast and broadcast: deny connect,sendto to 224\.0\.0\.0\/4, ff00::\/8, 255\.255\.255\.255\/32, this host's subnet broadcast addresses, any port/);
+    assert.match(ok.out, /maxSockets: 64\n/);
+    assert.match(ok.out, /maxGuests: 256 \(default\)/);
+    writeFileSync(file, JSON.stringify({ policy: { rules: [{ action: 'allow', ops: ['dance'] }] } }));
+    const bad = await run(file);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /policy rule 1: ops must be a list of connect, sendto, listen, bind/);
+  });
 });

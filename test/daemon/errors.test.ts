@@ -56,8 +56,9 @@ describe('linsockd errors, limits and isolation', { timeout: 20000 }, () => {
         const s = await g.request({ type: 'sendto', handle: u, noReply: false, remote: { family: 4, address: '127.0.0.2', port: 9 }, data: Buffer.from('x') });
         assert.equal(errnoOf(s), 'EACCES');
         const l = await g.socket4();
-        await g.request({ type: 'bind', handle: l, local: { family: 4, address: '127.0.0.1', port: 80 } });
-        assert.equal(errnoOf(await g.request({ type: 'listen', handle: l, backlog: 1 })), 'EACCES');
+        // Binds are checked too: a privileged port, and the host's loopback, are closed by default.
+        assert.equal(errnoOf(await g.request({ type: 'bind', handle: l, local: { family: 4, address: '127.0.0.1', port: 8080 } })), 'EACCES');
+        assert.equal(errnoOf(await g.request({ type: 'bind', handle: l, local: { family: 4, address: '0.0.0.0', port: 80 } })), 'EACCES');
         assert.equal(srv.conns.length, 0);
         assert.ok(lines.filter((l) => l.startsWith('policy denied')).length >= 5, lines.join('\n'));
       } finally {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { startDaemon, type DaemonOptions, type RunningDaemon } from '../../daemon';
 import { RawGuest } from './raw-guest';
 
-export const LOOPBACK_ALLOWED = { rules: [{ action: 'allow' as const, ops: ['connect' as const, 'sendto' as const], cidr: ['127.0.0.1', '::1'] }] };
+/** The tests' own servers and guest listeners live on the host's loopback: open it for every op (closed by default). */
+export const LOOPBACK_ALLOWED = { rules: [{ action: 'allow' as const, ops: ['connect' as const, 'sendto' as const, 'bind' as const, 'listen' as const], cidr: ['127.0.0.1', '::1'] }] };
 
 export async function withDaemon(opts: DaemonOptions, fn: (d: RunningDaemon, path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'linsockd-test-'));

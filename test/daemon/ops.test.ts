@@ -129,7 +129,7 @@ describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
   });
 
   it('listens and hands accepted connections to the guest', async () => {
-    await withDaemon({}, async (_d, path) => {
+    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
       const g = await RawGuest.open(path, 'server-guest');
       try {
         const h = await g.socket4();

@@ -39,7 +39,15 @@ export class RawGuest {
 
   /** Connects and says hello; resolves with the guest when helloOk came, rejects with the error reply otherwise. */
   static async open(path: string | { host: string; port: number }, name: string, opts: { version?: number; capabilities?: number; guestTimeNs?: number } = {}): Promise<RawGuest> {
-    const g = await RawGuest.connectOnly(path);
+    return RawGuest.hello(await RawGuest.connectOnly(path), name, opts);
+  }
+
+  /** Says hello on a socket already connected (from a chosen local address, say). */
+  static fromSocket(socket: Socket, name: string): Promise<RawGuest> {
+    return RawGuest.hello(new RawGuest(socket), name, {});
+  }
+
+  private static async hello(g: RawGuest, name: string, opts: { version?: number; capabilities?: number; guestTimeNs?: number }): Promise<RawGuest> {
     const reply = await g.request({
       type: 'hello', handle: 0, version: opts.version ?? WIRE_VERSION, guest: name,
       capabilities: opts.capabilities ?? (Capability.stamps | Capability.pushData), maxPayload: DEFAULT_MAX_PAYLOAD,

@@ -13,7 +13,7 @@ export interface TestDaemon {
 }
 
 export const LOOPBACK_POLICY: PolicyConfig = {
-  rules: [{ action: 'allow', ops: ['connect', 'sendto'], cidr: ['127.0.0.1', '::1'] }],
+  rules: [{ action: 'allow', ops: ['connect', 'sendto', 'bind', 'listen'], cidr: ['127.0.0.1', '::1'] }],
 };
 
 export async function startTestDaemon(limits?: Partial<Limits>): Promise<TestDaemon> {
