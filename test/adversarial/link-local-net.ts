@@ -21,6 +21,14 @@ function ip(args: string[]): string {
   return r.stdout;
 }
 
+function waitOperUp(ns: string, dev: string): void {
+  const deadline = Date.now() + 5000;
+  while (!/ state UP /.test(ip(['-n', ns, '-o', 'link', 'show', dev]))) {
+    if (Date.now() > deadline) throw new Error(`${dev} in ${ns} did not come up within 5 s`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  }
+}
+
 export function makeLinkLocalNet(): LinkLocalNet {
   const tag = randomBytes(3).toString('hex');
   const daemonNs = `lsk-adv-d-${tag}`;
@@ -43,6 +51,10 @@ export function makeLinkLocalNet(): LinkLocalNet {
     ip(['-n', peerNs, 'addr', 'add', 'fe80::b/64', 'dev', 'vb', 'nodad']);
     ip(['-n', daemonNs, 'link', 'set', 'va', 'up']);
     ip(['-n', peerNs, 'link', 'set', 'vb', 'up']);
+    // The kernel reports the carrier (operstate UP) up to a second after `link set up` (linkwatch); before
+    // that a datagram to ff02::1 or a SYN may be dropped, so the tests would race it.
+    waitOperUp(daemonNs, 'va');
+    waitOperUp(peerNs, 'vb');
     const daemonIfIndex = Number(/^(\d+):/.exec(ip(['-n', daemonNs, '-o', 'link', 'show', 'va']))?.[1]);
     return {
       daemonNs, peerNs, daemonIfIndex, teardown,
