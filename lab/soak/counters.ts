@@ -14,8 +14,10 @@ export interface WorkerCounters {
   /** UDP datagrams that got no echo (UDP may drop; not a failure). */
   udpLost: number;
   lastError: string | null;
+  /** What the last corrupt exchange was (op, lengths, first differing byte). */
+  lastCorrupt: string | null;
 }
 
 export function zeroCounters(): WorkerCounters {
-  return { calls: 0, verified: 0, verifiedBytes: 0, corrupt: 0, failures: 0, udpLost: 0, lastError: null };
+  return { calls: 0, verified: 0, verifiedBytes: 0, corrupt: 0, failures: 0, udpLost: 0, lastError: null, lastCorrupt: null };
 }

@@ -57,6 +57,7 @@ export class GuestPool {
       t.failures += g.last.failures;
       t.udpLost += g.last.udpLost;
       t.lastError = g.last.lastError ?? t.lastError;
+      t.lastCorrupt = g.last.lastCorrupt ?? t.lastCorrupt;
     }
     return t;
   }

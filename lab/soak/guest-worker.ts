@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, createSocket, lookup, type DelegatedSocket } from '../../guest';
-import type { WorkerCounters } from './counters';
+import { zeroCounters, type WorkerCounters } from './counters';
 
 const TCP_PORT = Number(process.env.SOAK_TCP_PORT);
 const UDP_PORT = Number(process.env.SOAK_UDP_PORT);
@@ -15,7 +15,7 @@ const REFUSED_PORT = Number(process.env.SOAK_REFUSED_PORT);
 const LANES = 3;
 const OP_TIMEOUT_MS = 15_000;
 
-const c: WorkerCounters = { calls: 0, verified: 0, verifiedBytes: 0, corrupt: 0, failures: 0, udpLost: 0, lastError: null };
+const c: WorkerCounters = zeroCounters();
 
 function fail(what: string, err: unknown): void {
   c.failures++;
@@ -54,12 +54,17 @@ function readExactly(s: DelegatedSocket, n: number): Promise<Buffer> {
   });
 }
 
-function check(sent: Buffer, got: Buffer): void {
+function check(sent: Buffer, got: Buffer, what: string): void {
   c.calls++;
   if (got.length === sent.length && got.equals(sent)) {
     c.verified++;
     c.verifiedBytes += sent.length;
-  } else c.corrupt++;
+    return;
+  }
+  c.corrupt++;
+  let at = 0;
+  while (at < Math.min(sent.length, got.length) && sent[at] === got[at]) at++;
+  c.lastCorrupt = `${what}: ${got.length} bytes back for ${sent.length} sent, first difference at ${at}`;
 }
 
 async function opened(port: number, host = '127.0.0.1'): Promise<DelegatedSocket> {
@@ -69,18 +74,18 @@ async function opened(port: number, host = '127.0.0.1'): Promise<DelegatedSocket
   return s;
 }
 
-async function exchange(s: DelegatedSocket, size: number): Promise<void> {
+async function exchange(s: DelegatedSocket, size: number, what: string): Promise<void> {
   const data = randomBytes(size);
   s.write(data);
   c.calls++;
-  check(data, await readExactly(s, size));
+  check(data, await readExactly(s, size), what);
 }
 
 /** A bulk transfer on a fresh connection. */
 async function stream(): Promise<void> {
   const s = await opened(TCP_PORT);
   try {
-    for (let i = 0; i < 4; i++) await exchange(s, 16_384 + Math.floor(Math.random() * 256 * 1024));
+    for (let i = 0; i < 4; i++) await exchange(s, 16_384 + Math.floor(Math.random() * 256 * 1024), 'stream');
   } finally {
     s.destroy();
   }
@@ -90,28 +95,39 @@ async function stream(): Promise<void> {
 async function rr(): Promise<void> {
   const s = await opened(TCP_PORT);
   try {
-    for (let i = 0; i < 50; i++) await exchange(s, 1 + Math.floor(Math.random() * 2048));
+    for (let i = 0; i < 50; i++) await exchange(s, 1 + Math.floor(Math.random() * 2048), 'rr');
   } finally {
     s.end();
   }
 }
 
+/**
+ * Datagrams carry a sequence number first: an echo that comes after its wait ended (counted lost) must not
+ * be compared with the next datagram.
+ */
 async function udp(): Promise<void> {
   const sock = createSocket('udp4');
+  let seq = 0;
+  let waiting: { seq: number; resolve: (m: Buffer) => void } | null = null;
+  sock.on('message', (m: Buffer) => {
+    if (waiting && m.length >= 4 && m.readUInt32BE(0) === waiting.seq) waiting.resolve(m);
+  });
   try {
     for (let i = 0; i < 20; i++) {
-      const data = randomBytes(1 + Math.floor(Math.random() * 1400));
+      const data = randomBytes(4 + Math.floor(Math.random() * 1400));
+      data.writeUInt32BE(++seq, 0);
       const reply = new Promise<Buffer | null>((resolve) => {
         const t = setTimeout(() => resolve(null), 500);
-        sock.once('message', (m: Buffer) => {
+        waiting = { seq, resolve: (m) => {
           clearTimeout(t);
           resolve(m);
-        });
+        } };
       });
       await new Promise<void>((resolve, reject) => sock.send(data, UDP_PORT, '127.0.0.1', (err: Error | null) => (err ? reject(err) : resolve())));
       c.calls++;
       const got = await reply;
-      if (got) check(data, got);
+      waiting = null;
+      if (got) check(data, got, 'udp');
       else c.udpLost++;
     }
   } finally {
@@ -147,7 +163,7 @@ async function server(): Promise<void> {
     const port = (srv.address() as { port: number }).port;
     const s = await opened(port);
     try {
-      for (let i = 0; i < 5; i++) await exchange(s, 1 + Math.floor(Math.random() * 65_536));
+      for (let i = 0; i < 5; i++) await exchange(s, 1 + Math.floor(Math.random() * 65_536), 'server');
     } finally {
       s.destroy();
     }

@@ -36,6 +36,7 @@ export interface SoakReport {
   verified_bytes: number;
   /** Exchanges whose bytes came back different (must be 0). */
   corrupt: number;
+  last_corrupt: string | null;
   /** Unexpected errors and timeouts in the guests' workloads. */
   failures: number;
   last_failure: string | null;
@@ -70,12 +71,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   pool.start();
   fuzz.start();
 
+  // Ctrl-C or SIGTERM ends the run early, through the same wind-down (no guest or daemon left behind).
+  let interrupted = false;
+  const interrupt = (): void => void (interrupted = true);
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const started = performance.now();
   let rssAt1Min: number | null = null;
   let rssMax = 0;
   let nextKill = started + o.killEverySeconds * 1000 * (0.5 + Math.random());
   let lastProgress = started;
-  while (performance.now() - started < o.seconds * 1000 && daemon.exit === null) {
+  while (performance.now() - started < o.seconds * 1000 && daemon.exit === null && !interrupted) {
     await sleep(1000);
     const now = performance.now();
     const rss = rssBytes(daemon.pid);
@@ -92,6 +98,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
 
   // Wind down: guests, fuzzers and subscribers leave; the daemon must come back to its first descriptors.
   fuzz.stop();
@@ -128,6 +136,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     verified: t.verified,
     verified_bytes: t.verifiedBytes,
     corrupt: t.corrupt,
+    last_corrupt: t.lastCorrupt,
     failures: t.failures,
     last_failure: t.lastError,
     drops: { trace_records: counter.dropped, udp_datagrams: t.udpLost },
