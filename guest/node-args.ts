@@ -43,7 +43,7 @@ export function datagramParts(msg: unknown): Buffer[] {
 
 /** dgram's send(msg, offset, length, ...): the bytes msg[offset, offset + length). */
 export function sliceDatagram(msg: unknown, offset: unknown, length: unknown): Buffer {
-  const whole = datagramParts(typeof msg === 'string' ? msg : msg);
+  const whole = datagramParts(msg);
   if (whole.length !== 1) throw invalidArgType('buffer', 'of type string or an instance of Buffer, TypedArray, or DataView', msg);
   const b = whole[0] as Buffer;
   const o = Number(offset) >>> 0;

@@ -4,12 +4,35 @@
 import { createServer, type Server } from 'node:net';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 export interface EchoServers {
   tcpPort: number;
   udpPort: number;
   refusedPort: number;
   close(): Promise<void>;
+}
+
+/**
+ * A free port below the kernel's ephemeral range: no connection or `listen(0)` of the soak (the guests'
+ * delegated servers included) can be given it later, so a connect to it stays refused.
+ */
+async function closedPort(): Promise<number> {
+  const [lo] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const top = Math.min((lo ?? 32768) - 1, 65535);
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * Math.max(top - 20000, 1));
+    const probe = createServer().listen(port, '127.0.0.1');
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once('listening', () => resolve(true));
+      probe.once('error', () => resolve(false));
+    });
+    if (free) {
+      await new Promise((r) => probe.close(r));
+      return port;
+    }
+  }
+  throw new Error('no free port below the ephemeral range for the refused-connection check');
 }
 
 export async function startEchoServers(): Promise<EchoServers> {
@@ -27,10 +50,7 @@ export async function startEchoServers(): Promise<EchoServers> {
   udp.on('error', () => undefined);
   udp.bind(0, '127.0.0.1');
   await once(udp, 'listening');
-  const spare = createServer().listen(0, '127.0.0.1');
-  await once(spare, 'listening');
-  const refusedPort = (spare.address() as { port: number }).port;
-  await new Promise((r) => spare.close(r));
+  const refusedPort = await closedPort();
   return {
     tcpPort: (tcp.address() as { port: number }).port,
     udpPort: udp.address().port,
