@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { Endpoint, Family, HostEvent } from '../protocol';
 import type { Channel, ChannelEndpoint } from './channel';
 import { socketError, type SocketError } from './errors';
+import { connectArgs } from './node-args';
 import { nowNs } from './stamp-batch';
 
 export interface DelegatedConnectOptions {
@@ -94,6 +95,12 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
     return s;
   }
 
+  /** As net.Socket's (deprecated) bufferSize: bytes written and not yet sent; undefined without a socket. */
+  get bufferSize(): number | undefined {
+    if (this.destroyed || (!this.connecting && !this.handle)) return undefined;
+    return this.writableLength;
+  }
+
   get bytesWritten(): number {
     return this.sent;
   }
@@ -109,7 +116,12 @@ export class DelegatedSocket extends Duplex implements ChannelEndpoint {
     return this.idleMs || undefined;
   }
 
-  connect(options: DelegatedConnectOptions, listener?: () => void): this {
+  /** As net.Socket: connect(options, listener?), connect(port, host?, listener?); bad ports throw at once. */
+  connect(options: DelegatedConnectOptions, listener?: () => void): this;
+  connect(port: number | string, host?: string, listener?: () => void): this;
+  connect(port: number | string, listener?: () => void): this;
+  connect(...args: unknown[]): this {
+    const { options, listener } = connectArgs<DelegatedConnectOptions>(args);
     if (listener) this.once('connect', listener);
     this.connecting = true;
     if (options.timeout) this.setTimeout(options.timeout);

@@ -23,3 +23,10 @@ export function socketError(code: ErrnoName | string, syscall: string, detail: s
   if (where?.port !== undefined) err.port = where.port;
   return err;
 }
+
+/** An argument or state error as Node raises them: `code` is ERR_..., the class names the kind (RangeError...). */
+export function nodeError(code: string, message: string, Kind: ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor = Error): Error & { code: string } {
+  const err = new Kind(message) as Error & { code: string };
+  err.code = code;
+  return err;
+}

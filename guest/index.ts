@@ -12,6 +12,7 @@ import { DelegatedSocket, type DelegatedConnectOptions, type DelegatedSocketOpti
 import { DelegatedServer } from './delegated-server';
 import { DelegatedUdpSocket, type RemoteInfo } from './delegated-udp';
 import type { ChannelTarget } from './transport';
+import { connectArgs } from './node-args';
 import type { Endpoint } from '../protocol';
 
 export { Channel, DelegatedSocket, DelegatedServer, DelegatedUdpSocket };
@@ -49,12 +50,14 @@ function channelFor(options: { channel?: Channel } | undefined): Channel {
 
 export type ConnectOptions = DelegatedConnectOptions & DelegatedSocketOptions & { channel?: Channel };
 
-/** net.connect over the channel: connect(options, listener?) or connect(port, host?, listener?). */
-export function connect(options: ConnectOptions | number, hostOrListener?: string | (() => void), listener?: () => void): DelegatedSocket {
-  const o: ConnectOptions = typeof options === 'number' ? { port: options, host: typeof hostOrListener === 'string' ? hostOrListener : undefined } : options;
-  const cb = typeof hostOrListener === 'function' ? hostOrListener : listener;
-  const socket = new DelegatedSocket(channelFor(o), o);
-  return socket.connect(o, cb);
+/** net.connect over the channel: connect(options, listener?) or connect(port, host?, listener?), as Node's. */
+export function connect(options: ConnectOptions, listener?: () => void): DelegatedSocket;
+export function connect(port: number | string, host?: string, listener?: () => void): DelegatedSocket;
+export function connect(port: number | string, listener?: () => void): DelegatedSocket;
+export function connect(...args: unknown[]): DelegatedSocket {
+  const { options, listener } = connectArgs<ConnectOptions>(args);
+  const socket = new DelegatedSocket(channelFor(options), options);
+  return socket.connect(options, listener);
 }
 
 export const createConnection = connect;

@@ -3,20 +3,22 @@
 // takes it in pieces and each batch of records is written by the output format's writer before the next
 // piece is read. A damaged input still yields every whole record before the damage, a complete output
 // file, and a message naming the offset; the exit code is then 1. What a reader skipped is said on stderr.
+// An output that cannot be written (missing directory, full disk) is one line and exit 1, and leaves no
+// invalid file: a partly written one is removed.
 
-import { createReadStream, createWriteStream, existsSync, realpathSync, type WriteStream } from 'node:fs';
+import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { once } from 'node:events';
 import { SNIFF_BYTES, sniffTraceFile, traceFormat, TRACE_FORMATS, type TracePiece } from '../../protocol';
 import { parseOptions, usageError } from './options';
+import { TraceOutput } from './trace-output';
 
 const WRITABLE = TRACE_FORMATS.map((f) => f.name);
 const READABLE_SUFFIXES = TRACE_FORMATS.filter((f) => f.reader).map((f) => f.suffixes[0]).join('|');
 export const EXPORT_USAGE = `usage: linsock export IN(${READABLE_SUFFIXES}) --format ${WRITABLE.join('|')} -o OUT`;
 
-async function put(out: WriteStream, data: TracePiece): Promise<void> {
-  if (data.length === 0) return;
-  if (!out.write(data)) await once(out, 'drain');
+async function put(out: TraceOutput, data: TracePiece): Promise<void> {
+  if (!out.write(data)) await new Promise<void>((resolve) => out.whenDrained(resolve));
+  if (out.failure) throw out.failure;
 }
 
 export async function exportCommand(argv: string[]): Promise<number> {
@@ -88,8 +90,7 @@ export async function exportFile(input: string, format: string, output: string):
   if (!sniffed.format) throw new Error(`${input}: ${sniffed.problem}`);
   const reader = (sniffed.format.reader as NonNullable<typeof sniffed.format.reader>)();
   const writer = to.writer();
-  const out = createWriteStream(output);
-  const closed = once(out, 'close');
+  const out = TraceOutput.open(output);
   let records = 0;
   let damage: string | null = null;
   try {
@@ -110,9 +111,12 @@ export async function exportFile(input: string, format: string, output: string):
       if (last.error) damage = last.error.message;
     }
     await put(out, writer.end());
-  } finally {
-    out.end();
-    await closed;
+  } catch (err) {
+    // A failed write, or a read that threw, leaves an output that is not whole: it goes.
+    const fate = await out.close(false, true);
+    throw new Error(`${(err as Error).message}${fate === 'removed' ? `; removed the partial ${output}` : ''}`);
   }
+  const fate = await out.close(false);
+  if (out.failure) throw new Error(`${out.failure.message}${fate === 'removed' ? `; removed the partial ${output}` : ''}`);
   return { records, damage, skipped: reader.skipped.summary(), notes: [...reader.notes] };
 }
