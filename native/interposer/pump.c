@@ -137,7 +137,7 @@ static void deliver(struct lsock *s) {
   s->rx_head = 0;
   if (s->peer_closed && !s->rx_shut) {
     s->rx_shut = 1;
-    shutdown(s->pump_fd, SHUT_WR);
+    real.shutdown(s->pump_fd, SHUT_WR);
   }
 }
 

@@ -1,0 +1,16 @@
+// Where the interposer's shared object is: build/Release/liblinsock_preload.so of the package root,
+// searched upward from this module (lab/run/ in source, dist/ when bundled), as native/addon.ts does.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const PRELOAD_FILE = 'liblinsock_preload.so';
+const MAX_LEVELS = 5;
+
+export function findPreload(): string | null {
+  const file = join('build', 'Release', PRELOAD_FILE);
+  for (let dir = __dirname, i = 0; i < MAX_LEVELS; i++, dir = dirname(dir)) {
+    const p = join(dir, file);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
