@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startDaemon, type PolicyConfig, type RunningDaemon } from '../../daemon';
 import { LabRun } from '../netns';
 import { linkingOf, whichProgram } from './elf';
-import { findPreload } from './preload';
+import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
 
 export type RunPath = 'delegated' | 'direct';
 export const RUN_PATHS: readonly RunPath[] = ['delegated', 'direct'];
@@ -66,7 +66,7 @@ export async function runProgram(o: RunOptions): Promise<number> {
   }
   const preload = findPreload();
   if (!preload) {
-    console.error('linsock run: build/Release/liblinsock_preload.so is missing: run `node native/build.mjs` (needs cc)');
+    console.error(`linsock run: ${PRELOAD_MISSING}`);
     return 1;
   }
   let daemon: RunningDaemon | null = null;

@@ -1,10 +1,13 @@
 // Where the interposer's shared object is: build/Release/liblinsock_preload.so of the package root,
-// searched upward from this module (lab/run/ in source, dist/ when bundled), as native/addon.ts does.
+// searched upward from this module (native/interposer/ in source, dist/ when bundled), as native/addon.ts does.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const PRELOAD_FILE = 'liblinsock_preload.so';
-const MAX_LEVELS = 5;
+const MAX_LEVELS = 6;
+
+/** What to do when findPreload() finds nothing. */
+export const PRELOAD_MISSING = `build/Release/${PRELOAD_FILE} is missing: run \`node native/build.mjs\` (needs cc)`;
 
 export function findPreload(): string | null {
   const file = join('build', 'Release', PRELOAD_FILE);
