@@ -23,8 +23,8 @@ export interface RunOptions {
   args: string[];
 }
 
-/** The in-process daemon's policy: the host's 127.0.0.1 is reachable (the defaults keep it closed). */
-export const RUN_POLICY: PolicyConfig = { rules: [{ action: 'allow', ops: ['connect'], cidr: '127.0.0.1' }] };
+/** The in-process daemon's policy: the host's 127.0.0.1 is reachable over TCP and UDP (the defaults keep it closed). */
+export const RUN_POLICY: PolicyConfig = { rules: [{ action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' }] };
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 

@@ -1,7 +1,8 @@
-// The intercepted libc calls. An AF_INET/AF_INET6 SOCK_STREAM socket becomes a delegated socket: the
-// application holds one end of a socketpair (a real fd: poll, epoll, select, fcntl, read, write behave
-// natively) and the control calls below go to linsockd over the channel. Every other fd and family goes
-// to libc untouched, and so does everything when LINSOCK_GUEST_SOCKET is not set.
+// The intercepted libc calls. An AF_INET/AF_INET6 SOCK_STREAM or SOCK_DGRAM socket becomes a delegated
+// socket: the application holds one end of a socketpair (a real fd: poll, epoll, select, fcntl, read, write
+// behave natively; UDP's data calls are udp.c's) and the control calls below go to linsockd over the
+// channel. Every other fd and family goes to libc untouched, and so does everything when
+// LINSOCK_GUEST_SOCKET is not set.
 #include "interposer.h"
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,6 +31,11 @@ void real_init(void) {
   LOAD(socket); LOAD(connect); LOAD(bind); LOAD(listen); LOAD(accept); LOAD(accept4);
   LOAD(getsockname); LOAD(getpeername); LOAD(setsockopt); LOAD(getsockopt); LOAD(shutdown);
   LOAD(getaddrinfo); LOAD(freeaddrinfo);
+  LOAD(sendmsg); LOAD(recvmsg); LOAD(send); LOAD(sendto); LOAD(recv); LOAD(recvfrom);
+  LOAD(read); LOAD(write); LOAD(readv); LOAD(writev);
+  real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
+  real.recv_chk = (__typeof__(real.recv_chk))dlsym(RTLD_NEXT, "__recv_chk");
+  real.recvfrom_chk = (__typeof__(real.recvfrom_chk))dlsym(RTLD_NEXT, "__recvfrom_chk");
   LOAD(close);
 }
 
@@ -71,15 +77,17 @@ static int unlock_fail(int err) {
 int socket(int domain, int type, int protocol) {
   real_init();
   int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (!g_enabled || (domain != AF_INET && domain != AF_INET6) || kind != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
+  int tcp = kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  int udp = kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  if (!g_enabled || (domain != AF_INET && domain != AF_INET6) || (!tcp && !udp))
     return real.socket(domain, type, protocol);
   pthread_mutex_lock(&g_lock);
-  uint8_t b[2] = { domain == AF_INET6 ? 6 : 4, 0 };
+  uint8_t b[2] = { domain == AF_INET6 ? 6 : 4, udp ? 1 : 0 };
   struct reply r;
   if (channel_call(FT_SOCKET, 0, b, 2, &r) < 0) return unlock_fail(errno);
   if (r.type != FT_OK) return unlock_fail(EPROTO);
   uint32_t handle = get_u32(r.payload);
-  struct lsock *s = lsock_new(handle, domain, type);
+  struct lsock *s = lsock_new(handle, domain, type, udp);
   if (!s) {
     int e = errno;
     channel_queue(FT_CLOSE, 0, channel_next_id(), handle, NULL, 0);
@@ -106,7 +114,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     break;
   case S_NEW: break;
   }
-  if (fcntl(fd, F_GETFL) & O_NONBLOCK) {
+  if (!s->udp && (fcntl(fd, F_GETFL) & O_NONBLOCK)) { // a UDP connect only names the peer: never waits
     s->state = S_CONNECTING;
     if (channel_call_async_connect(s, &e) < 0) { s->state = S_NEW; return unlock_fail(errno); }
     return unlock_fail(EINPROGRESS);
@@ -138,6 +146,7 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len) {
 int listen(int fd, int backlog) {
   struct lsock *s = delegated(fd);
   if (!s) return real.listen(fd, backlog);
+  if (s->udp) return unlock_fail(EOPNOTSUPP);
   if (s->state == S_LISTENING) { pthread_mutex_unlock(&g_lock); return 0; }
   if (s->state != S_NEW) return unlock_fail(EINVAL);
   uint8_t b[4];
@@ -159,7 +168,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
     pthread_mutex_unlock(&g_lock);
     // One byte per accepted connection: blocking or not, and interrupted by signals, as the app's fd is.
     uint8_t one;
-    ssize_t n = recv(fd, &one, 1, 0);
+    ssize_t n = real.recv(fd, &one, 1, 0);
     if (n < 0) return -1;
     if (n == 0) { errno = EINVAL; return -1; }
     pthread_mutex_lock(&g_lock);
@@ -263,9 +272,9 @@ int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
   } else if (level == SOL_SOCKET && (opt == SO_SNDBUF || opt == SO_RCVBUF)) {
     pthread_mutex_unlock(&g_lock);
     return real.getsockopt(fd, level, opt, v, len);
-  } else if (level == SOL_SOCKET && opt == SO_TYPE) x = SOCK_STREAM;
+  } else if (level == SOL_SOCKET && opt == SO_TYPE) x = s->udp ? SOCK_DGRAM : SOCK_STREAM;
   else if (level == SOL_SOCKET && opt == SO_DOMAIN) x = s->family;
-  else if (level == SOL_SOCKET && opt == SO_PROTOCOL) x = IPPROTO_TCP;
+  else if (level == SOL_SOCKET && opt == SO_PROTOCOL) x = s->udp ? IPPROTO_UDP : IPPROTO_TCP;
   else if (level == SOL_SOCKET && opt == SO_ACCEPTCONN) x = s->state == S_LISTENING;
   else if (level == SOL_SOCKET && opt == SO_KEEPALIVE) x = s->keepalive;
   else if (level == IPPROTO_TCP && opt == TCP_NODELAY) x = s->nodelay;
@@ -276,9 +285,10 @@ int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
 int shutdown(int fd, int how) {
   struct lsock *s = delegated(fd);
   if (!s) return real.shutdown(fd, how);
-  int connected = s->state == S_CONNECTED;
+  int connected = s->state == S_CONNECTED, udp = s->udp;
   pthread_mutex_unlock(&g_lock);
   if (!connected) { errno = ENOTCONN; return -1; }
+  if (udp) return 0; // a datagram socket has no stream to end: nothing to tell the daemon
   // The pump reads EOF after the app's SHUT_WR and sends the daemon shutdown(write) after the data.
   return real.shutdown(fd, how);
 }

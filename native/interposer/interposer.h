@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/types.h>
 
 // ---- wire (protocol/wire.ts, wire-layout.ts) ----
 enum {
   FT_HELLO = 0x01, FT_SOCKET = 0x10, FT_CONNECT = 0x11, FT_BIND = 0x12, FT_LISTEN = 0x13, FT_SEND = 0x14,
-  FT_SHUTDOWN = 0x15, FT_CLOSE = 0x16, FT_LOOKUP = 0x18, FT_SETSOCKOPT = 0x19, FT_GETSOCKOPT = 0x1a,
+  FT_SHUTDOWN = 0x15, FT_CLOSE = 0x16, FT_SENDTO = 0x17, FT_LOOKUP = 0x18, FT_SETSOCKOPT = 0x19, FT_GETSOCKOPT = 0x1a,
   FT_GETSOCKNAME = 0x1b, FT_GETPEERNAME = 0x1c, FT_GOODBYE = 0x20, FT_CREDIT = 0x21, FT_OK = 0x80,
   FT_ERROR = 0x81, FT_HELLO_OK = 0x82, FT_CLOCK_OK = 0x83, FT_ADDRESS = 0x84, FT_LOOKUP_OK = 0x85, FT_DATA = 0xc0,
   FT_DATAGRAM = 0xc1, FT_ACCEPTED = 0xc2, FT_PEER_CLOSED = 0xc3, FT_SOCKET_ERROR = 0xc4, FT_CLOSED = 0xc5,
@@ -95,6 +97,8 @@ struct lsock {
   int app_eof;           /* read EOF from pump_fd: the app shut its write side or closed */
   int hup;               /* the app's end is closed */
   int nodelay, keepalive;
+  int udp;               /* a UDP socket: the socketpair is SOCK_SEQPACKET, one datagram behind a DGRAM_HDR each */
+  uint32_t udp_need;     /* the application's next datagram waits for this much send credit */
   struct pending_accept *accq;
   unsigned acc_head, acc_len;
   struct lsock *next;
@@ -132,13 +136,27 @@ extern int g_chan_fd, g_wake_fd, g_chan_dead;
 extern size_t g_outq_len;
 
 /** A new delegated socket for `handle` with a fresh socketpair; NULL with errno. Caller holds g_lock. */
-struct lsock *lsock_new(uint32_t handle, int family, int type_flags);
+struct lsock *lsock_new(uint32_t handle, int family, int type_flags, int udp);
 struct lsock *lsock_by_fd(int fd);
 void lsock_forget_fd(int fd);
 void lsock_set_fd(struct lsock *s);
 /** In a forked child: the parent keeps pumping the shared sockets; the child drops its copies of our ends. */
 void pump_after_fork_child(void);
 void channel_after_fork_child(void);
+
+// ---- UDP (udp.c: the application's side; udp-pump.c: the pump's) ----
+/** Each datagram in a UDP socketpair starts with this header: u8 family (0: the connected peer, 4, 6),
+ * u16 port, 16 address bytes (IPv4 in the first 4) -- the wire's endpoint layout, padded to one size. */
+#define DGRAM_HDR 19
+/** The largest UDP payload (IPv4: 65535 - 20 - 8), as the daemon allows. */
+#define MAX_DATAGRAM 65507
+/** fds below this can be delegated UDP sockets: a flag per fd lets every read/write skip the lock. */
+#define UDP_FD_LIMIT 65536
+extern volatile uint8_t g_udp_fd[UDP_FD_LIMIT];
+/** Moves the application's datagrams to the channel within the send credit. Caller holds g_lock. */
+void udp_take(struct lsock *s);
+/** Writes a pushed datagram into the socketpair (dropped when it is full); -1 beyond the push window. */
+int udp_on_datagram(struct lsock *s, const uint8_t *p, uint32_t len);
 
 // ---- libc (dlsym RTLD_NEXT) ----
 struct addrinfo;
@@ -156,6 +174,19 @@ struct real_fns {
   int (*shutdown)(int, int);
   int (*close)(int);
   int (*getaddrinfo)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*readv)(int, const struct iovec *, int);
+  ssize_t (*writev)(int, const struct iovec *, int);
+  ssize_t (*read_chk)(int, void *, size_t, size_t);
+  ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
+  ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
   void (*freeaddrinfo)(struct addrinfo *);
 };
 extern struct real_fns real;

@@ -54,11 +54,13 @@ struct lsock *lsock_by_fd(int fd) {
 
 void lsock_forget_fd(int fd) {
   if (fd >= 0 && fd < fdtab_n) fdtab[fd] = NULL;
+  if (fd >= 0 && fd < UDP_FD_LIMIT) g_udp_fd[fd] = 0;
 }
 
-struct lsock *lsock_new(uint32_t handle, int family, int type_flags) {
+struct lsock *lsock_new(uint32_t handle, int family, int type_flags, int udp) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return NULL;
+  if (socketpair(AF_UNIX, (udp ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) < 0) return NULL;
+  if (udp && sv[0] >= UDP_FD_LIMIT) { real.close(sv[0]); real.close(sv[1]); errno = EMFILE; return NULL; }
   struct lsock *s = calloc(1, sizeof *s);
   if (!s) { real.close(sv[0]); real.close(sv[1]); errno = ENOMEM; return NULL; }
   s->app_fd = sv[0];
@@ -66,6 +68,7 @@ struct lsock *lsock_new(uint32_t handle, int family, int type_flags) {
   s->handle = handle;
   s->family = family;
   s->state = S_NEW;
+  s->udp = udp;
   fcntl(s->pump_fd, F_SETFL, fcntl(s->pump_fd, F_GETFL) | O_NONBLOCK);
   if (!(type_flags & SOCK_CLOEXEC)) fcntl(s->app_fd, F_SETFD, 0);
   if (type_flags & SOCK_NONBLOCK) fcntl(s->app_fd, F_SETFL, fcntl(s->app_fd, F_GETFL) | O_NONBLOCK);
@@ -78,6 +81,7 @@ struct lsock *lsock_new(uint32_t handle, int family, int type_flags) {
   s->next = g_socks;
   g_socks = s;
   lsock_set_fd(s);
+  if (udp) g_udp_fd[s->app_fd] = 1;
   return s;
 }
 
@@ -94,7 +98,7 @@ static void finalize(struct lsock *s) {
   if (s->handle) channel_queue(FT_CLOSE, 0, channel_next_id(), s->handle, NULL, 0);
   real.close(s->pump_fd);
   s->pump_fd = -1;
-  if (s->app_fd < fdtab_n && fdtab[s->app_fd] == s) fdtab[s->app_fd] = NULL;
+  if (s->app_fd < fdtab_n && fdtab[s->app_fd] == s) lsock_forget_fd(s->app_fd);
   for (unsigned i = 0; i < s->acc_len; i++) real.close(s->accq[(s->acc_head + i) % ACCEPT_QUEUE].s->app_fd);
   pending_forget_socket(s);
   if (last == s) last = NULL;
@@ -182,7 +186,7 @@ static void on_accepted(struct lsock *l, const uint8_t *p, uint32_t len) {
   struct endpoint remote;
   uint32_t nh = get_u32(p);
   size_t a = get_endpoint(p + 4, len - 4, &remote);
-  struct lsock *s = (l->accq && l->acc_len < ACCEPT_QUEUE && a) ? lsock_new(nh, l->family, SOCK_CLOEXEC) : NULL;
+  struct lsock *s = (l->accq && l->acc_len < ACCEPT_QUEUE && a) ? lsock_new(nh, l->family, SOCK_CLOEXEC, 0) : NULL;
   if (!s) { // like a full backlog: the connection is dropped
     channel_queue(FT_CLOSE, 0, channel_next_id(), nh, NULL, 0);
     return;
@@ -206,7 +210,7 @@ void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
   case FT_OK: case FT_ERROR: case FT_ADDRESS: case FT_LOOKUP_OK: case FT_HELLO_OK: case FT_CLOCK_OK:
     if (!pending_complete(id, type, p, len) && type == FT_ERROR && handle) {
       struct lsock *s = by_handle(handle); // a pipelined send failed
-      if (s) { s->so_error = wire_errno(p[0]); s->peer_closed = 1; deliver(s); }
+      if (s) { s->so_error = wire_errno(p[0]); if (!s->udp) { s->peer_closed = 1; deliver(s); } }
     }
     return;
   case FT_GOODBYE:
@@ -227,15 +231,19 @@ void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
   case FT_ACCEPTED:
     if (s->state == S_LISTENING) on_accepted(s, p, len);
     return;
+  case FT_DATAGRAM:
+    if (s->udp && udp_on_datagram(s, p, len) < 0) channel_fail("linsockd pushed a bad datagram or more than the receive window");
+    return;
   case FT_SOCKET_ERROR:
     s->so_error = wire_errno(p[0]);
+    if (s->udp) return; // a failed datagram: the next call reports it, the socket stays
     /* fall through */
   case FT_PEER_CLOSED: case FT_CLOSED:
     if (type == FT_CLOSED) s->handle = 0;
     s->peer_closed = 1;
     deliver(s);
     return;
-  default: return; // datagrams: UDP is not delegated
+  default: return;
   }
 }
 
@@ -332,6 +340,12 @@ void *pump_main(void *arg) {
     fds[k++] = (struct pollfd){ g_chan_dead ? -1 : g_chan_fd, (short)(POLLIN | (g_outq_len ? POLLOUT : 0)), 0 };
     for (struct lsock *s = g_socks; s; s = s->next) {
       if (s->peer_closed && !s->rx_shut && s->rx_len == 0) deliver(s);
+      if (s->udp) {
+        int can_take = !s->app_eof && s->send_credit >= s->udp_need && g_outq_len < OUTQ_HIGH;
+        who[k] = s;
+        fds[k++] = (struct pollfd){ s->pump_fd, (short)(can_take ? POLLIN : 0), 0 };
+        continue;
+      }
       short ev = 0;
       if (s->rx_len > 0) ev |= POLLOUT;
       int can_read = s->state == S_CONNECTED && !s->app_eof && s->send_credit > 0 && g_outq_len < OUTQ_HIGH;
@@ -352,6 +366,11 @@ void *pump_main(void *arg) {
       struct lsock *s = who[i];
       short re = fds[i].revents;
       if (!re) continue;
+      if (s->udp) { // datagrams the application wrote before closing still leave
+        if (re & (POLLIN | POLLHUP | POLLERR)) udp_take(s);
+        if (re & (POLLHUP | POLLERR)) finalize(s);
+        continue;
+      }
       if (re & POLLOUT) deliver(s);
       if (re & POLLIN) take_app_data(s);
       if (re & (POLLHUP | POLLERR)) {
@@ -375,5 +394,6 @@ void pump_after_fork_child(void) {
   g_socks = NULL; // their memory is a copy of the parent's, left as it is
   last = NULL;
   if (fdtab) memset(fdtab, 0, (size_t)fdtab_n * sizeof *fdtab);
+  memset((void *)g_udp_fd, 0, sizeof g_udp_fd);
   rlen = 0;
 }

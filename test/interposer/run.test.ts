@@ -2,16 +2,15 @@
 // with only `lo`, their sockets delegated to a daemon of this process (or the run's own daemon).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
+import { buildPreload, cc, linsockRun, requireProgram } from './harness';
 
-const root = join(__dirname, '..', '..');
 const FILE_BYTES = 32 * 1024 * 1024;
 let dir: string;
 let daemon: RunningDaemon;
@@ -27,29 +26,10 @@ function listen(s: Server | HttpServer): Promise<number> {
   return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)));
 }
 
-/** Runs `linsock run ARGS` (source, through tsx) to completion. */
-function linsockRun(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'run', ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function cc(args: string[]): void {
-  const r = spawnSync('cc', args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, `cc ${args.join(' ')}: ${r.stderr}`);
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'linsock-interposer-'));
-  // The interposer from the current sources, as native/build.mjs builds it.
-  const src = join(root, 'native', 'interposer');
-  const sources = readdirSync(src).filter((f) => f.endsWith('.c')).map((f) => join(src, f));
-  cc(['-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared', '-pthread', '-o', join(root, 'build', 'Release', 'liblinsock_preload.so'), ...sources, '-ldl']);
+  requireProgram('curl', 'curl');
+  buildPreload(); // the interposer from the current sources
   daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: { rules: [{ action: 'allow', ops: ['connect'], cidr: '127.0.0.1' }] } });
   file = randomBytes(FILE_BYTES);
   http = createHttpServer((req, res) => {
