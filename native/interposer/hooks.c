@@ -253,6 +253,9 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
   return 0;
 }
 
+/** The daemon's socket's MSS is not on the wire: TCP's default (RFC 9293) stands in for TCP_MAXSEG. */
+#define DEFAULT_MSS 536
+
 static int put_int(void *v, socklen_t *len, int x) {
   if (!v || !len || *len < (socklen_t)sizeof(int)) { errno = EINVAL; return -1; }
   memcpy(v, &x, sizeof x);
@@ -278,6 +281,21 @@ int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
   else if (level == SOL_SOCKET && opt == SO_ACCEPTCONN) x = s->state == S_LISTENING;
   else if (level == SOL_SOCKET && opt == SO_KEEPALIVE) x = s->keepalive;
   else if (level == IPPROTO_TCP && opt == TCP_NODELAY) x = s->nodelay;
+  else if (level == IPPROTO_TCP && opt == TCP_MAXSEG && !s->udp) x = DEFAULT_MSS;
+  else if (level == IPPROTO_TCP && opt == TCP_INFO && !s->udp) {
+    // The host socket's counters are not on the wire: an honest "nothing known" (zeros) with the state.
+    int connected = s->state == S_CONNECTED;
+    pthread_mutex_unlock(&g_lock);
+    if (!v || !len) { errno = EFAULT; return -1; }
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof ti);
+    ti.tcpi_state = connected ? TCP_ESTABLISHED : TCP_CLOSE;
+    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = DEFAULT_MSS;
+    socklen_t n = *len < (socklen_t)sizeof ti ? *len : (socklen_t)sizeof ti;
+    memcpy(v, &ti, n);
+    *len = n;
+    return 0;
+  }
   pthread_mutex_unlock(&g_lock);
   return put_int(v, len, x);
 }
