@@ -1,5 +1,5 @@
 // `linsock run --path delegated|direct [--daemon SOCK] -- CMD ARGS...`: runs one unmodified, dynamically
-// linked program with its TCP sockets delegated to linsockd (lab/run/), or directly on the host.
+// linked program with its TCP and UDP sockets delegated to linsockd (lab/run/), or directly on the host.
 import { runProgram, RUN_PATHS, type RunPath } from '../run/run-program';
 import { parseOptions, usageError } from './options';
 

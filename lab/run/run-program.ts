@@ -2,7 +2,7 @@
 // `lo`, the interposer preloaded and pointed at a daemon's guest socket (an in-process daemon unless one is
 // given); direct: the program on the host as it is. Stdio is the program's; its exit code (or 128 + signal)
 // is ours; SIGINT/SIGTERM/SIGHUP are passed on; the namespace and daemon go when it ends.
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
@@ -21,6 +21,9 @@ export interface RunOptions {
   daemon?: string;
   command: string;
   args: string[];
+  /** The program's stdio (default: ours); with pipes, `onSpawn` gets the child to read them. */
+  stdio?: StdioOptions;
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 /** The in-process daemon's policy: the host's 127.0.0.1 is reachable over TCP and UDP (the defaults keep it closed). */
@@ -57,8 +60,15 @@ function supervise(child: ChildProcess): Promise<number> {
   });
 }
 
+/** Hands the child to `onSpawn` (pipes are read from the start) before supervising it. */
+function started(o: RunOptions, child: ChildProcess): Promise<number> {
+  o.onSpawn?.(child);
+  return supervise(child);
+}
+
 export async function runProgram(o: RunOptions): Promise<number> {
-  if (o.path === 'direct') return supervise(spawn(o.command, o.args, { stdio: 'inherit' }));
+  const stdio = o.stdio ?? 'inherit';
+  if (o.path === 'direct') return started(o, spawn(o.command, o.args, { stdio }));
   const problem = delegationProblem(o.command);
   if (problem) {
     console.error(`linsock run: ${problem}`);
@@ -82,7 +92,7 @@ export async function runProgram(o: RunOptions): Promise<number> {
     const guest = await lab.addGuest('app', 'delegated');
     const preloads = [preload, process.env.LD_PRELOAD].filter(Boolean).join(':');
     const env = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
-    return await supervise(lab.spawn(guest, o.command, o.args, { stdio: 'inherit', env }));
+    return await started(o, lab.spawn(guest, o.command, o.args, { stdio, env }));
   } finally {
     await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
     await daemon?.close();
