@@ -20,7 +20,7 @@ static uint64_t now_ms(void) {
 
 /** Whether a socket's sent data all reached the host kernel; sockets whose peer ended are done. */
 static int settled(const struct lsock *s) {
-  if (s->pump_fd < 0 || !s->handle || s->peer_closed || s->app_eof) return 1;
+  if (s->pump_fd < 0 || !s->handle || s->peer_closed || s->app_eof || s->udp_failed) return 1;
   if (!s->udp && s->state != S_CONNECTED) return 1;
   int unread = 0;
   if (ioctl(s->pump_fd, FIONREAD, &unread) == 0 && unread > 0) return 0;

@@ -99,6 +99,7 @@ struct lsock {
   int nodelay, keepalive;
   int udp;               /* a UDP socket: the socketpair is SOCK_SEQPACKET, one datagram behind a DGRAM_HDR each */
   uint32_t udp_need;     /* the application's next datagram waits for this much send credit */
+  int udp_failed;        /* a send failed: the daemon may keep that datagram's credit (exit.c does not wait for it) */
   struct pending_accept *accq;
   unsigned acc_head, acc_len;
   struct lsock *next;
@@ -145,8 +146,9 @@ void pump_after_fork_child(void);
 void channel_after_fork_child(void);
 
 // ---- UDP (udp.c: the application's side; udp-pump.c: the pump's) ----
-/** Each datagram in a UDP socketpair starts with this header: u8 family (0: the connected peer, 4, 6),
- * u16 port, 16 address bytes (IPv4 in the first 4) -- the wire's endpoint layout, padded to one size. */
+/** Each datagram in a UDP socketpair starts with this header: u8 family (0: the connected peer, 4, 6;
+ * DGRAM_ERROR: no datagram but an error), u16 port, 16 address bytes (IPv4 in the first 4) -- the wire's
+ * endpoint layout, padded to one size. */
 #define DGRAM_HDR 19
 /** The largest UDP payload (IPv4: 65535 - 20 - 8), as the daemon allows. */
 #define MAX_DATAGRAM 65507
@@ -157,6 +159,10 @@ extern volatile uint8_t g_udp_fd[UDP_FD_LIMIT];
 void udp_take(struct lsock *s);
 /** Writes a pushed datagram into the socketpair (dropped when it is full); -1 beyond the push window. */
 int udp_on_datagram(struct lsock *s, const uint8_t *p, uint32_t len);
+/** A UDP socket's asynchronous error (a failed send): pending for the next send, and queued as an error
+ * record (family DGRAM_ERROR, the errno in the port field) that wakes and fails the next receive. */
+void udp_on_error(struct lsock *s, int err);
+#define DGRAM_ERROR 0xff
 
 // ---- libc (dlsym RTLD_NEXT) ----
 struct addrinfo;

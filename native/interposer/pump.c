@@ -210,7 +210,8 @@ void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
   case FT_OK: case FT_ERROR: case FT_ADDRESS: case FT_LOOKUP_OK: case FT_HELLO_OK: case FT_CLOCK_OK:
     if (!pending_complete(id, type, p, len) && type == FT_ERROR && handle) {
       struct lsock *s = by_handle(handle); // a pipelined send failed
-      if (s) { s->so_error = wire_errno(p[0]); if (!s->udp) { s->peer_closed = 1; deliver(s); } }
+      if (s && s->udp) udp_on_error(s, wire_errno(p[0]));
+      else if (s) { s->so_error = wire_errno(p[0]); s->peer_closed = 1; deliver(s); }
     }
     return;
   case FT_GOODBYE:
@@ -235,8 +236,8 @@ void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
     if (s->udp && udp_on_datagram(s, p, len) < 0) channel_fail("linsockd pushed a bad datagram or more than the receive window");
     return;
   case FT_SOCKET_ERROR:
+    if (s->udp) { udp_on_error(s, wire_errno(p[0])); return; } // the socket stays
     s->so_error = wire_errno(p[0]);
-    if (s->udp) return; // a failed datagram: the next call reports it, the socket stays
     /* fall through */
   case FT_PEER_CLOSED: case FT_CLOSED:
     if (type == FT_CLOSED) s->handle = 0;

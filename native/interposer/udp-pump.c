@@ -74,3 +74,15 @@ int udp_on_datagram(struct lsock *s, const uint8_t *p, uint32_t len) {
   while (n < 0 && errno == EINTR);
   return 0; // EAGAIN: the socketpair is full and the datagram is dropped
 }
+
+void udp_on_error(struct lsock *s, int err) {
+  s->so_error = err;
+  s->udp_failed = 1;
+  if (s->rx_shut || s->pump_fd < 0) return;
+  uint8_t rec[DGRAM_HDR];
+  memset(rec, 0, sizeof rec);
+  rec[0] = DGRAM_ERROR;
+  put_u16(rec + 1, (uint16_t)err);
+  ssize_t n = send(s->pump_fd, rec, sizeof rec, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n; // a full socketpair: the error stays pending for the next send or SO_ERROR
+}

@@ -75,6 +75,7 @@ static ssize_t udp_sendmsg(int fd, const struct udp_view *v, const struct msghdr
 }
 
 static ssize_t udp_recvmsg(int fd, const struct udp_view *v, struct msghdr *m, int flags) {
+  if (flags & MSG_ERRQUEUE) return fail(EAGAIN); // no ICMP error queue comes through the daemon: always empty
   if (v->err) return fail(v->err);
   if (!m || m->msg_iovlen > MAX_IOV || (m->msg_iovlen && !m->msg_iov)) return fail(m ? EMSGSIZE : EFAULT);
   uint8_t hdr[DGRAM_HDR];
@@ -94,6 +95,14 @@ static ssize_t udp_recvmsg(int fd, const struct udp_view *v, struct msghdr *m, i
     return 0;
   }
   if (n < DGRAM_HDR) return fail(EIO);
+  if (hdr[0] == DGRAM_ERROR) { // an asynchronous error, reported once (by this call, not again by the next)
+    int err = get_u16(hdr + 1);
+    pthread_mutex_lock(&g_lock);
+    struct lsock *s = lsock_by_fd(fd);
+    if (s && s->so_error == err) s->so_error = 0;
+    pthread_mutex_unlock(&g_lock);
+    return fail(err ? err : EIO);
+  }
   struct endpoint src;
   if (m->msg_name && get_endpoint(hdr, sizeof hdr, &src)) {
     socklen_t len = m->msg_namelen;

@@ -101,3 +101,15 @@ test('a UDP server in the guest (socat UDP4-RECVFROM, bound by the daemon) answe
   const r = await server;
   assert.equal(r.code, 0, r.stderr);
 });
+
+test('a UDP destination the policy denies fails as EACCES: at connect, and at the receive after a sendto', async () => {
+  // 127.0.0.2 is host loopback: the run's own daemon allows 127.0.0.1 only.
+  const connected = await linsockRun(['--path', 'delegated', '--', 'socat', '-t', '1', '-', `UDP4:127.0.0.2:${echoPort}`], 'x');
+  assert.equal(connected.code, 1, connected.stderr);
+  assert.match(connected.stderr, /connect\(.*127\.0\.0\.2.*\): Permission denied/);
+  const started = Date.now();
+  const sent = await linsockRun(['--path', 'delegated', '--', 'socat', '-d', '-t', '5', '-', `UDP4-SENDTO:127.0.0.2:${echoPort}`], 'x');
+  // The pipelined sendto's error wakes socat's blocked receive (socat takes it as a warning and ends).
+  assert.match(sent.stderr, /recvmsg\(\): Permission denied/);
+  assert.ok(Date.now() - started < 5000, `ended in ${Date.now() - started} ms, before socat's own 5 s timeout`);
+});
