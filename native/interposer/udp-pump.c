@@ -1,5 +1,5 @@
 // A delegated UDP socket, the pump's side: each datagram the application wrote (DGRAM_HDR + data) leaves
-// as one `sendto` (or `send` when the socket is connected) frame with noReply, within the send credit the
+// as one `sendto` (or, to the connected peer, `sendmsg` of one buffer) frame with noReply, within the send credit the
 // daemon returns once the kernel took it; each pushed `datagram` enters the socketpair as one datagram
 // behind its source's header, or is dropped when the socketpair is full, as a full socket buffer would.
 #include "interposer.h"
@@ -8,6 +8,9 @@
 
 /** Stop reading the application's data while this much waits for the channel (as pump.c). */
 #define OUTQ_HIGH (1024u * 1024u)
+
+/** A sendmsg payload's bytes before its one buffer: endpoint? none (1) · u16 count (2) · u32 length (4). */
+#define SENDMSG_ONE_BUFFER 7
 
 uint8_t *channel_send_slot(size_t n);
 void channel_commit(size_t n);
@@ -43,9 +46,22 @@ void udp_take(struct lsock *s) {
     }
     size_t ep = hdr[0] == 4 ? 7 : hdr[0] == 6 ? 19 : 0;
     if (hdr[0] != 0 && ep == 0) continue;
-    // The wire's endpoint is the header's first 7 or 19 bytes: the data moves up to follow it.
-    memmove(hdr + ep, hdr + DGRAM_HDR, data);
-    f[0] = ep ? FT_SENDTO : FT_SEND; f[1] = FLAG_NO_REPLY; f[2] = f[3] = 0;
+    uint8_t type = FT_SENDTO;
+    if (ep) {
+      // The wire's endpoint is the header's first 7 or 19 bytes: the data moves up to follow it.
+      memmove(hdr + ep, hdr + DGRAM_HDR, data);
+    } else {
+      // To the connected peer: `sendmsg` with no endpoint and one buffer, not `send`, whose frames the
+      // daemon may take in pieces as they arrive -- each piece would leave as a datagram of its own.
+      type = FT_SENDMSG;
+      ep = SENDMSG_ONE_BUFFER;
+      memmove(hdr + ep, hdr + DGRAM_HDR, data);
+      hdr[0] = 0; // endpoint? none
+      put_u16(hdr + 1, 1);
+      put_u32(hdr + 3, data);
+    }
+    f[0] = type;
+    f[1] = FLAG_NO_REPLY; f[2] = f[3] = 0;
     put_u32(f + 4, channel_next_id());
     put_u32(f + 8, s->handle);
     put_u32(f + 12, (uint32_t)(ep + data));

@@ -88,3 +88,21 @@ test('iperf3 -s delegated (bound to 127.0.0.1 by the daemon) serves a host iperf
   assert.equal(g.code, 0, g.stderr);
   assert.equal(parseIperf3(g.stdout).receivedBytes, c.receivedBytes, "the guest server's count is the one the host client reports");
 });
+
+test('iperf3 -u delegated: whole datagrams of its block size reach a host iperf3 -s, none split', async () => {
+  const port = await freePort();
+  const server = iperf3(['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J']);
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'iperf3', '-c', '127.0.0.1', '-p', String(port), '-u', '-b', '100M', '-l', '1400', '-t', '2', '-J']);
+  assert.equal(r.code, 0, r.stdout.slice(0, 500) + r.stderr);
+  const s = await server;
+  type UdpSum = { bytes: number; packets: number; lost_packets: number };
+  const report = JSON.parse(s.stdout) as { error?: string; intervals: { sum: UdpSum }[]; end: { sum: UdpSum } };
+  assert.equal(report.error, undefined);
+  const bytes = report.intervals.reduce((n, i) => n + i.sum.bytes, 0);
+  const { packets, lost_packets: lost } = report.end.sum;
+  // A datagram split in two would show as a byte count off the block size and as nonsense sequence numbers.
+  assert.equal(bytes % 1400, 0, `${bytes} bytes received: not whole 1400-byte datagrams`);
+  assert.ok(packets > 1000 && lost >= 0 && lost < packets / 20, `${packets} packets by sequence, ${lost} lost`);
+  assert.equal(bytes / 1400 + lost, packets, 'every sequence number is a datagram received or lost');
+});
