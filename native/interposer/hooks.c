@@ -32,7 +32,7 @@ void real_init(void) {
   LOAD(getsockname); LOAD(getpeername); LOAD(setsockopt); LOAD(getsockopt); LOAD(shutdown);
   LOAD(getaddrinfo); LOAD(freeaddrinfo);
   LOAD(sendmsg); LOAD(recvmsg); LOAD(send); LOAD(sendto); LOAD(recv); LOAD(recvfrom);
-  LOAD(read); LOAD(write); LOAD(readv); LOAD(writev);
+  LOAD(read); LOAD(write); LOAD(readv); LOAD(writev); LOAD(sendmmsg); LOAD(recvmmsg);
   real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
   real.recv_chk = (__typeof__(real.recv_chk))dlsym(RTLD_NEXT, "__recv_chk");
   real.recvfrom_chk = (__typeof__(real.recvfrom_chk))dlsym(RTLD_NEXT, "__recvfrom_chk");

@@ -166,6 +166,8 @@ void udp_on_error(struct lsock *s, int err);
 
 // ---- libc (dlsym RTLD_NEXT) ----
 struct addrinfo;
+struct mmsghdr;
+struct timespec;
 struct real_fns {
   int (*socket)(int, int, int);
   int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -190,6 +192,8 @@ struct real_fns {
   ssize_t (*write)(int, const void *, size_t);
   ssize_t (*readv)(int, const struct iovec *, int);
   ssize_t (*writev)(int, const struct iovec *, int);
+  int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+  int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
   ssize_t (*read_chk)(int, void *, size_t, size_t);
   ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);

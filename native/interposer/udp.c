@@ -192,6 +192,35 @@ ssize_t readv(int fd, const struct iovec *iov, int n) {
   return udp_recvmsg(fd, &v, &m, 0);
 }
 
+/** Up to vlen datagrams; after the first, only those already there (as MSG_WAITFORONE; no timeout). */
+int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout) {
+  struct udp_view v;
+  if (!udp_fd(fd, &v)) return real.recvmmsg(fd, vec, vlen, flags, timeout);
+  if (vlen > MAX_IOV) vlen = MAX_IOV;
+  unsigned int i = 0;
+  for (; i < vlen; i++) {
+    ssize_t n = udp_recvmsg(fd, &v, &vec[i].msg_hdr, i ? (flags & ~MSG_WAITFORONE) | MSG_DONTWAIT : flags & ~MSG_WAITFORONE);
+    v.err = 0;
+    if (n < 0) break;
+    vec[i].msg_len = (unsigned int)n;
+  }
+  return i ? (int)i : -1;
+}
+
+int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags) {
+  struct udp_view v;
+  if (!udp_fd(fd, &v)) return real.sendmmsg(fd, vec, vlen, flags);
+  if (vlen > MAX_IOV) vlen = MAX_IOV;
+  unsigned int i = 0;
+  for (; i < vlen; i++) {
+    ssize_t n = udp_sendmsg(fd, &v, &vec[i].msg_hdr, flags);
+    v.err = 0;
+    if (n < 0) break;
+    vec[i].msg_len = (unsigned int)n;
+  }
+  return i ? (int)i : -1;
+}
+
 // _FORTIFY_SOURCE builds (Debian's socat, iperf3) call these instead of read, recv and recvfrom.
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { RUN_POLICY } from '../../lab/run/run-program';
-import { buildPreload, linsockRun, requireProgram } from './harness';
+import { buildPreload, cc, linsockRun, requireProgram } from './harness';
 
 let dir: string;
 let daemon: RunningDaemon;
@@ -112,4 +112,12 @@ test('a UDP destination the policy denies fails as EACCES: at connect, and at th
   // The pipelined sendto's error wakes socat's blocked receive (socat takes it as a warning and ends).
   assert.match(sent.stderr, /recvmsg\(\): Permission denied/);
   assert.ok(Date.now() - started < 5000, `ended in ${Date.now() - started} ms, before socat's own 5 s timeout`);
+});
+
+test('a C client: sendmmsg, recvmmsg with source addresses, and MSG_TRUNC, delegated', async () => {
+  const bin = join(dir, 'udp-mmsg');
+  cc(['-O2', '-Wall', '-o', bin, join(__dirname, 'udp-mmsg.c')]);
+  const r = await linsockRun([...guest(), bin, String(echoPort)]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout, 'mmsg ok\n');
 });
