@@ -1,5 +1,6 @@
 // The LD_PRELOAD interposer's shared declarations: the wire protocol v1 pieces it speaks (protocol/README.md,
-// byte by byte), the delegated socket record, and the channel/pump entry points. See README.md here.
+// byte by byte), the delegated socket record, and the channel/pump entry points. protocol/README.md, "The
+// interposer", says what it does with them.
 #ifndef LINSOCK_INTERPOSER_H
 #define LINSOCK_INTERPOSER_H
 #define _GNU_SOURCE
