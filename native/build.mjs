@@ -6,13 +6,26 @@
 // The C toolchain it needs was checked (and, as root on Debian, installed) just before by
 // scripts/prerequisites.mjs install. `--if-missing` (npm start) builds only when an addon is not there yet.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
 const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node'];
-if (process.argv.includes('--if-missing') && ADDONS.every((a) => existsSync(join(root, 'build', 'Release', a)))) process.exit(0);
+/** The LD_PRELOAD interposer of `linsock run` (native/interposer/): a plain shared object, built with cc. */
+const PRELOAD = 'liblinsock_preload.so';
+if (process.argv.includes('--if-missing') && [...ADDONS, PRELOAD].every((a) => existsSync(join(root, 'build', 'Release', a)))) process.exit(0);
+
+/** Builds the interposer with the system cc, offline; returns null on success, else why not. */
+function buildPreload() {
+  const dir = join(root, 'native', 'interposer');
+  const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort().map((f) => join(dir, f));
+  mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+  const out = join(root, 'build', 'Release', PRELOAD);
+  const r = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-fPIC', '-shared', '-pthread', '-o', out, ...sources, '-ldl'], { encoding: 'utf8' });
+  if (r.error) return `cc could not run: ${r.error.message}`;
+  return r.status === 0 ? null : (r.stderr || `cc exited with ${r.status}`).trim().split('\n').slice(0, 6).join('\n  ');
+}
 const args = ['rebuild'];
 if (!process.env.npm_config_nodedir && existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
 
@@ -40,4 +53,13 @@ the direct and delegated paths work without them.
 It needs a C compiler, make and python3 (node scripts/prerequisites.mjs install checks them) and Node's
 headers in /usr/include/node (Debian's nodejs package), then: npm rebuild, or npm_config_nodedir=/usr npx node-gyp rebuild`);
   if (process.env.LINSOCK_REQUIRE_NATIVE === '1') process.exit(1);
+}
+
+// After node-gyp: its rebuild starts by removing build/.
+const preloadProblem = buildPreload();
+if (preloadProblem) {
+  console.error(`linsock: the interposer (native/interposer/*.c) did not build, so \`linsock run --path delegated\` is unavailable:\n  ${preloadProblem}`);
+  if (process.env.LINSOCK_REQUIRE_NATIVE === '1') process.exit(1);
+} else {
+  console.log(`linsock: built the interposer (build/Release/${PRELOAD})`);
 }

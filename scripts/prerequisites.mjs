@@ -29,6 +29,9 @@ export const TABLE = [
   // The guest kernel and busybox-static come as .debs by `apt-get download` at first use (lab/vm/image.ts).
   { probe: 'xz', pkg: 'xz-utils', steps: 'test', why: "the VM tests unpack the guest kernel (an xz stream inside vmlinuz)" },
   { probe: 'tshark', pkg: 'tshark', steps: 'test', why: 'the capture tests decode frames with tshark' },
+  { probe: 'curl', pkg: 'curl', steps: 'test', why: 'the interposer tests run an unmodified curl delegated (test/interposer/)' },
+  { probe: 'socat', pkg: 'socat', steps: 'test', why: 'the interposer tests send and serve UDP with an unmodified socat delegated (test/interposer/)' },
+  { probe: 'iperf3', pkg: 'iperf3', steps: 'test', why: 'the interposer tests and `linsock bench --program iperf3` run an unmodified iperf3 delegated' },
 ];
 
 /** A Debian package name (Debian Policy 5.6.7): lower case, digits, + - and dots, two characters at least. */

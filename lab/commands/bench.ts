@@ -5,16 +5,19 @@
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
 // `--trace alternate` (stream on delegated alone) pauses and resumes tracing in phases of 500 ms, in the
 // daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
+// `--program iperf3` runs the real iperf3 on direct and delegated instead of a workload (lab/run/).
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
 import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
 import { runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
+import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
+import type { RunPath } from '../run/run-program';
 import { formatVmTable, runVmBench, VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -28,6 +31,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       daemon: { type: 'string' },
       'busy-poll-us': { type: 'string' },
       guest: { type: 'string', default: 'ns' },
+      program: { type: 'string' },
     },
   });
   if (!parsed) return 2;
@@ -35,6 +39,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const workload = values.workload as string | undefined;
   const seconds = Number(values.seconds);
   const problems: string[] = [];
+  const program = values.program as string | undefined;
+  if (program !== undefined) return programBench(program, values, seconds);
   if (!workload) problems.push('--workload is required');
   else if (!(WORKLOADS as readonly string[]).includes(workload)) problems.push(`unknown workload '${workload}' (expected ${WORKLOADS.join(', ')})`);
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
@@ -82,6 +88,31 @@ export async function benchCommand(argv: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** `--program P`: a real program on direct and delegated (lab/run/program-bench.ts). */
+async function programBench(program: string, values: Record<string, unknown>, seconds: number): Promise<number> {
+  const paths = String(values.paths ?? PROGRAM_PATHS.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+  const problems: string[] = [];
+  if (!(BENCH_PROGRAMS as readonly string[]).includes(program)) problems.push(`unknown program '${program}' (expected ${BENCH_PROGRAMS.join(', ')})`);
+  const others = paths.filter((p) => !PROGRAM_PATHS.includes(p as RunPath));
+  if (others.length) problems.push(`--program runs on ${PROGRAM_PATHS.join(' and ')}; not '${others.join(', ')}'`);
+  if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
+  if (values.workload !== undefined) problems.push('--program replaces --workload: give one of them');
+  if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
+  if (problems.length) {
+    usageError('bench', BENCH_USAGE, problems);
+    return 2;
+  }
+  try {
+    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l));
+    if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: r.path === 'direct' ? 'host' : 'netns (lo only), interposer', notes: notes[r.path] ?? [] }))));
+    return report.results.every((r) => r.verified) ? 0 : 1;
+  } catch (err) {
+    console.error(`linsock bench --program: ${(err as Error).message}`);
+    return 1;
   }
 }
 

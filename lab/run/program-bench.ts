@@ -1,0 +1,128 @@
+// `linsock bench --program iperf3`: the real iperf3 instead of a built-in workload. Per path, a host
+// `iperf3 -s` (a real process on 127.0.0.1) and `iperf3 -c` run by `linsock run` on that path (direct on
+// the host; delegated in a fresh namespace through the interposer and an in-process daemon). The figures
+// are iperf3's own: mb_per_s is what the server received over its seconds; `verified` means iperf3's
+// counts agree (something arrived, the server's own report matches what the client reports of it, and no
+// more is missing than may still be in flight) -- iperf3 sends no checksummable content.
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import type { BenchReport, BenchResult } from '../../protocol';
+import { loopbackMtu } from '../bench/host-facts';
+import { countsAgree, parseIperf3, type Iperf3Result } from './iperf3';
+import { runProgram, type RunPath } from './run-program';
+
+export const BENCH_PROGRAMS = ['iperf3'] as const;
+export type BenchProgram = (typeof BENCH_PROGRAMS)[number];
+export const PROGRAM_PATHS: readonly RunPath[] = ['direct', 'delegated'];
+
+/** What may still be in flight (socket buffers, socketpairs, the channel) when iperf3 stops counting. */
+const IN_FLIGHT_SLACK = 32 * 1024 * 1024;
+/** The client retries while the server is not listening yet, this many times. */
+const CONNECT_TRIES = 20;
+
+export interface ProgramBenchReport extends BenchReport {
+  program: BenchProgram;
+  guest: 'ns';
+  results: (BenchResult & { cpu_us_per_op: number | null })[];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a host `iperf3 -s -1` on `port`; resolves with its JSON report once its one test is over. */
+function hostServer(port: number): { done: Promise<string>; stop: () => void } {
+  const child = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<string>((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`iperf3 -s: ${e.message} (install it: apt-get install -y iperf3)`)));
+    child.once('exit', () => resolve(out));
+  });
+  return { done, stop: () => child.exitCode === null && child.kill() };
+}
+
+/** One `iperf3 -c` on `path`, retried while the server refuses; its stdout (the JSON report). */
+async function client(path: RunPath, port: number, seconds: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    let out = '';
+    const code = await runProgram({
+      path,
+      command: 'iperf3',
+      args: ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J'],
+      stdio: ['ignore', 'pipe', 'inherit'],
+      onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
+    });
+    if (code === 0 || !/Connection refused/.test(out) || attempt >= CONNECT_TRIES) return out;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+async function measure(path: RunPath, seconds: number): Promise<{ row: ProgramBenchReport['results'][number]; problem: string | null }> {
+  const port = await freePort();
+  const server = hostServer(port);
+  try {
+    let c: Iperf3Result;
+    try {
+      c = parseIperf3(await client(path, port, seconds));
+    } catch (e) {
+      server.stop();
+      throw e;
+    }
+    const s = parseIperf3(await server.done);
+    const agree = countsAgree(c, IN_FLIGHT_SLACK) && s.receivedBytes === c.receivedBytes;
+    const row = { path, mb_per_s: c.mbPerS, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: c.receivedBytes, verified: agree, cpu_us_per_op: null };
+    return { row, problem: agree ? null : `iperf3's counts disagree: client sent ${c.sentBytes}, server received ${s.receivedBytes}, client reports ${c.receivedBytes}` };
+  } finally {
+    server.stop();
+  }
+}
+
+/** Runs iperf3 on each path in turn; `progress` gets one line per path; `notes`: per path, why it is not verified. */
+export async function runProgramBench(
+  program: BenchProgram,
+  paths: readonly RunPath[],
+  seconds: number,
+  progress: (line: string) => void,
+): Promise<{ report: ProgramBenchReport; notes: Record<string, string[]> }> {
+  const results: ProgramBenchReport['results'] = [];
+  const unavailable: Record<string, string> = {};
+  const notes: Record<string, string[]> = {};
+  for (const path of paths) {
+    progress(`${program} on ${path} for ${seconds} s`);
+    try {
+      const { row, problem } = await measure(path, seconds);
+      if (problem) {
+        progress(`${path}: ${problem}`);
+        notes[path] = [problem];
+      }
+      results.push(row);
+    } catch (e) {
+      const why = (e as Error).message;
+      progress(`${path}: ${why}`);
+      unavailable[path] = why;
+      results.push({ path, mb_per_s: null, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: 0, verified: false, cpu_us_per_op: null });
+    }
+  }
+  const mb = (p: RunPath): number | null => results.find((r) => r.path === p)?.mb_per_s ?? null;
+  const d = mb('delegated');
+  const base = mb('direct');
+  const report: ProgramBenchReport = {
+    workload: 'stream',
+    program,
+    guest: 'ns',
+    mode: null,
+    mtu: loopbackMtu(),
+    results,
+    ratios: { 'delegated/direct': d !== null && base ? d / base : null },
+  };
+  if (Object.keys(unavailable).length) report.unavailable = unavailable;
+  return { report, notes };
+}

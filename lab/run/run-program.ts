@@ -1,0 +1,101 @@
+// `linsock run`: one unmodified program on a chosen path. Delegated: a fresh network namespace with only
+// `lo`, the interposer preloaded and pointed at a daemon's guest socket (an in-process daemon unless one is
+// given); direct: the program on the host as it is. Stdio is the program's; its exit code (or 128 + signal)
+// is ours; SIGINT/SIGTERM/SIGHUP are passed on; the namespace and daemon go when it ends.
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDaemon, type PolicyConfig, type RunningDaemon } from '../../daemon';
+import { LabRun } from '../netns';
+import { linkingOf, whichProgram } from './elf';
+import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
+
+export type RunPath = 'delegated' | 'direct';
+export const RUN_PATHS: readonly RunPath[] = ['delegated', 'direct'];
+
+export interface RunOptions {
+  path: RunPath;
+  /** A running linsockd's guest socket; absent: an in-process daemon for this run. */
+  daemon?: string;
+  command: string;
+  args: string[];
+  /** The program's stdio (default: ours); with pipes, `onSpawn` gets the child to read them. */
+  stdio?: StdioOptions;
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/** The in-process daemon's policy: the host's 127.0.0.1 is reachable over TCP and UDP (the defaults keep it closed). */
+export const RUN_POLICY: PolicyConfig = { rules: [{ action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' }] };
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** Why `command` cannot run delegated, or null. */
+export function delegationProblem(command: string): string | null {
+  const file = whichProgram(command);
+  if (!file) return `${command}: command not found`;
+  if (linkingOf(file) === 'static')
+    return `${file} is statically linked: the interposer (LD_PRELOAD) cannot reach its socket calls, so it cannot run delegated (use --path direct)`;
+  return null;
+}
+
+/** Waits for the child and forwards signals to it; resolves with the exit code to report. */
+function supervise(child: ChildProcess): Promise<number> {
+  const handlers = FORWARDED.map((sig) => {
+    const h = (): void => {
+      if (child.pid !== undefined) child.kill(sig);
+    };
+    process.on(sig, h);
+    return [sig, h] as const;
+  });
+  return new Promise<number>((resolve) => {
+    child.once('error', (err) => {
+      console.error(`linsock run: ${err.message}`);
+      resolve(127);
+    });
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)));
+  }).finally(() => {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  });
+}
+
+/** Hands the child to `onSpawn` (pipes are read from the start) before supervising it. */
+function started(o: RunOptions, child: ChildProcess): Promise<number> {
+  o.onSpawn?.(child);
+  return supervise(child);
+}
+
+export async function runProgram(o: RunOptions): Promise<number> {
+  const stdio = o.stdio ?? 'inherit';
+  if (o.path === 'direct') return started(o, spawn(o.command, o.args, { stdio }));
+  const problem = delegationProblem(o.command);
+  if (problem) {
+    console.error(`linsock run: ${problem}`);
+    return 1;
+  }
+  const preload = findPreload();
+  if (!preload) {
+    console.error(`linsock run: ${PRELOAD_MISSING}`);
+    return 1;
+  }
+  let daemon: RunningDaemon | null = null;
+  let dir: string | null = null;
+  const lab = await LabRun.create({ prefix: 'run', handleSignals: false });
+  try {
+    let guestSocket = o.daemon;
+    if (!guestSocket) {
+      dir = mkdtempSync(join(tmpdir(), 'linsock-run-'));
+      daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: RUN_POLICY });
+      guestSocket = daemon.guestPath ?? '';
+    }
+    const guest = await lab.addGuest('app', 'delegated');
+    const preloads = [preload, process.env.LD_PRELOAD].filter(Boolean).join(':');
+    const env = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
+    return await started(o, lab.spawn(guest, o.command, o.args, { stdio, env }));
+  } finally {
+    await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
+    await daemon?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}

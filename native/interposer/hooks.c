@@ -1,0 +1,325 @@
+// The intercepted libc calls. An AF_INET/AF_INET6 SOCK_STREAM or SOCK_DGRAM socket becomes a delegated
+// socket: the application holds one end of a socketpair (a real fd: poll, epoll, select, fcntl, read, write
+// behave natively; UDP's data calls are udp.c's) and the control calls below go to linsockd over the
+// channel. Every other fd and family goes to libc untouched, and so does everything when
+// LINSOCK_GUEST_SOCKET is not set.
+#include "interposer.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct real_fns real;
+int g_enabled;
+
+#define LOAD(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+
+static void at_fork_prepare(void) { pthread_mutex_lock(&g_lock); }
+static void at_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
+static void at_fork_child(void) {
+  channel_after_fork_child();
+  pump_after_fork_child();
+}
+
+void real_init(void) {
+  if (real.close) return;
+  LOAD(socket); LOAD(connect); LOAD(bind); LOAD(listen); LOAD(accept); LOAD(accept4);
+  LOAD(getsockname); LOAD(getpeername); LOAD(setsockopt); LOAD(getsockopt); LOAD(shutdown);
+  LOAD(getaddrinfo); LOAD(freeaddrinfo);
+  LOAD(sendmsg); LOAD(recvmsg); LOAD(send); LOAD(sendto); LOAD(recv); LOAD(recvfrom);
+  LOAD(read); LOAD(write); LOAD(readv); LOAD(writev); LOAD(sendmmsg); LOAD(recvmmsg);
+  real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
+  real.recv_chk = (__typeof__(real.recv_chk))dlsym(RTLD_NEXT, "__recv_chk");
+  real.recvfrom_chk = (__typeof__(real.recvfrom_chk))dlsym(RTLD_NEXT, "__recvfrom_chk");
+  LOAD(close);
+}
+
+__attribute__((constructor)) static void init(void) {
+  real_init();
+  const char *p = getenv("LINSOCK_GUEST_SOCKET");
+  g_enabled = p != NULL && *p != '\0';
+  pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+}
+
+void diag(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n > sizeof line - 2) n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  dprintf(2, "linsock interposer: %.*s", n, line);
+}
+
+/** The delegated socket behind fd, with g_lock held; NULL (lock released) when fd is not one. */
+static struct lsock *delegated(int fd) {
+  real_init();
+  if (!g_enabled) return NULL;
+  pthread_mutex_lock(&g_lock);
+  struct lsock *s = lsock_by_fd(fd);
+  if (!s) pthread_mutex_unlock(&g_lock);
+  return s;
+}
+
+static int unlock_fail(int err) {
+  pthread_mutex_unlock(&g_lock);
+  errno = err;
+  return -1;
+}
+
+int socket(int domain, int type, int protocol) {
+  real_init();
+  int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int tcp = kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  int udp = kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  if (!g_enabled || (domain != AF_INET && domain != AF_INET6) || (!tcp && !udp))
+    return real.socket(domain, type, protocol);
+  pthread_mutex_lock(&g_lock);
+  uint8_t b[2] = { domain == AF_INET6 ? 6 : 4, udp ? 1 : 0 };
+  struct reply r;
+  if (channel_call(FT_SOCKET, 0, b, 2, &r) < 0) return unlock_fail(errno);
+  if (r.type != FT_OK) return unlock_fail(EPROTO);
+  uint32_t handle = get_u32(r.payload);
+  struct lsock *s = lsock_new(handle, domain, type, udp);
+  if (!s) {
+    int e = errno;
+    channel_queue(FT_CLOSE, 0, channel_next_id(), handle, NULL, 0);
+    channel_flush();
+    return unlock_fail(e);
+  }
+  s->send_credit = g_init_credit;
+  channel_wake();
+  int fd = s->app_fd;
+  pthread_mutex_unlock(&g_lock);
+  return fd;
+}
+
+int connect(int fd, const struct sockaddr *sa, socklen_t len) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.connect(fd, sa, len);
+  struct endpoint e;
+  if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(sa && len >= sizeof(sa_family_t) && sa->sa_family != AF_INET && sa->sa_family != AF_INET6 ? EAFNOSUPPORT : EINVAL);
+  switch (s->state) {
+  case S_CONNECTED: case S_LISTENING: return unlock_fail(EISCONN);
+  case S_CONNECTING: return unlock_fail(EALREADY);
+  case S_FAILED:
+    if (s->so_error) { int err = s->so_error; s->so_error = 0; return unlock_fail(err); }
+    break;
+  case S_NEW: break;
+  }
+  if (!s->udp && (fcntl(fd, F_GETFL) & O_NONBLOCK)) { // a UDP connect only names the peer: never waits
+    s->state = S_CONNECTING;
+    if (channel_call_async_connect(s, &e) < 0) { s->state = S_NEW; return unlock_fail(errno); }
+    return unlock_fail(EINPROGRESS);
+  }
+  uint8_t b[19];
+  size_t n = put_endpoint(b, &e);
+  struct reply r;
+  s->state = S_CONNECTING;
+  if (channel_call(FT_CONNECT, s->handle, b, (uint32_t)n, &r) < 0) { s->state = S_NEW; return unlock_fail(errno); }
+  s->state = S_CONNECTED;
+  channel_wake();
+  pthread_mutex_unlock(&g_lock);
+  return 0;
+}
+
+int bind(int fd, const struct sockaddr *sa, socklen_t len) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.bind(fd, sa, len);
+  struct endpoint e;
+  if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(EINVAL);
+  uint8_t b[19];
+  size_t n = put_endpoint(b, &e);
+  struct reply r;
+  if (channel_call(FT_BIND, s->handle, b, (uint32_t)n, &r) < 0) return unlock_fail(errno);
+  pthread_mutex_unlock(&g_lock);
+  return 0;
+}
+
+int listen(int fd, int backlog) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.listen(fd, backlog);
+  if (s->udp) return unlock_fail(EOPNOTSUPP);
+  if (s->state == S_LISTENING) { pthread_mutex_unlock(&g_lock); return 0; }
+  if (s->state != S_NEW) return unlock_fail(EINVAL);
+  uint8_t b[4];
+  put_u32(b, backlog < 0 ? 0u : (uint32_t)backlog);
+  if (!s->accq && !(s->accq = calloc(ACCEPT_QUEUE, sizeof *s->accq))) return unlock_fail(ENOMEM);
+  struct reply r;
+  if (channel_call(FT_LISTEN, s->handle, b, 4, &r) < 0) return unlock_fail(errno);
+  s->state = S_LISTENING;
+  channel_wake();
+  pthread_mutex_unlock(&g_lock);
+  return 0;
+}
+
+int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
+  struct lsock *l = delegated(fd);
+  if (!l) return real.accept4(fd, sa, len, flags);
+  if (l->state != S_LISTENING) return unlock_fail(EINVAL);
+  for (;;) {
+    pthread_mutex_unlock(&g_lock);
+    // One byte per accepted connection: blocking or not, and interrupted by signals, as the app's fd is.
+    uint8_t one;
+    ssize_t n = real.recv(fd, &one, 1, 0);
+    if (n < 0) return -1;
+    if (n == 0) { errno = EINVAL; return -1; }
+    pthread_mutex_lock(&g_lock);
+    if (lsock_by_fd(fd) != l) return unlock_fail(EBADF);
+    if (l->acc_len == 0) continue;
+    struct pending_accept a = l->accq[l->acc_head];
+    l->acc_head = (l->acc_head + 1) % ACCEPT_QUEUE;
+    l->acc_len--;
+    struct lsock *s = a.s;
+    lsock_set_fd(s);
+    if (!(flags & SOCK_CLOEXEC)) fcntl(s->app_fd, F_SETFD, 0);
+    if (flags & SOCK_NONBLOCK) fcntl(s->app_fd, F_SETFL, fcntl(s->app_fd, F_GETFL) | O_NONBLOCK);
+    if (sa && len) endpoint_to_sockaddr(&a.remote, sa, len);
+    int out = s->app_fd;
+    pthread_mutex_unlock(&g_lock);
+    return out;
+  }
+}
+
+int accept(int fd, struct sockaddr *sa, socklen_t *len) {
+  real_init();
+  if (!g_enabled) return real.accept(fd, sa, len);
+  return accept4(fd, sa, len, 0);
+}
+
+static int address_of(int fd, uint8_t op, struct sockaddr *sa, socklen_t *len, int (*fallback)(int, struct sockaddr *, socklen_t *)) {
+  struct lsock *s = delegated(fd);
+  if (!s) return fallback(fd, sa, len);
+  if (!len) return unlock_fail(EFAULT);
+  struct reply r;
+  struct endpoint e;
+  if (channel_call(op, s->handle, NULL, 0, &r) == 0 && r.type == FT_ADDRESS && get_endpoint(r.payload, r.len, &e)) {
+    endpoint_to_sockaddr(&e, sa, len);
+  } else if (op == FT_GETSOCKNAME) {
+    memset(&e, 0, sizeof e); // not bound yet: the kernel answers the wildcard address, port 0
+    e.family = s->family == AF_INET6 ? 6 : 4;
+    endpoint_to_sockaddr(&e, sa, len);
+  } else {
+    return unlock_fail(ENOTCONN);
+  }
+  pthread_mutex_unlock(&g_lock);
+  return 0;
+}
+
+int getsockname(int fd, struct sockaddr *sa, socklen_t *len) {
+  real_init();
+  return address_of(fd, FT_GETSOCKNAME, sa, len, real.getsockname);
+}
+
+int getpeername(int fd, struct sockaddr *sa, socklen_t *len) {
+  real_init();
+  return address_of(fd, FT_GETPEERNAME, sa, len, real.getpeername);
+}
+
+static int int_option(const void *v, socklen_t len) {
+  if (!v || len < (socklen_t)sizeof(int)) return -1;
+  int x;
+  memcpy(&x, v, sizeof x);
+  return x != 0;
+}
+
+int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.setsockopt(fd, level, opt, v, len);
+  int wire = -1;
+  if (level == IPPROTO_TCP && opt == TCP_NODELAY) wire = SOCKOPT_TCP_NODELAY;
+  if (level == SOL_SOCKET && opt == SO_KEEPALIVE) wire = SOCKOPT_SO_KEEPALIVE;
+  if (wire >= 0) {
+    int on = int_option(v, len);
+    if (on < 0) return unlock_fail(EINVAL);
+    uint8_t b[5] = { (uint8_t)wire, 0, 0, 0, (uint8_t)on };
+    struct reply r;
+    if (channel_call(FT_SETSOCKOPT, s->handle, b, 5, &r) < 0) return unlock_fail(errno);
+    if (wire == SOCKOPT_TCP_NODELAY) s->nodelay = on; else s->keepalive = on;
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+  }
+  pthread_mutex_unlock(&g_lock);
+  // Buffer sizes size the socketpair; every other option (SO_REUSEADDR, TCP_KEEPIDLE, ...) is accepted
+  // and has no effect: the daemon's host socket keeps its own settings.
+  if (level == SOL_SOCKET && (opt == SO_SNDBUF || opt == SO_RCVBUF)) return real.setsockopt(fd, level, opt, v, len);
+  return 0;
+}
+
+/** The daemon's socket's MSS is not on the wire: TCP's default (RFC 9293) stands in for TCP_MAXSEG. */
+#define DEFAULT_MSS 536
+
+static int put_int(void *v, socklen_t *len, int x) {
+  if (!v || !len || *len < (socklen_t)sizeof(int)) { errno = EINVAL; return -1; }
+  memcpy(v, &x, sizeof x);
+  *len = sizeof x;
+  return 0;
+}
+
+int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.getsockopt(fd, level, opt, v, len);
+  int x = 0;
+  if (level == SOL_SOCKET && opt == SO_ERROR) {
+    // A non-blocking connect's result: the socketpair was writable at once, so wait for the daemon here.
+    while (s->state == S_CONNECTING) pthread_cond_wait(&g_cond, &g_lock);
+    x = s->so_error;
+    s->so_error = 0;
+  } else if (level == SOL_SOCKET && (opt == SO_SNDBUF || opt == SO_RCVBUF)) {
+    pthread_mutex_unlock(&g_lock);
+    return real.getsockopt(fd, level, opt, v, len);
+  } else if (level == SOL_SOCKET && opt == SO_TYPE) x = s->udp ? SOCK_DGRAM : SOCK_STREAM;
+  else if (level == SOL_SOCKET && opt == SO_DOMAIN) x = s->family;
+  else if (level == SOL_SOCKET && opt == SO_PROTOCOL) x = s->udp ? IPPROTO_UDP : IPPROTO_TCP;
+  else if (level == SOL_SOCKET && opt == SO_ACCEPTCONN) x = s->state == S_LISTENING;
+  else if (level == SOL_SOCKET && opt == SO_KEEPALIVE) x = s->keepalive;
+  else if (level == IPPROTO_TCP && opt == TCP_NODELAY) x = s->nodelay;
+  else if (level == IPPROTO_TCP && opt == TCP_MAXSEG && !s->udp) x = DEFAULT_MSS;
+  else if (level == IPPROTO_TCP && opt == TCP_INFO && !s->udp) {
+    // The host socket's counters are not on the wire: an honest "nothing known" (zeros) with the state.
+    int connected = s->state == S_CONNECTED;
+    pthread_mutex_unlock(&g_lock);
+    if (!v || !len) { errno = EFAULT; return -1; }
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof ti);
+    ti.tcpi_state = connected ? TCP_ESTABLISHED : TCP_CLOSE;
+    ti.tcpi_snd_mss = ti.tcpi_rcv_mss = DEFAULT_MSS;
+    socklen_t n = *len < (socklen_t)sizeof ti ? *len : (socklen_t)sizeof ti;
+    memcpy(v, &ti, n);
+    *len = n;
+    return 0;
+  }
+  pthread_mutex_unlock(&g_lock);
+  return put_int(v, len, x);
+}
+
+int shutdown(int fd, int how) {
+  struct lsock *s = delegated(fd);
+  if (!s) return real.shutdown(fd, how);
+  int connected = s->state == S_CONNECTED, udp = s->udp;
+  pthread_mutex_unlock(&g_lock);
+  if (!connected) { errno = ENOTCONN; return -1; }
+  if (udp) return 0; // a datagram socket has no stream to end: nothing to tell the daemon
+  // The pump reads EOF after the app's SHUT_WR and sends the daemon shutdown(write) after the data.
+  return real.shutdown(fd, how);
+}
+
+int close(int fd) {
+  real_init();
+  if (!g_enabled) return real.close(fd);
+  pthread_mutex_lock(&g_lock);
+  if (channel_is_internal_fd(fd)) { // the channel is ours: a close-all-fds loop must not cut it
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+  }
+  if (lsock_by_fd(fd)) lsock_forget_fd(fd); // the pump sees POLLHUP once the last reference is gone
+  pthread_mutex_unlock(&g_lock);
+  return real.close(fd);
+}

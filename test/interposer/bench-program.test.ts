@@ -1,0 +1,55 @@
+// `linsock bench --program iperf3 --json`: the real iperf3 on direct and delegated, one JSON object with
+// DESIGN.md's row contract, figures from iperf3's own reports; and the usage errors.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { buildPreload, requireProgram, root } from './harness';
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'bench', ...args], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+before(() => {
+  requireProgram('iperf3', 'iperf3');
+  buildPreload();
+});
+
+test('bench --program iperf3 --json reports both paths from iperf3 counts, verified', async () => {
+  const r = await bench(['--program', 'iperf3', '--paths', 'direct,delegated', '--seconds', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Record<string, unknown> & { results: Record<string, unknown>[]; ratios: Record<string, unknown> };
+  assert.equal(report.workload, 'stream');
+  assert.equal(report.program, 'iperf3');
+  assert.equal(report.guest, 'ns');
+  assert.equal(typeof report.mtu, 'number');
+  assert.deepEqual(report.results.map((x) => x.path), ['direct', 'delegated']);
+  for (const row of report.results) {
+    assert.deepEqual(Object.keys(row).sort(), ['bytes', 'calls', 'cpu_us_per_op', 'mb_per_s', 'ops_per_s', 'p50_us', 'p99_us', 'path', 'verified']);
+    assert.equal(row.verified, true, `${String(row.path)} verified`);
+    assert.ok(typeof row.mb_per_s === 'number' && row.mb_per_s > 0, `${String(row.path)}: ${String(row.mb_per_s)} MB/s`);
+    assert.ok(typeof row.bytes === 'number' && row.bytes > 0);
+    assert.equal(row.p50_us, null);
+  }
+  const [direct, delegated] = report.results.map((x) => x.mb_per_s as number);
+  assert.ok(Math.abs((report.ratios['delegated/direct'] as number) - (delegated as number) / (direct as number)) < 1e-9, 'the ratio is of the rows');
+});
+
+test('bench --program refuses what it cannot run, with exit 2', async () => {
+  const emulated = await bench(['--program', 'iperf3', '--paths', 'emulated']);
+  assert.equal(emulated.code, 2);
+  assert.match(emulated.stderr, /--program runs on direct and delegated; not 'emulated'/);
+  const unknown = await bench(['--program', 'netperf']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown program 'netperf' \(expected iperf3\)/);
+  const both = await bench(['--program', 'iperf3', '--workload', 'stream']);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--program replaces --workload/);
+});
