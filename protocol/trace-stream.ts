@@ -76,6 +76,11 @@ export interface BenchResult {
   calls: number;
   bytes: number;
   verified: boolean;
+  /**
+   * CPU µs that all processes of the path spent per op (a round trip for rr and udp-rr, a connection for
+   * crr, 64 KiB for stream and inter-guest); null when they cannot all be measured. Absent in `--guest vm`.
+   */
+  cpu_us_per_op?: number | null;
 }
 /** What `linsock bench --trace alternate` measures: delegated stream with tracing off and on in phases. */
 export interface TraceOverhead {
@@ -101,6 +106,8 @@ export interface BenchReport {
   unavailable?: Record<string, string>;
   /** With `--trace alternate`. */
   trace_overhead?: TraceOverhead;
+  /** `linsock bench --load N`: the CPU-bound processes that ran during each path's measurement (0: none). */
+  load?: number;
 }
 
 export type ServerMessage =

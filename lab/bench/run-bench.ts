@@ -132,8 +132,9 @@ function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
     workload: s.o.workload,
     mode: s.o.paths.includes('emulated') ? s.mode : null,
     mtu: e ? e.mtu : loopbackMtu(),
-    results: results.map((r) => ({ path: r.path, mb_per_s: r.mb_per_s, p50_us: r.p50_us, p99_us: r.p99_us, ops_per_s: r.ops_per_s, calls: r.calls, bytes: r.bytes, verified: r.verified })),
+    results: results.map((r) => ({ path: r.path, mb_per_s: r.mb_per_s, p50_us: r.p50_us, p99_us: r.p99_us, ops_per_s: r.ops_per_s, calls: r.calls, bytes: r.bytes, verified: r.verified, cpu_us_per_op: r.cpu_us_per_op ?? null })),
     ratios,
+    load: s.o.load ?? 0,
   };
   if (s.o.paths.includes('emulated')) report.offloads = e ? [...e.offloads] : null;
   if (s.emulatedWhy) report.unavailable = { emulated: s.emulatedWhy };

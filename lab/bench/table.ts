@@ -7,12 +7,15 @@ import { ratioField, ratioLine } from '../../protocol';
 const fmt = (x: number | null): string => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 export function formatTable(report: BenchReport, results: WorkloadResult[]): string {
-  const head = ['path', 'MB/s', 'p50 µs', 'p99 µs', 'ops/s', 'calls', 'verified', 'ran in'];
-  const rows = results.map((r) => [r.path, fmt(r.mb_per_s), fmt(r.p50_us), fmt(r.p99_us), fmt(r.ops_per_s), String(r.calls), r.verified ? 'yes' : 'NO', r.ranIn]);
+  // CPU per op: per round trip (rr, udp-rr), per connection (crr), per 64 KiB (stream, inter-guest).
+  const perOp = ratioField(report.workload) === 'mb_per_s' ? 'CPU µs/64K' : 'CPU µs/op';
+  const head = ['path', 'MB/s', 'p50 µs', 'p99 µs', 'ops/s', perOp, 'calls', 'verified', 'ran in'];
+  const rows = results.map((r) => [r.path, fmt(r.mb_per_s), fmt(r.p50_us), fmt(r.p99_us), fmt(r.ops_per_s), fmt(r.cpu_us_per_op ?? null), String(r.calls), r.verified ? 'yes' : 'NO', r.ranIn]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ');
   const nic = report.mode ? `emulated NIC ${report.mode}, MTU ${report.mtu}, offloads ${report.offloads?.join(',') || 'none'}` : `loopback MTU ${report.mtu}`;
-  const out = [`${report.workload} (${nic})`, line(head), ...rows.map(line)];
+  const load = report.load ? `, with ${report.load} CPU-bound processes running` : '';
+  const out = [`${report.workload} (${nic}${load})`, line(head), ...rows.map(line)];
   for (const [k, v] of Object.entries(report.ratios)) {
     const said = ratioLine(k, v, ratioField(report.workload));
     if (said) out.push(said);

@@ -54,7 +54,11 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
   const stopPhases = phases && setTracing ? followPhases(phases, nowNs, (on) => setTracing(on)) : null;
   try {
     if (phases && !setTracing) throw new Error('the guest cannot trace: --trace alternate needs the daemon tracing when the guest connects');
-    const result = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    // The workload process's own share of the path's CPU (cpu-cost.ts): its run, not Node's start-up.
+    const cpu0 = process.cpuUsage();
+    const result: WorkloadResult = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    const cpu = process.cpuUsage(cpu0);
+    result.cpu_us = cpu.user + cpu.system;
     if (spec.label) result.path = spec.label;
     result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);
