@@ -24,6 +24,7 @@ export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where 
     const watch = startCpuWatch(others);
     const r = await runWorkloadProcess(s.runId, spec, where, intake, s.env.signal);
     const otherUs = watch();
+    if (process.env.DBG_CPU) s.log(`cpu: workload ${r.cpu_us} others ${otherUs} ops ${opsOf(s.o.workload, r)}`);
     const ops = r.verified ? opsOf(s.o.workload, r) : 0;
     if (others.unknown) r.notes.push(`cpu_us_per_op is not given: ${others.unknown}`);
     r.cpu_us_per_op = r.cpu_us !== undefined && otherUs !== null && !others.unknown && ops > 0 ? Math.round(((r.cpu_us + otherUs) / ops) * 10) / 10 : null;
