@@ -1,28 +1,16 @@
 // `cpu_us_per_op`: the CPU time all processes of a path spend per operation (a round trip for rr and
 // udp-rr, a connection for crr, 64 KiB for stream and inter-guest), because on a loaded host the CPU a path
-// burns is what its users pay. The workload process measures its own CPU over its run (worker.ts); the
-// path's other processes (the bench server, the daemon, the device model in this process) are read from
-// /proc/PID/stat, or process.cpuUsage() for this process, from the workload's start to its end.
+// burns is what its users pay. The workload process measures it over the same time as its figures (after
+// the warm-up of a latency workload: a fresh process's first operations compile code): its own CPU from
+// process.cpuUsage(), the path's other processes (the bench server, the daemon, the device model in the
+// runner) from /proc/PID/stat, which the workload sees from a guest namespace too (same pid namespace).
 
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { nowNs, warmUpSeconds } from './latency';
+import type { WorkloadResult } from './workload-result';
 
 /** The kernel's USER_HZ: /proc/PID/stat counts CPU time in these ticks (100 on every mainstream Linux). */
 const TICKS_PER_S = 100;
-
-/** What one op of a workload is, from its result's counts. */
-const OPS: Record<string, (r: { calls: number; bytes: number }) => number> = {
-  rr: (r) => r.calls / 2,
-  'udp-rr': (r) => r.calls / 2,
-  crr: (r) => r.calls / 4,
-  stream: (r) => r.bytes / 65536,
-  'inter-guest': (r) => r.bytes / 65536,
-};
-
-export function opsOf(workload: string, r: { calls: number; bytes: number }): number {
-  const op = OPS[workload];
-  if (!op) throw new Error(`no op is defined for workload '${workload}'`);
-  return op(r);
-}
 
 /** utime + stime of a process in µs, or null when it is gone (or not Linux). */
 export function processCpuUs(pid: number): number | null {
@@ -35,11 +23,6 @@ export function processCpuUs(pid: number): number | null {
   } catch {
     return null;
   }
-}
-
-function selfCpuUs(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
 }
 
 /**
@@ -77,28 +60,58 @@ export function unixListenerPid(path: string): number | null {
   return null;
 }
 
-/** The processes of a path besides its workload process: pids read from /proc, and whether this process is one. */
+/** The processes of a path besides its workload process, and why their CPU cannot be told when it cannot. */
 export interface PathProcesses {
   pids: number[];
-  self: boolean;
-  /** Why the path's CPU cannot be told (a daemon whose process is unknown); the figure is null then. */
   unknown?: string;
 }
 
-/** The CPU the path's other processes spend between start() and its end(); null when one of them vanished. */
-export function startCpuWatch(p: PathProcesses): () => number | null {
-  const read = (): number | null => {
-    let sum = p.self ? selfCpuUs() : 0;
-    for (const pid of p.pids) {
-      const us = processCpuUs(pid);
-      if (us === null) return null;
-      sum += us;
-    }
-    return sum;
-  };
-  const before = read();
-  return () => {
-    const after = read();
-    return before === null || after === null ? null : after - before;
-  };
+/** This process's CPU and that of `pids`, in µs; null once one of them is gone. */
+export function pathCpuUs(pids: readonly number[]): number | null {
+  const own = process.cpuUsage();
+  let sum = own.user + own.system;
+  for (const pid of pids) {
+    const us = processCpuUs(pid);
+    if (us === null) return null;
+    sum += us;
+  }
+  return sum;
+}
+
+interface Reading {
+  us: number | null;
+  ns: number;
+}
+
+/** A stream is counted per this many bytes. */
+const STREAM_OP_BYTES = 64 * 1024;
+
+/**
+ * The path's CPU over a workload's run, started when the run starts: per op from the end of the warm-up
+ * for a latency workload (the time its figures cover), per 64 KiB over the whole run for a stream.
+ */
+export class CpuWindow {
+  private readonly start: Reading;
+  private warm: Reading | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pids: readonly number[], seconds: number) {
+    this.start = this.read();
+    this.timer = setTimeout(() => (this.warm = this.read()), warmUpSeconds(seconds) * 1000);
+    this.timer.unref();
+  }
+
+  private read(): Reading {
+    return { us: pathCpuUs(this.pids), ns: nowNs() };
+  }
+
+  /** µs per op (one decimal) for the run's result; null when a process vanished or nothing was done. */
+  perOp(r: Pick<WorkloadResult, 'ops_per_s' | 'bytes'>): number | null {
+    clearTimeout(this.timer);
+    const end = this.read();
+    const from = r.ops_per_s !== null ? this.warm : this.start;
+    if (!from || from.us === null || end.us === null) return null;
+    const ops = r.ops_per_s !== null ? (r.ops_per_s * (end.ns - from.ns)) / 1e9 : r.bytes / STREAM_OP_BYTES;
+    return ops > 0 ? Math.round(((end.us - from.us) / ops) * 10) / 10 : null;
+  }
 }

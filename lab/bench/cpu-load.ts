@@ -5,11 +5,12 @@
 // once its deadline has passed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { RUN_ENV } from './workload-process';
 
 /** More burners than this is no longer "a busy machine" but a benchmark of the scheduler. */
 export const MAX_LOAD = 32;
-/** Every burner's command line carries this word, so that a leftover can be found (test/lab/bench-load.test.ts). */
+/** Every burner's command line carries this word and its run's id, so that a leftover can be found. */
 export const LOAD_MARK = 'linsock-load';
 
 // Spins in slices of about a millisecond; between slices it checks that the parent that started it is
@@ -66,4 +67,19 @@ export class CpuLoad {
       });
     }));
   }
+}
+
+/** The pids of the burners of run `runId` still running on this machine (none once a run has ended). */
+export function runningBurners(runId: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(LOAD_MARK) && argv.includes(runId)) found.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

@@ -78,7 +78,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       }
     }
     const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: [serverPid], self: path === 'emulated' };
+    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
     const r = await measurePath(s, spec, where, intake, others);
     log(`linsock bench:   ${describe(r)}`);
     results.push(r);

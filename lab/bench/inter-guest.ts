@@ -72,7 +72,7 @@ function direct(s: BenchScope): Prepare {
     const server = await startServerProcess(s.runId, [LOOPBACK], null);
     cleanups.push(() => stop(server.child));
     const spec = { ...streamSpec(s, 'direct', 'direct', LOOPBACK, server.ports.sink), guest: 'host' };
-    return { spec, where: null, others: { pids: [server.child.pid as number], self: false } };
+    return { spec, where: null, others: { pids: [server.child.pid as number] } };
   };
 }
 
@@ -85,7 +85,7 @@ function emulated(s: BenchScope): Prepare {
     cleanups.push(() => stop(server.child));
     const spec = { ...streamSpec(s, 'emulated', 'emulated', a.address, server.ports.sink), guest: 'emu' };
     spec.ranIn = `${emulatedRanIn(e, e.guest.netns)} -> ${a.guest.netns} across the switch`;
-    return { spec, where: { run: lab, guest: e.guest }, others: { pids: [server.child.pid as number], self: true } };
+    return { spec, where: { run: lab, guest: e.guest }, others: { pids: [server.child.pid as number, process.pid] } };
   };
 }
 

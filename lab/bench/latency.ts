@@ -33,6 +33,11 @@ export function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/** How long a latency workload of `seconds` warms up before its operations count. */
+export function warmUpSeconds(seconds: number): number {
+  return Math.min(0.5, seconds * 0.1);
+}
+
 /**
  * One request/response workload's clock: when it ends, and the latencies it keeps. Samples count from the
  * end of a warm-up (a tenth of the run, at most 0.5 s): the first operations of a fresh process run cold
@@ -46,7 +51,7 @@ export class LatencyRun {
   constructor(seconds: number) {
     const t0 = nowNs();
     this.deadline = t0 + seconds * 1e9;
-    this.warm = t0 + Math.min(0.5, seconds * 0.1) * 1e9;
+    this.warm = t0 + warmUpSeconds(seconds) * 1e9;
   }
 
   /** Keeps one operation's latency if `atNs` (the moment the workload judges it by) is past the warm-up. */

@@ -1,5 +1,6 @@
-// One path's measurement: the CPU load of `--load N` around it, the workload process, and the CPU all of
-// the path's processes spent per op. Which processes count (README, Performance):
+// One path's measurement: the CPU load of `--load N` around it, and the workload process, told which of
+// the path's processes its cpu_us_per_op counts besides itself (cpu-cost.ts). Which processes count
+// (README, Performance):
 //   direct     the workload process and the bench server
 //   delegated  those and linsockd: this process when the daemon runs in it (the bench's own, or the one
 //              `linsock start` hosts), else the process listening on `--daemon`'s socket
@@ -8,7 +9,7 @@
 
 import type { BenchScope } from './bench-scope';
 import { CpuLoad } from './cpu-load';
-import { opsOf, startCpuWatch, unixListenerPid, type PathProcesses } from './cpu-cost';
+import { unixListenerPid, type PathProcesses } from './cpu-cost';
 import type { CallIntake } from './recording';
 import type { WorkerSpec } from './worker';
 import type { WorkloadResult } from './workload-result';
@@ -18,16 +19,12 @@ import { runWorkloadProcess, type Where } from './workload-process';
 const LOAD_GRACE_S = 90;
 
 export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where | null, intake: CallIntake | null, others: PathProcesses): Promise<WorkloadResult> {
+  if (!others.unknown) spec.cpuPids = others.pids;
   const load = s.o.load ? await CpuLoad.start(s.o.load, s.o.seconds + LOAD_GRACE_S, s.runId) : null;
   try {
     if (load) s.log(`linsock bench:   with ${load.count} CPU-bound processes running (pids ${load.pids.join(', ')})`);
-    const watch = startCpuWatch(others);
     const r = await runWorkloadProcess(s.runId, spec, where, intake, s.env.signal);
-    const otherUs = watch();
-    if (process.env.DBG_CPU) s.log(`cpu: workload ${r.cpu_us} others ${otherUs} ops ${opsOf(s.o.workload, r)}`);
-    const ops = r.verified ? opsOf(s.o.workload, r) : 0;
     if (others.unknown) r.notes.push(`cpu_us_per_op is not given: ${others.unknown}`);
-    r.cpu_us_per_op = r.cpu_us !== undefined && otherUs !== null && !others.unknown && ops > 0 ? Math.round(((r.cpu_us + otherUs) / ops) * 10) / 10 : null;
     return r;
   } finally {
     await load?.stop();
@@ -39,9 +36,7 @@ export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where 
  * else the process listening on the daemon's guest socket.
  */
 export function delegatedProcesses(guestSocket: string, ownDaemon: boolean, pids: number[]): PathProcesses {
-  if (ownDaemon) return { pids, self: true };
-  const pid = unixListenerPid(guestSocket);
-  if (pid === process.pid) return { pids, self: true };
-  if (pid === null) return { pids, self: false, unknown: `the process of the daemon on ${guestSocket} cannot be found in /proc` };
-  return { pids: [...pids, pid], self: false };
+  const daemon = ownDaemon ? process.pid : unixListenerPid(guestSocket);
+  if (daemon === null) return { pids, unknown: `the process of the daemon on ${guestSocket} cannot be found in /proc` };
+  return { pids: [...pids, daemon] };
 }

@@ -12,6 +12,7 @@ import { runUdpRr } from './workloads/udp-rr';
 import type { WorkloadResult, WorkloadTarget } from './workload-result';
 import { followPhases } from './trace-phases';
 import { nowNs } from './latency';
+import { CpuWindow } from './cpu-cost';
 
 export type WorkerWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
 
@@ -25,6 +26,8 @@ export interface WorkerSpec {
   channel?: string;
   guest?: string;
   trace: boolean;
+  /** The path's processes besides this one whose CPU counts in cpu_us_per_op (cpu-cost.ts); null figure without. */
+  cpuPids?: number[];
   /** Record the workload's own calls onto the call log (direct and emulated), stamped with this run id. */
   record?: { run: string };
   ranIn: string;
@@ -54,11 +57,9 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
   const stopPhases = phases && setTracing ? followPhases(phases, nowNs, (on) => setTracing(on)) : null;
   try {
     if (phases && !setTracing) throw new Error('the guest cannot trace: --trace alternate needs the daemon tracing when the guest connects');
-    // The workload process's own share of the path's CPU (cpu-cost.ts): its run, not Node's start-up.
-    const cpu0 = process.cpuUsage();
+    const cpu = spec.cpuPids ? new CpuWindow(spec.cpuPids, spec.target.seconds) : null;
     const result: WorkloadResult = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
-    const cpu = process.cpuUsage(cpu0);
-    result.cpu_us = cpu.user + cpu.system;
+    result.cpu_us_per_op = cpu ? cpu.perOp(result) : null;
     if (spec.label) result.path = spec.label;
     result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);

@@ -9,8 +9,6 @@ export interface WorkloadResult extends BenchResult {
   notes: string[];
   /** Bytes per tracing phase (stream with `--trace alternate`). */
   phases?: PhaseBytes[];
-  /** The workload process's own CPU time over its run, µs (the runner adds the path's other processes). */
-  cpu_us?: number;
 }
 
 export interface WorkloadTarget {
