@@ -63,13 +63,15 @@ export function unixListenerPid(path: string): number | null {
 /** The processes of a path besides its workload process, and why their CPU cannot be told when it cannot. */
 export interface PathProcesses {
   pids: number[];
+  /** The daemon's among `pids` (delegated paths), whose CPU a run of several guests also gives alone. */
+  daemon?: number;
   unknown?: string;
 }
 
-/** This process's CPU and that of `pids`, in µs; null once one of them is gone. */
-export function pathCpuUs(pids: readonly number[]): number | null {
-  const own = process.cpuUsage();
-  let sum = own.user + own.system;
+/** This process's CPU (unless `own` is false) and that of `pids`, in µs; null once one of them is gone. */
+export function pathCpuUs(pids: readonly number[], own = true): number | null {
+  const mine = own ? process.cpuUsage() : { user: 0, system: 0 };
+  let sum = mine.user + mine.system;
   for (const pid of pids) {
     const us = processCpuUs(pid);
     if (us === null) return null;
@@ -95,14 +97,15 @@ export class CpuWindow {
   private warm: Reading | null = null;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: readonly number[], seconds: number) {
+  /** `own` false: `pids` alone, without this process (the daemon's share of a run, guest-fleet.ts). */
+  constructor(private readonly pids: readonly number[], seconds: number, private readonly own = true) {
     this.start = this.read();
     this.timer = setTimeout(() => (this.warm = this.read()), warmUpSeconds(seconds) * 1000);
     this.timer.unref();
   }
 
   private read(): Reading {
-    return { us: pathCpuUs(this.pids), ns: nowNs() };
+    return { us: pathCpuUs(this.pids, this.own), ns: nowNs() };
   }
 
   /** µs per op (one decimal) for the run's result; null when a process vanished or nothing was done. */

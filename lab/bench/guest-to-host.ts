@@ -61,6 +61,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       trace: o.trace,
       record: sink && path !== 'delegated' ? { run: s.runId } : undefined,
       ranIn: 'host',
+      guests: o.guests,
     };
     log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
     let where: Where | null = null;

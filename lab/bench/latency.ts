@@ -20,6 +20,18 @@ export class LatencySamples {
     this.values[this.n++] = ns;
   }
 
+  /** All of `parts`' samples in one (the percentiles over several guests' round trips). */
+  static merged(parts: readonly LatencySamples[]): LatencySamples {
+    const all = new LatencySamples();
+    const n = parts.reduce((sum, p) => sum + p.n, 0);
+    all.values = new Float64Array(Math.max(1024, n));
+    for (const p of parts) {
+      all.values.set(p.values.subarray(0, p.n), all.n);
+      all.n += p.n;
+    }
+    return all;
+  }
+
   /** The p-th percentile (0..100) in µs, nearest rank; null without samples. */
   percentileUs(p: number): number | null {
     if (this.n === 0) return null;
@@ -46,9 +58,8 @@ export function warmUpSeconds(seconds: number): number {
 export class LatencyRun {
   readonly deadline: number;
   private readonly warm: number;
-  private readonly samples = new LatencySamples();
-
-  constructor(seconds: number) {
+  /** `samples`: where the kept latencies go, when the caller wants them beyond the summary (guest-fleet.ts). */
+  constructor(seconds: number, private readonly samples = new LatencySamples()) {
     const t0 = nowNs();
     this.deadline = t0 + seconds * 1e9;
     this.warm = t0 + warmUpSeconds(seconds) * 1e9;

@@ -20,6 +20,7 @@ const LOAD_GRACE_S = 90;
 
 export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where | null, intake: CallIntake | null, others: PathProcesses): Promise<WorkloadResult> {
   if (!others.unknown) spec.cpuPids = others.pids;
+  if (spec.guests !== undefined && others.daemon !== undefined) spec.daemonPid = others.daemon;
   const load = s.o.load ? await CpuLoad.start(s.o.load, s.o.seconds + LOAD_GRACE_S, s.runId) : null;
   try {
     if (load) s.log(`linsock bench:   with ${load.count} CPU-bound processes running (pids ${load.pids.join(', ')})`);
@@ -38,5 +39,5 @@ export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where 
 export function delegatedProcesses(guestSocket: string, ownDaemon: boolean, pids: number[]): PathProcesses {
   const daemon = ownDaemon ? process.pid : unixListenerPid(guestSocket);
   if (daemon === null) return { pids, unknown: `the process of the daemon on ${guestSocket} cannot be found in /proc` };
-  return { pids: [...pids, daemon] };
+  return { pids: [...pids, daemon], daemon };
 }

@@ -13,6 +13,7 @@ import type { WorkloadResult, WorkloadTarget } from './workload-result';
 import { followPhases } from './trace-phases';
 import { nowNs } from './latency';
 import { CpuWindow } from './cpu-cost';
+import { runFleet } from './guest-fleet';
 
 export type WorkerWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
 
@@ -28,6 +29,10 @@ export interface WorkerSpec {
   trace: boolean;
   /** The path's processes besides this one whose CPU counts in cpu_us_per_op (cpu-cost.ts); null figure without. */
   cpuPids?: number[];
+  /** `--guests N`: N guests run the workload at once, one row for all (guest-fleet.ts). */
+  guests?: number;
+  /** With guests on the delegated path: linsockd's process, whose CPU alone gives daemon_cpu_us_per_op. */
+  daemonPid?: number;
   /** Record the workload's own calls onto the call log (direct and emulated), stamped with this run id. */
   record?: { run: string };
   ranIn: string;
@@ -36,6 +41,7 @@ export interface WorkerSpec {
 const RUNNERS = { stream: runStream, rr: runRr, crr: runCrr, 'udp-rr': runUdpRr } as const;
 
 export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
+  if (spec.guests !== undefined) return runFleet(spec);
   const run = RUNNERS[spec.workload];
   if (!run) throw new Error(`unknown workload '${String(spec.workload)}'`);
   let factory: SocketFactory;
