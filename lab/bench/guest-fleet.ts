@@ -11,7 +11,7 @@ import { LatencySamples } from './latency';
 import { delegatedFactory, directFactory, type SocketFactory } from './socket-factory';
 import { STREAM_WRITE_BYTES, runStream } from './workloads/stream';
 import { runRr } from './workloads/rr';
-import type { WorkerSpec } from './worker';
+import type { WorkerSpec } from './worker-spec';
 import type { WorkloadResult } from './workload-result';
 
 /** `--guests N` at most: the daemon's own limit on guests connected at once (daemon/limits.ts). */
