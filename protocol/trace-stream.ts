@@ -76,6 +76,21 @@ export interface BenchResult {
   calls: number;
   bytes: number;
   verified: boolean;
+  /**
+   * CPU µs that all processes of the path spent per op (a round trip for rr and udp-rr, a connection for
+   * crr, 64 KiB for stream and inter-guest); null when they cannot all be measured. Absent in `--guest vm`.
+   */
+  cpu_us_per_op?: number | null;
+  /** `linsock bench --guests N`: how many guests ran the workload at once on this path (one process, a channel each). */
+  guests?: number;
+  /** With guests: the operations of the measured span (round trips; 64 KiB writes for stream) over all guests. */
+  ops?: number;
+  /** With guests: each guest's share of `ops`, in guest order (they sum to `ops`). */
+  guest_ops?: number[];
+  /** With guests: CPU µs of linsockd's process alone per op over the measured span (null on direct, or unmeasurable). */
+  daemon_cpu_us_per_op?: number | null;
+  /** With guests: fairness, the busiest guest's ops over the idlest's (≥ 1; null when a guest did none). */
+  busiest_to_idlest?: number | null;
 }
 /** What `linsock bench --trace alternate` measures: delegated stream with tracing off and on in phases. */
 export interface TraceOverhead {
@@ -101,6 +116,10 @@ export interface BenchReport {
   unavailable?: Record<string, string>;
   /** With `--trace alternate`. */
   trace_overhead?: TraceOverhead;
+  /** `linsock bench --load N`: the CPU-bound processes that ran during each path's measurement (0: none). */
+  load?: number;
+  /** `linsock bench --guests N`: the guests per path that ran at once (absent: one, the classic run). */
+  guests?: number;
 }
 
 export type ServerMessage =

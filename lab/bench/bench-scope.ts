@@ -7,6 +7,8 @@ import { MAX_BUSY_POLL_US, type TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
 import type { DeviceCounters, EmulatedPath } from '../emulated';
 import type { FrameLog, LinkStats } from './recording';
+import { MAX_LOAD } from './cpu-load';
+import { FLEET_WORKLOADS, MAX_GUESTS } from './guest-fleet';
 import type { BenchServerPorts } from './server';
 import type { WorkloadResult } from './workload-result';
 
@@ -24,6 +26,10 @@ export interface BenchOptions {
    * bench's own daemon and the guest at once, and the report's trace_overhead compares the phases.
    */
   tracePhaseMs?: number;
+  /** `--load N`: N CPU-bound processes run during each path's measurement (cpu-load.ts); none when absent. */
+  load?: number;
+  /** `--guests N`: N guests per path run the workload at once, against one daemon on delegated (guest-fleet.ts). */
+  guests?: number;
 }
 
 export interface BenchEnv {
@@ -80,6 +86,14 @@ export function validateOptions(o: BenchOptions): void {
   if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
   if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
+  if (o.load !== undefined && !(Number.isSafeInteger(o.load) && o.load >= 0 && o.load <= MAX_LOAD)) throw new BenchUsageError(`load must be 0..${MAX_LOAD} CPU-bound processes, got ${o.load}`);
+  if (o.guests !== undefined) {
+    if (!(Number.isSafeInteger(o.guests) && o.guests >= 1 && o.guests <= MAX_GUESTS)) throw new BenchUsageError(`guests must be 1..${MAX_GUESTS}, got ${o.guests}`);
+    if (!(FLEET_WORKLOADS as readonly string[]).includes(o.workload)) throw new BenchUsageError(`--guests runs the ${FLEET_WORKLOADS.join(' or ')} workload, not '${o.workload}'`);
+    const others = o.paths.filter((p) => p !== 'direct' && p !== 'delegated');
+    if (others.length) throw new BenchUsageError(`--guests runs on direct and delegated; '${others.join(', ')}' has no many-guest form`);
+    if (o.tracePhaseMs !== undefined) throw new BenchUsageError('--trace alternate measures one guest: it does not go with --guests');
+  }
   if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
   if (o.tracePhaseMs !== undefined) {
     if (!o.trace || o.workload !== 'stream' || o.paths.length !== 1 || o.paths[0] !== 'delegated') throw new BenchUsageError('--trace alternate measures the stream workload on the delegated path alone (--workload stream --paths delegated)');

@@ -14,7 +14,9 @@ import { describe, emulatedRanIn, unavailableRow } from './rows';
 import { followPhases, type TracePhases } from './trace-phases';
 import type { WorkerSpec, WorkerWorkload } from './worker';
 import type { WorkloadResult } from './workload-result';
-import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import { startServerProcess, stop, type Where } from './workload-process';
+import { delegatedProcesses, measurePath } from './measure-path';
+import type { PathProcesses } from './cpu-cost';
 
 /** One bench server on the host, one workload process per path. */
 export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Promise<WorkloadResult[]> {
@@ -26,6 +28,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
   const portOf = (p: { sink: number; echo: number; udpEcho: number }): number => (workload === 'stream' ? p.sink : workload === 'udp-rr' ? p.udpEcho : p.echo);
   const loop = server.ports.hosts[0]!;
   let channel = env.daemonGuestPath;
+  const serverPid = server.child.pid as number;
   let phases: TracePhases | null = null;
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
@@ -58,6 +61,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       trace: o.trace,
       record: sink && path !== 'delegated' ? { run: s.runId } : undefined,
       ranIn: 'host',
+      guests: o.guests,
     };
     log(`linsock bench: ${o.workload} on ${path} for ${o.seconds} s ...`);
     let where: Where | null = null;
@@ -75,7 +79,8 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       }
     }
     const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const r = await runWorkloadProcess(s.runId, spec, where, intake, env.signal);
+    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
+    const r = await measurePath(s, spec, where, intake, others);
     log(`linsock bench:   ${describe(r)}`);
     results.push(r);
   }

@@ -10,7 +10,9 @@ import type { TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
 import { CallIntake } from './recording';
 import { startBenchDaemon } from './bench-daemon';
-import { runWorkloadProcess, startServerProcess, stop, type Where } from './workload-process';
+import { startServerProcess, stop, type Where } from './workload-process';
+import { delegatedProcesses, measurePath } from './measure-path';
+import type { PathProcesses } from './cpu-cost';
 import type { BenchScope } from './bench-scope';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
 import type { WorkerSpec } from './worker';
@@ -40,6 +42,8 @@ function streamSpec(s: BenchScope, path: WorkerSpec['path'], label: string, host
 interface Prepared {
   spec: WorkerSpec;
   where: Where | null;
+  /** The path's processes besides the workload's, whose CPU counts for it. */
+  others: PathProcesses;
 }
 
 /** Sets one path up; what it starts goes into `cleanups`, which the step runs in reverse. */
@@ -50,12 +54,12 @@ async function step(s: BenchScope, sink: TraceSink | null, label: string, prepar
   s.log(`linsock bench: inter-guest on ${label} for ${s.o.seconds} s ...`);
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const { spec, where } = await prepare(cleanups);
+    const { spec, where, others } = await prepare(cleanups);
     // The workload records its own calls (direct, emulated); delegated ones reach the sink through the daemon.
     const recorded = sink && spec.path !== 'delegated';
     if (recorded) spec.record = { run: s.runId };
     const intake = recorded ? new CallIntake(sink, spec.path === 'emulated' ? s.frames : null) : null;
-    const r = await runWorkloadProcess(s.runId, spec, where, intake, s.env.signal);
+    const r = await measurePath(s, spec, where, intake, others);
     s.log(`linsock bench:   ${describe(r)}`);
     return r;
   } finally {
@@ -68,7 +72,7 @@ function direct(s: BenchScope): Prepare {
     const server = await startServerProcess(s.runId, [LOOPBACK], null);
     cleanups.push(() => stop(server.child));
     const spec = { ...streamSpec(s, 'direct', 'direct', LOOPBACK, server.ports.sink), guest: 'host' };
-    return { spec, where: null };
+    return { spec, where: null, others: { pids: [server.child.pid as number] } };
   };
 }
 
@@ -81,7 +85,7 @@ function emulated(s: BenchScope): Prepare {
     cleanups.push(() => stop(server.child));
     const spec = { ...streamSpec(s, 'emulated', 'emulated', a.address, server.ports.sink), guest: 'emu' };
     spec.ranIn = `${emulatedRanIn(e, e.guest.netns)} -> ${a.guest.netns} across the switch`;
-    return { spec, where: { run: lab, guest: e.guest } };
+    return { spec, where: { run: lab, guest: e.guest }, others: { pids: [server.child.pid as number, process.pid] } };
   };
 }
 
@@ -108,6 +112,6 @@ function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | '
     const spec: WorkerSpec = { ...streamSpec(s, 'delegated', label, LOOPBACK, server.ports.sink), channel, guest: `${s.runId}-${tag}b` };
     const inNs = (w: Where | null): string => (w ? `netns ${w.guest.netns} (lo only)` : `host (no namespace: ${s.labWhy})`);
     spec.ranIn = `${inNs(whereB)} -> ${inNs(whereA)} through linsockd, shortcut ${shortcut ? 'on' : 'off'}`;
-    return { spec, where: whereB };
+    return { spec, where: whereB, others: delegatedProcesses(channel, channel !== s.env.daemonGuestPath, [server.child.pid as number]) };
   };
 }

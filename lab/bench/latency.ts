@@ -20,6 +20,18 @@ export class LatencySamples {
     this.values[this.n++] = ns;
   }
 
+  /** All of `parts`' samples in one (the percentiles over several guests' round trips). */
+  static merged(parts: readonly LatencySamples[]): LatencySamples {
+    const all = new LatencySamples();
+    const n = parts.reduce((sum, p) => sum + p.n, 0);
+    all.values = new Float64Array(Math.max(1024, n));
+    for (const p of parts) {
+      all.values.set(p.values.subarray(0, p.n), all.n);
+      all.n += p.n;
+    }
+    return all;
+  }
+
   /** The p-th percentile (0..100) in µs, nearest rank; null without samples. */
   percentileUs(p: number): number | null {
     if (this.n === 0) return null;
@@ -33,6 +45,11 @@ export function nowNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+/** How long a latency workload of `seconds` warms up before its operations count. */
+export function warmUpSeconds(seconds: number): number {
+  return Math.min(0.5, seconds * 0.1);
+}
+
 /**
  * One request/response workload's clock: when it ends, and the latencies it keeps. Samples count from the
  * end of a warm-up (a tenth of the run, at most 0.5 s): the first operations of a fresh process run cold
@@ -41,12 +58,11 @@ export function nowNs(): number {
 export class LatencyRun {
   readonly deadline: number;
   private readonly warm: number;
-  private readonly samples = new LatencySamples();
-
-  constructor(seconds: number) {
+  /** `samples`: where the kept latencies go, when the caller wants them beyond the summary (guest-fleet.ts). */
+  constructor(seconds: number, private readonly samples = new LatencySamples()) {
     const t0 = nowNs();
     this.deadline = t0 + seconds * 1e9;
-    this.warm = t0 + Math.min(0.5, seconds * 0.1) * 1e9;
+    this.warm = t0 + warmUpSeconds(seconds) * 1e9;
   }
 
   /** Keeps one operation's latency if `atNs` (the moment the workload judges it by) is past the warm-up. */

@@ -4,7 +4,7 @@
 // BenchReport from their rows. With a sink it publishes the run's RunInfo and the emulated frames; the
 // steps publish the workloads' calls. Whatever the run started is undone however it ends.
 
-import type { BenchReport, RunInfo } from '../../protocol';
+import type { BenchReport, BenchResult, RunInfo } from '../../protocol';
 import { DEFAULT_BUSY_POLL_US, TraceHub, type TraceSink } from '../../daemon';
 import { LabRun, NamespacesUnavailable } from '../netns';
 import { emulatedPathSupport, startEmulatedPath } from '../emulated';
@@ -117,6 +117,19 @@ function runInfo(s: BenchScope): RunInfo {
   };
 }
 
+/** A result as the report gives it: the contract's fields, and with --guests the fleet's. */
+function reportRow(r: WorkloadResult): BenchResult {
+  const row: BenchResult = { path: r.path, mb_per_s: r.mb_per_s, p50_us: r.p50_us, p99_us: r.p99_us, ops_per_s: r.ops_per_s, calls: r.calls, bytes: r.bytes, verified: r.verified, cpu_us_per_op: r.cpu_us_per_op ?? null };
+  if (r.guests !== undefined) {
+    row.guests = r.guests;
+    row.ops = r.ops ?? 0;
+    row.guest_ops = r.guest_ops ?? [];
+    row.daemon_cpu_us_per_op = r.daemon_cpu_us_per_op ?? null;
+    row.busiest_to_idlest = r.busiest_to_idlest ?? null;
+  }
+  return row;
+}
+
 function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
   const metric = ratioMetric(s.o.workload);
   const by = (p: string): WorkloadResult | undefined => results.find((r) => r.path === p);
@@ -132,9 +145,11 @@ function assemble(s: BenchScope, results: WorkloadResult[]): BenchReport {
     workload: s.o.workload,
     mode: s.o.paths.includes('emulated') ? s.mode : null,
     mtu: e ? e.mtu : loopbackMtu(),
-    results: results.map((r) => ({ path: r.path, mb_per_s: r.mb_per_s, p50_us: r.p50_us, p99_us: r.p99_us, ops_per_s: r.ops_per_s, calls: r.calls, bytes: r.bytes, verified: r.verified })),
+    results: results.map(reportRow),
     ratios,
+    load: s.o.load ?? 0,
   };
+  if (s.o.guests !== undefined) report.guests = s.o.guests;
   if (s.o.paths.includes('emulated')) report.offloads = e ? [...e.offloads] : null;
   if (s.emulatedWhy) report.unavailable = { emulated: s.emulatedWhy };
   const phased = by('delegated')?.phases;

@@ -9,30 +9,19 @@ import { runStream } from './workloads/stream';
 import { runRr } from './workloads/rr';
 import { runCrr } from './workloads/crr';
 import { runUdpRr } from './workloads/udp-rr';
-import type { WorkloadResult, WorkloadTarget } from './workload-result';
+import type { WorkloadResult } from './workload-result';
+import type { WorkerSpec } from './worker-spec';
 import { followPhases } from './trace-phases';
 import { nowNs } from './latency';
+import { CpuWindow } from './cpu-cost';
+import { runFleet } from './guest-fleet';
 
-export type WorkerWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
-
-export interface WorkerSpec {
-  workload: WorkerWorkload;
-  path: 'direct' | 'delegated' | 'emulated';
-  /** The row's name in the report (e.g. `delegated-kernel`); `path` when absent. */
-  label?: string;
-  target: WorkloadTarget;
-  /** The daemon's guest socket, for `delegated`. */
-  channel?: string;
-  guest?: string;
-  trace: boolean;
-  /** Record the workload's own calls onto the call log (direct and emulated), stamped with this run id. */
-  record?: { run: string };
-  ranIn: string;
-}
+export type { WorkerSpec, WorkerWorkload } from './worker-spec';
 
 const RUNNERS = { stream: runStream, rr: runRr, crr: runCrr, 'udp-rr': runUdpRr } as const;
 
 export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
+  if (spec.guests !== undefined) return runFleet(spec);
   const run = RUNNERS[spec.workload];
   if (!run) throw new Error(`unknown workload '${String(spec.workload)}'`);
   let factory: SocketFactory;
@@ -54,7 +43,9 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
   const stopPhases = phases && setTracing ? followPhases(phases, nowNs, (on) => setTracing(on)) : null;
   try {
     if (phases && !setTracing) throw new Error('the guest cannot trace: --trace alternate needs the daemon tracing when the guest connects');
-    const result = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    const cpu = spec.cpuPids ? new CpuWindow(spec.cpuPids, spec.target.seconds) : null;
+    const result: WorkloadResult = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
+    result.cpu_us_per_op = cpu ? cpu.perOp(result) : null;
     if (spec.label) result.path = spec.label;
     result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);

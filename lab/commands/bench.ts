@@ -1,23 +1,28 @@
 // `linsock bench --workload W --paths P1,P2 [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio]
-// [--busy-poll-us N] [--json] [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
+// [--busy-poll-us N] [--load N] [--guests N] [--json] [--daemon GUEST_SOCKET]`: the contract in DESIGN.md. With --json, one BenchReport object on stdout;
 // without, a table. Progress goes to stderr. A path that cannot run here (emulated without namespaces)
 // is a row of nulls with `verified: false`, its reason in the report's `unavailable` and on stderr; the
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
 // `--trace alternate` (stream on delegated alone) pauses and resumes tracing in phases of 500 ms, in the
 // daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
 // `--program iperf3` runs the real iperf3 on direct and delegated instead of a workload (lab/run/).
+// `--load N` runs N CPU-bound processes during each path's measurement (lab/bench/cpu-load.ts).
+// `--guests N` (rr or stream; direct and delegated) runs N guests at once per path, against one daemon on
+// delegated; each row then gives the fleet's figures, daemon CPU per op and fairness (lab/bench/guest-fleet.ts).
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
 import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
 import { runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
+import { MAX_LOAD } from '../bench/cpu-load';
+import { FLEET_WORKLOADS, MAX_GUESTS } from '../bench/guest-fleet';
 import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
 import type { RunPath } from '../run/run-program';
 import { formatVmTable, runVmBench, VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -30,6 +35,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       daemon: { type: 'string' },
       'busy-poll-us': { type: 'string' },
+      load: { type: 'string', default: '0' },
+      guests: { type: 'string' },
       guest: { type: 'string', default: 'ns' },
       program: { type: 'string' },
     },
@@ -48,12 +55,22 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
   const busy = values['busy-poll-us'] as string | undefined;
   if (busy !== undefined && !/^\d+$/.test(busy)) problems.push(`--busy-poll-us must be a whole number of microseconds, got '${busy}'`);
+  const load = String(values.load);
+  if (!/^\d+$/.test(load) || Number(load) > MAX_LOAD) problems.push(`--load must be a whole number of CPU-bound processes 0..${MAX_LOAD}, got '${load}'`);
+  const guests = values.guests as string | undefined;
+  if (guests !== undefined) {
+    if (!/^\d+$/.test(guests) || Number(guests) < 1 || Number(guests) > MAX_GUESTS) problems.push(`--guests must be a whole number of guests 1..${MAX_GUESTS}, got '${guests}'`);
+    else if (workload && !(FLEET_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guests runs the ${FLEET_WORKLOADS.join(' or ')} workload, not '${workload}'`);
+    if (values.guest === 'vm') problems.push('--guests runs with --guest ns only');
+    if (values.trace === 'alternate') problems.push('--trace alternate measures one guest: it does not go with --guests');
+  }
   if (values.guest !== 'ns' && values.guest !== 'vm') problems.push(`--guest must be ns or vm, got '${String(values.guest)}'`);
   const paths = String(values.paths ?? (values.guest === 'vm' ? VM_PATHS.join(',') : 'direct,delegated')).split(',').map((p) => p.trim()).filter(Boolean);
   if (values.guest === 'vm') {
     if (workload && !(VM_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guest vm runs ${VM_WORKLOADS.join(', ')}, not '${workload}'`);
     const others = paths.filter((p) => !(VM_PATHS as readonly string[]).includes(p));
     if (others.length) problems.push(`--guest vm compares ${VM_PATHS.join(' and ')}; '${others.join(', ')}' has no VM form`);
+    if (load !== '0') problems.push('--load runs with --guest ns only');
   }
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
@@ -75,6 +92,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
         tracePhaseMs: values.trace === 'alternate' ? DEFAULT_PHASE_MS : undefined,
         mode: values.mode as EmulatedMode,
         busyPollUs: busy === undefined ? undefined : Number(busy),
+        load: Number(load),
+        guests: guests === undefined ? undefined : Number(guests),
       },
       { daemonGuestPath: values.daemon as string | undefined, signal: abort.signal, onProgress: (l) => console.error(l) },
     );
@@ -101,6 +120,7 @@ async function programBench(program: string, values: Record<string, unknown>, se
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
   if (values.workload !== undefined) problems.push('--program replaces --workload: give one of them');
   if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
+  if (values.guests !== undefined || values.load !== '0') problems.push('--program runs one program per path: no --guests or --load');
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;

@@ -11,13 +11,14 @@ function linsock(args: string[]): { code: number | null; stdout: string; stderr:
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified'];
+const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified', 'cpu_us_per_op'];
 
 test('bench --json: stream on direct and delegated, every byte verified, ratio present', () => {
   const r = linsock(['bench', '--workload', 'stream', '--paths', 'direct,delegated', '--seconds', '0.5', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as BenchReport;
-  assert.deepEqual(Object.keys(report), ['workload', 'mode', 'mtu', 'results', 'ratios']);
+  assert.deepEqual(Object.keys(report), ['workload', 'mode', 'mtu', 'results', 'ratios', 'load']);
+  assert.equal(report.load, 0);
   assert.equal(report.workload, 'stream');
   assert.equal(report.mode, null);
   assert.ok(report.mtu > 0);
@@ -27,6 +28,8 @@ test('bench --json: stream on direct and delegated, every byte verified, ratio p
     assert.equal(row.verified, true);
     assert.ok((row.mb_per_s ?? 0) > 0 && row.bytes > 0 && row.calls > 0);
     assert.equal(row.p50_us, null);
+    // CPU µs per 64 KiB of all the path's processes: more than a copy's, less than a second's.
+    assert.ok(typeof row.cpu_us_per_op === 'number' && row.cpu_us_per_op > 1 && row.cpu_us_per_op < 1e6, `${row.path}: cpu_us_per_op ${row.cpu_us_per_op}`);
   }
   const ratio = report.ratios['delegated/direct'];
   assert.ok(typeof ratio === 'number' && ratio > 0);

@@ -16,7 +16,7 @@ import { runBench } from '../../lab/bench/run-bench';
 import { RUN_ENV } from '../../lab/bench/workload-process';
 import { netnsList, linkNames } from './fixtures/lab-state';
 
-const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified'];
+const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified', 'cpu_us_per_op'];
 
 interface Cli {
   code: number | null;
@@ -67,7 +67,7 @@ for (const mode of ['e1000', 'virtio'] as const) {
     const r = await linsock(['bench', '--workload', 'stream', '--paths', 'direct,delegated,emulated', '--mode', mode, '--seconds', '0.5', '--json', '--trace', 'off']);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as BenchReport;
-    assert.deepEqual(Object.keys(report), ['workload', 'mode', 'mtu', 'results', 'ratios', 'offloads']);
+    assert.deepEqual(Object.keys(report), ['workload', 'mode', 'mtu', 'results', 'ratios', 'load', 'offloads']);
     assert.equal(report.mode, mode);
     assert.equal(report.mtu, 1500);
     assert.deepEqual(report.offloads, mode === 'e1000' ? [] : ['csum', 'tso4', 'tso6']);
@@ -76,6 +76,7 @@ for (const mode of ['e1000', 'virtio'] as const) {
       assert.deepEqual(Object.keys(row), FIELDS);
       assert.equal(row.verified, true, `${row.path} verified`);
       assert.ok((row.mb_per_s ?? 0) > 0 && row.bytes > 0 && row.calls > 0);
+      assert.ok(typeof row.cpu_us_per_op === 'number' && row.cpu_us_per_op > 1, `${row.path}: cpu_us_per_op ${row.cpu_us_per_op}`);
     }
     for (const k of ['delegated/direct', 'delegated/emulated']) assert.ok((report.ratios[k] ?? 0) > 0, k);
     assert.match(r.stderr, new RegExp(`emulated: .* in netns lsb-[0-9a-f]{6}-emu \\(TAP ${mode}, MTU 1500`));
@@ -196,7 +197,7 @@ test('without namespaces the emulated path is a row of nulls with the reason, an
   const report = JSON.parse(r.stdout) as BenchReport;
   const [direct, emulated] = report.results;
   assert.ok(direct?.verified && (direct.p50_us ?? 0) > 0);
-  assert.deepEqual(emulated, { path: 'emulated', mb_per_s: null, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: 0, verified: false });
+  assert.deepEqual(emulated, { path: 'emulated', mb_per_s: null, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: 0, verified: false, cpu_us_per_op: null });
   assert.match(report.unavailable?.emulated ?? '', /emulated path unavailable: namespaces disabled by LINSOCK_LAB_NO_NAMESPACES \(simulated by the test\)/);
   assert.equal(report.offloads, null);
   assert.match(r.stderr, /emulated path unavailable: .*; the other paths still run/);

@@ -2,17 +2,18 @@
 // Each echoed byte must be the one sent (the byte value cycles), so the run is verified byte by byte.
 
 import type { SocketFactory } from '../socket-factory';
-import { LatencyRun, nowNs } from '../latency';
+import { LatencyRun, LatencySamples, nowNs } from '../latency';
 import type { WorkloadResult, WorkloadTarget } from '../workload-result';
 
-export async function runRr(f: SocketFactory, t: WorkloadTarget): Promise<Omit<WorkloadResult, 'ranIn'>> {
+/** `kept`: where the round trips past the warm-up go besides the summary (several guests' percentiles). */
+export async function runRr(f: SocketFactory, t: WorkloadTarget, kept = new LatencySamples()): Promise<Omit<WorkloadResult, 'ranIn'>> {
   const sock = await f.connect(t.port, t.host);
   sock.setNoDelay(true);
   const bytes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => Buffer.from([i]));
   let ops = 0;
   let mismatches = 0;
   let sentAt = 0;
-  const run = new LatencyRun(t.seconds);
+  const run = new LatencyRun(t.seconds, kept);
   await new Promise<void>((resolve, reject) => {
     sock.on('error', reject);
     const next = (): void => {
