@@ -23,6 +23,11 @@ export interface CommandDeps {
   log: vscode.LogOutputChannel;
 }
 
+/** Arguments of linsock.clearTrace: `confirm: false` skips the question (tests, other extensions). */
+export interface ClearArgs {
+  confirm?: boolean;
+}
+
 /** Arguments of linsock.connect that skip the URL prompt (tests, links). */
 export interface ConnectArgs {
   prompt?: boolean;
@@ -82,10 +87,25 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!target) return;
       await vscode.commands.executeCommand('vscode.openWith', target, TRACE_FILE_VIEW_TYPE);
     }),
-    reg('linsock.clearTrace', () => {
-      if (live.store.isEmpty) return void vscode.window.showInformationMessage(vscode.l10n.t('The trace is already empty.'));
+    reg('linsock.clearTrace', async (args?: ClearArgs) => {
+      if (live.store.isEmpty) {
+        void vscode.window.showInformationMessage(vscode.l10n.t('The trace is already empty.'));
+        return false;
+      }
+      if (args?.confirm !== false) {
+        // The records exist nowhere else (the daemon's ring moves on): deleting them needs a yes.
+        const clear = vscode.l10n.t('Clear');
+        const { records, calls } = live.store.totals;
+        const pick = await vscode.window.showWarningMessage(
+          vscode.l10n.t('Clear the trace?'),
+          { modal: true, detail: vscode.l10n.t('The {0} records held ({1} calls) are deleted. Export the trace first to keep them.', records, calls) },
+          clear,
+        );
+        if (pick !== clear) return false;
+      }
       live.clear();
       log.info('trace cleared');
+      return true;
     }),
     reg('linsock.showLog', () => log.show()),
     reg('linsock.enterToken', async () => {

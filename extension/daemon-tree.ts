@@ -2,6 +2,8 @@
 
 import * as vscode from 'vscode';
 import { formatBytes, type GuestInfo, type RunInfo, type SocketInfo } from '../protocol';
+import { PROBLEM_WORDS, ProblemMemory } from './connection-problem';
+import type { Failure } from './connection-state';
 import { formatCount } from './format';
 import type { LiveTrace, Recording } from './live-trace';
 import { readSettings } from './settings';
@@ -9,6 +11,7 @@ import type { OpenViewerArgs } from './viewer-panel';
 
 type Node =
   | { kind: 'daemon' }
+  | { kind: 'problem'; failure: Failure }
   | { kind: 'guest'; guest: GuestInfo }
   | { kind: 'socket'; socket: SocketInfo }
   | { kind: 'recordings' }
@@ -19,9 +22,15 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
+  private readonly memory = new ProblemMemory();
+  /** The failure the view shows under the daemon, until a session is up again. */
+  private problem: Failure | null = null;
 
   constructor(private readonly live: LiveTrace) {
-    this.sub = live.onDidChange(() => this.changed.fire(undefined));
+    this.sub = live.onDidChange(() => {
+      this.problem = this.memory.update(live.state, live.lastFailure);
+      this.changed.fire(undefined);
+    });
   }
 
   refresh(): void {
@@ -31,12 +40,13 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
   getChildren(node?: Node): Node[] {
     if (!node) {
       // Nothing to show yet: an empty tree lets the view's welcome text offer Connect and Open Trace File.
-      if (this.live.state === 'disconnected' && this.live.store.isEmpty && this.live.recordings.length === 0) return [];
+      // A failure is not "nothing": the daemon's node says what went wrong.
+      if (this.live.state === 'disconnected' && this.live.store.isEmpty && this.live.recordings.length === 0) return this.problem ? [{ kind: 'daemon' }] : [];
       return [{ kind: 'daemon' }, { kind: 'recordings' }];
     }
     switch (node.kind) {
       case 'daemon':
-        return this.live.guests.map((guest) => ({ kind: 'guest', guest }));
+        return [...(this.problem ? [{ kind: 'problem', failure: this.problem } as const] : []), ...this.live.guests.map((guest): Node => ({ kind: 'guest', guest }))];
       case 'guest':
         return node.guest.sockets.map((socket) => ({ kind: 'socket', socket }));
       case 'recordings':
@@ -54,11 +64,23 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
     switch (node.kind) {
       case 'daemon': {
         const { state, connection } = this.live;
-        const item = new vscode.TreeItem(connection.daemon?.daemon ?? 'linsockd', state === 'connected' ? C.Expanded : C.None);
+        const item = new vscode.TreeItem(connection.daemon?.daemon ?? 'linsockd', state === 'connected' || this.problem ? C.Expanded : C.None);
         item.description = `${state} · ${readSettings().daemonUrl}`;
         item.iconPath = new vscode.ThemeIcon(state === 'connected' ? 'vm-active' : state === 'disconnected' ? 'vm-outline' : 'sync~spin');
         item.contextValue = `daemon.${state}`;
         if (state === 'disconnected') item.command = { command: 'linsock.connect', title: vscode.l10n.t('Connect to Daemon…') };
+        return item;
+      }
+      case 'problem': {
+        const f = node.failure;
+        const item = new vscode.TreeItem(vscode.l10n.t(PROBLEM_WORDS[f.kind].title), C.None);
+        item.description = f.detail.slice(0, 200);
+        const next = this.live.state === 'reconnecting' ? vscode.l10n.t('Trying again by itself; Disconnect stops it.') : vscode.l10n.t('Click to connect again.');
+        item.tooltip = `${f.detail}\n${next}`;
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        item.id = 'problem';
+        if (this.live.state === 'disconnected') item.command = { command: 'linsock.connect', title: vscode.l10n.t('Connect to Daemon…') };
+        else item.command = { command: 'linsock.showLog', title: vscode.l10n.t('Show Log') };
         return item;
       }
       case 'guest': {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { DaemonStatus, GuestInfo } from '../protocol';
 import { setContext } from './context-keys';
 import type { ConnectionState, Failure } from './connection-state';
-import { DaemonConnection } from './daemon-connection';
+import { DaemonConnection, type ConnectionOptions } from './daemon-connection';
 import type { RecordCodec } from './record-codec';
 import { openSettings, readSettings } from './settings';
 import { isLocalDaemon } from './token-file';
@@ -49,6 +49,8 @@ export class LiveTrace implements vscode.Disposable {
     private readonly tokens: TokenSource,
     private readonly log: vscode.LogOutputChannel,
     client: string,
+    /** The heartbeat's timings when not the defaults (main.ts: tests shorten them). */
+    heartbeat: Pick<ConnectionOptions, 'heartbeatMs' | 'heartbeatTimeoutMs'> = {},
   ) {
     this.store = new TraceStore(readSettings().recordLimit);
     this.connection = new DaemonConnection({
@@ -57,6 +59,7 @@ export class LiveTrace implements vscode.Disposable {
       codec,
       client,
       log: (level, message) => this.log[level](message),
+      ...heartbeat,
     });
     this.connection.onState((c) => this.stateChanged(c.state, c.failure, c.retrying));
     this.connection.onRecords(({ bytes, records }) => {

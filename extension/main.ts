@@ -26,11 +26,27 @@ export interface LinsockApi {
 
 let live: LiveTrace | undefined;
 
+/**
+ * LINSOCK_HEARTBEAT_MS="every,timeout": the heartbeat's ping interval and silence limit, for tests that
+ * must see a silent daemon noticed in seconds rather than the default 15 s. Not a setting: no user needs it.
+ */
+function heartbeatFromEnv(log: vscode.LogOutputChannel): { heartbeatMs?: number; heartbeatTimeoutMs?: number } {
+  const raw = process.env.LINSOCK_HEARTBEAT_MS;
+  if (!raw) return {};
+  const [every, timeout] = raw.split(',').map(Number);
+  if (!every || !timeout || every < 100 || timeout < every || timeout > 600_000) {
+    log.warn(`LINSOCK_HEARTBEAT_MS='${raw}' ignored: expected "every,timeout" in ms, 100 <= every <= timeout <= 600000`);
+    return {};
+  }
+  log.info(`heartbeat every ${every} ms, silence limit ${timeout} ms (LINSOCK_HEARTBEAT_MS)`);
+  return { heartbeatMs: every, heartbeatTimeoutMs: timeout };
+}
+
 export function activate(context: vscode.ExtensionContext): LinsockApi {
   const log = vscode.window.createOutputChannel('Linsock', { log: true });
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0');
   const tokens = new TokenSource(context.secrets, log);
-  live = new LiveTrace(LSTRACE, tokens, log, `linsock-vscode/${version} (${vscode.env.appName} ${vscode.version})`);
+  live = new LiveTrace(LSTRACE, tokens, log, `linsock-vscode/${version} (${vscode.env.appName} ${vscode.version})`, heartbeatFromEnv(log));
   const viewer = new LiveViewer(context.extensionUri, live, log);
   const tree = new DaemonTree(live);
   context.subscriptions.push(

@@ -65,8 +65,10 @@ export async function runComparison(live: LiveTrace, viewer: LiveViewer, log: vs
   if (!needConnection(live, vscode.l10n.t('Run Comparison needs linsockd'))) return undefined;
   const choice = await ask(args);
   if (!choice) return undefined;
-  // Records must flow before the run starts, or its first calls would be missed.
-  if (!live.connection.recording) await live.startRecording();
+  // Records must flow before the run starts, or its first calls would be missed. A recording started here
+  // ends with the run; one the user started goes on, and the end of the run says so.
+  const ownRecording = !live.connection.recording;
+  if (ownRecording) await live.startRecording();
   const feed = viewer.show(true);
   const label = `${choice.workload} · ${choice.paths.join(' vs ')}`;
   log.info(`run ${label} for ${choice.seconds} s${choice.mode ? ` (${choice.mode})` : ''}`);
@@ -81,11 +83,36 @@ export async function runComparison(live: LiveTrace, viewer: LiveViewer, log: vs
     });
     feed.report(report, runId); // the viewer shows it with that run's calls
     log.info(`run ${label} finished: ${describeReport(report)}`);
-    void vscode.window.showInformationMessage(vscode.l10n.t('{0}: {1}', label, describeReport(report)));
+    if (ownRecording) await stopRunRecording(live, log);
+    const goesOn = live.connection.recording ? ` ${vscode.l10n.t('(Your recording goes on: Stop Recording ends it.)')}` : '';
+    void vscode.window.showInformationMessage(`${vscode.l10n.t('{0}: {1}', label, describeReport(report))}${goesOn}`);
     return report;
   } catch (err) {
     log.error(`run ${label} failed: ${(err as Error).message}`);
+    if (ownRecording) await stopRunRecording(live, log);
     void vscode.window.showErrorMessage(vscode.l10n.t('The run {0} failed: {1}', label, (err as Error).message));
     return undefined;
   }
+}
+
+/** Longest wait for the run's last records before its recording stops. */
+const TAIL_WAIT_MS = 3000;
+
+/**
+ * Ends the recording the run started. The daemon batches records and may answer runFinished before its last
+ * chunk went out: first wait (bounded) until everything it numbered by now has arrived.
+ */
+async function stopRunRecording(live: LiveTrace, log: vscode.LogOutputChannel): Promise<void> {
+  if (!live.connection.recording) return;
+  try {
+    if (live.state === 'connected') {
+      const { nextSeq } = await live.connection.status();
+      const t0 = Date.now();
+      while (live.connection.lastSeq < nextSeq - 1 && live.state === 'connected' && Date.now() - t0 < TAIL_WAIT_MS) await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    log.warn(`waiting for the run's last records: ${(err as Error).message}`);
+  }
+  await live.stopRecording().catch((err: Error) => log.warn(`stopping the run's recording: ${err.message}`));
+  log.info('the recording started for the run ended with it');
 }

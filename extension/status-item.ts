@@ -1,12 +1,14 @@
 // The status bar item: connection state, live calls/s, recording; a click offers what can be done now.
 
 import * as vscode from 'vscode';
+import { PROBLEM_WORDS, ProblemMemory } from './connection-problem';
 import { formatCount } from './format';
 import type { LiveTrace } from './live-trace';
 
 export class StatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('linsock.status', vscode.StatusBarAlignment.Left, 50);
   private readonly sub: vscode.Disposable;
+  private readonly problem = new ProblemMemory();
 
   constructor(private readonly live: LiveTrace) {
     this.item.name = 'Linsock';
@@ -21,6 +23,9 @@ export class StatusItem implements vscode.Disposable {
     const h = connection.health;
     const odd = h.damagedChunks + h.violations + h.seq.gaps + h.seq.regressions + h.seq.duplicates > 0;
     const rec = `${connection.recording ? ' $(record)' : ''}${odd ? ' $(warning)' : ''}`;
+    // What went wrong, in a few words, until a session is up again: the tooltip has the whole story.
+    const problem = this.problem.update(state, this.live.lastFailure);
+    const why = problem ? vscode.l10n.t(PROBLEM_WORDS[problem.kind].short) : '';
     switch (state) {
       case 'connected': {
         const rate = status ? vscode.l10n.t('{0} calls/s', formatCount(status.callsPerSec)) : '';
@@ -32,12 +37,12 @@ export class StatusItem implements vscode.Disposable {
         this.item.text = `$(sync~spin) Linsock`;
         break;
       case 'reconnecting':
-        this.item.text = `$(sync~spin) Linsock${rec} ${vscode.l10n.t('reconnecting')}`;
+        this.item.text = `$(sync~spin) Linsock${rec} ${vscode.l10n.t('reconnecting')}${why ? ` (${why})` : ''}`;
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
         break;
       case 'disconnected':
-        this.item.text = `$(debug-disconnect) Linsock`;
-        this.item.backgroundColor = undefined;
+        this.item.text = problem ? `$(debug-disconnect) Linsock $(error) ${why}` : `$(debug-disconnect) Linsock`;
+        this.item.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
         break;
     }
     const lines = [
@@ -51,7 +56,8 @@ export class StatusItem implements vscode.Disposable {
         : '',
       h.damagedChunks > 0 ? vscode.l10n.t('Damaged chunks from the daemon: {0}', h.damagedChunks) : '',
       h.violations > 0 ? vscode.l10n.t('Sessions ended for breaking the protocol: {0}', h.violations) : '',
-      state !== 'connected' && this.live.lastFailure ? vscode.l10n.t('Last problem: {0}', this.live.lastFailure.detail.slice(0, 200)) : '',
+      problem ? vscode.l10n.t('Last problem: {0}: {1}', vscode.l10n.t(PROBLEM_WORDS[problem.kind].title), problem.detail.slice(0, 200)) : '',
+      problem && state === 'reconnecting' ? vscode.l10n.t('Trying again by itself; Disconnect stops it.') : '',
       vscode.l10n.t('Click for actions'),
     ];
     this.item.tooltip = lines.filter(Boolean).join('\n');

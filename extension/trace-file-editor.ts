@@ -41,11 +41,12 @@ class TraceFileDocument implements vscode.CustomDocument {
         this.progress = { loaded: r.bytes, total: r.bytes, done: true };
         for (const f of this.feeds) f.progress(r.bytes, r.bytes, true);
         log.info(`opened ${uri.fsPath}: ${r.records} records (${r.format}) in ${Date.now() - t0} ms${r.damage ? `; damaged: ${r.damage}` : ''}`);
-        // What the reader passed over (events that are not Linsock's, or too large), with the reasons.
+        // What the reader passed over (events that are not Linsock's, or too large) and what the file itself
+        // says it left out (a capped Chrome JSON), with the reasons and counts.
         for (const note of [r.skipped, ...r.notes]) {
           if (!note) continue;
           log.warn(`${uri.fsPath}: ${note}`);
-          void vscode.window.showWarningMessage(vscode.l10n.t('{0}: {1}. The {2} records that could be read are shown.', basename(uri.fsPath), note, r.records));
+          void vscode.window.showWarningMessage(vscode.l10n.t('{0}: {1}. The viewer shows the {2} records read from it.', basename(uri.fsPath), note, r.records));
         }
         if (r.damage) {
           for (const f of this.feeds) f.damaged(r.damage, r.records);

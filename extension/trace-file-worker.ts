@@ -5,6 +5,7 @@
 import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeChunk, SNIFF_BYTES, sniffTraceFile, type TraceRecord } from '../protocol';
+import { CAP_TAIL_BYTES, cappedNote } from './chrome-cap-note';
 import type { LoaderMessage, LoadJob, WorkerMessage } from './trace-file-messages';
 import { describeChunk } from './trace-store';
 
@@ -73,7 +74,15 @@ async function load(): Promise<WorkerMessage> {
       if (end.error) damage = end.error.message;
     }
     await sendChunks(true);
-    return { type: 'done', damage, skipped: reader.skipped.summary(), notes: [...reader.notes] };
+    const notes = [...reader.notes];
+    // A capped Chrome JSON says in its otherData what it left out; the reader passes that member over.
+    if (sniffed.format.name === 'chrome') {
+      const tail = new Uint8Array(Math.min(size, CAP_TAIL_BYTES));
+      const { bytesRead } = await fh.read(tail, 0, tail.length, size - tail.length);
+      const note = cappedNote(new TextDecoder().decode(tail.subarray(0, bytesRead)));
+      if (note) notes.push(note);
+    }
+    return { type: 'done', damage, skipped: reader.skipped.summary(), notes };
   } finally {
     await fh.close();
   }

@@ -255,7 +255,7 @@ export class TimelinePanel implements ViewerPanel {
     const tl = this.timeline;
     const palette = this.ctx.palette();
     tl.draw(palette);
-    const data = format === 'png' ? viewAsPng(tl.canvas) : viewAsSvg(this.ctx.store, tl.rowsLayout, tl.view(), palette, tl.marks, tl.root.querySelector('svg.axis'));
+    const data = format === 'png' ? viewAsPng(tl.canvas, tl.root.querySelector('svg.axis'), tl.root.querySelector('.legend'), palette) : viewAsSvg(this.ctx.store, tl.rowsLayout, tl.view(), palette, tl.marks, tl.root.querySelector('svg.axis'));
     this.ctx.host.post({ type: 'saveImage', format, data });
   }
 }

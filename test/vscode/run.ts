@@ -1,7 +1,7 @@
 // `npm run test:vscode`: the extension in a real VS Code. Runs the extension-host suite
 // (suite/extension-host.e2e.ts) and the UI test (ui.e2e.ts) in code-server 4.100.3 with Chromium, prints
 // each one's result and time, checks the .vsix, and ends with "N passed, N failed". Arguments pick some:
-// `ext-host`, `ui-live`, `ui`, `vsix`.
+// `ext-host`, `ui-live`, `ui`, `ui-faults`, `vsix`.
 // Needs: npm run build (dist/), test/vscode/install-code-server.sh, Debian's chromium.
 
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { codeServerEntry, launchChromium, startCodeServer } from './code-server';
+import { runFaultsTest } from './ui-faults.e2e';
 import { runUiTest } from './ui.e2e';
 
 const root = resolve(__dirname, '..', '..');
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     ['ext-host', runExtensionHostSuite],
     ['ui-live', () => runUiTest(root, results, 'live')],
     ['ui', () => runUiTest(root, results, 'comparison')],
+    ['ui-faults', () => runFaultsTest(root, results)],
     ['vsix', checkVsix],
   ];
   const unknown = picked.filter((p) => !all.some(([n]) => n === p));

@@ -9,67 +9,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { PATH_PIDS } from '../../protocol/chrome-trace';
 import { launchChromium, startCodeServer } from './code-server';
+import { notification, palette, pick, statusOf, until } from './workbench';
 import { delegatedEcho } from './guest-traffic';
 import { startLinsockd } from './linsockd-process';
 import { startLinsockStart } from './linsock-start-process';
 import { emulatedPathSupport } from '../../lab/emulated';
-
-/** Runs a palette command by its title. The first F1 after load can be lost and commands appear only once
- * the extension host scanned the extension, so it retries. */
-async function palette(page: Page, title: string): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  for (let attempt = 0; attempt < 10; attempt++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 2000 });
-      await input.fill(`>${title}`);
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-      await row.waitFor({ state: 'visible', timeout: 3000 });
-      await page.keyboard.press('Enter');
-      return;
-    } catch {
-      /* not there yet: again */
-    }
-  }
-  throw new Error(`the command palette never offered '${title}'`);
-}
-
-/** Picks the row with `text` in an open quick pick (or accepts an input box with Enter). */
-async function pick(page: Page, text: string | null): Promise<void> {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  if (text !== null) {
-    await input.fill(text);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ state: 'visible', timeout: 5000 });
-  }
-  await page.keyboard.press('Enter');
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Waits for a notification containing `text`; fails at once on one containing `failText`. */
-async function notification(page: Page, text: string, failText: string, timeout: number): Promise<string> {
-  const toasts = page.locator('.notifications-toasts .notification-toast');
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeout) {
-    for (const t of await toasts.allInnerTexts()) {
-      if (t.includes(failText)) throw new Error(`VS Code said: ${t.replace(/\s+/g, ' ')}`);
-      if (t.includes(text)) return t;
-    }
-    await page.waitForTimeout(250);
-  }
-  throw new Error(`no notification with '${text}' within ${timeout} ms`);
-}
 
 export async function runUiTest(root: string, results: string, mode: 'comparison' | 'live'): Promise<void> {
   for (const f of readdirSync(results)) if (f.startsWith(`vscode-ui-${mode}`)) rmSync(join(results, f));
@@ -108,6 +54,8 @@ export async function runUiTest(root: string, results: string, mode: 'comparison
       await pick(page, null); // seconds: 2
       if (paths.includes('emulated')) await pick(page, 'e1000');
       await notification(page, `rr · ${paths.join(' vs ')}:`, 'failed', 120_000);
+      // The recording the run started ended with it: no recording mark in the status bar.
+      await until('the run\'s recording to stop', async () => (await page.locator('.statusbar-item .codicon-record').count()) === 0);
     } else {
       await palette(page, 'Linsock: Start Recording');
       await page.locator('.statusbar-item .codicon-record').first().waitFor({ timeout: 10_000 });
@@ -144,6 +92,24 @@ export async function runUiTest(root: string, results: string, mode: 'comparison
     const want = paths.map((p) => PATH_PIDS[p as keyof typeof PATH_PIDS]);
     assert.ok(want.every((p) => pids.has(p)), `complete events under pids ${[...pids].join(', ')}: expected ${paths.join(' and ')} (${want.join(', ')})`);
     await shot(`vscode-ui-${mode}.png`);
+
+    // Clear Trace asks first: Cancel keeps the records, Clear deletes them.
+    // The status bar item's label says "Records held: N (M calls)", N as formatCount writes it (1.2k).
+    const held = async () => /Records held: ([\d.]+[kM]?)/.exec((await statusOf(page)).label)?.[1] ?? `(none in '${(await statusOf(page)).label}')`;
+    const before = await held();
+    assert.ok(/^[1-9]|^0\.\d/.test(before), `records held before Clear: ${before}`);
+    const dialog = page.locator('.monaco-dialog-box');
+    await palette(page, 'Linsock: Clear Trace');
+    await dialog.waitFor({ timeout: 10_000 });
+    assert.match(await dialog.innerText(), /Clear the trace\?[\s\S]*records held/);
+    await shot(`vscode-ui-${mode}-clear-question.png`);
+    await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await held(), before, 'Cancel cleared the trace');
+    await palette(page, 'Linsock: Clear Trace');
+    await dialog.waitFor({ timeout: 10_000 });
+    await dialog.locator('.monaco-button', { hasText: /^Clear$/ }).click();
+    await until('the trace to be cleared', async () => (await held()) === '0');
 
     // After a reload the serializer brings the viewer panel back, and its page starts again. Reload through
     // VS Code's own command: it saves the open editors first (a bare page reload may not get to).

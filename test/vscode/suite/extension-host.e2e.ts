@@ -130,8 +130,24 @@ export async function run(): Promise<void> {
       vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputCustom && t.input.viewType === 'linsock.traceFile' && t.input.uri.fsPath.endsWith('out.linsock.json'))));
   });
 
+  check('a Run Comparison that started the recording stops it when the run ends, even when the run fails', async () => {
+    await vscode.commands.executeCommand('linsock.stopRecording');
+    assert.equal(api.recording(), false);
+    // A plain linsockd has no lab: the daemon refuses the run, and the recording the command started must end.
+    const report = await vscode.commands.executeCommand('linsock.runComparison', { workload: 'rr', paths: ['delegated'], seconds: 1 });
+    assert.equal(report, undefined, 'a linsockd without a lab ran a comparison');
+    assert.equal(api.recording(), false, 'the recording Run Comparison started is still running');
+  });
+
+  check('a Run Comparison leaves a recording the user started running', async () => {
+    assert.equal(await vscode.commands.executeCommand('linsock.startRecording'), true);
+    await vscode.commands.executeCommand('linsock.runComparison', { workload: 'rr', paths: ['delegated'], seconds: 1 });
+    assert.equal(api.recording(), true, "the user's recording was stopped by Run Comparison");
+  });
+
   check('clear empties the store; disconnect ends the session', async () => {
-    await vscode.commands.executeCommand('linsock.clearTrace');
+    // confirm: false skips the modal question; the UI test (ui-live) answers it with clicks.
+    assert.equal(await vscode.commands.executeCommand('linsock.clearTrace', { confirm: false }), true);
     assert.equal(api.totals().records, 0);
     await vscode.commands.executeCommand('linsock.disconnect');
     assert.equal(api.state(), 'disconnected');
