@@ -26,8 +26,17 @@ export interface RunOptions {
   onSpawn?: (child: ChildProcess) => void;
 }
 
-/** The in-process daemon's policy: the host's 127.0.0.1 is reachable over TCP and UDP (the defaults keep it closed). */
-export const RUN_POLICY: PolicyConfig = { rules: [{ action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' }] };
+/**
+ * The in-process daemon's policy: the host's 127.0.0.1 is reachable over TCP and UDP, and the program may
+ * serve on it at unprivileged ports (`iperf3 -s` in the guest, reached from the host); the defaults keep both closed.
+ */
+export const RUN_POLICY: PolicyConfig = {
+  rules: [
+    { action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: '127.0.0.1', ports: 0 },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: '127.0.0.1', ports: '1024-65535' },
+  ],
+};
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 

@@ -25,7 +25,13 @@ export async function startSoakDaemon(root: string, dir: string): Promise<SoakDa
   const tokenFile = join(dir, 'token');
   const config = join(dir, 'linsockd.json');
   // Guests may reach the soak's servers on 127.0.0.1 only; 127.0.0.2 stays denied (the workload checks it).
-  writeFileSync(config, JSON.stringify({ policy: { rules: [{ action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' }] } }));
+  // Their own servers listen on 127.0.0.1 at ports the kernel picks, which the default policy denies.
+  const rules = [
+    { action: 'allow', ops: ['connect', 'sendto'], cidr: '127.0.0.1' },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: '127.0.0.1', ports: 0 },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: '127.0.0.1', ports: '1024-65535' },
+  ];
+  writeFileSync(config, JSON.stringify({ policy: { rules } }));
   const proc = spawn(process.execPath, [entry, '--guest-socket', guestSocket, '--trace-port', '0', '--token-file', tokenFile, '--config', config, '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';

@@ -12,8 +12,13 @@ export interface TestDaemon {
   close(): Promise<void>;
 }
 
+/** Loopback reachable at any port; the guest's own servers only at unprivileged ones (a test checks 80 fails). */
 export const LOOPBACK_POLICY: PolicyConfig = {
-  rules: [{ action: 'allow', ops: ['connect', 'sendto', 'bind', 'listen'], cidr: ['127.0.0.1', '::1'] }],
+  rules: [
+    { action: 'allow', ops: ['connect', 'sendto'], cidr: ['127.0.0.1', '::1'] },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: ['127.0.0.1', '::1'], ports: 0 },
+    { action: 'allow', ops: ['bind', 'listen'], cidr: ['127.0.0.1', '::1'], ports: '1024-65535' },
+  ],
 };
 
 export async function startTestDaemon(limits?: Partial<Limits>): Promise<TestDaemon> {
