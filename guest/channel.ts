@@ -7,8 +7,9 @@ import {
   Capability, DEFAULT_MAX_PAYLOAD, WIRE_VERSION,
   type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type StampEntry, type WireMessage,
 } from '../protocol';
-import { encodeFrameParts, encodeMessage, FrameDecoder } from '../protocol/wire-codec';
+import { encodeFrameParts, FrameDecoder } from '../protocol/wire-codec';
 import { socketError, type SocketError } from './errors';
+import { OpenSend } from './send-frame';
 import { StampBatch, STAMP_FLUSH_MS, nowNs } from './stamp-batch';
 import { openTransport, describeTarget, type ChannelTarget, type ChannelTransport } from './transport';
 
@@ -55,9 +56,6 @@ export interface ClockEstimate {
 
 let guestCounter = 0;
 
-/** Sends up to this size are copied into their frame rather than written as separate parts. */
-const SMALL_SEND_BYTES = 2048;
-
 /**
  * Send data not yet taken by the kernel beyond which writers wait (whenWritable). Without it a writer with
  * credit to spare queues megabytes in one go while its event loop is busy, and the channel stays empty
@@ -65,13 +63,6 @@ const SMALL_SEND_BYTES = 2048;
  * keeps the channel full.
  */
 export const SEND_BACKLOG_BYTES = 512 * 1024;
-
-let zeros = new Uint8Array(0);
-/** A view of `n` zero bytes, for encoding a header whose data goes out as several parts. */
-function placeholder(n: number): Uint8Array {
-  if (zeros.length < n) zeros = new Uint8Array(Math.max(n, 256 * 1024));
-  return zeros.subarray(0, n);
-}
 
 export class Channel extends EventEmitter {
   readonly description: string;
@@ -97,7 +88,7 @@ export class Channel extends EventEmitter {
   private outCalls: Pending[] = [];
   private outSends: StampEntry[] = [];
   /** The send frame still open for more data of the same socket in this tick (see send()). */
-  private openSend: { id: number; handle: number; parts: Uint8Array[]; length: number } | null = null;
+  private openSend: OpenSend | null = null;
   private credits = new Map<number, number>();
   /** Send data queued in this tick, not yet handed to the transport. */
   private unflushedSendBytes = 0;
@@ -192,20 +183,15 @@ export class Channel extends EventEmitter {
   send(handle: number, data: Uint8Array): number {
     if (this.closedError) return 0;
     this.unflushedSendBytes += data.byteLength;
-    // Writes of one socket in one tick become one frame (up to maxPayload), its data parts uncopied:
-    // fewer frames for the daemon to decode and fewer, larger writes to the host socket.
+    // Writes of one socket in one tick become one frame (send-frame.ts).
     const open = this.openSend;
-    if (open && open.handle === handle && open.length + data.byteLength <= this.maxPayload) {
-      open.parts.push(data);
-      open.length += data.byteLength;
-      return open.id;
-    }
+    if (open?.join(handle, data, this.maxPayload)) return open.id;
     this.sealSend();
     const id = this.allocId();
     // The frame's entry; the application calls that end in it fill it in (stampCall). Left as it is (return
     // 0), it says the frame holds only part of a call.
     if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
-    this.openSend = { id, handle, parts: [data], length: data.byteLength };
+    this.openSend = new OpenSend(id, handle, data);
     this.scheduleFlush();
     return id;
   }
@@ -232,16 +218,7 @@ export class Channel extends EventEmitter {
     const open = this.openSend;
     if (!open) return;
     this.openSend = null;
-    if (open.length <= SMALL_SEND_BYTES) {
-      // A small send goes out as one contiguous frame: one plain write, not a writev of tiny parts.
-      const data = open.parts.length === 1 ? (open.parts[0] as Uint8Array) : Buffer.concat(open.parts);
-      this.out.push(encodeMessage({ type: 'send', id: open.id, handle: open.handle, noReply: true, data }));
-      return;
-    }
-    const data = open.parts.length === 1 ? (open.parts[0] as Uint8Array) : placeholder(open.length);
-    const [head] = encodeFrameParts({ type: 'send', id: open.id, handle: open.handle, noReply: true, data });
-    this.out.push(head as Uint8Array);
-    for (const p of open.parts) this.out.push(p);
+    for (const p of open.frameParts()) this.out.push(p);
   }
 
   sendTo(handle: number, remote: Endpoint, data: Uint8Array): void {

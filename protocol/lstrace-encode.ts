@@ -1,23 +1,30 @@
 // Writes .lstrace bytes: the file header and self-contained chunks of records (layout in README.md).
 // Records come from our own code, so a value that cannot be encoded losslessly throws a RangeError naming
-// the field. The hot path (call records) does no per-record allocation: each ChunkWriter writes into one
-// growing scratch buffer.
+// the field (lstrace-encode-check.ts). The hot path (call records) does no per-record allocation: each
+// ChunkWriter writes into one growing scratch buffer. Run records are written by lstrace-run-write.ts.
 
 import { concatBytes } from './bytes';
 import { crc32 } from './crc32';
 import { errnoCode, isErrnoName } from './errno';
+import * as check from './lstrace-encode-check';
 import {
   CHUNK_HEADER_BYTES, CHUNK_MAGIC, CallBit, CallExtra, DEFAULT_RECORDS_PER_CHUNK, FILE_HEADER_BYTES, FrameBit, Kind,
-  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, MODES, RunBit,
-  STAGE_LIST_EXTRA, ValueTag,
+  LSTRACE_MAGIC, LSTRACE_VERSION, MAX_CHUNK_BODY, MAX_FLOW_ADDRESS, MAX_RECORD_NAME, MAX_TRACE_STRING_BYTES, STAGE_LIST_EXTRA,
 } from './lstrace-format';
+import { writeRun, type RecordSink } from './lstrace-run-write';
 import {
   FRAME_CONTENTS, FRAME_DIRECTIONS, FRAME_DROP_CAUSES, OPS, PATHS, STAGES,
-  type CallRecord, type DroppedRecord, type FrameRecord, type RunInfo, type TraceRecord,
+  type CallRecord, type DroppedRecord, type FrameRecord, type TraceRecord,
 } from './trace';
 import { utf8Length, writeUtf8 } from './utf8';
 
-const indexOf = <T extends string>(list: readonly T[]) => new Map<string, number>(list.map((v, i) => [v, i]));
+// Module-local copies of the checks: a CommonJS build reads imports through getters, on every call record.
+// Typed explicitly so that a call to fail still ends control flow.
+const fail: typeof check.fail = check.fail;
+const nat: typeof check.nat = check.nat;
+const short: typeof check.short = check.short;
+const indexOf = check.indexOf;
+
 const PATH_INDEX = indexOf(PATHS);
 const OP_INDEX = indexOf(OPS);
 const STAGE_INDEX = indexOf(STAGES);
@@ -31,25 +38,6 @@ export function encodeFileHeader(): Uint8Array {
   h[8] = LSTRACE_VERSION >> 8;
   h[9] = LSTRACE_VERSION & 0xff;
   return h; // flags (bytes 10-11) stay 0
-}
-
-function fail(what: string, expected: string, v: unknown): never {
-  let shown: string;
-  try {
-    shown = JSON.stringify(v) ?? String(v);
-  } catch {
-    shown = String(v);
-  }
-  throw new RangeError(`cannot encode ${what} = ${shown}: expected ${expected}`);
-}
-function nat(v: number, what: string): number {
-  if (!Number.isSafeInteger(v) || v < 0) fail(what, 'an integer in 0..2^53-1', v);
-  return v;
-}
-/** A name with the length limit of invalidRecord (trace.ts), so that what is written reads back valid. */
-function short(s: string, max: number, what: string): string {
-  if (typeof s !== 'string' || s.length > max) fail(what, `a string of at most ${max} characters`, s);
-  return s;
 }
 
 // Module-local copies of imported constants (a CommonJS build reads imports through getters).
@@ -80,6 +68,17 @@ export class ChunkWriter {
   // delta bases: the previous record's seq and start time
   private prevSeq = -1;
   private prevStart = 0;
+  /** The scratch buffer as the run record writer sees it (run records are rare: closures cost nothing). */
+  private readonly sink: RecordSink = {
+    room: (n) => this.room(n),
+    byte: (b) => this.byte(b),
+    uv: (v) => this.uv(v),
+    float64: (v) => {
+      new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 8).setFloat64(0, v);
+      this.at += 8;
+    },
+    intern: (s, what) => this.intern(s, what),
+  };
 
   /** Records written since the last finish. */
   get count(): number {
@@ -99,7 +98,7 @@ export class ChunkWriter {
       switch (r?.kind) {
         case 'call': this.call(r); break;
         case 'frame': this.frame(r); break;
-        case 'run': this.run(r); break;
+        case 'run': writeRun(this.sink, r); break;
         case 'dropped': this.dropped(r); break;
         default: fail('record.kind', 'call | frame | run | dropped', (r as { kind?: unknown } | null)?.kind);
       }
@@ -366,95 +365,6 @@ export class ChunkWriter {
     if (content || dropped) {
       this.byte(content);
       this.byte(dropped);
-    }
-  }
-
-  /** A number, losslessly: a varint when it is a non-negative safe integer, else its IEEE-754 double. */
-  private numberValue(v: number, what: string): void {
-    this.room(9);
-    if (typeof v !== 'number') fail(what, 'a number', v);
-    if (Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0)) {
-      this.byte(ValueTag.nat);
-      this.uv(v);
-    } else {
-      this.byte(ValueTag.float);
-      new DataView(this.buf.buffer, this.buf.byteOffset + this.at, 8).setFloat64(0, v);
-      this.at += 8;
-    }
-  }
-  private anyValue(v: string | number | boolean, what: string): void {
-    this.room(9);
-    if (typeof v === 'string') {
-      this.byte(ValueTag.string);
-      this.uv(this.intern(v, what));
-    } else if (typeof v === 'boolean') this.byte(v ? ValueTag.true : ValueTag.false);
-    else this.numberValue(v, what);
-  }
-  private natural(n: number, what: string): void {
-    this.room(9);
-    this.uv(nat(n, what));
-  }
-  private str(s: string, what: string): void {
-    this.room(9);
-    this.uv(this.intern(s, what));
-  }
-
-  private run(r: RunInfo): void {
-    this.room(16);
-    const h = r.host ?? fail('run.host', 'host facts', r.host);
-    const pathMtu = h.pathMtu === undefined ? null : Object.entries(h.pathMtu);
-    this.byte(Kind.run | (pathMtu ? RunBit.pathMtu : 0));
-    this.str(r.id, 'run.id');
-    this.str(r.workload, 'run.workload');
-    if (!Array.isArray(r.paths) || r.paths.length > 255) fail('run.paths', 'at most 255 paths', r.paths);
-    this.room(1 + r.paths.length);
-    this.byte(r.paths.length);
-    for (const p of r.paths) {
-      const i = PATH_INDEX.get(p);
-      if (i === undefined) fail('run.paths[]', PATHS.join(' | '), p);
-      this.byte(i);
-    }
-    const params = Object.entries(r.params ?? fail('run.params', 'an object', r.params));
-    this.natural(params.length, 'run.params');
-    for (const [k, v] of params) {
-      this.str(k, 'run.params key');
-      this.anyValue(v, `run.params.${k}`);
-    }
-    this.str(h.kernel, 'run.host.kernel');
-    this.str(h.cpu, 'run.host.cpu');
-    this.numberValue(h.cpus, 'run.host.cpus');
-    this.numberValue(h.mtu, 'run.host.mtu');
-    const mode = MODES.indexOf(h.mode);
-    if (mode < 0) fail('run.host.mode', 'null | e1000 | virtio', h.mode);
-    this.room(1);
-    this.byte(mode);
-    if (!Array.isArray(h.offloads)) fail('run.host.offloads', 'a list of strings', h.offloads);
-    this.natural(h.offloads.length, 'run.host.offloads');
-    for (const o of h.offloads) this.str(o, 'run.host.offloads[]');
-    if (pathMtu) {
-      this.room(1);
-      this.byte(pathMtu.length > PATHS.length ? fail('run.host.pathMtu', `at most ${PATHS.length} paths`, h.pathMtu) : pathMtu.length);
-      for (const [p, mtu] of pathMtu) {
-        this.room(1);
-        this.byte(PATH_INDEX.get(p) ?? fail('run.host.pathMtu key', PATHS.join(' | '), p));
-        this.numberValue(mtu as number, `run.host.pathMtu.${p}`);
-      }
-    }
-    this.numberValue(r.startedNs, 'run.startedNs');
-    const errors = Object.entries(r.clockErrorNs ?? fail('run.clockErrorNs', 'an object', r.clockErrorNs));
-    this.natural(errors.length, 'run.clockErrorNs');
-    // A guest with a clock offset stores it beside its error: ValueTag.clock, the error, the offset.
-    const offsets = r.clockOffsetNs ?? {};
-    for (const k of Object.keys(offsets)) if (!Object.hasOwn(r.clockErrorNs, k)) fail(`run.clockOffsetNs.${k}`, 'an offset of a guest with an error bound in run.clockErrorNs', offsets[k]);
-    for (const [k, v] of errors) {
-      this.str(k, 'run.clockErrorNs key');
-      const offset = Object.hasOwn(offsets, k) ? offsets[k] : undefined;
-      if (offset !== undefined) {
-        this.room(1);
-        this.byte(ValueTag.clock);
-      }
-      this.numberValue(v, `run.clockErrorNs.${k}`);
-      if (offset !== undefined) this.numberValue(offset, `run.clockOffsetNs.${k}`);
     }
   }
 
