@@ -6,7 +6,8 @@
 // hello per session, any error while handling a message ends that session visibly (the backoff takes over),
 // a silent daemon is noticed by a heartbeat, and nothing it sends grows without bound: messages <= 4 MiB,
 // chunks <= MAX_CHUNK_RECORDS records, small chunks joined (chunk-batcher.ts), log lines capped in length
-// and rate (capped-log.ts).
+// and rate (capped-log.ts). The session's timers live in session-watch.ts, chunk handling in
+// chunk-intake.ts, the shapes and limits in connection-types.ts (re-exported here).
 
 import WebSocket from 'ws';
 import {
@@ -23,80 +24,19 @@ import {
 } from '../protocol';
 import { readServerMessage } from '../protocol/trace-stream-check';
 import { Backoff } from './backoff';
-import { CappedLog, oneLine, type LogSink } from './capped-log';
-import { ChunkBatcher } from './chunk-batcher';
-import { classifyFailure, INITIAL, step, type ConnectionState, type Effect, type Failure, type FailureFacts, type Machine } from './connection-state';
-import type { RecordCodec } from './record-codec';
-import { RecordSieve, type SeqAnomalies } from './record-sieve';
+import { CappedLog, oneLine } from './capped-log';
+import { ChunkIntake } from './chunk-intake';
+import { classifyFailure, INITIAL, step, type ConnectionState, type Effect, type FailureFacts, type Machine } from './connection-state';
+import { MAX_MESSAGE_BYTES, type ConnectionHealth, type ConnectionOptions, type DaemonHello, type StateChange } from './connection-types';
+import { RecordSieve } from './record-sieve';
 import { REAL_TIMERS, type Timers } from './frame-pacer';
+import { SessionWatch } from './session-watch';
 
-export interface ConnectionOptions {
-  url: () => string;
-  /** Asked before each attempt; undefined means "no token known" (the daemon will refuse). */
-  token: () => Promise<string | undefined>;
-  codec: RecordCodec;
-  client: string;
-  /** Receives lines already capped (length, rate): see capped-log.ts. */
-  log: LogSink;
-  backoff?: Backoff;
-  timers?: Timers;
-  helloTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  /** A ping this often; a session that hears nothing (no message, no pong) for heartbeatTimeoutMs ends. */
-  heartbeatMs?: number;
-  heartbeatTimeoutMs?: number;
-  /** A session up this long that heard from the daemon after hello is healthy: the backoff starts over. */
-  healthyAfterMs?: number;
-  /** Requests in a row the daemon leaves unanswered before the session is given up. */
-  maxMissedReplies?: number;
-  /** How long small chunks are held to be joined (chunk-batcher.ts). */
-  batchMs?: number;
-  logCaps?: ConstructorParameters<typeof CappedLog>[1];
-}
-
-/** What the connection noticed about the daemon's behaviour (shown to the user; read by tests). */
-export interface ConnectionHealth {
-  /** Chunks that could not be decoded (their whole records before the damage kept). */
-  damagedChunks: number;
-  /** Gaps, regressions and duplicates of seqs (record-sieve.ts). */
-  seq: Readonly<SeqAnomalies>;
-  /** Replies to no request of ours, and sessions ended because the daemon broke the protocol. */
-  unsolicited: number;
-  violations: number;
-  /** Longest time spent handling one message, ms. */
-  slowestMessageMs: number;
-}
-
-export interface DaemonHello {
-  daemon: string;
-  protocol: number;
-  nextSeq: number;
-  /** True when this daemon is not the one of the previous connection (restarted). */
-  restarted: boolean;
-}
-
-export interface StateChange {
-  state: ConnectionState;
-  /** Set when the change comes from a failure; `retrying` says whether reconnecting goes on by itself. */
-  failure?: Failure;
-  retrying?: boolean;
-}
+export { MAX_CHUNK_RECORDS, MAX_MESSAGE_BYTES, type ConnectionHealth, type ConnectionOptions, type DaemonHello, type StateChange } from './connection-types';
 
 type Listener<T> = (v: T) => void;
 type RequestBody = ClientRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 type Pending = { onMessage: (m: ServerMessage) => boolean; fail: (e: Error) => void; timer: unknown };
-
-/**
- * Largest message accepted from the daemon: its chunks hold at most 4096 records (about 130 KB) and its
- * replies are small; 4 MiB leaves room (a 4 MiB guests reply parses and checks in about 20 ms).
- */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-/**
- * Records one chunk may claim: twice what the daemon writes (4096). A chunk claiming more is refused from its
- * header, before decoding: the cost of a message is its records (about 5 µs each as objects, deduplicated and
- * counted), so this keeps the worst message near 40 ms.
- */
-export const MAX_CHUNK_RECORDS = 8192;
 
 export class DaemonConnection {
   private machine: Machine = INITIAL;
@@ -104,7 +44,6 @@ export class DaemonConnection {
   /** Bumped per socket, so events of a socket already given up are ignored. */
   private generation = 0;
   private retryTimer: unknown = null;
-  private helloTimer: unknown = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly sieve = new RecordSieve();
@@ -117,15 +56,10 @@ export class DaemonConnection {
   private hello: DaemonHello | null = null;
   /** This session's hello arrived (hello is once per session). */
   private greeted = false;
-  private heartbeatTimer: unknown = null;
-  private healthTimer: unknown = null;
-  private batchTimer: unknown = null;
-  /** When the current session last heard from the daemon (any message or pong), and when it said hello. */
-  private heardAt = 0;
-  private helloAt = 0;
   private missedReplies = 0;
   private readonly log: CappedLog;
-  private readonly batcher: ChunkBatcher;
+  private readonly intake: ChunkIntake;
+  private readonly watch: SessionWatch;
   private readonly backoff: Backoff;
   private readonly timers: Timers;
   private readonly stateListeners = new Set<Listener<StateChange>>();
@@ -137,7 +71,16 @@ export class DaemonConnection {
     this.backoff = o.backoff ?? new Backoff();
     this.timers = o.timers ?? REAL_TIMERS;
     this.log = new CappedLog(o.log, { now: () => this.timers.now(), ...o.logCaps });
-    this.batcher = new ChunkBatcher(o.codec, (bytes, records) => this.each(this.recordListeners, { bytes, records }));
+    this.watch = new SessionWatch(this.timers, o);
+    this.intake = new ChunkIntake({
+      codec: o.codec,
+      sieve: this.sieve,
+      log: this.log,
+      timers: this.timers,
+      batchMs: o.batchMs,
+      counts: this.counts,
+      sink: (bytes, records) => this.each(this.recordListeners, { bytes, records }),
+    });
   }
 
   get health(): ConnectionHealth {
@@ -403,20 +346,16 @@ export class DaemonConnection {
     ws.on('close', (code, reason) => this.fail(gen, { closeCode: code, closeReason: reason.toString() }));
     ws.on('open', () => {
       if (gen !== this.generation) return;
-      this.heardAt = this.timers.now();
-      this.helloTimer = this.timers.setTimeout(
-        () => this.fail(gen, { httpStatus: 0, message: 'no hello from the server within 5 s: this URL does not serve a Linsock trace stream' }),
-        this.o.helloTimeoutMs ?? 5000,
-      );
+      this.watch.expectHello(() => this.fail(gen, { httpStatus: 0, message: 'no hello from the server within 5 s: this URL does not serve a Linsock trace stream' }));
       ws.send(JSON.stringify({ op: 'hello', id: this.nextId++, protocol: TRACE_STREAM_VERSION, client: this.o.client }));
     });
     ws.on('pong', () => {
-      if (gen === this.generation) this.heardAt = this.timers.now();
+      if (gen === this.generation) this.watch.heardAt = this.timers.now();
     });
     ws.on('message', (data: Buffer, isBinary) => {
       if (gen !== this.generation) return;
       const t0 = this.timers.now();
-      this.heardAt = t0;
+      this.watch.heardAt = t0;
       try {
         if (isBinary) this.receiveChunk(gen, data);
         else this.receiveText(gen, data.toString('utf8'));
@@ -429,51 +368,26 @@ export class DaemonConnection {
     });
   }
 
-  /** Pings while the session is up; a session that heard nothing for the timeout ends. */
+  /** Pings while the session is up; a session that heard nothing for the timeout ends (session-watch.ts). */
   private heartbeat(gen: number, ws: WebSocket): void {
-    const every = this.o.heartbeatMs ?? 5000;
-    const timeout = this.o.heartbeatTimeoutMs ?? 15_000;
-    this.heartbeatTimer = this.timers.setTimeout(() => {
-      this.heartbeatTimer = null;
-      if (gen !== this.generation) return;
-      const silent = this.timers.now() - this.heardAt;
-      if (silent > timeout) return this.fail(gen, { protocolError: `the daemon went silent: nothing from it, not even a ping reply, for ${Math.round(silent / 1000)} s` });
-      try {
-        ws.ping();
-      } catch {
-        // A socket that cannot ping is closing: its close event says why.
-      }
-      this.heartbeat(gen, ws);
-    }, every);
-  }
-
-  /** Once the session stayed up long enough and the daemon was heard after hello, the backoff starts over. */
-  private watchHealth(gen: number): void {
-    this.healthTimer = this.timers.setTimeout(() => {
-      this.healthTimer = null;
-      if (gen !== this.generation) return;
-      if (this.heardAt > this.helloAt) this.dispatch({ type: 'healthy' });
-      else this.watchHealth(gen);
-    }, this.o.healthyAfterMs ?? 10_000);
-  }
-
-  private stopTimers(): void {
-    for (const t of [this.helloTimer, this.heartbeatTimer, this.healthTimer]) if (t !== null) this.timers.clearTimeout(t);
-    this.helloTimer = this.heartbeatTimer = this.healthTimer = null;
-  }
-
-  /** Hands on the records held for joining (chunk-batcher.ts). */
-  private flushBatch(): void {
-    if (this.batchTimer !== null) this.timers.clearTimeout(this.batchTimer);
-    this.batchTimer = null;
-    this.batcher.flush();
+    this.watch.heartbeat(
+      () => gen === this.generation,
+      () => {
+        try {
+          ws.ping();
+        } catch {
+          // A socket that cannot ping is closing: its close event says why.
+        }
+      },
+      (silent) => this.fail(gen, { protocolError: `the daemon went silent: nothing from it, not even a ping reply, for ${Math.round(silent / 1000)} s` }),
+    );
   }
 
   private closeSocket(): void {
     this.generation++; // whatever this socket still says (its close event) is about a socket given up
-    this.stopTimers();
+    this.watch.stop();
     // Records received before the end are real: they go to the store before the state says the session ended.
-    this.flushBatch();
+    this.intake.flush();
     this.log.flush();
     this.greeted = false;
     this.subscriptionId = null;
@@ -512,17 +426,16 @@ export class DaemonConnection {
   private receiveHello(gen: number, m: Extract<ServerMessage, { type: 'hello' }>): void {
     // A second hello would re-subscribe and reset duplicate filtering: the session is over instead.
     if (this.greeted) return this.violation(gen, 'a second hello in the same session');
-    if (this.helloTimer !== null) this.timers.clearTimeout(this.helloTimer);
-    this.helloTimer = null;
+    this.watch.helloArrived();
     if (m.protocol !== TRACE_STREAM_VERSION) return this.fail(gen, { peerProtocol: m.protocol, message: `the daemon speaks trace protocol ${m.protocol}, this extension ${TRACE_STREAM_VERSION}` });
     this.greeted = true;
-    this.helloAt = this.heardAt = this.timers.now();
+    this.watch.greeted();
     const restarted = this.sieve.meet(m.daemon, m.nextSeq);
     this.hello = { daemon: m.daemon, protocol: m.protocol, nextSeq: m.nextSeq, restarted };
     this.log.write('info', `connected to ${m.daemon} (trace protocol ${m.protocol}, next seq ${m.nextSeq}${restarted ? ', restarted since the last connection' : ''})`, 'hello');
     const ws = this.socket;
     if (ws) this.heartbeat(gen, ws);
-    this.watchHealth(gen);
+    this.watch.watchHealth(() => gen === this.generation, () => this.dispatch({ type: 'healthy' }));
     this.dispatch({ type: 'opened' });
     this.each(this.helloListeners, this.hello);
     if (this.wantSubscription && gen === this.generation) {
@@ -534,35 +447,7 @@ export class DaemonConnection {
   private receiveChunk(gen: number, data: Buffer): void {
     if (!this.greeted) return this.violation(gen, 'a chunk of records before its hello');
     if (!this.subscribed && !this.wantSubscription) return;
-    // The header's record count, checked before decoding: a chunk may not make us build millions of objects.
-    const claimed = data.byteLength >= 12 ? data.readUInt32BE(8) : 0;
-    if (claimed > MAX_CHUNK_RECORDS) {
-      this.counts.damagedChunks++;
-      this.log.write('error', `refused a chunk of ${data.byteLength} bytes from the daemon claiming ${claimed} records (at most ${MAX_CHUNK_RECORDS})`, 'damaged-chunk');
-      return;
-    }
-    // A plain Uint8Array that owns its memory: ws may hand out views of a larger buffer, chunks live long in
-    // the store, and a Buffer would cross postMessage as Buffer.toJSON()'s {type, data}, not as bytes.
-    const bytes = new Uint8Array(data.byteLength);
-    bytes.set(data);
-    const { records, error } = this.o.codec.decodeChunk(bytes);
-    if (error) {
-      // Keep the whole records before the damage; the rest of this chunk is lost and said so.
-      this.counts.damagedChunks++;
-      this.log.write('error', `a damaged chunk of ${bytes.byteLength} bytes from the daemon (${records.length} records kept): ${error.message}`, 'damaged-chunk');
-    }
-    const before = { ...this.sieve.anomalies };
-    const kept = this.sieve.keep(records);
-    const after = this.sieve.anomalies;
-    if (after.gaps !== before.gaps || after.regressions !== before.regressions || after.duplicates !== before.duplicates)
-      this.log.write('warn', `odd record numbering from the daemon: ${after.gaps} gaps (${after.missing} seqs missing), ${after.regressions} steps back, ${after.duplicates} repeats so far`, 'seq');
-    if (kept.length === 0) return;
-    this.batcher.add(kept.length === records.length && !error ? bytes : null, kept);
-    if (this.batcher.pending > 0 && this.batchTimer === null)
-      this.batchTimer = this.timers.setTimeout(() => {
-        this.batchTimer = null;
-        this.batcher.flush();
-      }, this.o.batchMs ?? 50);
+    this.intake.receive(data);
   }
 
   private listen<T>(set: Set<Listener<T>>, l: Listener<T>): { dispose(): void } {
