@@ -20,8 +20,9 @@ fi
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
-mount -t tmpfs tmp /host/tmp
+# The host's /tmp stays visible (a checkout, and so the agent, may live there); the VM writes in /run.
 mount -t tmpfs run /host/run
+mkdir -p /host/run/tmp
 # No udev here: name the virtio-serial ports (vportNpM) as udev would.
 mkdir -p /host/dev/virtio-ports
 for p in /sys/class/virtio-ports/*; do
@@ -40,6 +41,6 @@ for spec in $(echo "$linsock_net" | tr , ' '); do
   [ -n "$found" ] || say "no NIC with MAC $mac"
 done
 say "init ready"
-chroot /host "$linsock_node" "$linsock_agent"
+chroot /host env TMPDIR=/run/tmp "$linsock_node" "$linsock_agent"
 say "agent exited with status $?"
 poweroff -f
