@@ -161,18 +161,31 @@ export class UdpSocket extends BaseHandle {
   }
 
   override send(data: Uint8Array, _noReply: boolean, respond: Respond): void {
-    if (!this.connected) return respond(fail('EDESTADDRREQ', 'send: the UDP socket is not connected; use sendto'));
-    if (this.overBudget(data.length, respond)) return;
+    const refuse = this.refunding(data.length, respond);
+    if (!this.connected) return refuse(fail('EDESTADDRREQ', 'send: the UDP socket is not connected; use sendto'));
+    if (this.overBudget(data.length, refuse)) return;
     this.transmit(data, null, true, respond);
   }
 
   override sendto(remote: Endpoint, data: Uint8Array, _noReply: boolean, respond: Respond): void {
-    if (this.connected) return respond(fail('EISCONN', 'sendto: the socket is connected; use send'));
-    if (remote.family !== this.family) return respond(fail('EAFNOSUPPORT', `sendto: an IPv${remote.family} address on an IPv${this.family} socket`));
-    if (this.busy) return respond(fail('EALREADY', 'sendto: the socket is binding'));
-    if (denied(this.ctx, 'sendto', remote, respond)) return;
-    if (this.overBudget(data.length, respond)) return;
+    const refuse = this.refunding(data.length, respond);
+    if (this.connected) return refuse(fail('EISCONN', 'sendto: the socket is connected; use send'));
+    if (remote.family !== this.family) return refuse(fail('EAFNOSUPPORT', `sendto: an IPv${remote.family} address on an IPv${this.family} socket`));
+    if (this.busy) return refuse(fail('EALREADY', 'sendto: the socket is binding'));
+    if (denied(this.ctx, 'sendto', remote, refuse)) return;
+    if (this.overBudget(data.length, refuse)) return;
     this.transmit(data, remote, true, respond);
+  }
+
+  /**
+   * The guest spent send credit on this datagram when it sent it: a send refused before the kernel saw it
+   * hands the credit back too, or a guest sending with noReply would run dry after enough refusals.
+   */
+  private refunding(n: number, respond: Respond): Respond {
+    return (reply, bytes) => {
+      if (!this.gone) this.ctx.out.owe(this.handle, n);
+      respond(reply, bytes);
+    };
   }
 
   override shutdown(_how: 'read' | 'write' | 'both', respond: Respond): void {

@@ -182,6 +182,32 @@ describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
     });
   });
 
+  it('a UDP send refused before the kernel (denied, wrong family, too large) hands its credit back', async () => {
+    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
+      const g = await RawGuest.open(path, 'udp-refused');
+      try {
+        const h = await g.socket4('udp');
+        const refused = [
+          { remote: { family: 4 as const, address: '127.0.0.2', port: 9 }, bytes: 100, errno: 'EACCES' },
+          { remote: { family: 6 as const, address: '::1', port: 9 }, bytes: 200, errno: 'EAFNOSUPPORT' },
+          { remote: { family: 4 as const, address: '127.0.0.1', port: 9 }, bytes: 70_000, errno: 'EMSGSIZE' },
+        ];
+        for (const r of refused) {
+          const reply = await g.request({ type: 'sendto', handle: h, noReply: false, remote: r.remote, data: Buffer.alloc(r.bytes) });
+          assert.equal(reply.type === 'error' && reply.errno, r.errno);
+        }
+        // Credit may come in one frame or several: wait until all of it is back.
+        const want = refused.reduce((n, r) => n + r.bytes, 0);
+        const credited = (): number => g.events.reduce((n, m) => n + (m.type === 'credit' && m.handle === h ? m.bytes : 0), 0);
+        await g.waitFor(() => credited() >= want, 3000, `${want} bytes of credit`);
+        const got = credited();
+        assert.equal(got, want, 'every refused byte of credit came back');
+      } finally {
+        g.close();
+      }
+    });
+  });
+
   it('accepts guests over TCP as well (--guest-tcp)', async () => {
     await withDaemon({ guestSocket: null, guestTcp: '127.0.0.1:0' }, async (d) => {
       assert.equal(d.guestPath, null);
