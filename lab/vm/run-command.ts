@@ -15,7 +15,12 @@ export function runCommand(command: string, args: string[], o: CommandOptions = 
       if (err) reject(new Error(`${command} ${args.join(' ')} failed: ${stderr.toString().trim() || err.message}`));
       else resolve(stdout);
     });
-    if (o.input) child.stdin?.end(o.input);
+    if (o.input) {
+      // A command may stop reading before the input ends (xz --single-stream does, by design): the EPIPE
+      // that follows is not a failure of ours, and its exit status says whether the command failed.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(o.input);
+    }
   });
 }
 

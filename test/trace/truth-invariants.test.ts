@@ -93,7 +93,9 @@ test('real delegated runs in moved clocks: ordered within the clock error, one r
       // Clocks: the guest's CLOCK_MONOTONIC reads host + shiftS, so host - guest = -shiftS.
       assert.ok(clock, `${name} has a clock mapping`);
       const truth = -(shiftS ?? 0) * S;
-      assert.ok(Math.abs(clock.offsetNs - truth) <= 200_000, `${name}: offset ${clock.offsetNs} within 200 µs of ${truth}`);
+      // How close the estimate gets depends on how busy the machine is (within 200 µs idle, 640 µs seen on
+      // a loaded CI machine); the invariant is the next line: the truth lies within the stated error.
+      assert.ok(Math.abs(clock.offsetNs - truth) <= 5_000_000, `${name}: offset ${clock.offsetNs} within 5 ms of ${truth}`);
       assert.ok(Math.abs(clock.offsetNs - truth) <= clock.errorNs, `${name}: the true offset lies within the stated error ${clock.errorNs}`);
 
       // Ordering: within the stated error, or marked; the marked ones are the ones the daemon counted.
