@@ -2,6 +2,7 @@
 // (`linsock export`), `linsock start`'s run files and the extension (export, custom editor) take formats,
 // suffixes, sniffing, writers and readers from here only; a new format is one entry in TRACE_FORMATS.
 
+import { concatBytes } from './bytes';
 import { ChromeTraceReader } from './chrome-trace-reader';
 import { ChromeTraceWriter } from './chrome-trace';
 import { csvHeader, csvRows } from './csv';
@@ -30,7 +31,7 @@ function lstraceWriter(): TraceWriter {
       if (records.length <= DEFAULT_RECORDS_PER_CHUNK) return records.length ? encodeChunk(records) : new Uint8Array(0);
       const parts: Uint8Array[] = [];
       for (let i = 0; i < records.length; i += DEFAULT_RECORDS_PER_CHUNK) parts.push(encodeChunk(records.slice(i, i + DEFAULT_RECORDS_PER_CHUNK)));
-      return joinBytes(parts);
+      return concatBytes(parts);
     },
     writeLstraceChunk: (chunk) => chunk,
     end: () => new Uint8Array(0),
@@ -158,14 +159,4 @@ export function sniffTraceFile(head: Uint8Array, size: number): SniffResult {
   }
   if (firstSignificant(head) < 0 && size <= head.length) return { format: null, problem: `only white space (${size} bytes): ${expected}` };
   return { format: null, problem: `unknown format: the file starts with bytes ${hex(head.subarray(0, 8))}; ${expected} (which starts with '{' or '[')` };
-}
-
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

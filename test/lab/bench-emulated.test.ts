@@ -10,11 +10,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type TraceSink } from '../../daemon';
-import { invalidRecord, type BenchReport, type CallRecord, type FrameRecord, type RunInfo, type TraceRecord } from '../../protocol';
+import { startDaemon } from '../../daemon';
+import { invalidRecord, type BenchReport, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
 import { runBench } from '../../lab/bench/run-bench';
 import { RUN_ENV } from '../../lab/bench/workload-process';
 import { netnsList, linkNames } from './fixtures/lab-state';
+import { CollectingSink } from '../fixtures/collecting-sink';
 
 const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified', 'cpu_us_per_op'];
 
@@ -82,16 +83,6 @@ for (const mode of ['e1000', 'virtio'] as const) {
     assert.match(r.stderr, new RegExp(`emulated: .* in netns lsb-[0-9a-f]{6}-emu \\(TAP ${mode}, MTU 1500`));
     assertNothingLeft(r.stderr);
   });
-}
-
-class CollectingSink implements TraceSink {
-  readonly enabled = true;
-  readonly records: TraceRecord[] = [];
-  private seq = 0;
-  publish(r: TraceRecord): void {
-    if (r.kind === 'call' || r.kind === 'frame') r.seq = this.seq++;
-    this.records.push(r);
-  }
 }
 
 test('a run publishes RunInfo, the calls of all three paths and the emulated frames linked under their calls', async () => {

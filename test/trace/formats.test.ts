@@ -10,24 +10,13 @@ import {
 } from '../../protocol';
 import { ChromeTraceReader } from '../../protocol/chrome-trace-reader';
 import { MIXED_OPS, syntheticStream } from '../fixtures/synthetic';
+import { bytesOf } from './truth-files';
 
 const run: RunInfo = {
   kind: 'run', id: 'run-1', workload: 'stream', paths: ['delegated', 'emulated'], params: { seconds: 3 },
   host: { kernel: '6.1', cpu: 'test', cpus: 2, mtu: 1500, mode: 'e1000', offloads: [] }, startedNs: 1, clockErrorNs: {},
 };
 const records: TraceRecord[] = [...syntheticStream(2000, { seed: 7, ops: MIXED_OPS }), { kind: 'dropped', count: 3, atNs: 9_000_000 }, run];
-
-function bytesOf(pieces: TracePiece[]): Uint8Array {
-  const enc = new TextEncoder();
-  const parts = pieces.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function written(f: TraceFormat, recs: readonly TraceRecord[], batch = 333): Uint8Array {
   const w = f.writer();

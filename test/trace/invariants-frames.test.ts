@@ -13,24 +13,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { TraceSink } from '../../daemon';
-import { FRAME_DROP_CAUSES, invalidRecord, type CallRecord, type FrameRecord, type RunInfo, type TraceRecord } from '../../protocol';
+import { FRAME_DROP_CAUSES, invalidRecord, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
 import { runBenchDetailed } from '../../lab/bench/run-bench';
 import { framesHandled } from '../../lab/device-model/device-model';
+import { CollectingSink } from '../fixtures/collecting-sink';
 
 /** A linked frame may enter this long before its call's enter (see the header: none). */
 const ENTER_TOLERANCE_NS = 0;
 const BUSY_POLL_US = 150;
-
-class CollectingSink implements TraceSink {
-  readonly enabled = true;
-  readonly records: TraceRecord[] = [];
-  private seq = 0;
-  publish(r: TraceRecord): void {
-    if (r.kind === 'call' || r.kind === 'frame') r.seq = this.seq++;
-    this.records.push(r);
-  }
-}
 
 const loopbackMtu = Number(readFileSync('/sys/class/net/lo/mtu', 'utf8').trim());
 const pct = (n: number, of: number): number => Math.round((1000 * n) / Math.max(1, of)) / 10;

@@ -5,19 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type TraceSink } from '../../daemon';
+import { startDaemon } from '../../daemon';
 import { runBench } from '../../lab/bench/run-bench';
 import type { TraceRecord } from '../../protocol';
-
-class CollectingSink implements TraceSink {
-  readonly enabled = true;
-  readonly records: TraceRecord[] = [];
-  private seq = 0;
-  publish(r: TraceRecord): void {
-    if (r.kind === 'call' || r.kind === 'frame') r.seq = this.seq++;
-    this.records.push(r);
-  }
-}
+import { CollectingSink } from '../fixtures/collecting-sink';
 
 /** The records of a `seconds`-long run of `workload` on direct, delegated and emulated (e1000). */
 export async function realRecording(workload: 'stream' | 'rr', seconds: number): Promise<TraceRecord[]> {

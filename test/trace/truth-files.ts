@@ -1,21 +1,18 @@
 // Writes records in every trace format and reads back what each format says about trace truth: the clock
 // of each guest, stages not measured, and the facts of a call (trace.ts, StageTruth / CallTruth / ClockTruth).
 // Used by the format test (synthetic records) and the invariants of real delegated runs.
-import { traceFormat, type CallRecord, type RunInfo, type TraceFormat, type TracePiece, type TraceRecord } from '../../protocol';
+import { concatBytes, traceFormat, type CallRecord, type RunInfo, type TraceFormat, type TracePiece, type TraceRecord } from '../../protocol';
 import { CSV_COLUMNS } from '../../protocol/csv';
+
+/** The pieces a writer gave, as one file's bytes (strings encoded as UTF-8). */
+export function bytesOf(pieces: readonly TracePiece[]): Uint8Array {
+  const enc = new TextEncoder();
+  return concatBytes(pieces.map((p) => (typeof p === 'string' ? enc.encode(p) : p)));
+}
 
 function written(f: TraceFormat, recs: readonly TraceRecord[]): Uint8Array {
   const w = f.writer();
-  const pieces: TracePiece[] = [w.begin(), w.write(recs), w.end()];
-  const enc = new TextEncoder();
-  const parts = pieces.map((p) => (typeof p === 'string' ? enc.encode(p) : p));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return bytesOf([w.begin(), w.write(recs), w.end()]);
 }
 
 /** The records as the format's reader gives them back (lstrace, chrome). */
