@@ -145,7 +145,8 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       const { records, leftOut } = log.take();
       const run = vmRunInfo({
         id: runId, workload: [...ran].join('+') || 'none', paths: o.paths, mode: o.mode, mtu: VM_MTU,
-        vm: { name: up.name, accel: up.accel, kernel: up.kernel }, startedNs, clocks: daemon?.clocks() ?? {}, leftOut,
+        vm: { name: up.name, accel: up.accel, kernel: up.kernel }, startedNs, clocks: daemon?.clocks() ?? {},
+        disordered: daemon?.disorderedRecords()[up.name] ?? 0, leftOut,
       });
       ran.clear();
       startedNs = nowNs();

@@ -69,6 +69,8 @@ export interface VmRunFacts {
   startedNs: number;
   /** linsockd's clocks(): every guest's offset (added to its stamps) and error bound. */
   clocks: Record<string, { offsetNs: number; errorNs: number }>;
+  /** linsockd's count of the VM's records, since its channel opened, whose stamps disagreed beyond the clock error (marked disorderNs). */
+  disordered: number;
   leftOut: number;
 }
 
@@ -80,7 +82,7 @@ export function vmRunInfo(f: VmRunFacts): RunInfo {
     host.mtu = f.mtu;
     host.pathMtu = { ...host.pathMtu, emulated: f.mtu };
   }
-  const params: RunInfo['params'] = { guest: 'vm', vm: f.vm.name, accel: f.vm.accel, guestKernel: f.vm.kernel };
+  const params: RunInfo['params'] = { guest: 'vm', vm: f.vm.name, accel: f.vm.accel, guestKernel: f.vm.kernel, disordered: f.disordered };
   if (f.paths.includes('emulated')) params.emulated = EMULATED_UNTRACED;
   if (f.leftOut > 0) params.recordsLeftOut = f.leftOut;
   const clocks = Object.entries(f.clocks);
