@@ -167,12 +167,12 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
         results.push(row);
       }
       const errors = Object.values(daemon?.clockErrors() ?? {});
-      return report(w, up, results, errors.length ? Math.max(...errors) : null);
+      return report(w, up, results, errors.length ? Math.max(...errors) : null, traced);
     },
   };
 }
 
-function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null): VmBenchReport {
+function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null, traced: boolean): VmBenchReport {
   const figure = (p: string): number | null => {
     const r = results.find((x) => x.path === p);
     return r ? (r.mb_per_s ?? r.ops_per_s) : null;
@@ -183,6 +183,7 @@ function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: 
   if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
   if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
   // The guest runtime's stamps are on the VM's clock; linsockd maps them onto the host's from clock probes.
+  if (traced && o.paths.includes('delegated') && o.paths.includes('emulated')) notes.push('only the delegated path is traced in a VM (it pays for stamps and records, the emulated path for nothing): --trace off compares both untraced');
   if (clockErrorNs !== null) notes.push(`linsockd maps the VM's clock onto the host's within ${Math.round(clockErrorNs / 1000)} µs (the smallest probe round trip)`);
   return {
     workload: o.workload,
