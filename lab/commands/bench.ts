@@ -9,6 +9,8 @@
 // `--load N` runs N CPU-bound processes during each path's measurement (lab/bench/cpu-load.ts).
 // `--guests N` (rr or stream; direct and delegated) runs N guests at once per path, against one daemon on
 // delegated; each row then gives the fleet's figures, daemon CPU per op and fairness (lab/bench/guest-fleet.ts).
+// `--guest vm` runs the workload in a QEMU VM (lab/commands/vm-bench.ts); with `--trace-file FILE` it writes
+// the run's trace (the VM's delegated calls and clock mapping) as .lstrace.
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
 import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
@@ -19,10 +21,11 @@ import { MAX_LOAD } from '../bench/cpu-load';
 import { FLEET_WORKLOADS, MAX_GUESTS } from '../bench/guest-fleet';
 import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
 import type { RunPath } from '../run/run-program';
-import { formatVmTable, runVmBench, VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
+import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
+import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -38,6 +41,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       load: { type: 'string', default: '0' },
       guests: { type: 'string' },
       guest: { type: 'string', default: 'ns' },
+      'trace-file': { type: 'string' },
       program: { type: 'string' },
     },
   });
@@ -71,13 +75,22 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const others = paths.filter((p) => !(VM_PATHS as readonly string[]).includes(p));
     if (others.length) problems.push(`--guest vm compares ${VM_PATHS.join(' and ')}; '${others.join(', ')}' has no VM form`);
     if (load !== '0') problems.push('--load runs with --guest ns only');
+    if (values.trace === 'alternate') problems.push('--trace alternate runs with --guest ns only');
+    if (values['trace-file'] !== undefined && values.trace === 'off') problems.push('--trace-file needs --trace on');
+  } else if (values['trace-file'] !== undefined) {
+    problems.push('--trace-file writes a VM run\'s trace (--guest vm); a namespace run is recorded by linsock start or linsock record');
   }
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   const json = values.json === true;
-  if (values.guest === 'vm') return vmBench(workload as VmWorkload, paths as VmPath[], values.mode as 'e1000' | 'virtio', seconds, json);
+  if (values.guest === 'vm') {
+    return vmBench({
+      workload: workload as VmWorkload, paths: paths as VmPath[], mode: values.mode as 'e1000' | 'virtio', seconds, json,
+      trace: values.trace === 'on', traceFile: values['trace-file'] as string | undefined,
+    });
+  }
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
   process.once('SIGINT', onSignal);
@@ -132,18 +145,6 @@ async function programBench(program: string, values: Record<string, unknown>, se
     return report.results.every((r) => r.verified) ? 0 : 1;
   } catch (err) {
     console.error(`linsock bench --program: ${(err as Error).message}`);
-    return 1;
-  }
-}
-
-/** `--guest vm`: the same workload in a QEMU VM (lab/vm/), delegated over virtio-serial against QEMU's NIC. */
-async function vmBench(workload: VmWorkload, paths: VmPath[], mode: 'e1000' | 'virtio', seconds: number, json: boolean): Promise<number> {
-  try {
-    const report = await runVmBench({ workload, paths, mode, seconds });
-    process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatVmTable(report)}\n`);
-    return report.results.every((r) => r.verified) ? 0 : 1;
-  } catch (err) {
-    console.error(`linsock bench --guest vm: ${(err as Error).message}`);
     return 1;
   }
 }

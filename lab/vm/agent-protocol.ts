@@ -13,8 +13,11 @@ export type VmPath = 'delegated' | 'emulated';
 
 export type AgentRequest =
   | { id: number; op: 'run'; workload: VmWorkload; path: VmPath; target: WorkloadTarget }
-  /** Open the VM's channel to linsockd now (HELLO), so that the daemon does not wait for it. */
-  | { id: number; op: 'channel' }
+  /**
+   * Open the VM's channel to linsockd now (HELLO), so that the daemon does not wait for it: `guest` is the
+   * name it says in HELLO (the VM's), `trace` whether it stamps its calls' guest stages.
+   */
+  | { id: number; op: 'channel'; guest: string; trace: boolean }
   | { id: number; op: 'quit' };
 
 export type AgentMessage =

@@ -17,6 +17,8 @@ const RUNNERS = { stream: runStream, rr: runRr, crr: runCrr, 'udp-rr': runUdpRr 
 const PORTS = '/dev/virtio-ports';
 /** How long the agent keeps trying to say HELLO to linsockd through the channel port. */
 const CHANNEL_WAIT_MS = 20_000;
+/** Clock probes after HELLO (see vmChannel). */
+const VM_CLOCK_PROBES = 32;
 
 const control = fs.openSync(`${PORTS}/${AGENT_PORT_NAME}`, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
 
@@ -44,13 +46,17 @@ function hostConnected(device: string): boolean {
   }
 }
 
+/** What the host asked the channel to be: its guest name (the VM's) and whether it stamps. */
+interface ChannelSettings { guest: string; trace: boolean }
+
 /**
- * The VM's one channel to linsockd, opened at the first delegated run and kept for the VM's life: the
- * daemon sees the VM as one guest. Reads on a port whose host side is not connected yet return EOF, so the
- * open is retried until the daemon answers HELLO.
+ * The VM's one channel to linsockd, opened when the host asks (op 'channel', which names the guest) and
+ * kept for the VM's life: the daemon sees the VM as one guest. Reads on a port whose host side is not
+ * connected yet return EOF, so the open is retried until the daemon answers HELLO.
  */
-async function vmChannel(): Promise<Channel> {
+async function vmChannel(settings: ChannelSettings | null): Promise<Channel> {
   if (channel && !channel.closed) return channel;
+  if (!settings) throw new Error('the host has not opened the VM\'s channel (op channel) before a delegated run');
   const device = `${PORTS}/${CHANNEL_PORT_NAME}`;
   const deadline = Date.now() + CHANNEL_WAIT_MS;
   let last = '';
@@ -60,7 +66,11 @@ async function vmChannel(): Promise<Channel> {
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
-    const c = createChannel({ device }, { guest: `vm-${os.hostname() || 'guest'}-${process.pid}`, trace: false });
+    // With stamps, the daemon gets the guest stages of every call on the VM's clock and maps them onto the
+    // host's through HELLO and the clock probes. A round trip through the port under TCG takes
+    // milliseconds and varies with the host's load: more probes than the default narrow the error bound
+    // (the best round trip's half), for a few tens of ms once per VM.
+    const c = createChannel({ device }, { guest: settings.guest, trace: settings.trace, clockProbes: VM_CLOCK_PROBES });
     try {
       await c.ready;
       channel = c;
@@ -74,9 +84,11 @@ async function vmChannel(): Promise<Channel> {
   throw new Error(`no HELLO from linsockd through ${CHANNEL_PORT_NAME} within ${CHANNEL_WAIT_MS / 1000} s (${last})`);
 }
 
+let channelSettings: ChannelSettings | null = null;
+
 async function factoryFor(path: VmPath): Promise<SocketFactory> {
   if (path === 'emulated') return { ...directFactory(), path: 'emulated' };
-  const c = await vmChannel();
+  const c = await vmChannel(channelSettings);
   return {
     path: 'delegated',
     connect: (port, host) => new Promise((resolve, reject) => {
@@ -101,7 +113,8 @@ async function handle(req: AgentRequest): Promise<void> {
       return;
     }
     if (req.op === 'channel') {
-      await vmChannel();
+      channelSettings = { guest: req.guest, trace: req.trace };
+      await vmChannel(channelSettings);
       send({ id: req.id, ok: true });
       return;
     }

@@ -52,6 +52,8 @@ export interface VmNic {
 }
 
 export interface Vm {
+  /** The VM's name, unique in this process (`vm-<pid>-<n>`): its guest name at linsockd and in traces. */
+  name: string;
   accel: Accel;
   /** Why KVM was not used, when it was not. */
   accelNote?: string;
@@ -73,6 +75,8 @@ export interface Vm {
 export async function qemuProblem(): Promise<string | null> {
   return (await haveCommand(QEMU)) ? null : `${QEMU} is not installed: ${QEMU_APT_LINE}`;
 }
+
+let vmCounter = 0;
 
 const liveVms = new Map<ChildProcess, { close: () => Promise<void>; removeFiles: () => void }>();
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -122,6 +126,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
   if (problem) throw new Error(problem);
   const image = await ensureVmImage();
   const decision = await chooseAccel(QEMU, o.accel);
+  const name = `vm-${process.pid}-${++vmCounter}`;
   sweepDeadFolders(vmCacheDir());
   sweepDeadFolders(tmpdir());
   const runDir = runFolder(vmCacheDir(), 'run');
@@ -240,6 +245,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     clearTimeout(timer);
   }
   return {
+    name,
     accel: decision.accel,
     accelNote: decision.why,
     kernel: image.release,

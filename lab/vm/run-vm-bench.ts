@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { startBenchServer, type BenchServer } from '../bench/server';
 import type { WorkloadResult } from '../bench/workload-result';
+import { nowNs } from '../bench/latency';
+import type { TraceRecord } from '../../protocol';
 import type { Accel, AccelChoice } from './accel';
 import type { VmPath, VmWorkload } from './agent-protocol';
 import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
+import { vmRunInfo, VmTraceLog } from './vm-trace';
 
 export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
 export const VM_PATHS: readonly VmPath[] = ['delegated', 'emulated'];
@@ -28,6 +31,11 @@ export interface VmBenchOptions {
   accel?: AccelChoice;
   /** linsockd's polling window after guest activity (its default when absent; 0 turns it off). */
   busyPollUs?: number;
+  /**
+   * Trace the delegated path (default true, as `linsock bench --trace on`): the VM's guest runtime stamps
+   * its calls and linsockd records them (takeTrace). Off, neither stamps nor records.
+   */
+  trace?: boolean;
 }
 
 export type VmBenchRow = WorkloadResult;
@@ -45,7 +53,9 @@ export interface VmBenchReport {
   kernel: string;
 }
 
-function checkOptions(o: VmBenchOptions): Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>> {
+type CheckedOptions = Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs' | 'trace'>>;
+
+function checkOptions(o: VmBenchOptions): CheckedOptions {
   if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
   const paths = o.paths ?? ['delegated', 'emulated'];
   if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
@@ -66,6 +76,15 @@ function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho:
 export interface VmBenchSession {
   readonly vm: Vm;
   run(workload: VmWorkload, seconds: number): Promise<VmBenchReport>;
+  /**
+   * The trace of the runs since the last take (or the open): their run record first — with the VM's clock
+   * offset and error bound from linsockd's probes — then every record linsockd made (the VM's delegated
+   * calls, guest named after the VM). null when the session does not trace. While the VM runs, it waits
+   * for the daemon to be quiet (the last stamps); calls still waiting for guest stamps (a socket's close,
+   * which the guest posts without waiting) are recorded when the VM's channel closes: after close(),
+   * a take has everything.
+   */
+  takeTrace(): Promise<TraceRecord[] | null>;
   close(): Promise<void>;
 }
 
@@ -78,7 +97,12 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   let vm: Vm | null = null;
   let server: BenchServer | null = null;
   let daemon: RunningDaemon | null = null;
+  const traced = options.trace ?? true;
+  const log = traced ? new VmTraceLog() : null;
+  const runId = `vm-bench-${process.pid}`;
+  let closed = false;
   const close = async (): Promise<void> => {
+    closed = true;
     await vm?.close();
     await daemon?.close();
     await server?.close();
@@ -93,15 +117,16 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       // says HELLO at once. The policy allows the bench server's loopback ports and nothing else.
       daemon = await startDaemon({
         guestSocket: channelSocket,
-        run: `vm-bench-${process.pid}`,
+        run: runId,
         busyPollUs: options.busyPollUs,
+        trace: log ?? undefined,
         policy: { rules: [
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.sink },
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.echo },
           { action: 'allow', ops: ['sendto'], cidr: '127.0.0.1', ports: loopback.udpEcho },
         ] },
       });
-      await vm.agent.request({ op: 'channel' }, 30_000);
+      await vm.agent.request({ op: 'channel', guest: vm.name, trace: traced }, 30_000);
     }
   } catch (e) {
     await close();
@@ -109,10 +134,27 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   }
   const up = vm;
   const srv = server;
+  const ran = new Set<VmWorkload>();
+  let startedNs = nowNs();
   return {
     vm: up,
     close,
+    takeTrace: async () => {
+      if (!log) return null;
+      if (!closed) await log.settled();
+      const { records, leftOut } = log.take();
+      const run = vmRunInfo({
+        id: runId, workload: [...ran].join('+') || 'none', paths: o.paths, mode: o.mode, mtu: VM_MTU,
+        vm: { name: up.name, accel: up.accel, kernel: up.kernel }, startedNs, clocks: daemon?.clocks() ?? {},
+        disordered: daemon?.disorderedRecords()[up.name] ?? 0, leftOut,
+      });
+      ran.clear();
+      startedNs = nowNs();
+      return [run, ...records];
+    },
     run: async (workload, seconds) => {
+      if (ran.size === 0) startedNs = nowNs();
+      ran.add(workload);
       const w = checkOptions({ ...o, workload, seconds });
       const results: VmBenchRow[] = [];
       for (const path of w.paths) {
@@ -125,12 +167,12 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
         results.push(row);
       }
       const errors = Object.values(daemon?.clockErrors() ?? {});
-      return report(w, up, results, errors.length ? Math.max(...errors) : null);
+      return report(w, up, results, errors.length ? Math.max(...errors) : null, traced);
     },
   };
 }
 
-function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null): VmBenchReport {
+function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null, traced: boolean): VmBenchReport {
   const figure = (p: string): number | null => {
     const r = results.find((x) => x.path === p);
     return r ? (r.mb_per_s ?? r.ops_per_s) : null;
@@ -141,6 +183,7 @@ function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: V
   if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
   if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
   // The guest runtime's stamps are on the VM's clock; linsockd maps them onto the host's from clock probes.
+  if (traced && o.paths.includes('delegated') && o.paths.includes('emulated')) notes.push('only the delegated path is traced in a VM (it pays for stamps and records, the emulated path for nothing): --trace off compares both untraced');
   if (clockErrorNs !== null) notes.push(`linsockd maps the VM's clock onto the host's within ${Math.round(clockErrorNs / 1000)} µs (the smallest probe round trip)`);
   return {
     workload: o.workload,
@@ -158,11 +201,19 @@ function report(o: Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs'>>, vm: V
 
 /** Boots a VM, runs one workload on each path, stops the VM: everything it made is gone when it returns. */
 export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport> {
+  return (await runVmBenchTraced(options)).report;
+}
+
+/** runVmBench, and the run's trace (see VmBenchSession.takeTrace; null with `trace: false`). */
+export async function runVmBenchTraced(options: VmBenchOptions): Promise<{ report: VmBenchReport; trace: TraceRecord[] | null }> {
   const o = checkOptions(options);
   const session = await openVmBench(options);
+  let report: VmBenchReport;
   try {
-    return await session.run(o.workload, o.seconds);
+    report = await session.run(o.workload, o.seconds);
   } finally {
     await session.close();
   }
+  // Taken after the VM's channel closed: every call is recorded by then.
+  return { report, trace: await session.takeTrace() };
 }

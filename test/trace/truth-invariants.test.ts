@@ -15,10 +15,11 @@ import * as net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type ClockMapping, type RunningDaemon, type TraceSink } from '../../daemon';
-import { invalidRecord, type CallRecord, type RunInfo, type TraceRecord } from '../../protocol';
+import { startDaemon, type RunningDaemon, type TraceSink } from '../../daemon';
+import { type CallRecord, type RunInfo, type TraceRecord } from '../../protocol';
 import { LOOPBACK_POLICY } from '../guest/test-daemon';
 import { callsOf, csvClocks, csvOf, roundTrip, runOf } from './truth-files';
+import { orderProblem } from './truth-order';
 
 const FIXTURES = join(__dirname, 'fixtures');
 const S = 1_000_000_000;
@@ -44,21 +45,6 @@ async function runGuest(sock: string, port: number, name: string, o: { writes: n
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0, `guest ${name} failed: ${err}`);
   return JSON.parse(out.trim().split('\n').at(-1) as string) as GuestRun;
-}
-
-/** Why a delegated record breaks the ordering invariant, or null. */
-function orderProblem(r: CallRecord, clock: ClockMapping | undefined): string | null {
-  const bad = invalidRecord(r);
-  if (bad) return bad;
-  for (let i = 1; i < r.stages.length; i++) {
-    const a = r.stages[i - 1] as CallRecord['stages'][number];
-    const b = r.stages[i] as CallRecord['stages'][number];
-    if (b.start !== a.end && r.disorderNs === undefined) return `${b.name} does not start where ${a.name} ended`;
-  }
-  if (!clock) return 'no clock mapping for the guest';
-  const beyond = Math.max(0, Math.abs(r.clockShiftNs ?? 0) - clock.errorNs);
-  if (beyond > 0 && (r.disorderNs ?? 0) < beyond) return `shifted ${r.clockShiftNs} beyond the error ${clock.errorNs} without being marked`;
-  return null;
 }
 
 /** The run's metadata as a file carries it: every guest's clock. */
