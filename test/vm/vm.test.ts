@@ -87,18 +87,18 @@ test('QEMU killed mid-run: the run fails with a clear error and nothing is left'
   for (const f of vm.files) assert.equal(existsSync(f), false, `${f} is removed`);
 });
 
-/** The folders VM runs make (sockets in the temp dir, the agent bundle in the cache). */
-function vmFolders(): string[] {
+/** The folders the VM runs of process `pid` made (sockets in the temp dir, the agent bundle in the cache). */
+function vmFoldersOf(pid: number): string[] {
   const cache = join(ROOT, '.cache', 'vm');
+  const mine = (n: string): boolean => new RegExp(`^(linsock-vm[a-z]*|run)-${pid}-`).test(n);
   return [
-    ...readdirSync(tmpdir()).filter((n) => n.startsWith('linsock-vm')).map((n) => join(tmpdir(), n)),
-    ...(existsSync(cache) ? readdirSync(cache).filter((n) => n.startsWith('run-')).map((n) => join(cache, n)) : []),
+    ...readdirSync(tmpdir()).filter(mine).map((n) => join(tmpdir(), n)),
+    ...(existsSync(cache) ? readdirSync(cache).filter(mine).map((n) => join(cache, n)) : []),
   ];
 }
 
 test('SIGINT to a VM bench: QEMU, the TAP and the files go before the process ends', { timeout: 90_000 }, async () => {
   await requireQemu();
-  const before = new Set(vmFolders());
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lab', 'vm', 'cli.ts'), '--workload', 'stream', '--mode', 'e1000', '--seconds', '60', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const tap = `lsvm${child.pid}n0`;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
@@ -114,5 +114,5 @@ test('SIGINT to a VM bench: QEMU, the TAP and the files go before the process en
   assert.equal(how.signal, 'SIGINT', `the runner ends as SIGINT asks (${JSON.stringify(how)})`);
   assert.deepEqual(qemusWith(tap), [], 'no QEMU left');
   assert.equal(await tapExists(tap), false, 'no TAP left');
-  assert.deepEqual(vmFolders().filter((f) => !before.has(f)), [], 'no folder left');
+  assert.deepEqual(vmFoldersOf(child.pid as number), [], 'no folder left');
 });
