@@ -27,6 +27,8 @@ const check = argv.includes('--check');
 /** Targets at 1M calls (issue 17): a load over them is a regression. CPU is the steadier of the two load figures. */
 const BUDGET = { load_ms: 1000, load_cpu_ms: 1200, frame_ms_p95: 8, bytes_per_call: 150 };
 const live = !argv.includes('--no-live');
+/** `--profile DIR`: CPU profiles of the load and of the pan/zoom sequence (.cpuprofile) and their hottest functions. */
+const profileDir = arg('--profile', '');
 if (!Number.isSafeInteger(events) || events <= 0) {
   console.error('--events must be a positive integer');
   process.exit(2);
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
       const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; cpuTime: number }[] };
       return processInfo.filter((p) => p.type === 'renderer').reduce((a, p) => a + p.cpuTime, 0);
     };
+    const profile = profiler(cdp);
+    await profile.start();
     const cpu0 = await rendererCpu();
     const load = await page.evaluate(
       () =>
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
     );
     const loadMs = load.load;
     const cpuLoadMs = ((await rendererCpu()) - cpu0) * 1000;
+    await profile.stop('load');
     // the trim runs when the page is idle after the first frame; memory is measured after it
     await page.waitForFunction(() => !((window as unknown as ViewerWindow).linsockViewer as unknown as { trim?: { pending: boolean } }).trim?.pending);
     const trimMs = await page.evaluate(() => ((window as unknown as ViewerWindow).linsockViewer as unknown as { trim?: { ms: number } }).trim?.ms ?? null);
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
 
     progress(`loaded in ${r1(loadMs)} ms; pan/zoom sequence`);
     // The scripted sequence, driven inside the page one input per animation frame.
+    await profile.start();
     const { frameTimes, windows } = await page.evaluate(
       () =>
         new Promise<{ frameTimes: number[]; windows: number[] }>((ok) => {
@@ -137,6 +143,7 @@ async function main(): Promise<void> {
         }),
     );
 
+    await profile.stop('frames');
     progress(`sequence: ${frameTimes.length} frames; Compare tab`);
     if (process.env.BENCH_DEBUG) progress(frameTimes.map((f, i) => `${f.toFixed(1)}@${((windows[i + 1] ?? 0) / 1e6).toFixed(2)}`).join(' '));
     // The Compare tab over everything loaded.
@@ -221,6 +228,39 @@ async function main(): Promise<void> {
     await browser.close();
     await server.close();
   }
+}
+
+type Cdp = { send(method: string, params?: object): Promise<unknown> };
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+/** The CDP profiler around a phase, when --profile asked: writes DIR/<phase>.cpuprofile and prints the top self times. */
+function profiler(cdp: Cdp) {
+  return {
+    start: async () => {
+      if (!profileDir) return;
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    },
+    stop: async (phase: string) => {
+      if (!profileDir) return;
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      mkdirSync(profileDir, { recursive: true });
+      writeFileSync(`${profileDir}/${phase}.cpuprofile`, JSON.stringify(profile));
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const self = new Map<string, number>();
+      profile.samples.forEach((id, i) => {
+        const f = byId.get(id)!.callFrame;
+        const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+      });
+      const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+      progress(`profile ${phase}:\n${top.map(([k, ms]) => `  ${ms.toFixed(1).padStart(8)} ms  ${k}`).join('\n')}`);
+    },
+  };
 }
 
 main().catch((e) => {
