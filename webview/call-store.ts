@@ -228,8 +228,7 @@ export class CallStore extends CallColumns {
         if (t.levelsStale && relevel(t)) this.depthVersion++;
         continue;
       }
-      const calls = t.socket >= 0;
-      sortTrack(t, calls ? this.start : this.frameIn, calls ? this.end : this.frameOut, calls ? this.dominant : this.frameDirection);
+      sortTrack(t);
       if (t.socket >= 0 && relevel(t)) this.depthVersion++;
     }
   }

@@ -4,8 +4,9 @@
 import type { CallStore } from './call-store';
 import type { SourceStatus } from './host-messages';
 import type { Notice } from './panel';
+import { formatCount } from './format';
 
-const n = (v: number) => v.toLocaleString('en');
+const n = formatCount;
 
 export function sourceStatus(store: CallStore, source: SourceStatus): string[] {
   const parts = [source.title || 'Linsock trace', `${n(store.count)} calls`];
