@@ -169,7 +169,8 @@ export class CallStore extends CallColumns {
     const lf = this.linkPoolLength;
     const ln = Math.min(fn, 255);
     if (ln > 0) {
-      this.linkSeq = ensureCapacity(this.linkSeq, lf + ln);
+      // checked here, not in ensureCapacity: a call there per call costs a megamorphic length read
+      if (lf + ln > this.linkSeq.length) this.linkSeq = ensureCapacity(this.linkSeq, lf + ln);
       for (let i = 0; i < ln; i++) this.linkSeq[lf + i] = frames[i]!;
       this.linkPoolLength = lf + ln;
     }

@@ -69,7 +69,8 @@ export class RenderBuffers {
 
   pushRun(c: number, x: number, y: number, w: number, h: number): void {
     const n = this.runLen[c]!;
-    const a = (this.runs[c] = ensureCapacity(this.runs[c]!, n + 4));
+    let a = this.runs[c]!;
+    if (n + 4 > a.length) a = this.runs[c] = ensureCapacity(a, n + 4);
     a[n] = x;
     a[n + 1] = y;
     a[n + 2] = w;
