@@ -83,8 +83,10 @@ function placeLevel(t: Track, start: number, end: number): number {
  * Returns true when the track's stack depth grew (the layout's row heights change).
  */
 export function insertSorted(t: Track, slot: number, start: number, dur: number, key: number): boolean {
-  t.list.push(slot);
-  const cap = t.list.data.length;
+  const list = t.list;
+  if (list.length === list.data.length) list.data = ensureCapacity(list.data, list.length + 1);
+  list.data[list.length++] = slot;
+  const cap = list.data.length;
   if (t.starts.length < cap) {
     t.starts = ensureCapacity(t.starts, cap);
     t.durs = ensureCapacity(t.durs, cap);
