@@ -37,3 +37,21 @@ test('sorts only the first n keys', () => {
   const got = sortOrder(keys, 3, new Uint32Array(6), new Uint32Array(6));
   assert.deepEqual(Array.from(got.subarray(0, 3)), [2, 1, 0]);
 });
+
+test('keys that are not whole numbers, or span 2^48 or more, sort by merging, as stably', () => {
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  check(Float64Array.from({ length: 3000 }, () => Math.floor(rnd() * 40) / 4 - 3));
+  check(Float64Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? 2 ** 50 : 0) + Math.floor(rnd() * 30)));
+  check(Float64Array.from([2 ** 32 + 5, 0, 2 ** 32 - 1, 7, 7, -3]));
+});
+
+test('whole-number keys across both 16-bit digits sort exactly (the counting path)', () => {
+  let seed = 5;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  check(Float64Array.from({ length: 5000 }, () => Math.floor(rnd() * 2 ** 31) - 1e6));
+  check(Float64Array.from({ length: 5000 }, () => 65536 * Math.floor(rnd() * 5) + Math.floor(rnd() * 3)));
+  // three digits: a 10 s trace in ns spans more than 2^32
+  check(Float64Array.from({ length: 5000 }, (_, i) => Math.floor(rnd() * 1e10) + (i % 2) * 2 ** 32 - 5e9));
+  check(Float64Array.from([2 ** 32 + 5, 0, 2 ** 32 - 1, 7, 7, -3, 2 ** 47, 2 ** 32 + 65536]));
+});
