@@ -41,6 +41,16 @@ export class StatusBar {
     const key = notes.map((x) => x.text).join('|');
     if (key === this.noticesKey) return;
     this.noticesKey = key;
+    // the same notices with new figures (the decimation count changes with every zoom): new text in place
+    const kinds = notes.map((x) => x.kind).join('|');
+    if (kinds === this.kindsKey) {
+      notes.forEach((x, i) => {
+        const d = this.notices.children[i]!;
+        if (d.textContent !== x.text) d.textContent = x.text;
+      });
+      return;
+    }
+    this.kindsKey = kinds;
     this.notices.replaceChildren(...notes.map((x) => {
       const d = document.createElement('div');
       d.className = `notice notice-${x.kind}`;
@@ -48,4 +58,5 @@ export class StatusBar {
       return d;
     }));
   }
+  private kindsKey = '';
 }
