@@ -1,4 +1,4 @@
-// `npm run bench:viewer -- --events N [--json] [--no-live]`: loads N synthetic calls (three paths,
+// `npm run bench:viewer -- --events N [--runs N] [--json] [--no-live] [--check] [--profile DIR]`: loads N synthetic calls (three paths,
 // 100,000 calls/s, so 1M calls span 10 s) into the viewer in headless Chromium on the test page and measures
 //   load_ms       from handing the .lstrace chunk bytes to the viewer until its first complete frame
 //   frame_ms_*    render time per frame over a scripted wheel-zoom/pan sequence of >= 200 frames,
@@ -10,8 +10,13 @@
 //                 trim_ms (the loaded file's trim, run when idle after the first frame: not in load_ms)
 //   load_cpu_ms   CPU time of the renderer process over the load (SystemInfo.getProcessInfo): what the load
 //                 costs, much less sensitive than wall time to other work on the machine
-//   budget, over_budget   the targets below and which were missed; `--check` exits 1 when any was
+//   budget, over_budget   the targets below and which were missed, and a last line "PASS ..." or
+//                 "FAIL ... over budget ..." (stderr with --json); `--check` also exits 1 on FAIL
+//   runs, spread, load_average   with --runs N each figure is the median of N fresh pages, spread the
+//                 [min, max] of the noisy ones, load_average the machine's before and after
+//   --profile DIR CPU profiles of the load and of the sequence, and their hottest functions
 // The load is delivered as the extension delivers a file: init, progress (the file's size), chunks, done.
+import os from 'node:os';
 import { launchChromium } from '../test/webview/chromium';
 import { startPageServer } from '../test/webview/page-server';
 import type { ViewerWindow } from '../test/webview/viewer-page';
@@ -27,8 +32,16 @@ const check = argv.includes('--check');
 /** Targets at 1M calls (issue 17): a load over them is a regression. CPU is the steadier of the two load figures. */
 const BUDGET = { load_ms: 1000, load_cpu_ms: 1200, frame_ms_p95: 8, bytes_per_call: 150 };
 const live = !argv.includes('--no-live');
+/** `--runs N`: N loads and sequences, each in a fresh page; figures are medians, with the spread beside. */
+const runsWanted = Number(arg('--runs', '1'));
+/** `--profile DIR`: CPU profiles of the load and of the pan/zoom sequence (.cpuprofile) and their hottest functions. */
+const profileDir = arg('--profile', '');
 if (!Number.isSafeInteger(events) || events <= 0) {
   console.error('--events must be a positive integer');
+  process.exit(2);
+}
+if (!Number.isSafeInteger(runsWanted) || runsWanted <= 0 || runsWanted > 20) {
+  console.error('--runs must be an integer in 1..20');
   process.exit(2);
 }
 
@@ -39,17 +52,18 @@ const pct = (a: number[], q: number) => {
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const progress = (m: string) => process.stderr.write(`bench:viewer: ${m}\n`);
 
-async function main(): Promise<void> {
-  const server = await startPageServer();
-  const browser = await launchChromium();
-  try {
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+
+/** One measurement in a fresh page: the load, the pan/zoom sequence, the Compare tab, and the live appends if asked. */
+async function measure(browser: Browser, url: string, live: boolean) {
+  {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.setDefaultTimeout(120_000);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // tsx names the functions inside page.evaluate bodies with a helper the page lacks; give it one
     await page.addInitScript('globalThis.__name = (f) => f;');
-    await page.goto(server.url);
+    await page.goto(url);
     await page.waitForFunction(() => !!(window as unknown as ViewerWindow).linsockViewer);
     const cdp = await page.context().newCDPSession(page);
     const heapUsed = async () => {
@@ -72,6 +86,8 @@ async function main(): Promise<void> {
       const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; cpuTime: number }[] };
       return processInfo.filter((p) => p.type === 'renderer').reduce((a, p) => a + p.cpuTime, 0);
     };
+    const profile = profiler(cdp);
+    await profile.start();
     const cpu0 = await rendererCpu();
     const load = await page.evaluate(
       () =>
@@ -97,6 +113,7 @@ async function main(): Promise<void> {
     );
     const loadMs = load.load;
     const cpuLoadMs = ((await rendererCpu()) - cpu0) * 1000;
+    await profile.stop('load');
     // the trim runs when the page is idle after the first frame; memory is measured after it
     await page.waitForFunction(() => !((window as unknown as ViewerWindow).linsockViewer as unknown as { trim?: { pending: boolean } }).trim?.pending);
     const trimMs = await page.evaluate(() => ((window as unknown as ViewerWindow).linsockViewer as unknown as { trim?: { ms: number } }).trim?.ms ?? null);
@@ -107,6 +124,7 @@ async function main(): Promise<void> {
 
     progress(`loaded in ${r1(loadMs)} ms; pan/zoom sequence`);
     // The scripted sequence, driven inside the page one input per animation frame.
+    await profile.start();
     const { frameTimes, windows } = await page.evaluate(
       () =>
         new Promise<{ frameTimes: number[]; windows: number[] }>((ok) => {
@@ -137,6 +155,7 @@ async function main(): Promise<void> {
         }),
     );
 
+    await profile.stop('frames');
     progress(`sequence: ${frameTimes.length} frames; Compare tab`);
     if (process.env.BENCH_DEBUG) progress(frameTimes.map((f, i) => `${f.toFixed(1)}@${((windows[i + 1] ?? 0) / 1e6).toFixed(2)}`).join(' '));
     // The Compare tab over everything loaded.
@@ -202,6 +221,54 @@ async function main(): Promise<void> {
       live_frame_ms_p95: liveP95 === null ? null : r1(liveP95),
       load_phases: { ingest_ms: r1(load.ingest), first_frame_ms: r1(load.firstFrame), trim_ms: trimMs === null ? null : r1(trimMs) },
       load_cpu_ms: r1(cpuLoadMs),
+    };
+    await page.close();
+    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+    return result;
+  }
+}
+
+type Result = Awaited<ReturnType<typeof measure>>;
+const median = (a: number[]) => pct(a, 0.5);
+
+async function main(): Promise<void> {
+  const server = await startPageServer();
+  const browser = await launchChromium();
+  try {
+    const loadBefore = os.loadavg();
+    const runs: Result[] = [];
+    for (let i = 0; i < runsWanted; i++) {
+      if (runsWanted > 1) progress(`run ${i + 1} of ${runsWanted}`);
+      // the live appends once, in the last run: they measure streaming, not the load
+      runs.push(await measure(browser, server.url, live && i === runsWanted - 1));
+    }
+    const last = runs[runs.length - 1]!;
+    const num = (f: (r: Result) => number | null) => {
+      const v = runs.map(f).filter((x): x is number => x !== null);
+      return v.length ? r1(median(v)) : null;
+    };
+    const spread = (f: (r: Result) => number) => [Math.min(...runs.map(f)), Math.max(...runs.map(f))];
+    const result = {
+      runs: runs.length,
+      events: last.events,
+      // medians over the runs
+      load_ms: num((r) => r.load_ms)!,
+      frame_ms_p50: num((r) => r.frame_ms_p50)!,
+      frame_ms_p95: num((r) => r.frame_ms_p95)!,
+      heap_mb: num((r) => r.heap_mb)!,
+      bytes_per_call: num((r) => r.bytes_per_call)!,
+      frames: last.frames,
+      window_ms_max: last.window_ms_max,
+      window_ms_min: last.window_ms_min,
+      compare_ms: num((r) => r.compare_ms),
+      live_fps: last.live_fps,
+      live_frame_ms_p95: last.live_frame_ms_p95,
+      load_phases: { ingest_ms: num((r) => r.load_phases.ingest_ms), first_frame_ms: num((r) => r.load_phases.first_frame_ms), trim_ms: num((r) => r.load_phases.trim_ms) },
+      load_cpu_ms: num((r) => r.load_cpu_ms)!,
+      // [min, max] over the runs: the machine's noise
+      spread: { load_ms: spread((r) => r.load_ms), load_cpu_ms: spread((r) => r.load_cpu_ms), frame_ms_p95: spread((r) => r.frame_ms_p95), frame_ms_p50: spread((r) => r.frame_ms_p50) },
+      // other work on the machine inflates wall times: the 1-minute load average before and after
+      load_average: [r1(loadBefore[0]!), r1(os.loadavg()[0]!)],
       budget: BUDGET,
       over_budget: [] as string[],
     };
@@ -210,17 +277,50 @@ async function main(): Promise<void> {
       const v = result[k as keyof typeof BUDGET];
       if (typeof v === 'number' && v > limit) result.over_budget.push(`${k} ${v} > ${limit}`);
     }
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
     if (json) console.log(JSON.stringify(result));
     else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(18)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : v}`);
-    if (check && result.over_budget.length) {
-      console.error(`bench:viewer: over budget: ${result.over_budget.join('; ')}`);
-      process.exitCode = 1;
-    }
+    // one verdict line a person or a CI log can grep for; --check also makes it the exit status
+    const verdict = result.over_budget.length ? `FAIL bench:viewer: over budget at ${result.events} calls: ${result.over_budget.join('; ')}` : `PASS bench:viewer: within budget at ${result.events} calls`;
+    if (json) console.error(verdict);
+    else console.log(verdict);
+    if (check && result.over_budget.length) process.exitCode = 1;
   } finally {
     await browser.close();
     await server.close();
   }
+}
+
+type Cdp = { send(method: string, params?: object): Promise<unknown> };
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+/** The CDP profiler around a phase, when --profile asked: writes DIR/<phase>.cpuprofile and prints the top self times. */
+function profiler(cdp: Cdp) {
+  return {
+    start: async () => {
+      if (!profileDir) return;
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    },
+    stop: async (phase: string) => {
+      if (!profileDir) return;
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
+      const { mkdirSync, writeFileSync } = await import('node:fs');
+      mkdirSync(profileDir, { recursive: true });
+      writeFileSync(`${profileDir}/${phase}.cpuprofile`, JSON.stringify(profile));
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const self = new Map<string, number>();
+      profile.samples.forEach((id, i) => {
+        const f = byId.get(id)!.callFrame;
+        const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+      });
+      const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+      progress(`profile ${phase}:\n${top.map(([k, ms]) => `  ${ms.toFixed(1).padStart(8)} ms  ${k}`).join('\n')}`);
+    },
+  };
 }
 
 main().catch((e) => {

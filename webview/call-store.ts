@@ -16,6 +16,9 @@ import { FrameSplitter } from './frame-split';
 export { PATH_INDEX, type CallInput, type CallViewInput, type FrameInput } from './call-input';
 export { MAX_LEVELS, type Track } from './call-track';
 
+/** Entries of the store's track cache (a power of two). */
+const TRACK_CACHE = 256;
+
 export class CallStore extends CallColumns {
   /** Calls dropped to honour the record limit, and records the daemon said it lost. */
   droppedByLimit = 0;
@@ -57,6 +60,10 @@ export class CallStore extends CallColumns {
 
   private trackFor(run: number, path: number, guest: number, socket: number): Track {
     const key = trackKey(path, guest, socket);
+    // calls take turns between a handful of tracks: a small direct-mapped cache before the maps
+    const h = (key ^ (key >>> 7) ^ (key >>> 18) ^ (run * 31)) & (TRACK_CACHE - 1);
+    const cached = this.trackCache[h];
+    if (cached !== undefined && cached.run === run && this.trackCacheKey[h] === key) return cached;
     const byKey = (this.trackByKey[run] ??= new Map());
     let t = byKey.get(key);
     if (!t) {
@@ -64,8 +71,12 @@ export class CallStore extends CallColumns {
       this.tracks.push(t);
       byKey.set(key, t);
     }
+    this.trackCache[h] = t;
+    this.trackCacheKey[h] = key;
     return t;
   }
+  private readonly trackCache: (Track | undefined)[] = new Array<Track | undefined>(TRACK_CACHE).fill(undefined);
+  private readonly trackCacheKey = new Float64Array(TRACK_CACHE);
 
   frameTrack(run: number, guest: number): Track | undefined {
     return this.frameTrackByGuest.get(run * FRAME_TRACK_RUN + guest);
@@ -99,21 +110,30 @@ export class CallStore extends CallColumns {
 
   /** Appends a call from the decoder's reused view (no objects per call); nothing of the view is kept. */
   addCallView(v: CallViewInput): number {
-    const sameTable = v.strings === this.lastStrings;
-    const g = sameTable && v.guestIndex === this.lastGuestIndex ? this.lastGuest : (this.lastGuest = this.guests.of(v.guest));
-    const run = sameTable && v.runIndex === this.lastRunIndex ? this.lastRun : (this.lastRun = this.runs.of(v.run));
-    this.lastGuestIndex = v.guestIndex;
-    this.lastRunIndex = v.runIndex;
-    this.lastStrings = v.strings;
+    // A chunk names its guests and runs by index into its own string table: intern each index once per
+    // table, not each call (calls alternate between guests, so "same as the last call" seldom holds).
+    if (v.strings !== this.lastStrings) {
+      this.lastStrings = v.strings;
+      const n = v.strings.length;
+      if (this.guestOfString.length < n) {
+        this.guestOfString = new Int32Array(Math.max(n, this.guestOfString.length * 2));
+        this.runOfString = new Int32Array(this.guestOfString.length);
+      }
+      this.guestOfString.fill(-1, 0, n);
+      this.runOfString.fill(-1, 0, n);
+    }
+    let g = this.guestOfString[v.guestIndex]!;
+    if (g < 0) g = this.guestOfString[v.guestIndex] = this.guests.of(v.guest);
+    let run = this.runOfString[v.runIndex]!;
+    if (run < 0) run = this.runOfString[v.runIndex] = this.runs.of(v.run);
     let r = this.resultByErrno[v.errno + 1];
     if (r === undefined) r = this.resultByErrno[v.errno + 1] = this.results.of(v.result);
     return this.append(v.seq, run, g, v.path, v.op, v.socket, v.bytes, r, v.stageCount, v.stageNames, v.stageStarts, v.stageEnds, v.frames, Math.max(0, v.frameCount));
   }
-  private lastRunIndex = -1;
-  private lastRun = 0;
-  private lastGuestIndex = -1;
   private lastStrings: readonly string[] | null = null;
-  private lastGuest = 0;
+  /** Interned guest and run per index of the last string table (-1: not yet looked up). */
+  private guestOfString = new Int32Array(64);
+  private runOfString = new Int32Array(64);
   private readonly resultByErrno: number[] = [];
 
   private append(seq: number, run: number, g: number, p: number, op: number, socket: number, bytes: number, res: number, n: number, names: ArrayLike<number>, starts: ArrayLike<number>, ends: ArrayLike<number>, frames: ArrayLike<number>, fn: number): number {
@@ -169,7 +189,8 @@ export class CallStore extends CallColumns {
     const lf = this.linkPoolLength;
     const ln = Math.min(fn, 255);
     if (ln > 0) {
-      this.linkSeq = ensureCapacity(this.linkSeq, lf + ln);
+      // checked here, not in ensureCapacity: a call there per call costs a megamorphic length read
+      if (lf + ln > this.linkSeq.length) this.linkSeq = ensureCapacity(this.linkSeq, lf + ln);
       for (let i = 0; i < ln; i++) this.linkSeq[lf + i] = frames[i]!;
       this.linkPoolLength = lf + ln;
     }
@@ -228,8 +249,7 @@ export class CallStore extends CallColumns {
         if (t.levelsStale && relevel(t)) this.depthVersion++;
         continue;
       }
-      const calls = t.socket >= 0;
-      sortTrack(t, calls ? this.start : this.frameIn, calls ? this.end : this.frameOut, calls ? this.dominant : this.frameDirection);
+      sortTrack(t);
       if (t.socket >= 0 && relevel(t)) this.depthVersion++;
     }
   }
@@ -269,6 +289,7 @@ export class CallStore extends CallColumns {
     this.tracks.length = 0;
     this.tracks.push(...kept);
     this.trackByKey.length = 0;
+    this.trackCache.fill(undefined);
     this.frameTrackByGuest.clear();
     for (const t of kept) {
       if (t.socket < 0) this.frameTrackByGuest.set(t.run * FRAME_TRACK_RUN + t.guest, t);

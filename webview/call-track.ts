@@ -3,6 +3,7 @@
 // ordering and stacking rules live here, apart from the store's columns and memory caps.
 
 import { ensureCapacity, reserveCapacity, U32List, lowerBound } from './growable';
+import { sortOrder } from './sort-order';
 
 /** Overlapping calls of one track stack in at most this many levels (the deepest takes the rest). */
 export const MAX_LEVELS = 6;
@@ -38,7 +39,15 @@ export interface Track {
   sorted: boolean;
   /** Levels must be recomputed: an item was inserted before others (out of order). */
   levelsStale: boolean;
+  /** The longest duration of each BLOCK items (list order), kept by blockMaxima(): where a zoomed-out
+   *  draw may jump over a pixel column's items without visiting each, it checks none of them is wide. */
+  blockMax: Float32Array;
+  /** Blocks of blockMax that hold the maximum of their (whole) block; later ones are computed when asked. */
+  blocksValid: number;
 }
+
+/** Items per blockMax entry (a power of two: block = index >> BLOCK_SHIFT). */
+export const BLOCK_SHIFT = 5;
 
 /** path: 2 bits, guest: 16 bits, socket: up to 2^32 — a number key stays exact below 2^53 (one map per run). */
 export function trackKey(path: number, guest: number, socket: number): number {
@@ -49,6 +58,7 @@ export function newTrack(id: number, run: number, path: number, guest: number, s
   return {
     id, run, path, guest, socket, list: new U32List(), starts: new Float64Array(16), durs: new Float32Array(16), keys: new Uint8Array(16),
     levels: new Uint8Array(16), depth: 1, levelEnds: new Float64Array(MAX_LEVELS).fill(-Infinity), maxDur: 0, sorted: true, levelsStale: false,
+    blockMax: new Float32Array(1), blocksValid: 0,
   };
 }
 
@@ -73,8 +83,10 @@ function placeLevel(t: Track, start: number, end: number): number {
  * Returns true when the track's stack depth grew (the layout's row heights change).
  */
 export function insertSorted(t: Track, slot: number, start: number, dur: number, key: number): boolean {
-  t.list.push(slot);
-  const cap = t.list.data.length;
+  const list = t.list;
+  if (list.length === list.data.length) list.data = ensureCapacity(list.data, list.length + 1);
+  list.data[list.length++] = slot;
+  const cap = list.data.length;
   if (t.starts.length < cap) {
     t.starts = ensureCapacity(t.starts, cap);
     t.durs = ensureCapacity(t.durs, cap);
@@ -100,6 +112,7 @@ export function insertSorted(t: Track, slot: number, start: number, dur: number,
   }
   // out of order: the levels of this track are recomputed before the next draw
   t.levelsStale = t.socket >= 0;
+  t.blocksValid = Math.min(t.blocksValid, Math.max(0, j - 33) >> BLOCK_SHIFT);
   let steps = 0;
   while (j > 0 && ts[j - 1]! > start) {
     if (++steps > 32) {
@@ -130,18 +143,41 @@ export function relevel(t: Track): boolean {
   return t.depth !== depth;
 }
 
-/** Sorts a track whose appends arrived too far out of order, from the store's start, end and key columns. */
-export function sortTrack(t: Track, starts: ArrayLike<number>, ends: ArrayLike<number>, keys: ArrayLike<number>): void {
-  const view = Array.from(t.list.data.subarray(0, t.list.length));
-  view.sort((a, b) => starts[a]! - starts[b]!);
-  t.list.data.set(view);
-  for (let i = 0; i < view.length; i++) {
-    const v = view[i]!;
-    t.starts[i] = starts[v]!;
-    t.durs[i] = ends[v]! - starts[v]!;
-    t.keys[i] = keys[v]!;
+/** Scratch orders for sortTrack, grown to the largest track sorted (two u32 per item, reused). */
+let orderA = new Uint32Array(0);
+let orderB = new Uint32Array(0);
+
+/**
+ * Sorts a track whose appends arrived too far out of order, by start (ties keep arrival order). It reads
+ * the track's own contiguous copies of start, duration and key, which hold what the store's columns do.
+ */
+export function sortTrack(t: Track): void {
+  const n = t.list.length;
+  if (orderA.length < n) {
+    orderA = new Uint32Array(n);
+    orderB = new Uint32Array(n);
   }
+  const order = sortOrder(t.starts, n, orderA, orderB);
+  const cap = t.list.data.length;
+  const list = new Uint32Array(cap);
+  const starts = new Float64Array(cap);
+  const durs = new Float32Array(cap);
+  const keys = new Uint8Array(cap);
+  const l0 = t.list.data;
+  const { starts: s0, durs: d0, keys: k0 } = t;
+  for (let i = 0; i < n; i++) {
+    const p = order[i]!;
+    list[i] = l0[p]!;
+    starts[i] = s0[p]!;
+    durs[i] = d0[p]!;
+    keys[i] = k0[p]!;
+  }
+  t.list.data = list;
+  t.starts = starts;
+  t.durs = durs;
+  t.keys = keys;
   t.sorted = true;
+  t.blocksValid = 0;
 }
 
 /** The range [from, to) of a track's list whose items may overlap [t0, t1]. */
@@ -175,6 +211,7 @@ export function shiftTrack(t: Track, d: number): void {
     }
   }
   t.list.length = w;
+  t.blocksValid = 0;
 }
 
 /** Resizes a track's arrays with `f` (a trim to what it holds, or a reservation for what will come). */
@@ -188,5 +225,26 @@ export function resizeTrack(t: Track, m: number, f: typeof reserveCapacity): voi
 
 /** Bytes held by a track's arrays. */
 export function trackBytes(t: Track): number {
-  return t.list.bytes + t.starts.byteLength + t.durs.byteLength + t.keys.byteLength + t.levels.byteLength;
+  return t.list.bytes + t.starts.byteLength + t.durs.byteLength + t.keys.byteLength + t.levels.byteLength + t.blockMax.byteLength;
+}
+
+/** The track's blockMax, brought up to date (only blocks appended or changed since the last call are computed). */
+export function blockMaxima(t: Track): Float32Array {
+  const n = t.list.length;
+  const blocks = (n + (1 << BLOCK_SHIFT) - 1) >> BLOCK_SHIFT;
+  if (t.blockMax.length < blocks) {
+    const grown = new Float32Array(Math.max(blocks, t.blockMax.length * 2));
+    grown.set(t.blockMax.subarray(0, t.blocksValid));
+    t.blockMax = grown;
+  }
+  const bm = t.blockMax;
+  const durs = t.durs;
+  for (let b = t.blocksValid; b < blocks; b++) {
+    let m = 0;
+    for (let i = b << BLOCK_SHIFT, e = Math.min(n, (b + 1) << BLOCK_SHIFT); i < e; i++) if (durs[i]! > m) m = durs[i]!;
+    bm[b] = m;
+  }
+  // the last block may still fill up: it is computed again next time
+  t.blocksValid = n >> BLOCK_SHIFT;
+  return bm;
 }

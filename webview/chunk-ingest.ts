@@ -1,6 +1,6 @@
 // Feeds decoded records into the store: calls (through the decoder's reused view, no object per call)
-// and frames into the typed arrays, each call's run and the runs' facts into the run index, lost-record
-// notices into the drop counter.
+// and frames into the typed arrays, the runs' facts into the run index, lost-record notices into the
+// drop counter.
 
 import type { RunInfo, TraceRecord } from '../protocol/trace';
 import { isLstrace, visitChunk, visitLstrace, type ChunkVisitor } from '../protocol/lstrace-decode';
@@ -10,7 +10,7 @@ import { runIndexOf } from './run-index';
 export function ingestRecords(records: Iterable<TraceRecord>, store: CallStore): void {
   const runs = runIndexOf(store);
   for (const r of records) {
-    if (r.kind === 'call') runs.noteCall(store.addCall(r), r.run);
+    if (r.kind === 'call') store.addCall(r);
     else if (r.kind === 'frame') store.addFrame(r);
     else if (r.kind === 'run') noteRun(r, store, runs);
     else if (r.kind === 'dropped') store.droppedBySource += r.count;
@@ -33,9 +33,9 @@ const visitors = new WeakMap<CallStore, ChunkVisitor>();
 export function ingestChunk(bytes: Uint8Array, store: CallStore): void {
   let v = visitors.get(store);
   if (!v) {
-    const runs = runIndexOf(store); // the store keeps no run per call: the index beside it does
+    const runs = runIndexOf(store); // it numbers the calls' runs from the store's run column when read
     v = {
-      call: (c) => runs.noteCall(store.addCallView(c), c.run),
+      call: (c) => store.addCallView(c),
       run: (r) => noteRun(r, store, runs),
       frame: (f) => store.addFrame(f),
       dropped: (d) => (store.droppedBySource += d.count),

@@ -12,3 +12,11 @@ export function formatDuration(ns: number, span = Math.abs(ns)): string {
 function trim(v: number, digits: number): string {
   return Number(v.toFixed(digits)).toString();
 }
+
+/** One formatter for every count (1,234,567): toLocaleString builds a new one per call, several per frame. */
+const COUNT = new Intl.NumberFormat('en');
+
+/** `v` with thousands separators, as toLocaleString('en') writes it. */
+export function formatCount(v: number): string {
+  return COUNT.format(v);
+}

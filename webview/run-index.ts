@@ -1,6 +1,8 @@
 // Which run (or recording) each call of the store belongs to, and what is known of each run: its RunInfo
-// record and the bench report the host sent for it. The store keeps no run per call, so this index keeps
-// one u16 per slot beside it, fed by the ingest and following the store's drops past its record limit.
+// record and the bench report the host sent for it. The store keeps each call's run as its interned
+// name; this index numbers runs in order of first appearance and keeps one u16 per slot of that number,
+// brought up to date from the store's run column when read (not per call: the ingest of a million calls
+// pays nothing for it), following the store's drops past its record limit.
 
 import type { RunInfo } from '../protocol/trace';
 import type { BenchReport } from '../protocol/trace-stream';
@@ -22,102 +24,163 @@ export interface RunEntry {
 }
 
 export class RunIndex {
-  readonly runs: RunEntry[] = [];
+  private readonly entries: RunEntry[] = [];
   private readonly byId = new Map<string, RunEntry>();
-  /** Run index per store slot, for slots [0, length). */
-  runOf = new Uint16Array(1024);
-  length = 0;
+  /** Run entry index per store slot, for slots [0, length). */
+  private runOfSlot = new Uint16Array(1024);
+  /** Slots numbered so far. */
+  private synced = 0;
   /** The store's droppedByLimit this index has followed. */
   private dropped = 0;
   private readonly pendingReports = new Map<string, BenchReport>();
-  /** The last call's run: consecutive calls mostly share one. */
-  private lastId = '';
-  private lastIndex = -1;
+  /** Entry index by the store's interned run index (-1: not looked up yet). */
+  private entryOfRun = new Int32Array(16).fill(-1);
+  /** The store's interned runs these indexes belong to: a cleared store has new ones. */
+  private runsOf: CallStore['runs'] | null = null;
   /** Bumps when a run, its info or its report is added. */
-  version = 0;
+  private changes = 0;
 
   constructor(private readonly store: CallStore) {}
 
+  /** Every run known, in order of first appearance. */
+  get runs(): readonly RunEntry[] {
+    this.sync();
+    return this.entries;
+  }
+
+  /** Run index (RunEntry.index) per store slot. */
+  get runOf(): Uint16Array {
+    this.sync();
+    return this.runOfSlot;
+  }
+
+  /** Slots numbered (the store's count). */
+  get length(): number {
+    this.sync();
+    return this.synced;
+  }
+
+  get version(): number {
+    this.sync();
+    return this.changes;
+  }
+
   /** The entry of run `id`, made when first seen. */
   entry(id: string): RunEntry {
+    this.sync();
+    return this.entryFor(id);
+  }
+
+  private entryFor(id: string): RunEntry {
     let e = this.byId.get(id);
     if (!e) {
-      if (this.runs.length >= MAX_RUNS) return this.runs[this.runs.length - 1]!;
-      e = { id, info: null, report: this.pendingReports.get(id) ?? null, index: this.runs.length };
+      if (this.entries.length >= MAX_RUNS) return this.entries[this.entries.length - 1]!;
+      e = { id, info: null, report: this.pendingReports.get(id) ?? null, index: this.entries.length };
       this.pendingReports.delete(id);
-      this.runs.push(e);
+      this.entries.push(e);
       this.byId.set(id, e);
-      this.version++;
+      this.changes++;
     }
     return e;
   }
 
   get(id: string): RunEntry | undefined {
+    this.sync();
     return this.byId.get(id);
   }
 
-  /** The call just appended at `slot` (the slot after any drop it caused) belongs to run `id`. */
-  noteCall(slot: number, id: string): void {
-    if (slot < 0) return;
+  /**
+   * Numbers the calls appended since the last look (in slot order, so runs are numbered as their first
+   * calls arrived), after shifting out those the store dropped.
+   */
+  private sync(): void {
     const st = this.store;
-    if (st.count === 1 && this.length > 0) {
-      // a first call while the index holds calls: the store started over (cleared); runs' facts stay
-      this.length = 0;
+    if (st.runs !== this.runsOf) {
+      // a new or cleared store: its calls start over (the runs' facts stay)
+      this.runsOf = st.runs;
+      this.entryOfRun.fill(-1);
+      this.synced = 0;
       this.dropped = 0;
     }
     const d = st.droppedByLimit - this.dropped;
     if (d > 0) {
-      this.runOf.copyWithin(0, Math.min(d, this.length), this.length);
-      this.length = Math.max(0, this.length - d);
+      this.runOfSlot.copyWithin(0, Math.min(d, this.synced), this.synced);
+      this.synced = Math.max(0, this.synced - d);
     }
     this.dropped = st.droppedByLimit;
-    this.runOf = ensureCapacity(this.runOf, slot + 1);
-    if (id !== this.lastId || this.lastIndex < 0) {
-      this.lastId = id;
-      const e = this.entry(id);
-      this.lastIndex = e.index;
-      if (!this.cached?.includes(e)) this.version++; // a run's first call: the list of runs with calls grows
+    const n = st.count;
+    if (n <= this.synced) return;
+    if (n > this.runOfSlot.length) this.runOfSlot = ensureCapacity(this.runOfSlot, n);
+    const runOf = this.runOfSlot;
+    const runs = st.run;
+    let lastRun = -1;
+    let lastEntry = 0;
+    for (let s = this.synced; s < n; s++) {
+      const r = runs[s]!;
+      if (r !== lastRun) {
+        lastRun = r;
+        lastEntry = this.entryOfStoreRun(r);
+      }
+      runOf[s] = lastEntry;
     }
-    this.runOf[slot] = this.lastIndex;
-    this.length = slot + 1;
+    this.synced = n;
+  }
+
+  /** The entry index of the store's interned run `r`; a run's first call may grow the list of runs with calls. */
+  private entryOfStoreRun(r: number): number {
+    if (r >= this.entryOfRun.length) {
+      const grown = new Int32Array(Math.max(r + 1, this.entryOfRun.length * 2)).fill(-1);
+      grown.set(this.entryOfRun);
+      this.entryOfRun = grown;
+    }
+    let i = this.entryOfRun[r]!;
+    if (i < 0) {
+      const e = this.entryFor(this.store.runs.values[r] ?? '');
+      i = this.entryOfRun[r] = e.index;
+      if (!this.cached?.includes(e)) this.changes++;
+    }
+    return i;
   }
 
   noteRun(info: RunInfo): void {
     this.entry(info.id).info = info;
-    this.version++;
+    this.changes++;
   }
 
   /** A bench report for run `id`: kept until the run's calls arrive when they have not yet. */
   noteReport(id: string, report: BenchReport): void {
+    this.sync();
     const e = this.byId.get(id);
     if (e) e.report = report;
     else {
       this.pendingReports.set(id, report);
       if (this.pendingReports.size > MAX_PENDING_REPORTS) this.pendingReports.delete(this.pendingReports.keys().next().value as string);
     }
-    this.version++;
+    this.changes++;
   }
 
   /** Runs that have calls in the store (a RunInfo alone, without calls, has nothing to compare). */
   withCalls(): RunEntry[] {
-    const key = `${this.version}/${this.dropped}/${this.length === 0}`;
+    this.sync();
+    const key = `${this.changes}/${this.dropped}/${this.synced === 0}`;
     if (this.cached && key === this.cachedFor) return this.cached;
-    const seen = new Uint8Array(this.runs.length);
-    for (let s = 0; s < this.length; s++) seen[this.runOf[s]!] = 1;
+    const seen = new Uint8Array(this.entries.length);
+    for (let s = 0; s < this.synced; s++) seen[this.runOfSlot[s]!] = 1;
     this.cachedFor = key;
-    return (this.cached = this.runs.filter((r) => seen[r.index] === 1));
+    return (this.cached = this.entries.filter((r) => seen[r.index] === 1));
   }
   private cached: RunEntry[] | null = null;
   private cachedFor = '';
 
   reset(): void {
-    this.runs.length = 0;
+    this.entries.length = 0;
     this.byId.clear();
     this.pendingReports.clear();
-    this.lastIndex = -1;
-    this.length = 0;
-    this.dropped = 0;
-    this.version++;
+    this.entryOfRun.fill(-1);
+    this.synced = 0;
+    this.dropped = this.store.droppedByLimit;
+    this.runsOf = this.store.runs;
+    this.changes++;
   }
 }
 

@@ -4,8 +4,9 @@
 import type { CallStore } from './call-store';
 import type { SourceStatus } from './host-messages';
 import type { Notice } from './panel';
+import { formatCount } from './format';
 
-const n = (v: number) => v.toLocaleString('en');
+const n = formatCount;
 
 export function sourceStatus(store: CallStore, source: SourceStatus): string[] {
   const parts = [source.title || 'Linsock trace', `${n(store.count)} calls`];
@@ -40,6 +41,16 @@ export class StatusBar {
     const key = notes.map((x) => x.text).join('|');
     if (key === this.noticesKey) return;
     this.noticesKey = key;
+    // the same notices with new figures (the decimation count changes with every zoom): new text in place
+    const kinds = notes.map((x) => x.kind).join('|');
+    if (kinds === this.kindsKey) {
+      notes.forEach((x, i) => {
+        const d = this.notices.children[i]!;
+        if (d.textContent !== x.text) d.textContent = x.text;
+      });
+      return;
+    }
+    this.kindsKey = kinds;
     this.notices.replaceChildren(...notes.map((x) => {
       const d = document.createElement('div');
       d.className = `notice notice-${x.kind}`;
@@ -47,4 +58,5 @@ export class StatusBar {
       return d;
     }));
   }
+  private kindsKey = '';
 }

@@ -5,7 +5,7 @@ import type { ToViewer, ViewerState } from '../protocol/webview-messages';
 import { MatchMask, isActive, type CallFilter } from './call-filter';
 import { renderDetails, linkedFrames } from './call-details';
 import { FilterBar } from './filter-bar';
-import { formatDuration } from './format';
+import { formatCount, formatDuration } from './format';
 import type { KeyBinding } from './keymap';
 import type { Notice, PanelContext, StoreChange, ViewerPanel } from './panel';
 import { Timeline, type Hit } from './timeline';
@@ -160,15 +160,15 @@ export class TimelinePanel implements ViewerPanel {
   status(): string[] {
     const parts: string[] = [];
     const brush = this.timeline.brush;
-    if (brush && this.shown) parts.push(`range ${formatDuration(brush[1] - brush[0])}: ${this.timeline.countIn(brush[0], brush[1]).toLocaleString('en')} calls (Z zooms to it)`);
-    if (isActive(this.ctx.state.filter)) parts.push(`${this.mask.matches.toLocaleString('en')} match`);
+    if (brush && this.shown) parts.push(`range ${formatDuration(brush[1] - brush[0])}: ${formatCount(this.timeline.countIn(brush[0], brush[1]))} calls (Z zooms to it)`);
+    if (isActive(this.ctx.state.filter)) parts.push(`${formatCount(this.mask.matches)} match`);
     return parts;
   }
 
   notices(): Notice[] {
     const s = this.timeline.stats;
     if (!this.shown || s.merged === 0) return [];
-    return [{ kind: 'decimated', text: `Decimated: ${s.merged.toLocaleString('en')} of ${s.visible.toLocaleString('en')} visible calls are narrower than a pixel and merged per pixel column; zoom in to see each.` }];
+    return [{ kind: 'decimated', text: `Decimated: ${formatCount(s.merged)} of ${formatCount(s.visible)} visible calls are narrower than a pixel and merged per pixel column; zoom in to see each.` }];
   }
 
   beforeSave(state: ViewerState): void {

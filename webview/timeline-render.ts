@@ -6,6 +6,7 @@ import type { CallStore, Track } from './call-store';
 import { OPS } from '../protocol/trace';
 import { DIMMED_COLOURS, FRAME_COLOURS, RANK, STAGE_COLOURS, COLOUR_COUNT, type Palette } from './palette';
 import { ensureCapacity } from './growable';
+import { BLOCK_SHIFT, blockMaxima } from './call-track';
 import { LANE_HEADER, levelBox, rowOfTrack, type Layout, type Row } from './track-layout';
 
 export const GUTTER = 120;
@@ -56,6 +57,9 @@ export class RenderBuffers {
   runs: Float32Array[] = Array.from({ length: COLOUR_COUNT }, () => new Float32Array(1024));
   runLen = new Uint32Array(COLOUR_COUNT);
   labels: { x: number; y: number; w: number; text: string }[] = [];
+  /** The font last set on the context: setting one parses it anew, the frame's dearest line. The owner
+   *  clears this when the canvas is resized (which resets the context's state). */
+  font = '';
 
   reset(width: number): void {
     if (this.cols.length < width) this.cols = new Uint8Array(width);
@@ -65,7 +69,8 @@ export class RenderBuffers {
 
   pushRun(c: number, x: number, y: number, w: number, h: number): void {
     const n = this.runLen[c]!;
-    const a = (this.runs[c] = ensureCapacity(this.runs[c]!, n + 4));
+    let a = this.runs[c]!;
+    if (n + 4 > a.length) a = this.runs[c] = ensureCapacity(a, n + 4);
     a[n] = x;
     a[n + 1] = y;
     a[n + 2] = w;
@@ -85,7 +90,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, store: CallStore, la
   const k = plotW / (t1 - t0);
   store.ensureSorted();
 
-  ctx.font = palette.font;
+  if (buf.font !== palette.font) ctx.font = buf.font = palette.font;
   ctx.textBaseline = 'middle';
   const visTop = scrollY;
   const visBottom = scrollY + height - top;
@@ -150,8 +155,13 @@ function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: num
   // stacked levels are drawn one pass each: a pass skips the other levels' calls, and cannot jump columns
   const allThin = level < 0 && t.maxDur * k < 1;
   const { starts: ts, durs, keys, levels } = t;
+  // Zoomed out but with a few long calls, whole blocks of sub-pixel calls can still be jumped: the block
+  // maxima say where the next call that may be wide is (a margin under 2 px absorbs rounding).
+  const blockMax = level < 0 && !allThin ? blockMaxima(t) : null;
+  const wide = 1.999 / k;
   let merged = 0;
   let visited = 0;
+  let hint = 0;
   for (let i = from; i < to; i++) {
     visited++;
     if (level >= 0 && levels[i] !== level) continue;
@@ -169,10 +179,18 @@ function drawCallTrack(store: CallStore, t: Track, y: number, h: number, t0: num
       const colour = (mask !== null && mask[list[i]!] === 0 ? DIMMED_COLOURS : STAGE_COLOURS) + keys[i]!;
       const old = cols[c]!;
       if (old === 0 || RANK[colour]! > RANK[old]!) cols[c] = colour;
-      // When every call of the track is sub-pixel at this zoom and the column already holds a top-rank
-      // colour, the rest of this column's calls cannot change it: jump to the next column.
-      if (allThin && RANK[cols[c]!] === 2 && i + 1 < to && ts[i + 1]! < t0 + (c + 1) / k) {
-        const lo = skipTo(ts, i + 1, to, t0 + (c + 1) / k);
+      // When the column already holds a top-rank colour, the rest of this column's sub-pixel calls cannot
+      // change it: jump to the next column, over every call when all are sub-pixel at this zoom, else up
+      // to the first block that holds a wide one (from t0 on: earlier calls may end before the window).
+      if (RANK[cols[c]!] === 2 && i + 1 < to && ts[i + 1]! < t0 + (c + 1) / k && (allThin || (blockMax !== null && ts[i + 1]! >= t0))) {
+        let lo = skipTo(ts, i + 1, to, t0 + (c + 1) / k, hint);
+        hint = lo - i - 1;
+        if (blockMax !== null)
+          for (let b = (i + 1) >> BLOCK_SHIFT, last = (lo - 1) >> BLOCK_SHIFT; b <= last; b++)
+            if (blockMax[b]! >= wide) {
+              lo = Math.max(i + 1, b << BLOCK_SHIFT);
+              break;
+            }
         merged += lo - 1 - i;
         i = lo - 1;
       }
@@ -214,6 +232,7 @@ function drawFrameTrack(store: CallStore, t: Track, y: number, h: number, t0: nu
   const { starts: ts, durs, keys } = t;
   const allThin = t.maxDur * k < 1;
   let merged = 0;
+  let hint = 0;
   for (let i = from; i < to; i++) {
     const x0 = (ts[i]! - t0) * k;
     const x1 = x0 + durs[i]! * k;
@@ -227,7 +246,8 @@ function drawFrameTrack(store: CallStore, t: Track, y: number, h: number, t0: nu
     // as for calls: once a column is coloured, skip the rest of its sub-pixel frames
     const next = t0 + (a + 1) / k;
     if (allThin && i + 1 < to && ts[i + 1]! < next) {
-      const lo = skipTo(ts, i + 1, to, next);
+      const lo = skipTo(ts, i + 1, to, next, hint);
+      hint = lo - i - 1;
       merged += lo - 1 - i;
       i = lo - 1;
     }
@@ -237,17 +257,37 @@ function drawFrameTrack(store: CallStore, t: Track, y: number, h: number, t0: nu
   emitRuns(cols, w, y, h, buf);
 }
 
-/** First index in [from, to) whose start is >= t: galloping from `from`, since it is usually close. */
-function skipTo(ts: Float64Array, from: number, to: number, t: number): number {
-  let step = 1;
+/**
+ * First index in [from, to) whose start is >= t. Zoomed out, a column holds about as many items as the one
+ * before it, so the search starts `hint` items ahead and gallops from there either way: a few probes per
+ * column instead of a dozen.
+ */
+function skipTo(ts: Float64Array, from: number, to: number, t: number, hint: number): number {
+  // invariant: the answer lies in [lo, hi]
   let lo = from;
-  let hi = from + 1;
-  while (hi < to && ts[hi]! < t) {
-    lo = hi;
-    step *= 2;
-    hi = Math.min(to, hi + step);
+  let hi = to;
+  let p = Math.min(from + hint, to - 1);
+  if (p >= from && ts[p]! >= t) {
+    // at or past the answer: gallop back
+    for (let step = 1; ; step *= 2) {
+      hi = p;
+      p = hi - step;
+      if (p < from) break;
+      if (ts[p]! < t) {
+        lo = p + 1;
+        break;
+      }
+    }
+  } else {
+    for (let step = 1; p < to; step *= 2) {
+      if (ts[p]! >= t) {
+        hi = p;
+        break;
+      }
+      lo = p + 1;
+      p = lo + step;
+    }
   }
-  if (hi > to) hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (ts[mid]! < t) lo = mid + 1;

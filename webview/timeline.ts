@@ -2,12 +2,13 @@
 // (wheel, drag) and the brush; its keys are in timeline-keys.ts. Handlers only change the window or the
 // selection and ask for a frame; drawing happens in `draw`, called by the frame scheduler.
 
-import { axisTop, brushX, scaleLinear, select, zoom, zoomIdentity, type D3BrushEvent, type D3ZoomEvent, type ZoomTransform } from 'd3';
+import { brushX, scaleLinear, select, zoom, zoomIdentity, type D3BrushEvent, type D3ZoomEvent, type ZoomTransform } from 'd3';
 import type { CallStore } from './call-store';
 import { drawTimeline, GUTTER, RenderBuffers, rowOrigin, type FrameStats, type View } from './timeline-render';
 import { EMPTY_LAYOUT, LEVEL_HEIGHT, layoutTracks, rowAt, rowOfTrack, segmentEnd, type Layout } from './track-layout';
 import type { Palette } from './palette';
 import { tickFormat } from './timeline-axis';
+import { TimeAxis } from './time-axis';
 import { StageLegend } from './timeline-legend';
 
 const AXIS_H = 26;
@@ -188,9 +189,13 @@ export class Timeline {
     });
     this.brushBehaviour = b;
     select(this.axisSvg).append('g').attr('class', 'brush');
-    select(this.axisSvg).append('g').attr('class', 'axis-g');
+    const axisG = select(this.axisSvg).append('g').attr('class', 'axis-g').attr('transform', `translate(0,${AXIS_H - 1})`);
+    this.axis = new TimeAxis(axisG.node()!);
   }
   private brushBehaviour: ReturnType<typeof brushX<unknown>> | null = null;
+  private axis!: TimeAxis;
+  /** The axis SVG's width and origin as last written. */
+  private axisFrame = '';
   private brushWidth = -1;
 
   clearBrush(): void {
@@ -319,6 +324,7 @@ export class Timeline {
       this.canvas.height = Math.round(height * dpr);
       this.canvas.style.width = `${width}px`;
       this.canvas.style.height = `${height}px`;
+      this.buffers.font = ''; // a resize resets the context's state
     }
     this.drawAxis(width);
     this.stats = drawTimeline(this.ctx, this.store, this.layout, this.view(width, height, dpr), palette, this.marks, this.buffers);
@@ -336,14 +342,18 @@ export class Timeline {
   }
 
   private drawAxis(width: number): void {
-    const svg = select(this.axisSvg).attr('width', width).attr('height', AXIS_H);
+    const svg = select(this.axisSvg);
+    // attributes are written only when they change: a write invalidates the SVG's style even when equal
+    const frame = `${width}/${this.aligned}`;
+    if (frame !== this.axisFrame) {
+      this.axisFrame = frame;
+      svg.attr('width', width).attr('height', AXIS_H).attr('data-origin', this.aligned ? 'aligned' : 'host');
+    }
     const x = scaleLinear().domain([this.t0, this.t1]).range([GUTTER, width]);
-    const g = svg.select<SVGGElement>('g.axis-g').attr('transform', `translate(0,${AXIS_H - 1})`);
     const ticks = x.ticks(Math.max(2, Math.floor((width - GUTTER) / 110)));
     const step = ticks.length > 1 ? ticks[1]! - ticks[0]! : this.t1 - this.t0;
     const format = tickFormat(step, Math.max(Math.abs(this.t0), Math.abs(this.t1)));
-    g.call(axisTop(x).tickValues(ticks).tickFormat((d) => format(Number(d))));
-    svg.attr('data-origin', this.aligned ? 'aligned' : 'host');
+    this.axis.update(ticks, x, format, GUTTER, width);
     const bg = svg.select<SVGGElement>('g.brush');
     if (this.brushBehaviour) {
       // (re)installing the brush rebuilds its overlay: only when the width changed
