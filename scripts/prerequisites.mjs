@@ -31,6 +31,7 @@ export const TABLE = [
   { probe: 'tshark', pkg: 'tshark', steps: 'test', why: 'the capture tests decode frames with tshark' },
   { probe: 'curl', pkg: 'curl', steps: 'test', why: 'the interposer tests run an unmodified curl delegated (test/interposer/)' },
   { probe: 'socat', pkg: 'socat', steps: 'test', why: 'the interposer tests send and serve UDP with an unmodified socat delegated (test/interposer/)' },
+  { probe: 'nginx', pkg: 'nginx', steps: 'test', why: 'the interposer tests serve with an unmodified nginx delegated; `linsock bench --program curl` downloads from it' },
   { probe: 'iperf3', pkg: 'iperf3', steps: 'test', why: 'the interposer tests and `linsock bench --program iperf3` run an unmodified iperf3 delegated' },
 ];
 

@@ -5,7 +5,7 @@
 // exit code is 0 when every path that ran was verified. Ctrl-C stops the run and tears the lab down.
 // `--trace alternate` (stream on delegated alone) pauses and resumes tracing in phases of 500 ms, in the
 // daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
-// `--program iperf3` runs the real iperf3 on direct and delegated instead of a workload (lab/run/).
+// `--program iperf3|curl` runs the real iperf3 or curl on direct and delegated instead of a workload (lab/run/).
 // `--load N` runs N CPU-bound processes during each path's measurement (lab/bench/cpu-load.ts).
 // `--guests N` (rr or stream; direct and delegated) runs N guests at once per path, against one daemon on
 // delegated; each row then gives the fleet's figures, daemon CPU per op and fairness (lab/bench/guest-fleet.ts).
@@ -25,7 +25,7 @@ import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3 [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {

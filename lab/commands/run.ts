@@ -1,16 +1,17 @@
-// `linsock run --path delegated|direct [--daemon SOCK] -- CMD ARGS...`: runs one unmodified, dynamically
-// linked program with its TCP and UDP sockets delegated to linsockd (lab/run/), or directly on the host.
+// `linsock run --path delegated|emulated|direct [--mode e1000|virtio] [--daemon SOCK] -- CMD ARGS...`: runs
+// one unmodified, dynamically linked program with its TCP and UDP sockets delegated to linsockd (lab/run/),
+// behind the emulated NIC, or directly on the host.
 import { runProgram, RUN_PATHS, type RunPath } from '../run/run-program';
 import { parseOptions, usageError } from './options';
 
-export const RUN_USAGE = 'usage: linsock run --path delegated|direct [--daemon GUEST_SOCKET] -- COMMAND [ARGS...]';
+export const RUN_USAGE = 'usage: linsock run --path delegated|emulated|direct [--mode e1000|virtio] [--daemon GUEST_SOCKET] -- COMMAND [ARGS...]';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const split = argv.indexOf('--');
   const own = split < 0 ? argv : argv.slice(0, split);
   const program = split < 0 ? [] : argv.slice(split + 1);
   const parsed = parseOptions('run', RUN_USAGE, own, {
-    options: { path: { type: 'string', default: 'delegated' }, daemon: { type: 'string' } },
+    options: { path: { type: 'string', default: 'delegated' }, daemon: { type: 'string' }, mode: { type: 'string' } },
   });
   if (!parsed) return 2;
   const path = parsed.values.path as string;
@@ -18,11 +19,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!RUN_PATHS.includes(path as RunPath)) problems.push(`--path must be one of ${RUN_PATHS.join(', ')}, got '${path}'`);
   if (parsed.positionals.length > 0) problems.push(`put the program after --: ${parsed.positionals.join(' ')}`);
   if (program.length === 0) problems.push('no program given after --');
-  if (parsed.values.daemon !== undefined && path === 'direct') problems.push('--daemon applies to --path delegated only');
+  if (parsed.values.daemon !== undefined && path !== 'delegated') problems.push('--daemon applies to --path delegated only');
+  const mode = parsed.values.mode as string | undefined;
+  if (mode !== undefined && mode !== 'e1000' && mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${mode}'`);
+  else if (mode !== undefined && path !== 'emulated') problems.push('--mode applies to --path emulated only');
   if (problems.length) {
     usageError('run', RUN_USAGE, problems);
     return 2;
   }
   const [command = '', ...args] = program;
-  return runProgram({ path: path as RunPath, daemon: parsed.values.daemon as string | undefined, command, args });
+  return runProgram({ path: path as RunPath, daemon: parsed.values.daemon as string | undefined, mode: mode as 'e1000' | 'virtio' | undefined, command, args });
 }

@@ -1,17 +1,23 @@
-// `linsock bench --program iperf3`: the real iperf3 instead of a built-in workload. Per path, a host
+// `linsock bench --program iperf3|curl`: a real program instead of a built-in workload. iperf3: per path, a host
 // `iperf3 -s` (a real process on 127.0.0.1) and `iperf3 -c` run by `linsock run` on that path (direct on
 // the host; delegated in a fresh namespace through the interposer and an in-process daemon). The figures
 // are iperf3's own: mb_per_s is what the server received over its seconds; `verified` means iperf3's
 // counts agree (something arrived, the server's own report matches what the client reports of it, and no
-// more is missing than may still be in flight) -- iperf3 sends no checksummable content.
+// more is missing than may still be in flight) -- iperf3 sends no checksummable content. curl (curl.ts):
+// per path a download of 64 MiB from a host nginx, verified by sha256, at curl's own speed.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BenchReport, BenchResult } from '../../protocol';
 import { loopbackMtu } from '../bench/host-facts';
+import { CURL_FILE_BYTES, curlDownload, makeServedFile } from './curl';
 import { countsAgree, parseIperf3, type Iperf3Result } from './iperf3';
+import { startHostNginx } from './nginx';
 import { runProgram, type RunPath } from './run-program';
 
-export const BENCH_PROGRAMS = ['iperf3'] as const;
+export const BENCH_PROGRAMS = ['iperf3', 'curl'] as const;
 export type BenchProgram = (typeof BENCH_PROGRAMS)[number];
 export const PROGRAM_PATHS: readonly RunPath[] = ['direct', 'delegated'];
 
@@ -66,7 +72,49 @@ async function client(path: RunPath, port: number, seconds: number): Promise<str
   }
 }
 
-async function measure(path: RunPath, seconds: number): Promise<{ row: ProgramBenchReport['results'][number]; problem: string | null }> {
+type Measured = { row: ProgramBenchReport['results'][number]; problem: string | null };
+
+/** One program's runs: `measure` once per path, between the set-up and `close`. */
+interface ProgramSession {
+  measure: (path: RunPath) => Promise<Measured>;
+  close: () => Promise<void>;
+}
+
+async function iperf3Session(seconds: number): Promise<ProgramSession> {
+  return { measure: (path) => measureIperf3(path, seconds), close: async () => undefined };
+}
+
+/** One host nginx serving one 64 MiB file for every path's curl. */
+async function curlSession(): Promise<ProgramSession> {
+  const dir = mkdtempSync(join(tmpdir(), 'linsock-bench-curl-'));
+  const port = await freePort();
+  const { root, sha256 } = makeServedFile(dir);
+  const nginx = startHostNginx({ prefix: join(dir, 'nginx'), root, host: '127.0.0.1', port, workers: 1 });
+  const close = async (): Promise<void> => {
+    await nginx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await nginx.ready;
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const measure = async (path: RunPath): Promise<Measured> => {
+    const r = await curlDownload(path, port, join(dir, `out-${path}`), sha256);
+    if (r.exitCode !== 0) throw new Error(`curl exited with ${r.exitCode}: ${r.stderr}`);
+    const row = { path, mb_per_s: r.mbPerS, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: r.bytes, verified: r.verified, cpu_us_per_op: null };
+    return { row, problem: r.verified ? null : `curl's file (${r.bytes} of ${CURL_FILE_BYTES} bytes) differs from the served one (sha256)` };
+  };
+  return { measure, close };
+}
+
+const SESSIONS: Record<BenchProgram, (seconds: number) => Promise<ProgramSession>> = {
+  iperf3: iperf3Session,
+  curl: () => curlSession(),
+};
+
+async function measureIperf3(path: RunPath, seconds: number): Promise<Measured> {
   const port = await freePort();
   const server = hostServer(port);
   try {
@@ -86,7 +134,7 @@ async function measure(path: RunPath, seconds: number): Promise<{ row: ProgramBe
   }
 }
 
-/** Runs iperf3 on each path in turn; `progress` gets one line per path; `notes`: per path, why it is not verified. */
+/** Runs the program on each path in turn; `progress` gets one line per path; `notes`: per path, why it is not verified. */
 export async function runProgramBench(
   program: BenchProgram,
   paths: readonly RunPath[],
@@ -96,21 +144,26 @@ export async function runProgramBench(
   const results: ProgramBenchReport['results'] = [];
   const unavailable: Record<string, string> = {};
   const notes: Record<string, string[]> = {};
-  for (const path of paths) {
-    progress(`${program} on ${path} for ${seconds} s`);
-    try {
-      const { row, problem } = await measure(path, seconds);
-      if (problem) {
-        progress(`${path}: ${problem}`);
-        notes[path] = [problem];
+  const session = await SESSIONS[program](seconds);
+  try {
+    for (const path of paths) {
+      progress(program === 'iperf3' ? `${program} on ${path} for ${seconds} s` : `${program} on ${path}`);
+      try {
+        const { row, problem } = await session.measure(path);
+        if (problem) {
+          progress(`${path}: ${problem}`);
+          notes[path] = [problem];
+        }
+        results.push(row);
+      } catch (e) {
+        const why = (e as Error).message;
+        progress(`${path}: ${why}`);
+        unavailable[path] = why;
+        results.push({ path, mb_per_s: null, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: 0, verified: false, cpu_us_per_op: null });
       }
-      results.push(row);
-    } catch (e) {
-      const why = (e as Error).message;
-      progress(`${path}: ${why}`);
-      unavailable[path] = why;
-      results.push({ path, mb_per_s: null, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: 0, verified: false, cpu_us_per_op: null });
     }
+  } finally {
+    await session.close();
   }
   const mb = (p: RunPath): number | null => results.find((r) => r.path === p)?.mb_per_s ?? null;
   const d = mb('delegated');

@@ -1,6 +1,8 @@
 // `linsock run`: one unmodified program on a chosen path. Delegated: a fresh network namespace with only
 // `lo`, the interposer preloaded and pointed at a daemon's guest socket (an in-process daemon unless one is
-// given); direct: the program on the host as it is. Stdio is the program's; its exit code (or 128 + signal)
+// given); emulated: a fresh namespace whose NIC is a TAP behind this process's device model (the program's
+// own kernel stack; the host is the TAP's address, given in LINSOCK_HOST_ADDRESS); direct: the program on
+// the host as it is. Stdio is the program's; its exit code (or 128 + signal)
 // is ours; SIGINT/SIGTERM/SIGHUP are passed on; the namespace and daemon go when it ends.
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -8,17 +10,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type PolicyConfig, type RunningDaemon } from '../../daemon';
+import { emulatedPathSupport, startEmulatedPath, type NicMode } from '../emulated';
 import { LabRun } from '../netns';
 import { linkingOf, whichProgram } from './elf';
 import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
 
-export type RunPath = 'delegated' | 'direct';
-export const RUN_PATHS: readonly RunPath[] = ['delegated', 'direct'];
+export type RunPath = 'delegated' | 'emulated' | 'direct';
+export const RUN_PATHS: readonly RunPath[] = ['delegated', 'emulated', 'direct'];
 
 export interface RunOptions {
   path: RunPath;
   /** A running linsockd's guest socket; absent: an in-process daemon for this run. */
   daemon?: string;
+  /** The emulated path's NIC model (default virtio, as bench's). */
+  mode?: NicMode;
   command: string;
   args: string[];
   /** The program's stdio (default: ours); with pipes, `onSpawn` gets the child to read them. */
@@ -75,9 +80,33 @@ function started(o: RunOptions, child: ChildProcess): Promise<number> {
   return supervise(child);
 }
 
+/** The program in a namespace of its own behind the device model; no interposer (trace-only is not built). */
+async function runEmulated(o: RunOptions): Promise<number> {
+  const support = await emulatedPathSupport();
+  if (!support.ok) {
+    console.error(`linsock run: ${support.reason}`);
+    return 1;
+  }
+  if (!whichProgram(o.command)) {
+    console.error(`linsock run: ${o.command}: command not found`);
+    return 127;
+  }
+  const lab = await LabRun.create({ prefix: 'run', handleSignals: false });
+  try {
+    const mode = o.mode ?? 'virtio';
+    const path = await startEmulatedPath(lab, { mode, role: 'app' });
+    console.error(`linsock run: emulated guest ${path.guestAddress} (${mode}); the host is ${path.hostAddress} (LINSOCK_HOST_ADDRESS)`);
+    const env = { ...process.env, LINSOCK_HOST_ADDRESS: path.hostAddress, LINSOCK_GUEST_ADDRESS: path.guestAddress };
+    return await started(o, lab.spawn(path.guest, o.command, o.args, { stdio: o.stdio ?? 'inherit', env }));
+  } finally {
+    await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
+  }
+}
+
 export async function runProgram(o: RunOptions): Promise<number> {
   const stdio = o.stdio ?? 'inherit';
   if (o.path === 'direct') return started(o, spawn(o.command, o.args, { stdio }));
+  if (o.path === 'emulated') return runEmulated(o);
   const problem = delegationProblem(o.command);
   if (problem) {
     console.error(`linsock run: ${problem}`);

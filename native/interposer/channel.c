@@ -173,11 +173,11 @@ static int handshake(int fd) {
 int channel_ensure(void) {
   if (g_chan_fd >= 0 && !chan_dead) return 0;
   if (chan_dead) { errno = ENETDOWN; return -1; }
-  const char *path = getenv("LINSOCK_GUEST_SOCKET");
+  const char *path = g_guest_path;
   struct sockaddr_un sun;
   memset(&sun, 0, sizeof sun);
   sun.sun_family = AF_UNIX;
-  if (!path || strlen(path) >= sizeof sun.sun_path) { errno = ENETDOWN; return -1; }
+  if (!*path || strlen(path) >= sizeof sun.sun_path) { errno = ENETDOWN; return -1; }
   strcpy(sun.sun_path, path);
   int fd = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;

@@ -16,6 +16,7 @@
 
 struct real_fns real;
 int g_enabled;
+char g_guest_path[108];
 
 #define LOAD(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
 
@@ -24,6 +25,9 @@ static void at_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
 static void at_fork_child(void) {
   channel_after_fork_child();
   pump_after_fork_child();
+  if (!g_enabled) return;
+  label_new_token();
+  inherit_scan(); // the parent's pump keeps serving what we inherited: it is foreign here now
 }
 
 void real_init(void) {
@@ -42,8 +46,12 @@ void real_init(void) {
 __attribute__((constructor)) static void init(void) {
   real_init();
   const char *p = getenv("LINSOCK_GUEST_SOCKET");
-  g_enabled = p != NULL && *p != '\0';
+  g_enabled = p != NULL && *p != '\0' && strlen(p) < sizeof g_guest_path;
   pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+  if (!g_enabled) return;
+  strcpy(g_guest_path, p);
+  label_new_token();
+  inherit_scan(); // after exec: the delegated sockets this program was handed
 }
 
 void diag(const char *fmt, ...) {
@@ -63,15 +71,22 @@ static struct lsock *delegated(int fd) {
   real_init();
   if (!g_enabled) return NULL;
   pthread_mutex_lock(&g_lock);
-  struct lsock *s = lsock_by_fd(fd);
+  struct lsock *s = lsock_lookup(fd);
   if (!s) pthread_mutex_unlock(&g_lock);
   return s;
 }
+
 
 static int unlock_fail(int err) {
   pthread_mutex_unlock(&g_lock);
   errno = err;
   return -1;
+}
+
+/** What another process's socket cannot do here: its handle belongs to the owner's channel. */
+static int foreign_fail(const char *call) {
+  diag("%s on a delegated socket inherited from another process is not supported", call);
+  return unlock_fail(EOPNOTSUPP);
 }
 
 int socket(int domain, int type, int protocol) {
@@ -95,6 +110,7 @@ int socket(int domain, int type, int protocol) {
     return unlock_fail(e);
   }
   s->send_credit = g_init_credit;
+  if (udp) label_socket(s, 'U');
   channel_wake();
   int fd = s->app_fd;
   pthread_mutex_unlock(&g_lock);
@@ -104,6 +120,7 @@ int socket(int domain, int type, int protocol) {
 int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   struct lsock *s = delegated(fd);
   if (!s) return real.connect(fd, sa, len);
+  if (s->foreign) return s->state == S_CONNECTED ? unlock_fail(EISCONN) : foreign_fail("connect");
   struct endpoint e;
   if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(sa && len >= sizeof(sa_family_t) && sa->sa_family != AF_INET && sa->sa_family != AF_INET6 ? EAFNOSUPPORT : EINVAL);
   switch (s->state) {
@@ -114,6 +131,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
     break;
   case S_NEW: break;
   }
+  s->remote = e;
   if (!s->udp && (fcntl(fd, F_GETFL) & O_NONBLOCK)) { // a UDP connect only names the peer: never waits
     s->state = S_CONNECTING;
     if (channel_call_async_connect(s, &e) < 0) { s->state = S_NEW; return unlock_fail(errno); }
@@ -125,6 +143,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   s->state = S_CONNECTING;
   if (channel_call(FT_CONNECT, s->handle, b, (uint32_t)n, &r) < 0) { s->state = S_NEW; return unlock_fail(errno); }
   s->state = S_CONNECTED;
+  if (!s->udp) {
+    if (r.type == FT_ADDRESS) get_endpoint(r.payload, r.len, &s->local);
+    label_socket(s, 'C');
+  }
   channel_wake();
   pthread_mutex_unlock(&g_lock);
   return 0;
@@ -133,6 +155,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
 int bind(int fd, const struct sockaddr *sa, socklen_t len) {
   struct lsock *s = delegated(fd);
   if (!s) return real.bind(fd, sa, len);
+  if (s->foreign) return foreign_fail("bind");
   struct endpoint e;
   if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(EINVAL);
   uint8_t b[19];
@@ -149,12 +172,14 @@ int listen(int fd, int backlog) {
   if (s->udp) return unlock_fail(EOPNOTSUPP);
   if (s->state == S_LISTENING) { pthread_mutex_unlock(&g_lock); return 0; }
   if (s->state != S_NEW) return unlock_fail(EINVAL);
+  if (s->foreign) return foreign_fail("listen");
   uint8_t b[4];
   put_u32(b, backlog < 0 ? 0u : (uint32_t)backlog);
-  if (!s->accq && !(s->accq = calloc(ACCEPT_QUEUE, sizeof *s->accq))) return unlock_fail(ENOMEM);
   struct reply r;
   if (channel_call(FT_LISTEN, s->handle, b, 4, &r) < 0) return unlock_fail(errno);
   s->state = S_LISTENING;
+  if (channel_call(FT_GETSOCKNAME, s->handle, NULL, 0, &r) == 0 && r.type == FT_ADDRESS) get_endpoint(r.payload, r.len, &s->local);
+  label_socket(s, 'L'); // a forked or exec'd worker accepts on it too
   channel_wake();
   pthread_mutex_unlock(&g_lock);
   return 0;
@@ -164,28 +189,35 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
   struct lsock *l = delegated(fd);
   if (!l) return real.accept4(fd, sa, len, flags);
   if (l->state != S_LISTENING) return unlock_fail(EINVAL);
-  for (;;) {
-    pthread_mutex_unlock(&g_lock);
-    // One byte per accepted connection: blocking or not, and interrupted by signals, as the app's fd is.
-    uint8_t one;
-    ssize_t n = real.recv(fd, &one, 1, 0);
-    if (n < 0) return -1;
-    if (n == 0) { errno = EINVAL; return -1; }
-    pthread_mutex_lock(&g_lock);
-    if (lsock_by_fd(fd) != l) return unlock_fail(EBADF);
-    if (l->acc_len == 0) continue;
-    struct pending_accept a = l->accq[l->acc_head];
-    l->acc_head = (l->acc_head + 1) % ACCEPT_QUEUE;
-    l->acc_len--;
-    struct lsock *s = a.s;
-    lsock_set_fd(s);
-    if (!(flags & SOCK_CLOEXEC)) fcntl(s->app_fd, F_SETFD, 0);
-    if (flags & SOCK_NONBLOCK) fcntl(s->app_fd, F_SETFL, fcntl(s->app_fd, F_GETFL) | O_NONBLOCK);
-    if (sa && len) endpoint_to_sockaddr(&a.remote, sa, len);
-    int out = s->app_fd;
-    pthread_mutex_unlock(&g_lock);
-    return out;
+  pthread_mutex_unlock(&g_lock);
+  // Each connection is one byte with its socketpair end attached (pump.c on_accepted): blocking or not,
+  // and interrupted by signals, as the application's fd is; any process holding the listener may take it.
+  uint8_t one;
+  struct iovec iov = { &one, 1 };
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+  ssize_t n = real.recvmsg(fd, &m, (flags & SOCK_CLOEXEC) ? MSG_CMSG_CLOEXEC : 0);
+  if (n < 0) return -1;
+  if (n == 0) { errno = EINVAL; return -1; }
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) {
+    errno = (m.msg_flags & MSG_CTRUNC) ? EMFILE : ECONNABORTED; // the kernel could not install the fd here
+    return -1;
   }
+  int out;
+  memcpy(&out, CMSG_DATA(h), sizeof out);
+  pthread_mutex_lock(&g_lock);
+  struct lsock *s = lsock_adopt_accepted(out);
+  if (!s) {
+    pthread_mutex_unlock(&g_lock);
+    real.close(out);
+    errno = ECONNABORTED;
+    return -1;
+  }
+  if (flags & SOCK_NONBLOCK) fcntl(out, F_SETFL, fcntl(out, F_GETFL) | O_NONBLOCK);
+  if (sa && len) endpoint_to_sockaddr(&s->remote, sa, len);
+  pthread_mutex_unlock(&g_lock);
+  return out;
 }
 
 int accept(int fd, struct sockaddr *sa, socklen_t *len) {
@@ -200,7 +232,12 @@ static int address_of(int fd, uint8_t op, struct sockaddr *sa, socklen_t *len, i
   if (!len) return unlock_fail(EFAULT);
   struct reply r;
   struct endpoint e;
-  if (channel_call(op, s->handle, NULL, 0, &r) == 0 && r.type == FT_ADDRESS && get_endpoint(r.payload, r.len, &e)) {
+  const struct endpoint *known = op == FT_GETSOCKNAME ? &s->local : &s->remote;
+  if (s->foreign && known->family) {
+    endpoint_to_sockaddr(known, sa, len); // from its label: the owner's channel is not ours
+  } else if (s->foreign && op == FT_GETPEERNAME && s->state != S_CONNECTED) {
+    return unlock_fail(ENOTCONN);
+  } else if (!s->foreign && channel_call(op, s->handle, NULL, 0, &r) == 0 && r.type == FT_ADDRESS && get_endpoint(r.payload, r.len, &e)) {
     endpoint_to_sockaddr(&e, sa, len);
   } else if (op == FT_GETSOCKNAME) {
     memset(&e, 0, sizeof e); // not bound yet: the kernel answers the wildcard address, port 0
@@ -241,7 +278,8 @@ int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
     if (on < 0) return unlock_fail(EINVAL);
     uint8_t b[5] = { (uint8_t)wire, 0, 0, 0, (uint8_t)on };
     struct reply r;
-    if (channel_call(FT_SETSOCKOPT, s->handle, b, 5, &r) < 0) return unlock_fail(errno);
+    // Another process's socket keeps the option here only: its handle is on the owner's channel.
+    if (!s->foreign && channel_call(FT_SETSOCKOPT, s->handle, b, 5, &r) < 0) return unlock_fail(errno);
     if (wire == SOCKOPT_TCP_NODELAY) s->nodelay = on; else s->keepalive = on;
     pthread_mutex_unlock(&g_lock);
     return 0;

@@ -71,16 +71,8 @@ int check_reply_payload(uint8_t type, const uint8_t *p, uint32_t len);
 // ---- delegated sockets ----
 enum sock_state { S_NEW, S_CONNECTING, S_CONNECTED, S_LISTENING, S_FAILED };
 
-struct lsock;
-/** A connection the daemon accepted, its socket ready, until accept() hands its fd to the application. */
-struct pending_accept {
-  struct lsock *s;
-  struct endpoint remote;
-};
-#define ACCEPT_QUEUE 128
-
 struct lsock {
-  int app_fd;            /* the application's end of the socketpair */
+  int app_fd;            /* the application's end of the socketpair; -1 while an accepted one is in flight */
   int pump_fd;           /* ours, non-blocking; -1 once finalized */
   dev_t dev;             /* identity of app_fd's socketpair end, to spot a reused fd number */
   ino_t ino;
@@ -101,8 +93,9 @@ struct lsock {
   int udp;               /* a UDP socket: the socketpair is SOCK_SEQPACKET, one datagram behind a DGRAM_HDR each */
   uint32_t udp_need;     /* the application's next datagram waits for this much send credit */
   int udp_failed;        /* a send failed: the daemon may keep that datagram's credit (exit.c does not wait for it) */
-  struct pending_accept *accq;
-  unsigned acc_head, acc_len;
+  int foreign;           /* another process's socket (inherit.c): no pump here, answered from its label */
+  int labelled;          /* app_fd carries its label (inherit.c) */
+  struct endpoint local, remote; /* as far as known (family 0: not) */
   struct lsock *next;
 };
 
@@ -145,6 +138,22 @@ void lsock_set_fd(struct lsock *s);
 /** In a forked child: the parent keeps pumping the shared sockets; the child drops its copies of our ends. */
 void pump_after_fork_child(void);
 void channel_after_fork_child(void);
+
+// ---- sockets other processes hold (inherit.c) ----
+/** Binds s's socketpair end to its label (kind 'L' listening, 'C' connected, 'U' udp), once. */
+void label_socket(struct lsock *s, char kind);
+/** A fresh token for this process's labels (at start and in a forked child). */
+void label_new_token(void);
+/** The foreign record for a labelled fd this process does not know yet (NULL: not delegated). Caller holds g_lock or is alone. */
+struct lsock *lsock_foreign(int fd);
+/** lsock_by_fd, else lsock_foreign. */
+struct lsock *lsock_lookup(int fd);
+/** An fd accept() received: our own in-flight accepted socket, else a foreign record. */
+struct lsock *lsock_adopt_accepted(int fd);
+/** Records every labelled fd the process holds (after exec, after fork). */
+void inherit_scan(void);
+/** LINSOCK_GUEST_SOCKET as it was at load (a program may clear its environment, as nginx's workers do). */
+extern char g_guest_path[108];
 
 // ---- UDP (udp.c: the application's side; udp-pump.c: the pump's) ----
 /** Each datagram in a UDP socketpair starts with this header: u8 family (0: the connected peer, 4, 6;

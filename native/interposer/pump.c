@@ -46,14 +46,17 @@ struct lsock *lsock_by_fd(int fd) {
   struct stat st;
   // The number may have been reused behind our back (dup2 over it, close_range): check it is still ours.
   if (fstat(fd, &st) < 0 || st.st_dev != s->dev || st.st_ino != s->ino) {
-    fdtab[fd] = NULL;
+    lsock_forget_fd(fd);
     return NULL;
   }
   return s;
 }
 
 void lsock_forget_fd(int fd) {
-  if (fd >= 0 && fd < fdtab_n) fdtab[fd] = NULL;
+  if (fd >= 0 && fd < fdtab_n && fdtab[fd]) {
+    if (fdtab[fd]->foreign) free(fdtab[fd]); // no pump holds it: the fd was all it had here
+    fdtab[fd] = NULL;
+  }
   if (fd >= 0 && fd < UDP_FD_LIMIT) g_udp_fd[fd] = 0;
 }
 
@@ -98,14 +101,12 @@ static void finalize(struct lsock *s) {
   if (s->handle) channel_queue(FT_CLOSE, 0, channel_next_id(), s->handle, NULL, 0);
   real.close(s->pump_fd);
   s->pump_fd = -1;
-  if (s->app_fd < fdtab_n && fdtab[s->app_fd] == s) lsock_forget_fd(s->app_fd);
-  for (unsigned i = 0; i < s->acc_len; i++) real.close(s->accq[(s->acc_head + i) % ACCEPT_QUEUE].s->app_fd);
+  if (s->app_fd >= 0 && s->app_fd < fdtab_n && fdtab[s->app_fd] == s) lsock_forget_fd(s->app_fd);
   pending_forget_socket(s);
   if (last == s) last = NULL;
   for (struct lsock **pp = &g_socks; *pp; pp = &(*pp)->next)
     if (*pp == s) { *pp = s->next; break; }
   free(s->rx);
-  free(s->accq);
   free(s);
 }
 
@@ -182,24 +183,43 @@ static int on_data(struct lsock *s, const uint8_t *p, uint32_t len) {
   return 0;
 }
 
+/** A connection the daemon accepted: a labelled socketpair at once (data may follow before accept()), whose
+ * end travels through the listener's socketpair (SCM_RIGHTS, one byte with it) to whichever process holds
+ * the listener and calls accept -- this one, a forked worker or an exec'd program. Our pump serves it. */
 static void on_accepted(struct lsock *l, const uint8_t *p, uint32_t len) {
-  struct endpoint remote;
+  struct endpoint remote, local;
   uint32_t nh = get_u32(p);
   size_t a = get_endpoint(p + 4, len - 4, &remote);
-  struct lsock *s = (l->accq && l->acc_len < ACCEPT_QUEUE && a) ? lsock_new(nh, l->family, SOCK_CLOEXEC, 0) : NULL;
+  size_t b = a ? get_endpoint(p + 4 + a, len - 4 - a, &local) : 0;
+  struct lsock *s = b ? lsock_new(nh, l->family, SOCK_CLOEXEC, 0) : NULL;
   if (!s) { // like a full backlog: the connection is dropped
     channel_queue(FT_CLOSE, 0, channel_next_id(), nh, NULL, 0);
     return;
   }
-  lsock_forget_fd(s->app_fd); // not the application's until accept() hands it out
+  lsock_forget_fd(s->app_fd); // not the application's until accept() receives it
   s->state = S_CONNECTED;
   s->send_credit = g_init_credit;
   s->nodelay = l->nodelay;
   s->keepalive = l->keepalive;
-  l->accq[(l->acc_head + l->acc_len) % ACCEPT_QUEUE] = (struct pending_accept){ s, remote };
-  l->acc_len++;
-  uint8_t one = 1; // one byte per connection makes the listener's fd readable, as a backlog does
-  send(l->pump_fd, &one, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  s->local = local;
+  s->remote = remote;
+  label_socket(s, 'C');
+  uint8_t one = 1;
+  struct iovec iov = { &one, 1 };
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } c;
+  memset(&c, 0, sizeof c);
+  struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(h), &s->app_fd, sizeof(int));
+  // The listener's socketpair buffer bounds the connections not accepted yet; beyond it, or with the
+  // listener gone, our copy's close below is the last one: the pump sees the hangup and closes it.
+  ssize_t sent = real.sendmsg(l->pump_fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)sent;
+  real.close(s->app_fd);
+  s->app_fd = -1;
 }
 
 void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
@@ -390,7 +410,6 @@ void *pump_main(void *arg) {
 void pump_after_fork_child(void) {
   for (struct lsock *s = g_socks; s; s = s->next) {
     if (s->pump_fd >= 0) real.close(s->pump_fd);
-    for (unsigned i = 0; i < s->acc_len; i++) real.close(s->accq[(s->acc_head + i) % ACCEPT_QUEUE].s->app_fd);
   }
   g_socks = NULL; // their memory is a copy of the parent's, left as it is
   last = NULL;

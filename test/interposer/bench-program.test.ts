@@ -48,7 +48,7 @@ test('bench --program refuses what it cannot run, with exit 2', async () => {
   assert.match(emulated.stderr, /--program runs on direct and delegated; not 'emulated'/);
   const unknown = await bench(['--program', 'netperf']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown program 'netperf' \(expected iperf3\)/);
+  assert.match(unknown.stderr, /unknown program 'netperf' \(expected iperf3, curl\)/);
   const both = await bench(['--program', 'iperf3', '--workload', 'stream']);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--program replaces --workload/);

@@ -1,7 +1,7 @@
 // What the interposer tests share: the interposer built from the current sources (atomically, as test files
 // run in parallel), `linsock run` from source, and a clear failure when a program a test needs is missing.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { whichProgram } from '../../lab/run/elf';
@@ -46,4 +46,28 @@ export function linsockRun(args: string[], input: string | Buffer = ''): Promise
     child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
+}
+
+export interface Started {
+  child: ChildProcess;
+  output: () => string;
+  /** Sends SIGTERM (passed on to the program) and waits for `linsock run` to end; its exit code. */
+  stop: () => Promise<number | null>;
+}
+
+/** Starts `linsock run ARGS` that runs until stopped (a server); its stdout and stderr are collected. */
+export function linsockStart(args: string[]): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'run', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
