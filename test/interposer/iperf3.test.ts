@@ -93,7 +93,7 @@ test('iperf3 -u delegated: whole datagrams of its block size reach a host iperf3
   const port = await freePort();
   const server = iperf3(['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J']);
   await new Promise((r) => setTimeout(r, 300));
-  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'iperf3', '-c', '127.0.0.1', '-p', String(port), '-u', '-b', '100M', '-l', '1400', '-t', '2', '-J']);
+  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'iperf3', '-c', '127.0.0.1', '-p', String(port), '-u', '-b', '40M', '-l', '1400', '-t', '2', '-J']);
   assert.equal(r.code, 0, r.stdout.slice(0, 500) + r.stderr);
   const s = await server;
   type UdpSum = { bytes: number; packets: number; lost_packets: number };
@@ -103,7 +103,7 @@ test('iperf3 -u delegated: whole datagrams of its block size reach a host iperf3
   const { packets, lost_packets: lost } = report.end.sum;
   // A datagram split in two would show as a byte count off the block size and as nonsense sequence numbers.
   assert.equal(bytes % 1400, 0, `${bytes} bytes received: not whole 1400-byte datagrams`);
-  // UDP may lose datagrams when the receiver falls behind (5.7% seen with the machine loaded); what this
+  // UDP may lose datagrams when the receiver falls behind (5.7–19% at 100 Mbit/s seen with the machine loaded); what this
   // test is about is that each one arrives whole, and that the sequence numbers account for the rest.
   assert.ok(packets > 1000 && lost >= 0 && lost < packets / 4, `${packets} packets by sequence, ${lost} lost`);
   assert.equal(bytes / 1400 + lost, packets, 'every sequence number is a datagram received or lost');
