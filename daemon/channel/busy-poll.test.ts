@@ -8,10 +8,15 @@ import { nowNs } from '../clock';
 const idle = { runnable: () => 1, cpus: 2 };
 
 /** A stepped clock (a loaded machine cannot stretch its gaps) and a way to move it in 5 µs steps. */
-function steppedClock(): { now: () => number; advance: (ns: number) => Promise<void> } {
+function steppedClock(): { now: () => number; advance: (ns: number) => Promise<void>; jump: (ns: number) => Promise<void> } {
   let t = 1e12;
   return {
     now: () => t,
+    /** Moves the clock in one step, as a process that lost its CPU sees it. */
+    jump: async (ns: number) => {
+      t += ns;
+      await turn();
+    },
     advance: async (ns: number) => {
       const to = t + ns;
       while (t < to) {
@@ -65,22 +70,24 @@ it('stops polling on bulk data and starts again only after a quiet while', async
 });
 
 it('adaptive: does not poll while more tasks are runnable than CPUs, and stops when they come', async () => {
+  const clock = steppedClock();
   let runnable = 3;
-  const poll = new BusyPoll(50_000, { policy: 'adaptive', runnable: () => runnable, cpus: 2 });
-  poll.touch(nowNs());
+  const poll = new BusyPoll(50_000, { policy: 'adaptive', runnable: () => runnable, cpus: 2, now: clock.now });
+  poll.touch(clock.now());
   assert.equal(poll.active, false, 'polled with 3 runnable tasks on 2 CPUs');
   runnable = 2;
-  await sleep(10); // the reading holds for 5 ms
-  poll.touch(nowNs());
+  await clock.advance(10e6); // the reading holds for 5 ms
+  poll.touch(clock.now());
   assert.equal(poll.active, true, 'did not poll with 2 runnable tasks (itself included) on 2 CPUs');
   runnable = 4;
-  await sleep(15);
+  await clock.advance(15e6);
   assert.equal(poll.active, false, 'kept polling for its window after the machine filled up');
   // The fixed policy does not look.
-  const fixed = new BusyPoll(50_000, { policy: 'fixed', runnable: () => 9, cpus: 2 });
-  fixed.touch(nowNs());
+  const fixed = new BusyPoll(50_000, { policy: 'fixed', runnable: () => 9, cpus: 2, now: clock.now });
+  fixed.touch(clock.now());
   assert.equal(fixed.active, true);
-  fixed.bulk(nowNs());
+  fixed.bulk(clock.now());
+  await turn();
 });
 
 it('adaptive: the window halves to nothing while activity comes back late, and grows while it comes back soon', async () => {
@@ -178,4 +185,29 @@ it('counts what activity found: polling, a crowded machine, an empty window', as
   runnable = 5;
   poll.read(10, (t += 30e6));
   assert.deepEqual(poll.stats(), { activity: 3, found: 1, crowded: 1, empty: 0 });
+});
+
+it('adaptive: a polling loop that loses its CPU stops, and does not poll again for a while', async () => {
+  const clock = steppedClock();
+  const poll = new BusyPoll(5000, { policy: 'adaptive', ...idle, now: clock.now }); // 5 ms
+  poll.touch(clock.now());
+  await clock.advance(1e6); // its turns come every 5 µs: its own work
+  assert.equal(poll.active, true, 'a polling loop that kept its CPU stopped');
+  await clock.jump(2e6); // another task had the CPU for 2 ms: the next turn comes that late
+  assert.equal(poll.active, false, 'kept polling after losing its CPU');
+  await clock.advance(40e6);
+  poll.touch(clock.now());
+  assert.equal(poll.active, false, 'polled again right after losing its CPU');
+  await clock.advance(20e6);
+  poll.touch(clock.now());
+  assert.equal(poll.active, true, 'never polled again');
+  poll.bulk(clock.now());
+  await turn();
+  // The fixed policy does not look.
+  const fixed = new BusyPoll(5000, { policy: 'fixed', now: clock.now });
+  fixed.touch(clock.now());
+  await clock.jump(2e6);
+  assert.equal(fixed.active, true);
+  fixed.bulk(clock.now());
+  await turn();
 });

@@ -21,7 +21,10 @@
 //   answer to next request) is short whether or not the daemon polled, so the window can always grow back.
 // - It does not poll while more tasks are runnable than there are CPUs (/proc/loadavg's running count,
 //   read at most every LOAD_SAMPLE_NS): a spinning daemon would then take a CPU from a task that has work,
-//   and the scheduler would treat the daemon as a CPU hog when its next wake-up comes.
+//   and the scheduler would treat the daemon as a CPU hog when its next wake-up comes. That count is one
+//   instant's: on a busy machine it now and then reads low, and a poll that then starts spins against the
+//   machine's work. So the polling loop also watches itself: a turn that comes PREEMPTED_NS or more after
+//   the last one means the daemon lost its CPU to another task, and it does not poll for CROWDED_HOLD_NS.
 
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -38,6 +41,10 @@ const BULK_QUIET_NS = 20e6;
 const GROW_FROM_NS = 10_000;
 /** How long a reading of the machine's runnable count holds. */
 const LOAD_SAMPLE_NS = 5e6;
+/** A polling turn this long after the last one was not the daemon's own work: it lost its CPU. */
+const PREEMPTED_NS = 500_000;
+/** After losing its CPU while polling, the daemon does not poll for this long. */
+const CROWDED_HOLD_NS = 50e6;
 
 function hostNowNs(): number {
   return Number(process.hrtime.bigint());
@@ -81,7 +88,7 @@ export interface BusyPollStats {
   activity: number;
   /** Activity that found the daemon polling already: the wake-up polling exists to save. */
   found: number;
-  /** Activity that started no polling because more tasks were runnable than CPUs. */
+  /** Activity that started no polling because the machine was crowded (more runnable tasks than CPUs, or the daemon lost its CPU while polling). */
   crowded: number;
   /** Activity that started no polling because the adaptive window had shrunk to nothing. */
   empty: number;
@@ -102,9 +109,15 @@ export class BusyPoll {
   private expiredAt = 0;
   private loadReadAt = -Infinity;
   private crowded = false;
+  /** When the polling loop last ran (preemption shows as a long gap). */
+  private lastTurn = 0;
+  /** Until when the daemon does not poll because it lost its CPU while polling. */
+  private preemptedUntil = 0;
   private readonly now: () => number;
   private readonly tick = (): void => {
     const now = this.now();
+    if (this.adaptive && now - this.lastTurn >= PREEMPTED_NS) this.preemptedUntil = now + CROWDED_HOLD_NS;
+    this.lastTurn = now;
     if (now < this.until && !this.overloaded(now)) {
       setImmediate(this.tick);
       return;
@@ -170,6 +183,7 @@ export class BusyPoll {
     }
     this.until = nowNs + this.windowNs;
     this.polling = true;
+    this.lastTurn = nowNs;
     setImmediate(this.tick);
   }
 
@@ -189,9 +203,10 @@ export class BusyPoll {
     else this.windowNs = this.windowNs / 2 < GROW_FROM_NS ? 0 : this.windowNs / 2;
   }
 
-  /** More tasks runnable than CPUs (the daemon included), read at most every LOAD_SAMPLE_NS. */
+  /** Lost its CPU lately, or more tasks runnable than CPUs (the daemon included, read at most every LOAD_SAMPLE_NS). */
   private overloaded(nowNs: number): boolean {
     if (!this.adaptive) return false;
+    if (nowNs < this.preemptedUntil) return true;
     if (nowNs - this.loadReadAt >= LOAD_SAMPLE_NS) {
       this.loadReadAt = nowNs;
       const n = this.runnable();
