@@ -5,7 +5,7 @@ import type { Server, Socket } from 'node:net';
 import type { DaemonStatus, ErrnoName, GuestInfo } from '../protocol';
 import { GuestSession, type GuestRegistry } from './guests/guest-session';
 import type { ClockMapping } from './guests/guest-clock';
-import { BusyPoll, DEFAULT_BUSY_POLL_US } from './channel/busy-poll';
+import { BusyPoll, DEFAULT_BUSY_POLL_US, type BusyPollStats } from './channel/busy-poll';
 import { deepenSendBuffer, sendBufferProblem } from './channel/send-buffer';
 import { defaultGuestSocketPath, listenTcp, listenUnix, parseHostPort, type HostPort } from './channel/guest-listener';
 import type { Counters } from './sockets/session-context';
@@ -19,7 +19,7 @@ import { FD_RESERVE, FdBudget } from './fd-budget';
 import { PendingHellos } from './channel/pending-hellos';
 import { peerCredentials } from '../native/process-limits';
 
-export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from './channel/busy-poll';
+export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, type BusyPollStats } from './channel/busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
 export { Policy, type PolicyConfig, type PolicyRuleConfig } from './policy/policy';
 export { jsonLogger, SILENT, type Logger, type LogLevel } from './log';
@@ -90,6 +90,8 @@ export interface RunningDaemon {
   clocks(): Record<string, ClockMapping>;
   /** Trace records published with stamps that disagree beyond their guest's clock error, per guest. */
   disorderedRecords(): Record<string, number>;
+  /** What busy polling did with guest activity so far, and the window it opens now (µs). */
+  busyPoll(): BusyPollStats & { windowUs: number };
   /** Stops accepting, says goodbye to every guest, closes every host socket. */
   close(): Promise<void>;
 }
@@ -235,6 +237,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     tcpAddress,
     guests: () => [...sessions].filter((s) => s.guest !== '' && !s.isClosed()).map((s) => s.info()),
     stats,
+    busyPoll: () => ({ ...busyPoll.stats(), windowUs: busyPoll.windowUs }),
     clockErrors() {
       return Object.fromEntries(Object.entries(clocks()).map(([g, m]) => [g, m.errorNs]));
     },

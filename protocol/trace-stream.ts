@@ -91,6 +91,22 @@ export interface BenchResult {
   daemon_cpu_us_per_op?: number | null;
   /** With guests: fairness, the busiest guest's ops over the idlest's (≥ 1; null when a guest did none). */
   busiest_to_idlest?: number | null;
+  /** Delegated, on the bench's own daemon: what its busy polling did over the path's run (BusyPollFigures). */
+  busy_poll?: BusyPollFigures;
+}
+
+/**
+ * A delegated row's busy polling: of the guest activity (small channel reads and writes), the share that
+ * found the daemon polling already, that found the machine crowded (more runnable tasks than CPUs), and
+ * that found the adaptive window empty; and the window at the end. An idle rr run should mostly find it
+ * polling: a poll that never engages doubles the round trip.
+ */
+export interface BusyPollFigures {
+  activity: number;
+  found_pct: number | null;
+  crowded_pct: number | null;
+  empty_pct: number | null;
+  window_us: number;
 }
 /** What `linsock bench --trace alternate` measures: delegated stream with tracing off and on in phases. */
 export interface TraceOverhead {

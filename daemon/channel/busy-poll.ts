@@ -9,13 +9,22 @@
 //
 // Polling must never make a busy machine worse, so by default it adapts (LINSOCK_BUSY_POLL=fixed turns
 // that off, for comparisons):
-// - Like KVM's halt polling, the window follows what polling finds: when the guest comes back within the
+// - Like KVM's halt polling, the window follows what polling finds: when activity comes back within the
 //   longest window after a window ran out, polling a little longer would have caught it, and the window
 //   doubles; when it comes back later than that, the window was spent for nothing, and it halves, down to
 //   nothing. A guest that thinks between its requests, or whose peers wait for a CPU, stops the polling.
+// - Activity is both directions of the channel: a guest's frames (read) and the daemon's answers (wrote).
+//   Counting only the guest's frames judged the window by a whole round trip, which includes the daemon's
+//   own sleep on the host's answer: on an idle machine a round trip without polling (about 220 µs) is
+//   longer than the window (200 µs), so once the spaced frames of a guest's start had halved the window to
+//   nothing it never grew back, and the delegated rr round trip doubled. Each half (request to answer,
+//   answer to next request) is short whether or not the daemon polled, so the window can always grow back.
 // - It does not poll while more tasks are runnable than there are CPUs (/proc/loadavg's running count,
 //   read at most every LOAD_SAMPLE_NS): a spinning daemon would then take a CPU from a task that has work,
-//   and the scheduler would treat the daemon as a CPU hog when its next wake-up comes.
+//   and the scheduler would treat the daemon as a CPU hog when its next wake-up comes. That count is one
+//   instant's: on a busy machine it now and then reads low, and a poll that then starts spins against the
+//   machine's work. So the polling loop also watches itself: a turn that comes PREEMPTED_NS or more after
+//   the last one means the daemon lost its CPU to another task, and it does not poll for CROWDED_HOLD_NS.
 
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -32,6 +41,14 @@ const BULK_QUIET_NS = 20e6;
 const GROW_FROM_NS = 10_000;
 /** How long a reading of the machine's runnable count holds. */
 const LOAD_SAMPLE_NS = 5e6;
+/** A polling turn this long after the last one was not the daemon's own work: it lost its CPU. */
+const PREEMPTED_NS = 500_000;
+/** After losing its CPU while polling, the daemon does not poll for this long. */
+const CROWDED_HOLD_NS = 50e6;
+
+function hostNowNs(): number {
+  return Number(process.hrtime.bigint());
+}
 
 export type BusyPollPolicy = 'adaptive' | 'fixed';
 
@@ -42,6 +59,8 @@ export interface BusyPollOptions {
   runnable?: () => number | null;
   /** The machine's CPUs. */
   cpus?: number;
+  /** Monotonic ns the polling loop checks its window against; the host's clock by default (tests step it). */
+  now?: () => number;
 }
 
 /** The policy LINSOCK_BUSY_POLL names; adaptive when unset. */
@@ -63,7 +82,20 @@ export function runnableTasks(): number | null {
   }
 }
 
+/** What the poll did with activity since it was made; a benchmark reports it (a poll that never engages shows). */
+export interface BusyPollStats {
+  /** Reads and writes of small frames outside a bulk quiet while. */
+  activity: number;
+  /** Activity that found the daemon polling already: the wake-up polling exists to save. */
+  found: number;
+  /** Activity that started no polling because the machine was crowded (more runnable tasks than CPUs, or the daemon lost its CPU while polling). */
+  crowded: number;
+  /** Activity that started no polling because the adaptive window had shrunk to nothing. */
+  empty: number;
+}
+
 export class BusyPoll {
+  private readonly counts: BusyPollStats = { activity: 0, found: 0, crowded: 0, empty: 0 };
   private readonly maxNs: number;
   private readonly adaptive: boolean;
   private readonly runnable: () => number | null;
@@ -77,8 +109,15 @@ export class BusyPoll {
   private expiredAt = 0;
   private loadReadAt = -Infinity;
   private crowded = false;
+  /** When the polling loop last ran (preemption shows as a long gap). */
+  private lastTurn = 0;
+  /** Until when the daemon does not poll because it lost its CPU while polling. */
+  private preemptedUntil = 0;
+  private readonly now: () => number;
   private readonly tick = (): void => {
-    const now = Number(process.hrtime.bigint());
+    const now = this.now();
+    if (this.adaptive && now - this.lastTurn >= PREEMPTED_NS) this.preemptedUntil = now + CROWDED_HOLD_NS;
+    this.lastTurn = now;
     if (now < this.until && !this.overloaded(now)) {
       setImmediate(this.tick);
       return;
@@ -93,6 +132,7 @@ export class BusyPoll {
     this.adaptive = (options.policy ?? policyFromEnv()) === 'adaptive';
     this.runnable = options.runnable ?? runnableTasks;
     this.cpus = options.cpus ?? availableParallelism();
+    this.now = options.now ?? hostNowNs;
   }
 
   /** Whether the loop is being kept polling now. */
@@ -105,16 +145,37 @@ export class BusyPoll {
     return this.windowNs / 1000;
   }
 
+  /** Counts so far (a copy). */
+  stats(): BusyPollStats {
+    return { ...this.counts };
+  }
+
+  /** A read of `bytes` from a guest's channel at `nowNs`: activity, or bulk data when large. */
+  read(bytes: number, nowNs: number): void {
+    if (bytes >= BULK_BYTES) this.bulk(nowNs);
+    else this.touch(nowNs);
+  }
+
+  /** A write of `bytes` to a guest's channel at `nowNs`: its next request may follow; bulk data when large. */
+  wrote(bytes: number, nowNs: number): void {
+    this.read(bytes, nowNs);
+  }
+
   /** Activity at `nowNs`: keep polling until the window after it has passed. */
   touch(nowNs: number): void {
     if (this.maxNs <= 0 || nowNs < this.quietUntil) return;
+    this.counts.activity++;
     if (this.polling) {
+      this.counts.found++;
       this.until = nowNs + this.windowNs;
       return;
     }
     if (this.adaptive) {
       this.adapt(nowNs);
-      if (this.windowNs <= 0 || this.overloaded(nowNs)) {
+      const empty = this.windowNs <= 0;
+      if (empty || this.overloaded(nowNs)) {
+        if (empty) this.counts.empty++;
+        else this.counts.crowded++;
         // An empty window ends now: activity soon after it grows the window again.
         this.expiredAt = nowNs;
         return;
@@ -122,6 +183,7 @@ export class BusyPoll {
     }
     this.until = nowNs + this.windowNs;
     this.polling = true;
+    this.lastTurn = nowNs;
     setImmediate(this.tick);
   }
 
@@ -141,9 +203,10 @@ export class BusyPoll {
     else this.windowNs = this.windowNs / 2 < GROW_FROM_NS ? 0 : this.windowNs / 2;
   }
 
-  /** More tasks runnable than CPUs (the daemon included), read at most every LOAD_SAMPLE_NS. */
+  /** Lost its CPU lately, or more tasks runnable than CPUs (the daemon included, read at most every LOAD_SAMPLE_NS). */
   private overloaded(nowNs: number): boolean {
     if (!this.adaptive) return false;
+    if (nowNs < this.preemptedUntil) return true;
     if (nowNs - this.loadReadAt >= LOAD_SAMPLE_NS) {
       this.loadReadAt = nowNs;
       const n = this.runnable();

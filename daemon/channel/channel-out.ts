@@ -8,7 +8,6 @@
 import type { Socket } from 'node:net';
 import type { WireMessage } from '../../protocol';
 import { encodeFrameParts } from '../../protocol/wire-codec';
-import { BULK_BYTES } from './busy-poll';
 import { nowNs } from '../clock';
 
 /** Something to stamp with the time its frame left for the guest (trace "reply out"). */
@@ -39,8 +38,11 @@ export class ChannelOut {
     private readonly highWater: number,
     /** Called when a backed-up channel has drained below the high-water mark. */
     private readonly onDrain: () => void,
-    /** Called when a write carries bulk data (BULK_BYTES or more). */
-    private readonly onBulk: () => void,
+    /**
+     * Called with each write's size: busy polling counts a small one as activity (the guest's next request
+     * usually follows its answer) and a large one as bulk data (BULK_BYTES or more).
+     */
+    private readonly onWrite: (bytes: number) => void,
     /**
      * Called with a message that could not be encoded (a value the wire cannot carry) instead of throwing:
      * whatever a host socket reported, the frame is the only thing lost. The owner answers or cleans up.
@@ -144,7 +146,7 @@ export class ChannelOut {
     const queued = this.queued;
     this.parts = [];
     this.queued = 0;
-    if (queued >= BULK_BYTES) this.onBulk();
+    this.onWrite(queued);
     // Reply out is the moment the write to the guest begins: taken after it, a guest already woken by
     // the bytes could stamp its reply-in first. The write itself lies in channel-in.
     if (this.stamps.length > 0) {

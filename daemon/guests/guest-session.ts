@@ -9,7 +9,7 @@ import {
   type ErrnoName, type GuestInfo, type Hello, type Op, type SocketRequest, type StampEntry, type WireMessage,
 } from '../../protocol';
 import { FrameDecoder, type ProtocolError } from '../../protocol/wire-codec';
-import { BULK_BYTES, type BusyPoll } from '../channel/busy-poll';
+import type { BusyPoll } from '../channel/busy-poll';
 import { ChannelOut } from '../channel/channel-out';
 import { nowNs } from '../clock';
 import type { Limits } from '../limits';
@@ -146,7 +146,7 @@ export class GuestSession implements SessionContext, RequestSession {
     // every byte once more before the host socket copies it again.
     this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
-    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), () => opts.busyPoll.bulk(nowNs()), (m, e) => this.unencodable(m, e));
+    this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), (bytes) => opts.busyPoll.wrote(bytes, nowNs()), (m, e) => this.unencodable(m, e));
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
@@ -346,8 +346,7 @@ export class GuestSession implements SessionContext, RequestSession {
     if (this.state === 'closed') return;
     const now = nowNs();
     const t = this.opts.sink.enabled ? now : 0;
-    if (chunk.length >= BULK_BYTES) this.opts.busyPoll.bulk(now);
-    else this.opts.busyPoll.touch(now);
+    this.opts.busyPoll.read(chunk.length, now);
     const { messages, error } = this.decoder.push(chunk);
     for (const m of messages) {
       if (this.isClosed()) break;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, NO_TRACE, Policy, TraceHub, type DaemonOptions, type RunningDaemon, type TraceSink } from '../../daemon';
 import type { TraceRecord } from '../../protocol';
+import type { BusyPollReading } from './poll-figures';
 
 export interface BenchDaemonOptions {
   /** Where call records go; a TraceHub of the daemon's own when null (tracing on). */
@@ -34,6 +35,8 @@ export interface BenchDaemon {
    * would never stamp.
    */
   setTracing(on: boolean): void;
+  /** The daemon's busy-polling counters now (poll-figures.ts turns two readings into a row's busy_poll). */
+  busyPoll(): BusyPollReading;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ export async function startBenchDaemon(o: BenchDaemonOptions, parts: BenchDaemon
     setTracing: (on) => {
       if (toHub) toHub.enabled = on || daemon.guests().length === 0;
     },
+    busyPoll: () => daemon.busyPoll(),
     close: async () => {
       try {
         await daemon.close();

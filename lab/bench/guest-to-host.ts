@@ -7,7 +7,8 @@
 import type { TraceSink } from '../../daemon';
 import type { LabRun } from '../netns';
 import type { BenchScope } from './bench-scope';
-import { startBenchDaemon } from './bench-daemon';
+import { startBenchDaemon, type BenchDaemon } from './bench-daemon';
+import { busyPollFigures } from './poll-figures';
 import { nowNs } from './latency';
 import { CallIntake } from './recording';
 import { describe, emulatedRanIn, unavailableRow } from './rows';
@@ -30,11 +31,13 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
   let channel = env.daemonGuestPath;
   const serverPid = server.child.pid as number;
   let phases: TracePhases | null = null;
+  let ownDaemon: BenchDaemon | null = null;
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     // Into the caller's sink; without one, into a hub of the daemon's own, as in linsockd, apart from the run's.
     const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs });
     s.cleanups.push(() => d.close());
+    ownDaemon = d;
     d.allow(workload === 'udp-rr' ? 'sendto' : 'connect', loop.host, portOf(loop));
     channel = d.guestPath;
     if (o.tracePhaseMs !== undefined) {
@@ -80,7 +83,9 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
     }
     const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
     const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
+    const polled = path === 'delegated' ? ownDaemon?.busyPoll() : undefined;
     const r = await measurePath(s, spec, where, intake, others);
+    if (polled && ownDaemon) r.busy_poll = busyPollFigures(polled, ownDaemon.busyPoll());
     log(`linsock bench:   ${describe(r)}`);
     results.push(r);
   }

@@ -127,6 +127,7 @@ function reportRow(r: WorkloadResult): BenchResult {
     row.daemon_cpu_us_per_op = r.daemon_cpu_us_per_op ?? null;
     row.busiest_to_idlest = r.busiest_to_idlest ?? null;
   }
+  if (r.busy_poll) row.busy_poll = r.busy_poll;
   return row;
 }
 

@@ -23,6 +23,10 @@ export function formatTable(report: BenchReport, results: WorkloadResult[]): str
   const o = report.trace_overhead;
   if (o) out.push(`tracing overhead: ${fmt(o.overhead_pct)}% (trace off ${fmt(o.off_mb_per_s)} MB/s, on ${fmt(o.on_mb_per_s)} MB/s over ${o.phases} phases of ${o.phase_ms} ms; median of off/on pairs ${fmt(o.pair_overhead_pct_median)}%)`);
   for (const r of results) if (r.guests !== undefined) out.push(`${r.path}: ${r.guests} guests at once, ${r.ops} ops; daemon CPU ${fmt(r.daemon_cpu_us_per_op ?? null)} µs/op; busiest/idlest guest ${fmt(r.busiest_to_idlest ?? null)}`);
+  for (const r of results) {
+    const b = r.busy_poll;
+    if (b && b.activity > 0) out.push(`${r.path}: busy polling found the daemon awake for ${fmt(b.found_pct)}% of ${b.activity} guest frames in and out (machine crowded ${fmt(b.crowded_pct)}%, window empty ${fmt(b.empty_pct)}%; window now ${fmt(b.window_us)} µs)`);
+  }
   for (const r of results) for (const n of r.notes) out.push(`note (${r.path}): ${n}`);
   for (const [p, why] of Object.entries(report.unavailable ?? {})) out.push(`unavailable (${p}): ${why}`);
   return `${out.join('\n')}\n`;
