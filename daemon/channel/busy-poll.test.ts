@@ -193,7 +193,7 @@ it('adaptive: a polling loop that loses its CPU stops, and does not poll again f
   poll.touch(clock.now());
   await clock.advance(1e6); // its turns come every 5 µs: its own work
   assert.equal(poll.active, true, 'a polling loop that kept its CPU stopped');
-  await clock.jump(2e6); // another task had the CPU for 2 ms: the next turn comes that late
+  await clock.jump(3e6); // another task had the CPU for 3 ms: the next turn comes that late
   assert.equal(poll.active, false, 'kept polling after losing its CPU');
   await clock.advance(40e6);
   poll.touch(clock.now());
@@ -206,7 +206,7 @@ it('adaptive: a polling loop that loses its CPU stops, and does not poll again f
   // The fixed policy does not look.
   const fixed = new BusyPoll(5000, { policy: 'fixed', now: clock.now });
   fixed.touch(clock.now());
-  await clock.jump(2e6);
+  await clock.jump(3e6);
   assert.equal(fixed.active, true);
   fixed.bulk(clock.now());
   await turn();
