@@ -5,44 +5,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { TRACE_STREAM_VERSION, type Path, type ServerMessage } from '../../protocol';
 import { StreamClient } from '../trace/stream-client';
 import { emulatedPathSupport } from '../../lab/emulated';
+import { ROOT, startLinsock } from './start-process';
 
-const ROOT = resolve(__dirname, '..', '..');
-
-interface Started {
-  child: ChildProcess;
-  out: () => string;
-  ready: { trace: string; guest: string; tokenFile: string };
-}
-
-function startLinsock(args: string[], cwd = ROOT): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lab', 'cli.ts'), 'start', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`linsock start printed no ready line within 20 s; stdout: ${out} stderr: ${err}`)), 20_000);
-    const onData = (): void => {
-      const m = /^linsock ready trace=(\S+) guest=(\S+) token-file=(\S+)$/m.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      res({ child, out: () => out + err, ready: { trace: m[1] as string, guest: m[2] as string, tokenFile: m[3] as string } });
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      rej(new Error(`linsock start exited (${code ?? sig}) before it was ready; stdout: ${out} stderr: ${err}`));
-    });
-  });
-}
 
 function exited(child: ChildProcess, ms: number): Promise<number | string> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? (child.signalCode as string));
