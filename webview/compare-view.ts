@@ -90,7 +90,7 @@ export class CompareView {
     this.reportBox.replaceChildren();
     if (!r) return;
     const h = document.createElement('h3');
-    h.textContent = `Benchmark: ${r.workload}${r.mode ? ` (${r.mode}, MTU ${r.mtu})` : ''}`;
+    h.textContent = `Benchmark: ${r.program ?? r.workload}${r.guest === 'vm' ? ` in a QEMU VM (${r.accel ?? '?'})` : ''}${r.mode ? ` (${r.mode}, MTU ${r.mtu})` : ''}`;
     const t = document.createElement('table');
     t.className = 'report-table';
     t.append(tableRow('th', ['path', 'MB/s', 'p50 µs', 'p99 µs', 'ops/s', 'calls', 'verified']));
@@ -106,7 +106,16 @@ export class CompareView {
     const ratios = document.createElement('p');
     ratios.className = 'report-ratios';
     ratios.textContent = Object.entries(r.ratios).flatMap(([k, v]) => ratioLine(k, v, ratioField(r.workload)) ?? []).join('\n');
-    this.reportBox.append(h, t, ratios);
+    // What a VM or program run adds: its facts, and why there are no calls to compare below.
+    const facts = document.createElement('ul');
+    facts.className = 'report-notes';
+    for (const n of [...(r.untraced ? [r.untraced] : []), ...(r.notes ?? [])]) {
+      const li = document.createElement('li');
+      li.textContent = n;
+      if (n === r.untraced) li.className = 'report-untraced';
+      facts.append(li);
+    }
+    this.reportBox.append(h, t, ratios, facts);
   }
 }
 

@@ -89,7 +89,8 @@ export class RunIndex {
 
   /** A bench report for run `id`: kept until the run's calls arrive when they have not yet. */
   noteReport(id: string, report: BenchReport): void {
-    const e = this.byId.get(id);
+    // A run that made no call records (report.untraced) has its figures only: it is a run all the same.
+    const e = report.untraced !== undefined ? this.entry(id) : this.byId.get(id);
     if (e) e.report = report;
     else {
       this.pendingReports.set(id, report);
@@ -98,14 +99,14 @@ export class RunIndex {
     this.version++;
   }
 
-  /** Runs that have calls in the store (a RunInfo alone, without calls, has nothing to compare). */
+  /** Runs that have calls in the store (a RunInfo alone, without calls, has nothing to compare), and runs whose report says they could not have any. */
   withCalls(): RunEntry[] {
     const key = `${this.version}/${this.dropped}/${this.length === 0}`;
     if (this.cached && key === this.cachedFor) return this.cached;
     const seen = new Uint8Array(this.runs.length);
     for (let s = 0; s < this.length; s++) seen[this.runOf[s]!] = 1;
     this.cachedFor = key;
-    return (this.cached = this.runs.filter((r) => seen[r.index] === 1));
+    return (this.cached = this.runs.filter((r) => seen[r.index] === 1 || r.report?.untraced !== undefined));
   }
   private cached: RunEntry[] | null = null;
   private cachedFor = '';

@@ -13,6 +13,7 @@ import { TRACE_STREAM_VERSION, type Path, type ServerMessage } from '../../proto
 import { StreamClient } from '../trace/stream-client';
 import { emulatedPathSupport } from '../../lab/emulated';
 import { ROOT, startLinsock } from './start-process';
+import { qemuProblem } from '../../lab/vm';
 
 
 function exited(child: ChildProcess, ms: number): Promise<number | string> {
@@ -174,14 +175,14 @@ test('linsock start: a run request over the WebSocket streams both paths; SIGINT
   }
 });
 
-test('linsock start: the initial run prints its tables and writes trace files that linsock export reads', { timeout: 180_000 }, async () => {
+test('linsock start: the initial run prints its tables (then a VM\'s, or why not) and writes trace files that linsock export reads', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-start-test-'));
   const s = await startLinsock(['--seconds', '0.3', '--trace-port', '0', '--guest-socket', join(dir, 'guest.sock'), '--token-file', join(dir, 'token'), '--traces-dir', join(dir, 'traces')]);
   try {
     const t0 = Date.now();
     while (!/linsockd is running in this process/.test(s.out())) {
       if (s.child.exitCode !== null) throw new Error(`linsock start exited during the initial run: ${s.out()}`);
-      if (Date.now() - t0 > 150_000) throw new Error(`the initial run did not finish within 150 s: ${s.out()}`);
+      if (Date.now() - t0 > 270_000) throw new Error(`the initial run did not finish within 270 s: ${s.out()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const out = s.out();
@@ -191,6 +192,14 @@ test('linsock start: the initial run prints its tables and writes trace files th
     // Every run of the initial comparison ran: none was refused as a second comparison.
     assert.doesNotMatch(out, /already running/);
     if ((await emulatedPathSupport()).ok) assert.match(out, /^rr \(MTU \d+, emulated NIC virtio\)/m);
+    // Then the VM comparison where QEMU is, else one line saying why it was skipped.
+    const qemu = await qemuProblem();
+    if (qemu) assert.ok(out.includes(`Skipping the comparison in a QEMU VM: ${qemu}.`), out);
+    else {
+      assert.match(out, /^stream in a QEMU VM \((kvm|tcg)\) \(MTU 1500/m);
+      assert.match(out, /^rr in a QEMU VM \((kvm|tcg)\) \(MTU 1500/m);
+      assert.match(out, /^note: (KVM|TCG)/m);
+    }
     const files = readdirSync(join(dir, 'traces'));
     const lstrace = files.find((f) => f.endsWith('.lstrace'));
     const chrome = files.find((f) => f.endsWith('.linsock.json'));
