@@ -90,9 +90,10 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
         if (g.vm) {
           // A comparison's QEMU VM, listed while it runs: how its CPU runs and which NIC QEMU emulates.
           const vm = g.vm;
-          item.description = vscode.l10n.t('QEMU VM · {0} · {1}', vm.accel, vm.nic ?? vscode.l10n.t('no NIC'));
-          item.tooltip = vscode.l10n.t('QEMU VM of run {0}\naccel {1}; NIC {2}; {3}', vm.runId, vm.accel, vm.nic ?? vscode.l10n.t('none'), vm.delegated ? vscode.l10n.t('calls delegated over virtio-serial') : vscode.l10n.t('no delegation channel'));
-          item.iconPath = new vscode.ThemeIcon('vm-running');
+          const nic = vm.nic ?? vscode.l10n.t('no NIC');
+          item.description = vm.state === 'booting' ? vscode.l10n.t('QEMU VM · booting · {0}', nic) : vscode.l10n.t('QEMU VM · {0} · {1}{2}', vm.accel ?? '?', nic, vm.state === 'stopping' ? vscode.l10n.t(' · stopping') : '');
+          item.tooltip = vscode.l10n.t('QEMU VM of run {0} ({1})\naccel {2}; NIC {3}; {4}', vm.runId, vm.state, vm.accel ?? vscode.l10n.t('chosen at boot'), vm.nic ?? vscode.l10n.t('none'), vm.delegated ? vscode.l10n.t('calls delegated over virtio-serial') : vscode.l10n.t('no delegation channel'));
+          item.iconPath = new vscode.ThemeIcon(vm.state === 'booting' ? 'loading~spin' : 'vm-running');
         } else {
           item.description = vscode.l10n.t('{0} · {1} sockets', g.transport, g.sockets.length);
           item.iconPath = new vscode.ThemeIcon('vm');

@@ -15,8 +15,10 @@ test('a status with a lab offer is read; a malformed offer is refused with the f
 
 test('a guest\'s vm and a report\'s VM and program fields are checked', () => {
   const guest = (vm: unknown) => JSON.stringify({ type: 'guests', id: 2, guests: [{ name: 'vm-1-1', transport: 'chardev', connectedNs: 1, sockets: [], vm }] });
-  assert.equal(readServerMessage(guest({ accel: 'tcg', nic: null, delegated: true, runId: 'r' })).error, null);
-  assert.match(readServerMessage(guest({ accel: 'hvf', nic: null, delegated: true, runId: 'r' })).error ?? '', /vm.accel/);
+  assert.equal(readServerMessage(guest({ state: 'running', accel: 'tcg', nic: null, delegated: true, runId: 'r' })).error, null);
+  assert.equal(readServerMessage(guest({ state: 'booting', accel: null, nic: 'e1000', delegated: false, runId: 'r' })).error, null);
+  assert.match(readServerMessage(guest({ state: 'paused', accel: null, nic: null, delegated: true, runId: 'r' })).error ?? '', /vm.state/);
+  assert.match(readServerMessage(guest({ state: 'running', accel: 'hvf', nic: null, delegated: true, runId: 'r' })).error ?? '', /vm.accel/);
   const report = (extra: Record<string, unknown>) => JSON.stringify({ type: 'runFinished', id: 3, runId: 'r', report: { workload: 'rr', mode: null, mtu: 1500, results: [], ratios: {}, ...extra } });
   assert.equal(readServerMessage(report({ guest: 'vm', accel: 'tcg', notes: ['TCG'], program: 'iperf3', untraced: 'not traced' })).error, null);
   assert.match(readServerMessage(report({ notes: 'TCG' })).error ?? '', /report.notes/);

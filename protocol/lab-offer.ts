@@ -34,7 +34,8 @@ export function labOfferProblem(v: unknown): string | null {
 /** Why a guest's `vm` field is malformed, or null. */
 export function vmInfoProblem(v: unknown): string | null {
   if (!isObj(v)) return 'guest vm is not an object';
-  if (v.accel !== 'kvm' && v.accel !== 'tcg') return 'guest vm.accel must be kvm or tcg';
+  if (v.state !== 'booting' && v.state !== 'running' && v.state !== 'stopping') return 'guest vm.state must be booting, running or stopping';
+  if (v.accel !== null && v.accel !== 'kvm' && v.accel !== 'tcg') return 'guest vm.accel must be kvm, tcg or null';
   if (v.nic !== null && v.nic !== 'e1000' && v.nic !== 'virtio') return 'guest vm.nic must be e1000, virtio or null';
   if (typeof v.delegated !== 'boolean' || !isShort(v.runId, 255)) return 'guest vm.delegated or vm.runId malformed';
   return null;

@@ -188,9 +188,12 @@ export interface LabOffer {
   programs: ProgramOffer[];
 }
 
-/** A guest that is a running QEMU VM of a comparison (GuestInfo.vm). */
+/** A guest that is a QEMU VM of a comparison in progress (GuestInfo.vm), listed from its boot to its teardown. */
 export interface VmInfo {
-  accel: Accel;
+  /** Booting (its name is provisional, its accel not chosen yet), running the workload, or stopping. */
+  state: 'booting' | 'running' | 'stopping';
+  /** null while it boots (chosen at boot: KVM when usable, else TCG). */
+  accel: Accel | null;
   /** QEMU's emulated NIC, when the run has the emulated path. */
   nic: EmulatedMode | null;
   /** Whether its calls are delegated over the virtio-serial channel (the run has the delegated path). */

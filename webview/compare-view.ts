@@ -62,7 +62,8 @@ export class CompareView {
     const c = s.comparison;
     this.summary.textContent = c.paths.length >= 2
       ? `Per operation, from this run's calls only; rates over each path's own active span in the run. "p50 vs emulated" says how much faster or slower this path's median is than the emulated path's for the same operation.`
-      : c.paths.length === 1 ? `Only the ${c.paths[0]} path has calls in this run; a comparison run shows two or more paths side by side.` : 'No calls yet.';
+      : c.paths.length === 1 ? `Only the ${c.paths[0]} path has calls in this run; a comparison run shows two or more paths side by side.`
+      : s.run?.report?.untraced ? 'This run has no call records (see the note above): its figures are the benchmark\'s only.' : 'No calls yet.';
     this.table.replaceChildren(tableRow('th', COMPARE_HEADER), ...c.rows.map((r) => {
       const tr = tableRow('td', compareCells(r));
       tr.dataset.path = r.path;

@@ -32,13 +32,19 @@ test('a VM request outside what a VM runs is refused with the reason', () => {
   assert.match(vmRequestProblem({ workload: 'rr', paths: ['direct', 'delegated'], seconds: 1, mode: null }) ?? '', /not direct \(the direct path is the host itself/);
 });
 
-test('running VMs are guests while they run', () => {
+test('a VM is a guest from its boot to its teardown: provisional name while it boots, then its own', () => {
   const vms = new RunningVms();
-  vms.add('vm-1-1', { accel: 'tcg', nic: 'virtio', delegated: true, runId: 'R' });
-  const [g] = vms.guests();
+  vms.booting({ nic: 'virtio', delegated: true, runId: 'R1234567890' });
+  let [g] = vms.guests();
+  assert.equal(g?.name, 'booting VM of run R1234567');
+  assert.deepEqual(g?.vm, { nic: 'virtio', delegated: true, runId: 'R1234567890', state: 'booting', accel: null });
+  vms.running('R1234567890', 'vm-1-1', 'tcg');
+  [g] = vms.guests();
   assert.equal(g?.name, 'vm-1-1');
-  assert.deepEqual(g?.vm, { accel: 'tcg', nic: 'virtio', delegated: true, runId: 'R' });
+  assert.deepEqual(g?.vm, { nic: 'virtio', delegated: true, runId: 'R1234567890', state: 'running', accel: 'tcg' });
   assert.deepEqual(g?.sockets, []);
-  vms.remove('vm-1-1');
+  vms.stopping('R1234567890');
+  assert.equal(vms.guests()[0]?.vm?.state, 'stopping');
+  vms.remove('R1234567890');
   assert.deepEqual(vms.guests(), []);
 });

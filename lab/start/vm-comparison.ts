@@ -28,16 +28,28 @@ const RELAY_MS = 500;
 
 export const VM_EMULATED_UNTRACED = 'calls were not traced: only the delegated path is traced in a VM (QEMU\'s NIC is not linsock\'s device model)';
 
-/** The VMs of runs in progress, for the guests reply. */
+/** The VMs of runs in progress, by run, for the guests reply: booting, running, stopping. */
 export class RunningVms {
   private readonly vms = new Map<string, { name: string; since: bigint; vm: VmInfo }>();
 
-  add(name: string, vm: VmInfo): void {
-    this.vms.set(name, { name, since: process.hrtime.bigint(), vm });
+  /** A VM starts booting for `vm.runId`: listed at once under a provisional name. */
+  booting(vm: Omit<VmInfo, 'state' | 'accel'>): void {
+    this.vms.set(vm.runId, { name: `booting VM of run ${vm.runId.slice(0, 8)}`, since: process.hrtime.bigint(), vm: { ...vm, state: 'booting', accel: null } });
   }
 
-  remove(name: string): void {
-    this.vms.delete(name);
+  /** It is up: its own name and accel from now on. */
+  running(runId: string, name: string, accel: VmInfo['accel']): void {
+    const v = this.vms.get(runId);
+    if (v) this.vms.set(runId, { ...v, name, vm: { ...v.vm, state: 'running', accel } });
+  }
+
+  stopping(runId: string): void {
+    const v = this.vms.get(runId);
+    if (v) v.vm = { ...v.vm, state: 'stopping' };
+  }
+
+  remove(runId: string): void {
+    this.vms.delete(runId);
   }
 
   /** As guests: a VM's sockets live in the VM bench's own daemon, so none are listed here. */
@@ -98,12 +110,19 @@ export async function runVmComparison(req: VmComparisonRequest, env: VmCompariso
   const mode = req.mode ?? 'virtio';
   const paths = req.paths as VmPath[];
   say(`run ${env.runId}: booting a QEMU VM for ${req.workload} on ${paths.join(', ')}${paths.includes('emulated') ? ` (${mode})` : ''}`);
-  const session: VmBenchSession = await openVmBench({ paths, mode, trace: env.sink.enabled });
+  vms.booting({ nic: paths.includes('emulated') ? mode : null, delegated: paths.includes('delegated'), runId: env.runId });
+  let session: VmBenchSession;
+  try {
+    session = await openVmBench({ paths, mode, trace: env.sink.enabled });
+  } catch (err) {
+    vms.remove(env.runId);
+    throw err;
+  }
   const relay = new VmTraceRelay(env.sink, env.runId, req.workload);
   const abort = (): void => void session.close();
   env.signal?.addEventListener('abort', abort, { once: true });
   const name = session.vm.name;
-  vms.add(name, { accel: session.vm.accel, nic: paths.includes('emulated') ? mode : null, delegated: paths.includes('delegated'), runId: env.runId });
+  vms.running(env.runId, name, session.vm.accel);
   say(`run ${env.runId}: ${name} is up (${session.vm.accel})`);
   let running = true;
   // While the workload runs, the records taken so far go on, a take every RELAY_MS: a take returns at once
@@ -117,7 +136,8 @@ export async function runVmComparison(req: VmComparisonRequest, env: VmCompariso
   try {
     if (env.signal?.aborted) throw new Error('the run was cancelled');
     const vmReport = await session.run(req.workload as VmWorkload, req.seconds);
-    const report: BenchReport = { ...vmReport };
+    // Without the emulated path the VM has no NIC: no mode to report.
+    const report: BenchReport = { ...vmReport, mode: paths.includes('emulated') ? vmReport.mode : null };
     if (!paths.includes('delegated')) report.untraced = VM_EMULATED_UNTRACED;
     else if (!env.sink.enabled) report.untraced = 'calls were not traced: tracing is off (linsock start --trace off)';
     return { report, results: vmReport.results };
@@ -125,8 +145,9 @@ export async function runVmComparison(req: VmComparisonRequest, env: VmCompariso
     running = false;
     await relaying.catch(() => undefined);
     env.signal?.removeEventListener('abort', abort);
+    vms.stopping(env.runId);
     await session.close();
-    vms.remove(name);
+    vms.remove(env.runId);
     // After the VM's channel closed every call is recorded (a socket's close comes last).
     relay.forward(await session.takeTrace().catch(() => null));
     say(`run ${env.runId}: ${name} stopped; ${relay.calls} delegated call records`);

@@ -44,14 +44,17 @@ test('linsock start: the status offers a VM and the programs; a VM run lists the
     assert.equal(started.type, 'runStarted', JSON.stringify(started));
     const runId = started.type === 'runStarted' ? started.runId : '';
     let vmGuest: GuestInfo | undefined;
+    let sawBooting = false;
     const client = c;
     for (let n = 10; !ended(client, 4)(); n++) {
       if (!vmGuest) {
         client.send({ op: 'guests', id: n });
         const g = await client.reply(n, 5000);
-        if (g.type === 'guests') vmGuest = g.guests.find((x) => x.vm !== undefined);
+        const listed = g.type === 'guests' ? g.guests.find((x) => x.vm !== undefined) : undefined;
+        if (listed?.vm?.state === 'booting') sawBooting = listed.vm.accel === null && listed.vm.runId === runId;
+        if (listed?.vm?.state === 'running') vmGuest = listed;
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 200));
       if (s.child.exitCode !== null) throw new Error(`linsock start died during the VM run: ${s.out()}`);
     }
     const fin = ended(c, 4)()!;
@@ -62,6 +65,7 @@ test('linsock start: the status offers a VM and the programs; a VM run lists the
     assert.ok(fin.report.notes?.some((n) => /guest kernel/.test(n)), JSON.stringify(fin.report.notes));
     const row = fin.report.results[0];
     assert.ok(row && row.path === 'delegated' && row.verified && (row.p50_us ?? 0) > 0, JSON.stringify(row));
+    assert.ok(sawBooting, 'the guests reply listed the VM while it booted');
     assert.ok(vmGuest?.vm, 'the guests reply listed the VM while it ran');
     assert.equal(vmGuest.vm.runId, runId);
     assert.equal(vmGuest.vm.accel, fin.report.accel);
