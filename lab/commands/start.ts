@@ -185,8 +185,10 @@ export async function startCommand(argv: string[] = []): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: the VM lab stops its VMs on a signal and raises it again (lab/vm/machine.ts); that
+    // second one must find this handler, or it would end the process before the teardown below.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   console.log(`linsock ready trace=${serve.traceUrl} guest=${serve.guestPath} token-file=${serve.tokenFile}`);
   if (a.initialRun) await initialComparison(serve, a, () => stopping);

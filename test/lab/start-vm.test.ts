@@ -1,11 +1,13 @@
 // `linsock start` runs what the extension's Run Comparison… asks beyond namespaces: its status says what the
 // lab offers (a VM when QEMU is here, the bench programs); a `run` with guest "vm" boots a real QEMU VM,
 // lists it among the guests while it runs, and streams its delegated calls under the run's id; a `run` with
-// a program gives the program's figures and says that its calls were not traced.
+// a program gives the program's figures and says that its calls were not traced. SIGINT while a VM runs
+// stops it, and linsock start still ends cleanly.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRACE_STREAM_VERSION, type GuestInfo, type RunInfo, type ServerMessage } from '../../protocol';
@@ -19,6 +21,7 @@ test('linsock start: the status offers a VM and the programs; a VM run lists the
   const dir = mkdtempSync(join(tmpdir(), 'linsock-start-vm-'));
   const s = await startLinsock(['--no-initial-run', '--trace-port', '0', '--guest-socket', join(dir, 'guest.sock'), '--token-file', join(dir, 'token'), '--traces-dir', join(dir, 'traces')]);
   let c: StreamClient | null = null;
+  const t0 = Date.now();
   try {
     c = await StreamClient.open(s.ready.trace, { token: readFileSync(join(dir, 'token'), 'utf8').trim() });
     c.send({ op: 'hello', id: 1, protocol: TRACE_STREAM_VERSION, client: 'start-vm.test' });
@@ -104,10 +107,29 @@ test('linsock start: the status offers a VM and the programs; a VM run lists the
     await c.until(() => ended(client, 6)() !== undefined || client.messages.some((m) => m.type === 'error' && m.id === 6), 10_000, 'the refusal');
     const refusal = c.messages.find((m) => 'id' in m && m.id === 6 && (m.type === 'runFailed' || m.type === 'error'));
     assert.match(JSON.stringify(refusal), /a VM runs the workloads/);
+
+    // SIGINT while a VM runs: the VM lab stops the VM, and linsock start still tears itself down (exit 0).
+    c.send({ op: 'run', id: 7, workload: 'stream', paths: ['delegated'], seconds: 30, guest: 'vm' });
+    for (let n = 200; ; n++) {
+      client.send({ op: 'guests', id: n });
+      const g = await client.reply(n, 5000);
+      if (g.type === 'guests' && g.guests.some((x) => x.vm?.state === 'running')) break;
+      if (Date.now() - t0 > 200_000) throw new Error('the second VM never ran');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const qemus = (): string => spawnSync('pgrep', ['-P', String(s.child.pid), '-f', 'qemu-system'], { encoding: 'utf8' }).stdout.trim();
+    assert.notEqual(qemus(), '', 'QEMU runs as a child of linsock start');
+    s.child.kill('SIGINT');
+    const code = await new Promise((r) => (s.child.exitCode !== null ? r(s.child.exitCode) : s.child.once('exit', (c1, sig) => r(c1 ?? sig))));
+    assert.equal(code, 0, s.out());
+    assert.ok(!existsSync(join(dir, 'guest.sock')), 'the guest socket is removed');
+    assert.equal(spawnSync('pgrep', ['-f', `qemu-system.*linsock-vmbench-${s.child.pid}-`], { encoding: 'utf8' }).stdout.trim(), '', 'no QEMU of the run is left');
   } finally {
     c?.close();
-    s.child.kill('SIGINT');
-    await new Promise((r) => (s.child.exitCode !== null ? r(null) : s.child.once('exit', r)));
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      s.child.kill('SIGINT');
+      await new Promise((r) => s.child.once('exit', r));
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 });
