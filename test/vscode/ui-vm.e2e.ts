@@ -61,6 +61,10 @@ export async function runVmUiTest(root: string, results: string): Promise<void> 
     await pick(page, null);
     await page.locator('.quick-input-widget input').fill('1');
     await pick(page, null);
+    // The run's notification is watched from now on: it may come, and fade, while the view is looked at.
+    let ended = false;
+    const finished = notification(page, 'rr · delegated (VM): delegated:', 'failed', 180_000).finally(() => (ended = true));
+    finished.catch(() => undefined);
 
     // While it boots and runs the Linsock view lists the VM: booting, then its name and accel (the view
     // polls guests every 2 s; a 1-s run is up for about 2 s, so its running row may fall between polls).
@@ -70,14 +74,14 @@ export async function runVmUiTest(root: string, results: string): Promise<void> 
     assert.match(vmRow, /^booting VM of run \w{8}\s*QEMU VM · booting · no NIC$|^vm-\d+-\d+\s*QEMU VM · (kvm|tcg) · no NIC/);
     await shot('tree-booting');
     let running = '';
-    await until('the VM row with its accel', async () => (running = (await viewRows(page)).find((r) => /QEMU VM · (kvm|tcg)/.test(r)) ?? '') !== '', 30_000).catch(() => undefined);
+    await until('the VM row with its accel', async () => (running = (await viewRows(page)).find((r) => /QEMU VM · (kvm|tcg)/.test(r)) ?? '') !== '' || ended, 60_000).catch(() => undefined);
     if (running) {
       say(`view while the VM runs: '${running}'`);
       assert.match(running, /^vm-\d+-\d+\s*QEMU VM · (kvm|tcg) · no NIC/);
       await shot('tree');
     } else say('the running VM row fell between the view\'s polls');
 
-    const done = await notification(page, 'rr · delegated (VM):', 'failed', 180_000);
+    const done = await finished;
     say(`notification after ${((Date.now() - t0) / 1000).toFixed(1)} s: '${done.replace(/\s+/g, ' ').slice(0, 160)}'`);
     assert.match(done, /delegated: p50 [\d.]+ µs/);
     // Once the VM stopped, the view no longer lists it.
