@@ -20,3 +20,8 @@ test('every ratio names the faster path, whichever way the metric runs', () => {
   const rr = describeReport({ workload: 'rr', mode: null, mtu: 1500, results: [row('delegated', null, 82.2), row('direct', null, 10)], ratios: { 'delegated/direct': 8.22 } });
   assert.match(rr, / — direct 8\.22× faster than delegated \(p50\)$/);
 });
+
+test('a run without call records says its calls were not traced', () => {
+  const s = describeReport({ workload: 'stream', program: 'iperf3', mode: null, mtu: 65536, results: [row('direct', 1800, null), row('delegated', 1100, null)], ratios: {}, untraced: 'calls were not traced: …' });
+  assert.equal(s, 'direct: 1800 MB/s · delegated: 1100 MB/s — calls not traced');
+});

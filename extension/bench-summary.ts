@@ -10,5 +10,6 @@ export function describeReport(r: BenchReport): string {
     const said = ratioVerdict(k, v, field);
     return said ? [verdictText(said)] : [];
   });
-  return [rows.join(' · '), verdicts.join(' · ')].filter(Boolean).join(' — ');
+  // A run without call records (a program under the interposer) says so: its figures are all there is.
+  return [rows.join(' · '), verdicts.join(' · '), r.untraced ? 'calls not traced' : ''].filter(Boolean).join(' — ');
 }

@@ -17,6 +17,7 @@ import {
   type DaemonStatus,
   type EmulatedMode,
   type GuestInfo,
+  type GuestKind,
   type Path,
   type ServerMessage,
   type TraceRecord,
@@ -152,12 +153,13 @@ export class DaemonConnection {
    * Runs a workload on the daemon's lab. Resolves `started` with the run id when the daemon accepts it and
    * `finished` with the report; both reject with the daemon's message when it refuses or the run fails.
    */
-  run(workload: Workload, paths: Path[], seconds: number, mode?: EmulatedMode): { started: Promise<string>; finished: Promise<BenchReport> } {
+  run(workload: Workload, paths: Path[], seconds: number, mode?: EmulatedMode, where: { guest?: GuestKind; program?: string } = {}): { started: Promise<string>; finished: Promise<BenchReport> } {
     let started!: (id: string) => void;
     let failStart!: (e: Error) => void;
     const startedP = new Promise<string>((res, rej) => ((started = res), (failStart = rej)));
     const finished = this.request(
-      { op: 'run', workload, paths, seconds, ...(mode ? { mode } : {}) },
+      // A namespace run is sent as before (a daemon older than the guest field still takes it).
+      { op: 'run', workload, paths, seconds, ...(mode ? { mode } : {}), ...(where.guest === 'vm' ? { guest: 'vm' as const } : {}), ...(where.program !== undefined ? { program: where.program } : {}) },
       (m) => {
         if (m.type === 'runStarted') {
           started(m.runId);
@@ -165,8 +167,9 @@ export class DaemonConnection {
         }
         return m.type === 'runFinished' || m.type === 'runFailed';
       },
-      // The run takes its seconds plus setting up guests; the reply deadline grows with it.
-      seconds * 1000 + 120_000,
+      // The run takes its seconds per path plus setting up guests (a VM boots, under TCG slowly); the reply
+      // deadline grows with it.
+      seconds * 1000 * paths.length + (where.guest === 'vm' ? 300_000 : 120_000),
     ).then((m) => {
       if (m.type === 'runFailed') throw new Error(m.message);
       return (m as Extract<ServerMessage, { type: 'runFinished' }>).report;

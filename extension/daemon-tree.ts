@@ -1,4 +1,5 @@
-// The "Linsock" view: the daemon, its guests and their sockets (live, from polling), and the recordings.
+// The "Linsock" view: the daemon, its guests and their sockets (live, from polling; a comparison's QEMU VMs
+// while they run), and the recordings.
 
 import * as vscode from 'vscode';
 import { formatBytes, type GuestInfo, type RunInfo, type SocketInfo } from '../protocol';
@@ -86,8 +87,17 @@ export class DaemonTree implements vscode.TreeDataProvider<Node>, vscode.Disposa
       case 'guest': {
         const g = node.guest;
         const item = new vscode.TreeItem(g.name, g.sockets.length ? C.Expanded : C.None);
-        item.description = vscode.l10n.t('{0} · {1} sockets', g.transport, g.sockets.length);
-        item.iconPath = new vscode.ThemeIcon('vm');
+        if (g.vm) {
+          // A comparison's QEMU VM, listed while it runs: how its CPU runs and which NIC QEMU emulates.
+          const vm = g.vm;
+          const nic = vm.nic ?? vscode.l10n.t('no NIC');
+          item.description = vm.state === 'booting' ? vscode.l10n.t('QEMU VM · booting · {0}', nic) : vscode.l10n.t('QEMU VM · {0} · {1}{2}', vm.accel ?? '?', nic, vm.state === 'stopping' ? vscode.l10n.t(' · stopping') : '');
+          item.tooltip = vscode.l10n.t('QEMU VM of run {0} ({1})\naccel {2}; NIC {3}; {4}', vm.runId, vm.state, vm.accel ?? vscode.l10n.t('chosen at boot'), vm.nic ?? vscode.l10n.t('none'), vm.delegated ? vscode.l10n.t('calls delegated over virtio-serial') : vscode.l10n.t('no delegation channel'));
+          item.iconPath = new vscode.ThemeIcon(vm.state === 'booting' ? 'loading~spin' : 'vm-running');
+        } else {
+          item.description = vscode.l10n.t('{0} · {1} sockets', g.transport, g.sockets.length);
+          item.iconPath = new vscode.ThemeIcon('vm');
+        }
         item.id = `guest:${g.name}`;
         return item;
       }

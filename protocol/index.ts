@@ -11,3 +11,4 @@ export * from './format-bytes';
 export * from './trace-format';
 export * from './trace-formats';
 export * from './comparison';
+export * from './lab-offer';

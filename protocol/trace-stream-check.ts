@@ -2,6 +2,7 @@
 // a peer, not a friend, so nothing it sends is used before it has the shape its type promises. One checker
 // per message type, in a table; each returns why the message is wrong, or null.
 
+import { labOfferProblem, reportExtrasProblem, vmInfoProblem } from './lab-offer';
 import { WORKLOADS, type ServerMessage } from './trace-stream';
 
 type Obj = Record<string, unknown>;
@@ -55,7 +56,7 @@ function checkGuest(g: unknown): string | null {
     const why = checkSocket(s);
     if (why) return why;
   }
-  return null;
+  return g.vm === undefined ? null : vmInfoProblem(g.vm);
 }
 
 const STATUS_COUNTS = ['calls', 'callsPerSec', 'bytes', 'errors', 'drops', 'guests', 'sockets', 'ringSize', 'ringUsed', 'rssBytes'] as const;
@@ -64,7 +65,7 @@ function checkStatus(s: unknown): string | null {
   for (const k of STATUS_COUNTS) if (!isCount(s[k])) return field(s, k, 'a non-negative number', `status.${k}`);
   if (typeof s.tracing !== 'boolean') return field(s, 'tracing', 'a boolean', 'status.tracing');
   if (!isNat(s.nextSeq)) return field(s, 'nextSeq', 'a seq number', 'status.nextSeq');
-  return null;
+  return s.lab === undefined ? null : labOfferProblem(s.lab);
 }
 
 function checkReport(r: unknown): string | null {
@@ -79,7 +80,7 @@ function checkReport(r: unknown): string | null {
     if (!isCount(x.calls) || !isCount(x.bytes) || typeof x.verified !== 'boolean') return `report row ${x.path}: calls, bytes or verified is malformed`;
   }
   if (!isObj(r.ratios) || Object.keys(r.ratios).length > MAX_RESULTS * MAX_RESULTS || !Object.values(r.ratios).every(numOrNull)) return 'report.ratios is not a table of numbers';
-  return null;
+  return reportExtrasProblem(r);
 }
 
 const CHECKS: Record<ServerMessage['type'], Check> = {

@@ -27,8 +27,12 @@ export type ClientRequest =
   | { op: 'snapshot'; id: number; limit?: number }
   | { op: 'guests'; id: number }
   | { op: 'status'; id: number }
-  /** Runs a workload in the lab attached to the daemon; its records stream to subscribers as usual. */
-  | { op: 'run'; id: number; workload: Workload; paths: Path[]; seconds: number; mode?: EmulatedMode };
+  /**
+   * Runs a workload in the lab attached to the daemon; its records stream to subscribers as usual. `guest`
+   * picks namespaces (default) or a QEMU VM; `program` runs that real program (one of status.lab.programs)
+   * instead of a built-in workload; on the wire `workload` may then be left out (it is the program's).
+   */
+  | { op: 'run'; id: number; workload: Workload; paths: Path[]; seconds: number; mode?: EmulatedMode; guest?: GuestKind; program?: string };
 
 export type Workload = 'stream' | 'rr' | 'crr' | 'udp-rr' | 'inter-guest';
 export const WORKLOADS: readonly Workload[] = ['stream', 'rr', 'crr', 'udp-rr', 'inter-guest'];
@@ -48,6 +52,8 @@ export interface GuestInfo {
   transport: 'unix' | 'tcp' | 'chardev';
   connectedNs: number;
   sockets: SocketInfo[];
+  /** Present when the guest is a QEMU VM a comparison booted (listed while it runs). */
+  vm?: VmInfo;
 }
 
 export interface DaemonStatus {
@@ -64,6 +70,8 @@ export interface DaemonStatus {
   tracing: boolean;
   /** The seq the next record will get; a reconnecting client subscribes from its last seq + 1. */
   nextSeq: number;
+  /** What the attached lab can run (absent: a bare linsockd, which runs nothing). */
+  lab?: LabOffer;
 }
 
 /** One row of `linsock bench --json` (DESIGN.md); a figure a workload does not produce is null. */
@@ -136,6 +144,16 @@ export interface BenchReport {
   load?: number;
   /** `linsock bench --guests N`: the guests per path that ran at once (absent: one, the classic run). */
   guests?: number;
+  /** Where the guests ran (`--guest`); absent: namespaces. */
+  guest?: GuestKind;
+  /** A VM run's accelerator. */
+  accel?: Accel;
+  /** A program run (`--program`): the program, whose traffic `workload` names. */
+  program?: string;
+  /** Facts a person should read beside the figures (a VM's accel and clock error, an NIC's profile). */
+  notes?: string[];
+  /** Present when the run made no call records: why (the figures are still measured). */
+  untraced?: string;
 }
 
 export type ServerMessage =
@@ -149,3 +167,53 @@ export type ServerMessage =
   | { type: 'runStarted'; id: number; runId: string }
   | { type: 'runFinished'; id: number; runId: string; report: BenchReport }
   | { type: 'runFailed'; id: number; runId: string; message: string };
+
+// ---- the lab attached to a daemon: what it runs (status.lab), the VMs it runs (guests[].vm) ----
+// A client offers only what is offered, and says why the rest is not (a VM without QEMU, a program not installed).
+
+/** Where a comparison's guests run: network namespaces (the default) or QEMU VMs (lab/vm). */
+export type GuestKind = 'ns' | 'vm';
+export const GUEST_KINDS: readonly GuestKind[] = ['ns', 'vm'];
+
+/** How a VM's CPU runs: hardware virtualization, or QEMU's translator. */
+export type Accel = 'kvm' | 'tcg';
+
+/** One guest kind the lab can run comparisons in. */
+export interface GuestKindOffer {
+  kind: GuestKind;
+  /** null when it runs here; else why not, in one line a person can act on (what to install). */
+  unavailable: string | null;
+  workloads: Workload[];
+  paths: Path[];
+  modes: EmulatedMode[];
+}
+
+/** A real program the lab benchmarks on the paths (`linsock bench --program NAME`). */
+export interface ProgramOffer {
+  name: string;
+  /** The traffic it makes: the workload its report is filed under (iperf3: stream). */
+  workload: Workload;
+  paths: Path[];
+  /** Whether its socket calls become call records: false while the interposer does not trace. */
+  traced: boolean;
+  unavailable: string | null;
+}
+
+export interface LabOffer {
+  guests: GuestKindOffer[];
+  programs: ProgramOffer[];
+}
+
+/** A guest that is a QEMU VM of a comparison in progress (GuestInfo.vm), listed from its boot to its teardown. */
+export interface VmInfo {
+  /** Booting (its name is provisional, its accel not chosen yet), running the workload, or stopping. */
+  state: 'booting' | 'running' | 'stopping';
+  /** null while it boots (chosen at boot: KVM when usable, else TCG). */
+  accel: Accel | null;
+  /** QEMU's emulated NIC, when the run has the emulated path. */
+  nic: EmulatedMode | null;
+  /** Whether its calls are delegated over the virtio-serial channel (the run has the delegated path). */
+  delegated: boolean;
+  /** The run that booted it. */
+  runId: string;
+}

@@ -62,7 +62,8 @@ export class CompareView {
     const c = s.comparison;
     this.summary.textContent = c.paths.length >= 2
       ? `Per operation, from this run's calls only; rates over each path's own active span in the run. "p50 vs emulated" says how much faster or slower this path's median is than the emulated path's for the same operation.`
-      : c.paths.length === 1 ? `Only the ${c.paths[0]} path has calls in this run; a comparison run shows two or more paths side by side.` : 'No calls yet.';
+      : c.paths.length === 1 ? `Only the ${c.paths[0]} path has calls in this run; a comparison run shows two or more paths side by side.`
+      : s.run?.report?.untraced ? 'This run has no call records (see the note above): its figures are the benchmark\'s only.' : 'No calls yet.';
     this.table.replaceChildren(tableRow('th', COMPARE_HEADER), ...c.rows.map((r) => {
       const tr = tableRow('td', compareCells(r));
       tr.dataset.path = r.path;
@@ -90,7 +91,7 @@ export class CompareView {
     this.reportBox.replaceChildren();
     if (!r) return;
     const h = document.createElement('h3');
-    h.textContent = `Benchmark: ${r.workload}${r.mode ? ` (${r.mode}, MTU ${r.mtu})` : ''}`;
+    h.textContent = `Benchmark: ${r.program ?? r.workload}${r.guest === 'vm' ? ` in a QEMU VM (${r.accel ?? '?'})` : ''}${r.mode ? ` (${r.mode}, MTU ${r.mtu})` : ''}`;
     const t = document.createElement('table');
     t.className = 'report-table';
     t.append(tableRow('th', ['path', 'MB/s', 'p50 µs', 'p99 µs', 'ops/s', 'calls', 'verified']));
@@ -106,7 +107,16 @@ export class CompareView {
     const ratios = document.createElement('p');
     ratios.className = 'report-ratios';
     ratios.textContent = Object.entries(r.ratios).flatMap(([k, v]) => ratioLine(k, v, ratioField(r.workload)) ?? []).join('\n');
-    this.reportBox.append(h, t, ratios);
+    // What a VM or program run adds: its facts, and why there are no calls to compare below.
+    const facts = document.createElement('ul');
+    facts.className = 'report-notes';
+    for (const n of [...(r.untraced ? [r.untraced] : []), ...(r.notes ?? [])]) {
+      const li = document.createElement('li');
+      li.textContent = n;
+      if (n === r.untraced) li.className = 'report-untraced';
+      facts.append(li);
+    }
+    this.reportBox.append(h, t, ratios, facts);
   }
 }
 

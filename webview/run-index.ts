@@ -150,7 +150,8 @@ export class RunIndex {
   /** A bench report for run `id`: kept until the run's calls arrive when they have not yet. */
   noteReport(id: string, report: BenchReport): void {
     this.sync();
-    const e = this.byId.get(id);
+    // A run that made no call records (report.untraced) has its figures only: it is a run all the same.
+    const e = report.untraced !== undefined ? this.entryFor(id) : this.byId.get(id);
     if (e) e.report = report;
     else {
       this.pendingReports.set(id, report);
@@ -159,7 +160,7 @@ export class RunIndex {
     this.changes++;
   }
 
-  /** Runs that have calls in the store (a RunInfo alone, without calls, has nothing to compare). */
+  /** Runs that have calls in the store (a RunInfo alone, without calls, has nothing to compare), and runs whose report says they could not have any. */
   withCalls(): RunEntry[] {
     this.sync();
     const key = `${this.changes}/${this.dropped}/${this.synced === 0}`;
@@ -167,7 +168,7 @@ export class RunIndex {
     const seen = new Uint8Array(this.entries.length);
     for (let s = 0; s < this.synced; s++) seen[this.runOfSlot[s]!] = 1;
     this.cachedFor = key;
-    return (this.cached = this.entries.filter((r) => seen[r.index] === 1));
+    return (this.cached = this.entries.filter((r) => seen[r.index] === 1 || r.report?.untraced !== undefined));
   }
   private cached: RunEntry[] | null = null;
   private cachedFor = '';

@@ -1,7 +1,7 @@
 // Runtime validation of the trace stream's client requests (protocol/trace-stream.ts ClientRequest):
 // everything that arrives on the socket is untrusted JSON until it passes here.
 
-import { OPS, PATHS, WORKLOADS, type ClientRequest, type RecordFilter } from '../../protocol';
+import { GUEST_KINDS, OPS, PATHS, PROGRAM_NAME, WORKLOADS, type ClientRequest, type RecordFilter } from '../../protocol';
 
 export type ParsedRequest = { ok: true; request: ClientRequest } | { ok: false; id: number | null; message: string };
 
@@ -57,13 +57,20 @@ export function parseClientRequest(text: string): ParsedRequest {
       if (v.limit !== undefined && !isNat(v.limit)) return bad('snapshot.limit must be a non-negative integer');
       return { ok: true, request: v.limit === undefined ? { op: 'snapshot', id } : { op: 'snapshot', id, limit: v.limit as number } };
     case 'run': {
+      if (v.program !== undefined && !(typeof v.program === 'string' && PROGRAM_NAME.test(v.program))) return bad('run.program must be a program name such as "iperf3" (see status.lab.programs)');
+      // A program's traffic is its own: the workload may be left out (the lab files the report under the program's).
+      if (v.program !== undefined && v.workload === undefined) v.workload = 'stream';
       if (!WORKLOADS.includes(v.workload as never)) return bad(`run.workload must be one of ${WORKLOADS.join(', ')}`);
+      if (v.guest !== undefined && !GUEST_KINDS.includes(v.guest as never)) return bad(`run.guest must be one of ${GUEST_KINDS.join(', ')}`);
+      if (v.program !== undefined && v.guest === 'vm') return bad('run.program runs in namespaces only (guest "ns")');
       if (!Array.isArray(v.paths) || v.paths.length === 0 || !v.paths.every((p) => PATHS.includes(p as never)))
         return bad(`run.paths must be a non-empty list of ${PATHS.join(', ')}`);
       if (typeof v.seconds !== 'number' || !(v.seconds > 0 && v.seconds <= 3600)) return bad('run.seconds must be a number in (0, 3600]');
       if (v.mode !== undefined && v.mode !== 'e1000' && v.mode !== 'virtio') return bad('run.mode must be e1000 or virtio');
       const request: ClientRequest = { op: 'run', id, workload: v.workload as never, paths: v.paths as never, seconds: v.seconds };
       if (v.mode !== undefined) request.mode = v.mode as 'e1000' | 'virtio';
+      if (v.guest !== undefined) request.guest = v.guest as 'ns' | 'vm';
+      if (v.program !== undefined) request.program = v.program as string;
       return { ok: true, request };
     }
     default:

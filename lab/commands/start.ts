@@ -2,7 +2,9 @@
 // request (the extension's "Run Comparison…") drives the bench runner against that daemon. At startup it
 // runs the comparison on every path on short defaults, prints the tables and writes the run under
 // traces/ (a complete .lstrace and a capped Chrome JSON, see start/trace-files.ts), as it does each run
-// requested over the trace server; then it prints how to connect and keeps running until Ctrl-C.
+// requested over the trace server; then the same in a QEMU VM (delegated over virtio-serial against QEMU's
+// NIC) when QEMU is installed, or one line saying why not; then it prints how to connect and keeps running
+// until Ctrl-C.
 
 import { parseArgs } from 'node:util';
 import { usageError } from './options';
@@ -15,12 +17,15 @@ import { startServe, type Serve } from '../start/serve';
 import { traceFilesMessage, writeTraceFiles } from '../start/trace-files';
 
 export const START_USAGE =
-  'usage: linsock start [--no-initial-run] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off] [--busy-poll-us N]';
+  'usage: linsock start [--no-initial-run] [--no-vm] [--seconds S] [--trace-port N] [--guest-socket PATH] [--token-file FILE] [--traces-dir DIR] [--trace on|off] [--busy-poll-us N]';
 
 const INITIAL_WORKLOADS: Workload[] = ['stream', 'rr'];
+const VM_RUN_MODE: EmulatedMode = 'virtio';
 
 interface StartArgs {
   initialRun: boolean;
+  /** Whether the initial comparison goes on in a VM (when QEMU is here). */
+  vm: boolean;
   seconds: number;
   tracePort?: number;
   guestSocket?: string;
@@ -35,6 +40,7 @@ function parseStartArgs(argv: string[]): StartArgs {
     args: argv,
     options: {
       'no-initial-run': { type: 'boolean', default: false },
+      'no-vm': { type: 'boolean', default: false },
       seconds: { type: 'string', default: '2' },
       'trace-port': { type: 'string' },
       'guest-socket': { type: 'string' },
@@ -57,6 +63,7 @@ function parseStartArgs(argv: string[]): StartArgs {
   if (busy !== undefined && (!/^\d+$/.test(busy) || Number(busy) > MAX_BUSY_POLL_US)) throw new Error(`--busy-poll-us expects microseconds 0..${MAX_BUSY_POLL_US}, got '${busy}'`);
   return {
     initialRun: values['no-initial-run'] !== true,
+    vm: values['no-vm'] !== true,
     seconds,
     tracePort,
     guestSocket: values['guest-socket'],
@@ -108,12 +115,39 @@ async function initialComparison(serve: Serve, a: StartArgs, stopped: () => bool
         }
       }
     }
+    // QEMU's NIC needs a TAP, as the emulated path here does: without it the VM runs the delegated path.
+    if (!stopped()) await vmComparison(serve, a, emulated ? ['delegated', 'emulated'] : ['delegated'], stopped);
   } finally {
     const { records, leftOut } = serve.recorder.stop();
     if (!stopped() && records.length > 0) {
       const name = `start-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       console.log(`${traceFilesMessage(writeTraceFiles(a.tracesDir, name, records), records.length, leftOut)}\n`);
     } else if (!stopped()) console.log(`The run produced no trace records${a.trace ? '' : ' (--trace off)'}; no trace files written.\n`);
+  }
+}
+
+/**
+ * The initial comparison in a QEMU VM: each workload delegated over virtio-serial against QEMU's
+ * virtio-net (the paravirtual NIC the paper compares against), one VM boot per workload.
+ */
+async function vmComparison(serve: Serve, a: StartArgs, paths: Path[], stopped: () => boolean): Promise<void> {
+  const vm = serve.offer.guests.find((g) => g.kind === 'vm');
+  const why = !a.vm ? '--no-vm' : vm?.unavailable ?? null;
+  if (why !== null) {
+    console.log(`Skipping the comparison in a QEMU VM: ${why}.\n`);
+    return;
+  }
+  console.log(`The same in a QEMU VM (a VM boots for each workload, ${VM_RUN_MODE}; under TCG the guest CPU is emulated):\n`);
+  for (const workload of INITIAL_WORKLOADS) {
+    if (stopped()) return;
+    try {
+      console.log(formatReport(await serve.run({ workload, paths, seconds: a.seconds, mode: VM_RUN_MODE, guest: 'vm' })));
+    } catch (err) {
+      if (stopped()) return;
+      // One VM that cannot boot here says why once; the rest would fail the same way.
+      console.log(`${workload} in a QEMU VM failed: ${(err as Error).message}\nSkipping the rest of the VM comparison.\n`);
+      return;
+    }
   }
 }
 
@@ -151,8 +185,10 @@ export async function startCommand(argv: string[] = []): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: the VM lab stops its VMs on a signal and raises it again (lab/vm/machine.ts); that
+    // second one must find this handler, or it would end the process before the teardown below.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   console.log(`linsock ready trace=${serve.traceUrl} guest=${serve.guestPath} token-file=${serve.tokenFile}`);
   if (a.initialRun) await initialComparison(serve, a, () => stopping);

@@ -4,7 +4,7 @@
 
 import type { Policy, PolicyRuleConfig, TraceSink } from '../../daemon';
 import type { BenchServerPorts } from '../bench/server';
-import type { EmulatedMode, Path, Workload } from '../../protocol';
+import type { EmulatedMode, GuestKind, Path, Workload } from '../../protocol';
 import { runBenchDetailed, type BenchOutcome } from '../bench/run-bench';
 
 export interface ComparisonRequest {
@@ -12,6 +12,10 @@ export interface ComparisonRequest {
   paths: Path[];
   seconds: number;
   mode: EmulatedMode | null;
+  /** Namespaces (default) or a QEMU VM (start/vm-comparison.ts). */
+  guest?: GuestKind;
+  /** A real program instead of the workload (start/program-comparison.ts). */
+  program?: string;
 }
 
 export interface ComparisonHost {

@@ -14,5 +14,9 @@ export function formatReport({ report, results }: BenchOutcome): string {
   const mode = report.mode ? `, emulated NIC ${report.mode}` : '';
   const ratios = Object.entries(report.ratios).flatMap(([k, v]) => ratioLine(k, v, ratioField(report.workload)) ?? []);
   const notes = results.flatMap((r) => [...(r.ranIn === 'not run' ? [] : [`${r.path} ran in ${r.ranIn}`]), ...r.notes.map((n) => `note (${r.path}): ${n}`)]);
-  return [`${report.workload} (MTU ${report.mtu}${mode})`, line(head), ...rows.map(line), ...ratios, ...notes].join('\n') + '\n';
+  // A VM's and a program's facts (accel, clock error, why no call was traced) are the report's own.
+  const rowNotes = new Set(results.flatMap((r) => r.notes));
+  const facts = [...(report.notes ?? []).filter((n) => !rowNotes.has(n)).map((n) => `note: ${n}`), ...(report.untraced ? [report.untraced] : [])];
+  const what = `${report.program ?? report.workload}${report.guest === 'vm' ? ` in a QEMU VM (${report.accel ?? 'accel unknown'})` : ''}`;
+  return [`${what} (MTU ${report.mtu}${mode})`, line(head), ...rows.map(line), ...ratios, ...notes, ...facts].join('\n') + '\n';
 }

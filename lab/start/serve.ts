@@ -12,6 +12,10 @@ import { runComparison, type ComparisonRequest } from './comparison';
 import type { BenchOutcome } from '../bench/run-bench';
 import { DEFAULT_RECORD_LIMIT, RunRecorder } from './run-recorder';
 import { traceFilesMessage, writeTraceFiles } from './trace-files';
+import { labFacts, labOffer } from './lab-offer';
+import { runProgramComparison } from './program-comparison';
+import { RunningVms, runVmComparison } from './vm-comparison';
+import type { LabOffer } from '../../protocol';
 
 export const DEFAULT_TRACE_PORT = 7717;
 
@@ -36,6 +40,8 @@ export interface Serve {
   tokenFile: string;
   guestPath: string;
   recorder: RunRecorder;
+  /** What this lab runs (the status reply's `lab`): namespaces, a VM when QEMU is here, the bench programs. */
+  offer: LabOffer;
   /** Runs one comparison; rejects while another runs. */
   run(req: ComparisonRequest, runId?: string): Promise<BenchOutcome>;
   /** Aborts a run in progress, stops the trace server and the daemon, removes private files. */
@@ -66,6 +72,8 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     }
   }
   const guestPath = daemon.guestPath as string;
+  const offer = labOffer(await labFacts());
+  const vms = new RunningVms();
 
   let current: { abort: AbortController; done: Promise<unknown> } | null = null;
   let closed = false;
@@ -78,6 +86,8 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     // once (the initial comparison does: freed a tick later, its next run was refused as a second one).
     const done = (async () => {
       try {
+        if (req.program !== undefined) return await runProgramComparison({ program: req.program, paths: req.paths, seconds: req.seconds }, { runId, sink: recorder, onProgress: log });
+        if (req.guest === 'vm') return await runVmComparison(req, { runId, sink: recorder, signal: abort.signal, onProgress: log }, vms);
         return await runComparison(req, { guestPath, policy, sink: recorder, busyPollUs: o.busyPollUs ?? DEFAULT_BUSY_POLL_US }, { runId, signal: abort.signal, onProgress: log });
       } finally {
         if (current === me) current = null;
@@ -99,7 +109,7 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     } finally {
       const { records, leftOut } = recorder.stop();
       if (!closed && records.length > 0) {
-        const name = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${req.workload}`;
+        const name = `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${req.program ?? req.workload}${req.guest === 'vm' ? '-vm' : ''}`;
         try {
           log(traceFilesMessage(writeTraceFiles(o.tracesDir, name, records), records.length, leftOut));
         } catch (err) {
@@ -116,9 +126,13 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
       port,
       ...(o.tokenFile ? { tokenFile: o.tokenFile } : {}),
       hub,
-      guests: () => daemon.guests(),
-      status: () => daemon.stats(),
-      runWorkload: async (req, runId) => (await requestedRun({ workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode ?? null }, runId)).report,
+      // A comparison's VMs are guests of their own daemons (lab/vm): listed here while they run.
+      guests: () => [...daemon.guests(), ...vms.guests()],
+      status: () => ({ ...daemon.stats(), lab: offer }),
+      runWorkload: async (req, runId) => (await requestedRun({
+        workload: req.workload, paths: req.paths, seconds: req.seconds, mode: req.mode ?? null,
+        ...(req.guest ? { guest: req.guest } : {}), ...(req.program !== undefined ? { program: req.program } : {}),
+      }, runId)).report,
       // Program, pid and start time: the extension tells a restarted daemon from the one it knew by this name.
       daemonName: instanceName('linsock start'),
     });
@@ -144,6 +158,7 @@ export async function startServe(o: ServeOptions = {}): Promise<Serve> {
     tokenFile: server.tokenFile,
     guestPath,
     recorder,
+    offer,
     run,
     async close() {
       if (closed) return;

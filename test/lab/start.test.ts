@@ -5,44 +5,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { TRACE_STREAM_VERSION, type Path, type ServerMessage } from '../../protocol';
 import { StreamClient } from '../trace/stream-client';
 import { emulatedPathSupport } from '../../lab/emulated';
+import { ROOT, startLinsock } from './start-process';
+import { qemuProblem } from '../../lab/vm';
 
-const ROOT = resolve(__dirname, '..', '..');
-
-interface Started {
-  child: ChildProcess;
-  out: () => string;
-  ready: { trace: string; guest: string; tokenFile: string };
-}
-
-function startLinsock(args: string[], cwd = ROOT): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'lab', 'cli.ts'), 'start', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`linsock start printed no ready line within 20 s; stdout: ${out} stderr: ${err}`)), 20_000);
-    const onData = (): void => {
-      const m = /^linsock ready trace=(\S+) guest=(\S+) token-file=(\S+)$/m.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      res({ child, out: () => out + err, ready: { trace: m[1] as string, guest: m[2] as string, tokenFile: m[3] as string } });
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      rej(new Error(`linsock start exited (${code ?? sig}) before it was ready; stdout: ${out} stderr: ${err}`));
-    });
-  });
-}
 
 function exited(child: ChildProcess, ms: number): Promise<number | string> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? (child.signalCode as string));
@@ -203,14 +175,14 @@ test('linsock start: a run request over the WebSocket streams both paths; SIGINT
   }
 });
 
-test('linsock start: the initial run prints its tables and writes trace files that linsock export reads', { timeout: 180_000 }, async () => {
+test('linsock start: the initial run prints its tables (then a VM\'s, or why not) and writes trace files that linsock export reads', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'linsock-start-test-'));
   const s = await startLinsock(['--seconds', '0.3', '--trace-port', '0', '--guest-socket', join(dir, 'guest.sock'), '--token-file', join(dir, 'token'), '--traces-dir', join(dir, 'traces')]);
   try {
     const t0 = Date.now();
     while (!/linsockd is running in this process/.test(s.out())) {
       if (s.child.exitCode !== null) throw new Error(`linsock start exited during the initial run: ${s.out()}`);
-      if (Date.now() - t0 > 150_000) throw new Error(`the initial run did not finish within 150 s: ${s.out()}`);
+      if (Date.now() - t0 > 270_000) throw new Error(`the initial run did not finish within 270 s: ${s.out()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const out = s.out();
@@ -220,6 +192,14 @@ test('linsock start: the initial run prints its tables and writes trace files th
     // Every run of the initial comparison ran: none was refused as a second comparison.
     assert.doesNotMatch(out, /already running/);
     if ((await emulatedPathSupport()).ok) assert.match(out, /^rr \(MTU \d+, emulated NIC virtio\)/m);
+    // Then the VM comparison where QEMU is, else one line saying why it was skipped.
+    const qemu = await qemuProblem();
+    if (qemu) assert.ok(out.includes(`Skipping the comparison in a QEMU VM: ${qemu}.`), out);
+    else {
+      assert.match(out, /^stream in a QEMU VM \((kvm|tcg)\) \(MTU 1500/m);
+      assert.match(out, /^rr in a QEMU VM \((kvm|tcg)\) \(MTU 1500/m);
+      assert.match(out, /^note: (KVM|TCG)/m);
+    }
     const files = readdirSync(join(dir, 'traces'));
     const lstrace = files.find((f) => f.endsWith('.lstrace'));
     const chrome = files.find((f) => f.endsWith('.linsock.json'));

@@ -42,3 +42,13 @@ test('malformed requests say what was expected and carry the id when there is on
   bad('{"op":"run","id":3,"workload":"ddos","paths":["direct"],"seconds":1}', 3, /run.workload/);
   bad('{"op":"dance","id":4}', 4, /unknown op "dance"/);
 });
+
+test('run takes the guest kind and a program; a program run may leave the workload out', () => {
+  assert.deepEqual(ok({ op: 'run', id: 7, workload: 'rr', paths: ['delegated'], seconds: 1, guest: 'vm', mode: 'virtio' }),
+    { op: 'run', id: 7, workload: 'rr', paths: ['delegated'], seconds: 1, mode: 'virtio', guest: 'vm' });
+  assert.deepEqual(ok({ op: 'run', id: 8, program: 'iperf3', paths: ['direct', 'delegated'], seconds: 1 }),
+    { op: 'run', id: 8, workload: 'stream', paths: ['direct', 'delegated'], seconds: 1, program: 'iperf3' });
+  bad('{"op":"run","id":9,"workload":"rr","paths":["delegated"],"seconds":1,"guest":"xen"}', 9, /run.guest must be one of ns, vm/);
+  bad('{"op":"run","id":9,"program":"../bin/sh","paths":["delegated"],"seconds":1}', 9, /run.program must be a program name/);
+  bad('{"op":"run","id":9,"program":"iperf3","paths":["delegated"],"seconds":1,"guest":"vm"}', 9, /namespaces only/);
+});

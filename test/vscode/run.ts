@@ -1,7 +1,7 @@
 // `npm run test:vscode`: the extension in a real VS Code. Runs the extension-host suite
 // (suite/extension-host.e2e.ts) and the UI test (ui.e2e.ts) in code-server 4.100.3 with Chromium, prints
 // each one's result and time, checks the .vsix, and ends with "N passed, N failed". Arguments pick some:
-// `ext-host`, `ui-live`, `ui`, `ui-faults`, `vsix`.
+// `ext-host`, `ui-live`, `ui`, `ui-faults`, `ui-vm`, `vsix`.
 // Needs: npm run build (dist/), test/vscode/install-code-server.sh, Debian's chromium.
 
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import * as esbuild from 'esbuild';
 import { codeServerEntry, launchChromium, startCodeServer } from './code-server';
 import { runFaultsTest } from './ui-faults.e2e';
 import { runUiTest } from './ui.e2e';
+import { runVmUiTest } from './ui-vm.e2e';
 
 const root = resolve(__dirname, '..', '..');
 const results = join(root, 'test-results');
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     ['ui-live', () => runUiTest(root, results, 'live')],
     ['ui', () => runUiTest(root, results, 'comparison')],
     ['ui-faults', () => runFaultsTest(root, results)],
+    // Run Comparison… in a real QEMU VM (rr, delegated, 1 s): a VM boot and run, about a minute under TCG.
+    ['ui-vm', () => runVmUiTest(root, results)],
     ['vsix', checkVsix],
   ];
   const unknown = picked.filter((p) => !all.some(([n]) => n === p));

@@ -45,6 +45,7 @@ export async function runUiTest(root: string, results: string, mode: 'comparison
     const paths = mode === 'comparison' ? (emulated?.ok ? ['delegated', 'emulated'] : ['direct', 'delegated']) : ['delegated'];
     if (mode === 'comparison') {
       await palette(page, 'Linsock: Run Comparison');
+      await pick(page, 'namespaces'); // where to run (a VM and a program: ui-vm.e2e.ts)
       await pick(page, 'rr');
       // Paths: delegated and emulated are ticked by default; without emulated, tick direct and untick emulated.
       if (!emulated?.ok) {

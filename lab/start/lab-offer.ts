@@ -1,0 +1,38 @@
+// What `linsock start`'s lab can run, for the trace server's status reply (DaemonStatus.lab): namespaces
+// always; a VM when QEMU is installed (else why not); the bench programs when they are installed and can
+// be delegated. Looked up once at startup: what a client offers must not cost a process per status poll.
+
+import { PATHS, WORKLOADS, type GuestKindOffer, type LabOffer, type ProgramOffer } from '../../protocol';
+import { BENCH_PROGRAMS, PROGRAM_PATHS } from '../run/program-bench';
+import { delegationProblem } from '../run/run-program';
+import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
+import { qemuProblem, VM_PATHS, VM_WORKLOADS } from '../vm';
+
+/** Why the interposer cannot trace yet: a program run's figures are its own, with no call records. */
+export const PROGRAM_UNTRACED = 'calls were not traced: linsock run\'s interposer does not record its calls yet; the figures are the program\'s own';
+
+export interface LabFacts {
+  /** Why QEMU VMs cannot run here, or null. */
+  vm: string | null;
+  /** Per bench program: why it cannot run here, or null. */
+  programs: Record<string, string | null>;
+}
+
+export function labOffer(f: LabFacts): LabOffer {
+  const guests: GuestKindOffer[] = [
+    { kind: 'ns', unavailable: null, workloads: [...WORKLOADS], paths: [...PATHS], modes: ['e1000', 'virtio'] },
+    { kind: 'vm', unavailable: f.vm, workloads: [...VM_WORKLOADS], paths: [...VM_PATHS], modes: ['e1000', 'virtio'] },
+  ];
+  const programs: ProgramOffer[] = BENCH_PROGRAMS.map((name) => ({
+    name, workload: 'stream', paths: [...PROGRAM_PATHS], traced: false, unavailable: f.programs[name] ?? null,
+  }));
+  return { guests, programs };
+}
+
+/** Looks at this host: QEMU, the programs, the interposer. */
+export async function labFacts(): Promise<LabFacts> {
+  const preload = findPreload() ? null : PRELOAD_MISSING;
+  const programs: Record<string, string | null> = {};
+  for (const name of BENCH_PROGRAMS) programs[name] = delegationProblem(name) ?? preload;
+  return { vm: await qemuProblem(), programs };
+}
