@@ -56,5 +56,5 @@ run(`tests (${files.length} files)`, process.execPath, ['--import', 'tsx', '--te
 // Only in the full run; its Debian packages (chromium, ripgrep, libkrb5-dev) were checked first.
 if (!skipChecks) {
   run('VS Code: code-server 4.100.3 (installed once into .cache/code-server)', 'bash', ['test/vscode/install-code-server.sh']);
-  run('VS Code end to end (ext-host, ui-live, ui, vsix)', 'node', ['--import', 'tsx', 'test/vscode/run.ts']);
+  run('VS Code end to end (ext-host, ui-live, ui, ui-faults, ui-vm, vsix)', 'node', ['--import', 'tsx', 'test/vscode/run.ts']);
 }
