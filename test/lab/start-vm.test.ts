@@ -14,6 +14,7 @@ import { TRACE_STREAM_VERSION, type GuestInfo, type RunInfo, type ServerMessage 
 import { qemuProblem } from '../../lab/vm';
 import { StreamClient } from '../trace/stream-client';
 import { startLinsock } from './start-process';
+import { BENCH_PROGRAMS } from '../../lab/run/program-bench';
 
 const ended = (c: StreamClient, id: number) => (): ServerMessage | undefined => c.messages.find((m) => (m.type === 'runFinished' || m.type === 'runFailed') && m.id === id);
 
@@ -38,7 +39,7 @@ test('linsock start: the status offers a VM and the programs; a VM run lists the
     const qemu = await qemuProblem();
     assert.equal(vm?.unavailable, qemu, 'the VM is offered exactly when QEMU is here');
     assert.deepEqual(vm?.paths, ['delegated', 'emulated']);
-    assert.deepEqual(lab.programs.map((p) => [p.name, p.traced]), [['iperf3', false]]);
+    assert.deepEqual(lab.programs.map((p) => [p.name, p.traced]), BENCH_PROGRAMS.map((name) => [name, false]));
     assert.ok(qemu === null, `this test needs QEMU (the VM lab's): ${qemu}`);
 
     // A VM run: rr on the delegated path, the shortest run.
