@@ -6,7 +6,7 @@
 
 import { constants } from 'node:os';
 import type { FrameDirection, FrameDropCause, FrameRecord, TraceRecord } from '../../protocol';
-import { contentOf, emptyFrameInfo, flowOf, inspectFrame, VNET_HDR_LEN, type FrameInfo } from './frame';
+import { contentOf, emptyFrameInfo, flowOf, inspectFrame, tcpSeqOf, VNET_HDR_LEN, type FrameInfo } from './frame';
 import { LearningSwitch } from './learning-switch';
 import type { NicProfile } from './nic-mode';
 import type { DevicePort } from './tap-port';
@@ -14,7 +14,11 @@ import type { DevicePort } from './tap-port';
 /** What the device model needs of a trace sink (daemon/trace-sink.ts's TraceSink fits it). */
 export interface FrameSink {
   readonly enabled: boolean;
-  publish(record: TraceRecord): void;
+  /**
+   * `tcpSeq`: for a frame with a TCP header, its sequence number (where its payload sits in the stream,
+   * which the frame linking needs to place retransmissions); not part of the record.
+   */
+  publish(record: TraceRecord, tcpSeq?: number): void;
 }
 
 export interface DeviceCounters {
@@ -51,7 +55,11 @@ const UNSET = -1;
 interface Pending {
   frames: Buffer[];
   records: FrameRecord[];
+  /** Each record's TCP sequence number, NO_SEQ without one. */
+  seqs: number[];
 }
+
+const NO_SEQ = -1;
 
 export class DeviceModel {
   readonly counters: DeviceCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, garbage: 0, flooded: 0, queueDrops: 0, refusedDrops: 0, hairpinDrops: 0, noPortDrops: 0 };
@@ -63,6 +71,7 @@ export class DeviceModel {
   /** Reused for every frame: the hot path allocates nothing per frame unless it records. */
   private readonly info: FrameInfo = emptyFrameInfo();
   private readonly one: Buffer[] = [];
+  private readonly oneSeq: number[] = [NO_SEQ];
   /** Each written frame's fate from the port (0 or the errno that dropped it); grows to the largest batch. */
   private errnos = new Int32Array(256);
 
@@ -119,7 +128,7 @@ export class DeviceModel {
       const to = f.group ? undefined : this.macs.lookup(f.dst);
       if (to === from) {
         this.counters.hairpinDrops++;
-        if (tracing) this.publishDropped(this.record(from, to, buf, f, t), 'hairpin');
+        if (tracing) this.publishDropped(this.record(from, to, buf, f, t), 'hairpin', tcpSeqOf(buf, f));
         continue;
       }
       if (to) this.deliver(from, to, buf, f, t, tracing);
@@ -133,7 +142,7 @@ export class DeviceModel {
         }
         if (reached === 0) {
           this.counters.noPortDrops++;
-          if (tracing) this.publishDropped(this.record(from, null, buf, f, t), 'no-port');
+          if (tracing) this.publishDropped(this.record(from, null, buf, f, t), 'no-port', tcpSeqOf(buf, f));
         }
       }
     }
@@ -142,28 +151,34 @@ export class DeviceModel {
 
   private deliver(from: DevicePort, to: DevicePort, buf: Buffer, f: FrameInfo, tIn: number, tracing: boolean): void {
     const record = tracing ? this.record(from, to, buf, f, tIn) : null;
+    const seq = record ? (tcpSeqOf(buf, f) ?? NO_SEQ) : NO_SEQ;
     if (this.profile.batching) {
       let p = this.pending.get(to);
-      if (!p) this.pending.set(to, (p = { frames: [], records: [] }));
+      if (!p) this.pending.set(to, (p = { frames: [], records: [], seqs: [] }));
       p.frames.push(buf);
-      if (record) p.records.push(record);
+      if (record) {
+        p.records.push(record);
+        p.seqs.push(seq);
+      }
       return;
     }
     this.one[0] = buf;
-    this.write(to, this.one, record ? [record] : null);
+    this.oneSeq[0] = seq;
+    this.write(to, this.one, record ? [record] : null, this.oneSeq);
   }
 
   private flush(): void {
     for (const [port, p] of this.pending) {
       if (p.frames.length === 0) continue;
-      this.write(port, p.frames, p.records.length ? p.records : null);
+      this.write(port, p.frames, p.records.length ? p.records : null, p.seqs);
       p.frames.length = 0;
       p.records.length = 0;
+      p.seqs.length = 0;
     }
   }
 
-  /** Writes `frames` to `port`, counts each frame's fate, and publishes `records` (one per frame) with it. */
-  private write(port: DevicePort, frames: readonly Buffer[], records: FrameRecord[] | null): void {
+  /** Writes `frames` to `port`, counts each frame's fate, and publishes `records` (one per frame, with `seqs`) with it. */
+  private write(port: DevicePort, frames: readonly Buffer[], records: FrameRecord[] | null, seqs: readonly number[]): void {
     if (this.errnos.length < frames.length) this.errnos = new Int32Array(frames.length);
     const errnos = this.errnos;
     errnos.fill(UNSET, 0, frames.length);
@@ -181,7 +196,8 @@ export class DeviceModel {
       const r = records[i]!;
       r.tOut = Math.max(tOut, r.tIn);
       if (e !== 0) r.dropped = e === EAGAIN ? 'queue-full' : 'refused';
-      this.sink!.publish(r);
+      const seq = seqs[i]!;
+      this.sink!.publish(r, seq === NO_SEQ ? undefined : seq);
     }
   }
 
@@ -195,10 +211,10 @@ export class DeviceModel {
     this.publishDropped({ kind: 'frame', seq: 0, run: this.run, guest: from.guest ?? '', direction: directionOf(from, null), length, payload: 0, flow: null, tIn, tOut: tIn, content: 'other' }, 'garbage');
   }
 
-  private publishDropped(r: FrameRecord, cause: FrameDropCause): void {
+  private publishDropped(r: FrameRecord, cause: FrameDropCause, tcpSeq?: number): void {
     r.dropped = cause;
     r.tOut = Math.max(Number(process.hrtime.bigint()), r.tIn);
-    this.sink!.publish(r);
+    this.sink!.publish(r, tcpSeq);
   }
 }
 

@@ -126,6 +126,11 @@ export function flowOf(buf: Buffer, info: FrameInfo): Flow | null {
   return { protocol, src, srcPort: buf.readUInt16BE(info.l4), dst, dstPort: buf.readUInt16BE(info.l4 + 2) };
 }
 
+/** The sequence number in the TCP header of a frame inspectFrame() accepted; undefined without one. */
+export function tcpSeqOf(buf: Buffer, info: FrameInfo): number | undefined {
+  return info.transport === IPPROTO_TCP ? buf.readUInt32BE(info.l4 + 4) : undefined;
+}
+
 export interface ParsedFrame {
   dst: number;
   src: number;

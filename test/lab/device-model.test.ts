@@ -26,10 +26,11 @@ function ether(dst: Buffer, src: Buffer, type: number, body: Buffer): Buffer {
 const SYN = 0x02;
 const ACK = 0x10;
 
-function tcp(srcPort: number, dstPort: number, payload: number, flags = ACK): Buffer {
+function tcp(srcPort: number, dstPort: number, payload: number, flags = ACK, seq = 0): Buffer {
   const t = Buffer.alloc(20 + payload);
   t.writeUInt16BE(srcPort, 0);
   t.writeUInt16BE(dstPort, 2);
+  t.writeUInt32BE(seq, 4);
   t[12] = 5 << 4;
   t[13] = flags;
   return t;
@@ -197,6 +198,24 @@ test('the device model floods unknown and group destinations, then switches by l
     const last = delivered[3]!;
     assert.ok(last.direction === 'guest-to-guest' && last.payload === 1200 && last.tOut >= last.tIn);
     assert.ok(delivered[0]!.direction === 'guest-to-host' && delivered[0]!.flow === null);
+  }
+});
+
+test('the sink gets each TCP frame\'s sequence number beside its record (for linking), delivered or dropped; none for UDP', () => {
+  for (const mode of ['e1000', 'virtio'] as const) {
+    const got: Array<[number, number | undefined]> = [];
+    const model = new DeviceModel(nicProfile(mode), 'lsk-test', { enabled: true, publish: (r, tcpSeq) => void (r.kind === 'frame' && got.push([r.payload, tcpSeq])) });
+    const hdr = mode === 'virtio' ? Buffer.alloc(VNET_HDR_LEN) : Buffer.alloc(0);
+    const host = new RecordingPort('h', null);
+    const a = new RecordingPort('a', 'a');
+    model.attach(host);
+    model.attach(a);
+    const data = Buffer.concat([hdr, ether(BROADCAST, MAC_A, 0x0800, ipv4(6, tcp(40000, 5201, 100, ACK, 0xfffffff0)))]);
+    const datagram = Buffer.concat([hdr, ether(BROADCAST, MAC_A, 0x0800, ipv4(17, udp(40000, 53, 7)))]);
+    const hairpin = Buffer.concat([hdr, ether(MAC_A, MAC_A, 0x0800, ipv4(6, tcp(40000, 5201, 0, SYN, 42)))]);
+    model.ingest(a, [data, datagram, hairpin], [1, 2, 3]);
+    // virtio publishes a batch's delivered frames after its drops.
+    assert.deepEqual(got.sort((x, y) => x[0] - y[0]), [[0, 42], [7, undefined], [100, 0xfffffff0]]);
   }
 });
 

@@ -7,6 +7,7 @@
 import type { FrameContent, FrameRecord, TraceRecord } from '../../../protocol';
 import type { FrameSink } from '../../device-model/device-model';
 import type { CallFlow } from '../../device-model/frame-links';
+import { StreamPosition } from './stream-position';
 
 /** Frames kept per flow and direction before the oldest half is forgotten. */
 export const FRAMES_KEPT = 100_000;
@@ -15,34 +16,60 @@ const TAKEN_KEPT = 1024;
 /** SYN, FIN and RST frames kept per flow and direction (a connection has a few). */
 const SIGNALS_KEPT = 64;
 
-/** Payload bytes a frame carried to the receiver: none when dropped and TCP will send them again. */
-const carried = (f: FrameRecord): number => (f.dropped && f.flow?.protocol === 'tcp' ? 0 : f.payload);
+/** Whether a frame's payload reached the receiver: not when dropped and TCP will send it again. */
+const carries = (f: FrameRecord): boolean => !(f.dropped && f.flow?.protocol === 'tcp');
 /** A frame that carries no stream bytes and opens or ends the connection. */
 const isSignal = (f: FrameRecord): boolean => f.content === 'handshake' || f.content === 'teardown';
 
-/** One direction of one flow: its frames in order, and how far calls have consumed them. */
+/** A frame with the stream offsets of its payload, [start, end). */
+interface Placed {
+  f: FrameRecord;
+  start: number;
+  end: number;
+  carried: boolean;
+  /** Taken by a call (linked, or counted late), or passed over as a frame without payload. */
+  taken: boolean;
+  /** It came after a frame placed further on (a retransmission): a scan must not stop before it. */
+  behind: boolean;
+}
+
+/**
+ * One direction of one flow: its frames in the order they came, each placed in the byte stream by its TCP
+ * sequence number (stream-position.ts), and how far calls have consumed them. A call takes the frames that
+ * start inside its bytes; a frame that also carries the next call's first bytes stays the previous call's.
+ */
 export class FrameQueue {
-  frames: FrameRecord[] = [];
-  /** Index of the first frame no call has taken. */
+  frames: Placed[] = [];
+  /** Index of the first frame not taken; every frame before it is. */
   next = 0;
-  /** Payload bytes of the frames before `next` (including forgotten ones): the byte offset calls reached. */
+  /** The furthest stream offset the frames taken or forgotten reached. */
   taken = 0;
   /** Payload bytes of frames forgotten before anyone took them. */
   forgotten = 0;
-  /** Payload bytes of every frame that has entered (see carried()): what calls may wait for. */
-  arrived = 0;
-  /** Frames whose bytes belonged to a call already linked without them: they came after its wait ended. */
+  /** Frames that start in the bytes of a call already linked without them: they came after its wait ended. */
   late = 0;
   /** SYN, FIN and RST frames, for connect and close to take whenever they came. */
   signals: FrameRecord[] = [];
   private signalsTaken = 0;
+  private readonly stream = new StreamPosition();
   /** The byte offset the last takeBytes asked for: where the next call's bytes begin. */
   private asked = 0;
-  /** The frame taken last; it also carries the next call's first bytes when `taken` went past `asked`. */
-  private lastTaken: FrameRecord | null = null;
+  /** Frames not taken that are marked `behind`. */
+  private behindUntaken = 0;
+  /** The taken frame that reaches furthest: it may also carry the next call's first bytes. */
+  private edge: Placed | null = null;
+  /** Bytes before this offset were (some of them) in frames forgotten untaken. */
+  private forgottenTo = 0;
+  private lastOfCall: FrameRecord | null = null;
 
-  push(f: FrameRecord, cap: number): void {
-    this.arrived += carried(f);
+  /** Bytes from offset 0 that have all reached the receiver: what calls may wait for. */
+  get arrived(): number {
+    return this.stream.covered;
+  }
+
+  /** `tcpSeq`: the sequence number in the frame's TCP header, when the device model read one. */
+  push(f: FrameRecord, cap: number, tcpSeq?: number): void {
+    if (f.content === 'handshake' && tcpSeq !== undefined) this.stream.syn(tcpSeq);
     if (isSignal(f)) {
       this.signals.push(f);
       if (this.signals.length > SIGNALS_KEPT) {
@@ -50,62 +77,84 @@ export class FrameQueue {
         this.signalsTaken = Math.max(0, this.signalsTaken - 1);
       }
     }
-    this.frames.push(f);
+    const furthest = this.stream.furthest;
+    const carried = carries(f);
+    const start = f.payload > 0 ? this.stream.place(f.payload, carried, tcpSeq) : furthest;
+    const behind = f.payload > 0 && start < furthest;
+    if (behind) this.behindUntaken++;
+    this.frames.push({ f, start, end: start + f.payload, carried, taken: false, behind });
     if (this.frames.length <= cap) return;
     const cut = this.frames.length >> 1;
-    for (let i = this.next; i < cut; i++) this.forgotten += carried(this.frames[i] as FrameRecord);
-    for (let i = this.next; i < cut; i++) this.taken += carried(this.frames[i] as FrameRecord);
-    // A forgotten frame may hold the next call's first bytes: it is no longer known which one did.
-    if (cut > this.next) this.lastTaken = null;
+    for (let i = 0; i < cut; i++) {
+      const e = this.frames[i]!;
+      this.taken = Math.max(this.taken, e.end);
+      if (e.taken) continue;
+      if (e.carried) this.forgotten += e.f.payload;
+      if (e.behind) this.behindUntaken--;
+      // A forgotten frame may hold a later call's first bytes: it is no longer known which one did.
+      this.forgottenTo = Math.max(this.forgottenTo, e.end);
+    }
     this.frames = this.frames.slice(cut);
     this.next = Math.max(0, this.next - cut);
   }
 
-  /** The frame the last takeBytes took last (the one that carried its last bytes), or null. */
+  /** The latest to enter of the frames that carried the last takeBytes's bytes, or null. */
   get last(): FrameRecord | null {
-    return this.lastTaken;
+    return this.lastOfCall;
   }
 
   /**
-   * The data frames that carry stream bytes up to offset `upTo` (TCP in order; each UDP datagram one frame)
-   * go into `out`. Returns the frame that carried the first of the bytes from the previous call's offset on
-   * (null when unknown: not arrived, or forgotten): a frame split between two calls is linked to the first
-   * (`out` lists each frame once), but it is still where the second call's bytes entered the device model.
-   * A frame whose bytes all lie before the previous call's offset came after that call was linked: it is
-   * counted in `late` and linked to nobody, since it is not this call's.
+   * The call whose bytes run from the previous call's offset to `upTo` takes the data frames that start in
+   * them (TCP placed by sequence number, so a retransmission goes with the bytes it repeats; each UDP
+   * datagram one frame) into `out`. A frame carrying the ends of two calls is the first one's (`out` lists
+   * each frame once), as the bytes it starts with are. Returns the first frame to enter that carried the
+   * call's first byte (null when unknown: not arrived, or forgotten). A frame that starts in the bytes of a
+   * call already linked came after that call's wait ended: it is counted in `late` and linked to nobody.
    */
   takeBytes(upTo: number, out: number[]): FrameRecord | null {
-    let first = this.taken > this.asked ? this.lastTaken : null;
-    const known = first !== null || this.taken <= this.asked;
     const before = this.asked;
     this.asked = Math.max(this.asked, upTo);
-    while (this.next < this.frames.length && this.taken < upTo) {
-      const f = this.frames[this.next++] as FrameRecord;
-      if (f.payload === 0) continue;
-      const bytes = carried(f);
-      if (bytes > 0 && this.taken + bytes <= before) {
-        this.taken += bytes;
-        this.late++;
+    let first: FrameRecord | null = null;
+    let last: FrameRecord | null = null;
+    const saw = (e: Placed): void => {
+      if (!e.carried || e.end <= before || e.start >= upTo) return;
+      if (e.start <= before && (!first || e.f.tIn < first.tIn)) first = e.f;
+      if (!last || e.f.tIn > last.tIn) last = e.f;
+    };
+    if (this.edge) saw(this.edge);
+    for (let i = this.next; i < this.frames.length; i++) {
+      const e = this.frames[i]!;
+      if (e.taken) continue;
+      if (e.f.payload === 0) {
+        e.taken = true;
         continue;
       }
-      this.taken += bytes;
-      out.push(f.seq);
-      if (bytes === 0) continue; // dropped, sent again: linked, but the retransmission starts the bytes
-      first ??= f;
-      this.lastTaken = f;
+      if (e.start >= upTo) {
+        if (this.behindUntaken === 0) break;
+        continue;
+      }
+      e.taken = true;
+      if (e.behind) this.behindUntaken--;
+      this.taken = Math.max(this.taken, e.end);
+      saw(e);
+      if (e.carried && (!this.edge || e.end > this.edge.end)) this.edge = e;
+      if (e.start < before) this.late++;
+      else out.push(e.f.seq);
     }
+    while (this.next < this.frames.length && this.frames[this.next]!.taken) this.next++;
     if (this.next > 8 * TAKEN_KEPT) {
       const cut = this.next - TAKEN_KEPT;
       this.frames = this.frames.slice(cut);
       this.next -= cut;
     }
-    return known ? first : null;
+    this.lastOfCall = last;
+    return this.forgottenTo > before ? null : first;
   }
 
   /** Frames without payload that are no SYN, FIN or RST (ACKs, window updates) that entered in [start, end]. */
   control(start: number, end: number, out: number[]): void {
     for (let i = this.frames.length - 1; i >= 0; i--) {
-      const f = this.frames[i] as FrameRecord;
+      const f = this.frames[i]!.f;
       if (f.tIn < start) break;
       if (f.tIn <= end && f.payload === 0 && !isSignal(f)) out.push(f.seq);
     }
@@ -160,8 +209,8 @@ export class FrameLog implements FrameSink {
     return this.next.enabled;
   }
 
-  publish(record: TraceRecord): void {
-    this.next.publish(record);
+  publish(record: TraceRecord, tcpSeq?: number): void {
+    this.next.publish(record, tcpSeq);
     if (record.kind !== 'frame' || !record.flow) return;
     this.published++;
     const fl = record.flow;
@@ -172,7 +221,7 @@ export class FrameLog implements FrameSink {
       if (this.flows.size >= 4096) this.flows.clear();
       this.flows.set(k, (q = new FrameQueue()));
     }
-    q.push(record, this.cap);
+    q.push(record, this.cap, tcpSeq);
   }
 
   /** The frames leaving the guest on `flow`, and those arriving on it. */
