@@ -3,8 +3,9 @@
 // frames are those that start in its bytes (the flow's outgoing data placed by TCP sequence number, its
 // bytes counted from the flow's first send), a receive's those that brought its bytes; connect gets the
 // flow's SYNs and the ACKs without payload that entered the device model during the call or just after
-// (the kernel answers after the call has returned); close gets the flow's FINs and RSTs, whenever they came, and the ACKs from the
-// first of them to just after the call (earlier ACKs answer data, not the close).
+// (the kernel answers after the call has returned); close gets the flow's FINs and RSTs, whenever they
+// came, and the ACKs from the first of them to just after the call (earlier ACKs answer data, not the
+// close).
 // The wait adapts: a chunk of calls is linked as soon as the frames carrying its sends' bytes have entered
 // the device model (frames are stamped when read, and published in the same turn of the event loop), and
 // its connects and closes once the device model's clock has passed their end plus a slack. It waits at
