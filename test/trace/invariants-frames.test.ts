@@ -63,6 +63,23 @@ function linkedOutsideTheirBytes(calls: readonly CallRecord[], frames: ReadonlyM
   return wrong;
 }
 
+/** TCP data frames that came after a frame further on in their direction's stream: retransmissions. */
+function retransmitted(frames: readonly FrameRecord[], tcpSeq: ReadonlyMap<number, number>): number {
+  const furthest = new Map<string, number>(); // flow -> furthest end, relative to its first data frame
+  const base = new Map<string, number>();
+  let n = 0;
+  for (const f of [...frames].sort((x, y) => x.tIn - y.tIn)) {
+    const s = tcpSeq.get(f.seq);
+    if (f.payload === 0 || s === undefined) continue;
+    const key = JSON.stringify(f.flow);
+    if (!base.has(key)) base.set(key, s);
+    const at = (s - base.get(key)! + 2 ** 32) % 2 ** 32;
+    if (at < (furthest.get(key) ?? 0)) n++;
+    furthest.set(key, Math.max(furthest.get(key) ?? 0, at + f.payload));
+  }
+  return n;
+}
+
 const loopbackMtu = Number(readFileSync('/sys/class/net/lo/mtu', 'utf8').trim());
 const pct = (n: number, of: number): number => Math.round((1000 * n) / Math.max(1, of)) / 10;
 
@@ -140,7 +157,7 @@ for (const mode of ['e1000', 'virtio'] as const) {
       const tcp = frames.filter((f) => f.flow?.protocol === 'tcp');
       t.diagnostic(JSON.stringify({
         mode, workload, frames: frames.length, tcp: tcp.length, linked: linkedTo.size, ack_only: acks.length, ack_only_pct: pct(acks.length, tcp.length),
-        ack_only_linked: acks.filter((f) => linkedTo.has(f.seq)).length, other: frames.filter((f) => f.content === 'other').length, dropped: dropped.length,
+        ack_only_linked: acks.filter((f) => linkedTo.has(f.seq)).length, retransmitted: retransmitted(frames, sink.tcpSeq), other: frames.filter((f) => f.content === 'other').length, dropped: dropped.length,
         max_wait_ms: device.linking.maxWaitMs, max_send_to_frame_ms: Math.round(device.linking.maxSendToFrameNs / 1e4) / 100,
       }));
     });
