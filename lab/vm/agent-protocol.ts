@@ -4,6 +4,12 @@ import type { WorkloadResult, WorkloadTarget } from '../bench/workload-result';
 
 export const AGENT_PORT_NAME = 'linsock.agent';
 export const CHANNEL_PORT_NAME = 'linsock.channel';
+/**
+ * The port of unmodified programs (`linsock run` in the VM, the interposer's frames over the char device):
+ * a second channel to linsockd, one program at a time, because a port is one byte stream and the agent's
+ * guest runtime owns linsock.channel.
+ */
+export const PROGRAM_PORT_NAME = 'linsock.program';
 /** A line longer than this is not one of ours: the reader gives up rather than grow without bound. */
 export const MAX_AGENT_LINE = 1 << 20;
 
@@ -18,9 +24,30 @@ export type AgentRequest =
    * name it says in HELLO (the VM's), `trace` whether it stamps its calls' guest stages.
    */
   | { id: number; op: 'channel'; guest: string; trace: boolean }
+  /**
+   * Run a program in the VM and wait for it (at most timeoutMs, then SIGKILL): its stdout is hashed, not
+   * returned. With `releasePort` (a port's name), the agent then says goodbye on that port, so that
+   * linsockd ends the program's session there and QEMU reconnects it fresh for the next program (closing a
+   * port in the guest does not close its host side).
+   */
+  | { id: number; op: 'exec'; argv: string[]; env?: Record<string, string>; timeoutMs: number; releasePort?: string }
   | { id: number; op: 'quit' };
+
+/** How a program the agent ran ended, and what it wrote. */
+export interface ExecResult {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+  stdoutBytes: number;
+  stdoutSha256: string;
+  /** The last few KiB of its stderr. */
+  stderrTail: string;
+  /** Wall time inside the VM, ms. */
+  ms: number;
+  timedOut: boolean;
+}
 
 export type AgentMessage =
   | { ready: { node: string; kernel: string; uptimeS: number } }
-  | { id: number; ok: true; result?: WorkloadResult }
+  | { id: number; ok: true; result?: WorkloadResult; exec?: ExecResult }
   | { id: number; ok: false; error: string };

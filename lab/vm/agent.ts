@@ -11,6 +11,7 @@ import { runRr } from '../bench/workloads/rr';
 import { runCrr } from '../bench/workloads/crr';
 import { runUdpRr } from '../bench/workloads/udp-rr';
 import { createChannel, connect, createSocket, type Channel } from '../../guest';
+import { execProgram, releasePort } from './agent-exec';
 import { AGENT_PORT_NAME, CHANNEL_PORT_NAME, MAX_AGENT_LINE, type AgentMessage, type AgentRequest, type VmPath } from './agent-protocol';
 
 const RUNNERS = { stream: runStream, rr: runRr, crr: runCrr, 'udp-rr': runUdpRr } as const;
@@ -116,6 +117,12 @@ async function handle(req: AgentRequest): Promise<void> {
       channelSettings = { guest: req.guest, trace: req.trace };
       await vmChannel(channelSettings);
       send({ id: req.id, ok: true });
+      return;
+    }
+    if (req.op === 'exec') {
+      const exec = await execProgram(req.argv, req.env, req.timeoutMs);
+      if (req.releasePort) releasePort(req.releasePort);
+      send({ id: req.id, ok: true, exec });
       return;
     }
     const run = RUNNERS[req.workload];

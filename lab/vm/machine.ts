@@ -1,8 +1,9 @@
 // One QEMU VM for the lab: `-nodefaults -no-user-config -smp 1` and only the devices asked for — the
 // agent port, the delegation channel (a virtio-serial port whose chardev is linsockd's guest socket, so the
-// daemon sees the VM as one more guest) and at most one emulated NIC (e1000 or virtio-net on a TAP, vhost
-// off). Everything a VM made — QEMU, its TAP, its files — goes when it stops: on close(), on a failed
-// boot, when QEMU dies, on SIGINT/SIGTERM and at process exit.
+// daemon sees the VM as one more guest), the program port (the same, for the interposer of `linsock run`)
+// and at most one emulated NIC (e1000 or virtio-net on a TAP, vhost off). Everything a VM made — QEMU,
+// its TAP, its files — goes when it stops: on close(), on a failed boot, when QEMU dies, on SIGINT/SIGTERM
+// and at process exit.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { ACCEL_ARGS, chooseAccel, type Accel, type AccelChoice } from './accel';
 import { AgentLink } from './agent-link';
 import { buildAgent } from './agent-bundle';
-import { AGENT_PORT_NAME, CHANNEL_PORT_NAME } from './agent-protocol';
+import { AGENT_PORT_NAME, CHANNEL_PORT_NAME, PROGRAM_PORT_NAME } from './agent-protocol';
 import { ensureVmImage } from './image';
 import { vmCacheDir } from './repo-paths';
 import { runFolder, sweepDeadFolders } from './leftovers';
@@ -37,6 +38,11 @@ export interface MachineOptions {
   nic?: NicMode | null;
   /** linsockd's guest socket: the channel port connects to it (QEMU as client, retrying every second). */
   channelSocket?: string | null;
+  /**
+   * Where the program port (linsock.program: unmodified programs in the VM, `linsock run`'s interposer)
+   * connects, QEMU as client retrying every second: a ProgramGate in front of linsockd. None when absent.
+   */
+  programSocket?: string | null;
   accel?: AccelChoice;
   memoryMb?: number;
   bootTimeoutMs?: number;
@@ -163,6 +169,10 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
       // the VM takes seconds to boot) and comes back if the daemon drops the connection.
       args.push('-chardev', `socket,id=channel,path=${o.channelSocket},reconnect=1`,
         '-device', `virtserialport,bus=vser0.0,chardev=channel,name=${CHANNEL_PORT_NAME}`);
+    }
+    if (o.programSocket) {
+      args.push('-chardev', `socket,id=program,path=${o.programSocket},reconnect=1`,
+        '-device', `virtserialport,bus=vser0.0,chardev=program,name=${PROGRAM_PORT_NAME}`);
     }
     if (o.nic && tap) {
       args.push('-netdev', `tap,id=nic0,ifname=${tap.name},script=no,downscript=no,vhost=off`,

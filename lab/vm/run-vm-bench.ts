@@ -12,9 +12,11 @@ import type { WorkloadResult } from '../bench/workload-result';
 import { nowNs } from '../bench/latency';
 import type { TraceRecord } from '../../protocol';
 import type { Accel, AccelChoice } from './accel';
-import type { VmPath, VmWorkload } from './agent-protocol';
+import type { ExecResult, VmPath, VmWorkload } from './agent-protocol';
 import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
+import { ProgramGate } from './program-gate';
+import { runDelegatedInVm } from './vm-program';
 import { vmRunInfo, VmTraceLog } from './vm-trace';
 
 export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
@@ -36,6 +38,11 @@ export interface VmBenchOptions {
    * its calls and linsockd records them (takeTrace). Off, neither stamps nor records.
    */
   trace?: boolean;
+  /**
+   * Unmodified programs in the VM too (`session.runProgram`): a program port to linsockd, whose policy also
+   * lets them connect to these loopback ports of the host.
+   */
+  programs?: { connectPorts: number[] };
 }
 
 export type VmBenchRow = WorkloadResult;
@@ -53,7 +60,7 @@ export interface VmBenchReport {
   kernel: string;
 }
 
-type CheckedOptions = Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs' | 'trace'>>;
+type CheckedOptions = Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs' | 'trace' | 'programs'>>;
 
 function checkOptions(o: VmBenchOptions): CheckedOptions {
   if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
@@ -72,6 +79,9 @@ function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho:
   return workload === 'stream' ? s.sink : workload === 'udp-rr' ? s.udpEcho : s.echo;
 }
 
+/** How a program run in the VM ended, and how many bytes linsockd carried meanwhile (for every guest). */
+export type ProgramRun = ExecResult & { daemonBytes: number };
+
 /** A VM with its daemon and bench server, kept up for several workloads (tests, repeated measurements). */
 export interface VmBenchSession {
   readonly vm: Vm;
@@ -85,6 +95,8 @@ export interface VmBenchSession {
    * a take has everything.
    */
   takeTrace(): Promise<TraceRecord[] | null>;
+  /** `linsock run` of `command args` in the VM, delegated (needs the `programs` option). */
+  runProgram(command: string, args: string[], timeoutMs?: number): Promise<ProgramRun>;
   close(): Promise<void>;
 }
 
@@ -94,25 +106,39 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   const emulated = o.paths.includes('emulated');
   const dir = runFolder(tmpdir(), 'linsock-vmbench');
   const channelSocket = join(dir, 'guest.sock');
+  const programs = options.programs ?? null;
+  for (const p of programs?.connectPorts ?? []) if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`programs.connectPorts: ${p} is not a port`);
   let vm: Vm | null = null;
   let server: BenchServer | null = null;
   let daemon: RunningDaemon | null = null;
+  let gate: ProgramGate | null = null;
   const traced = options.trace ?? true;
   const log = traced ? new VmTraceLog() : null;
   const runId = `vm-bench-${process.pid}`;
   let closed = false;
-  const close = async (): Promise<void> => {
+  let closing: Promise<void> | null = null;
+  // Safe to call twice: the second waits for the first.
+  const close = (): Promise<void> => {
     closed = true;
-    await vm?.close();
-    await daemon?.close();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    closing ??= (async () => {
+      await vm?.close();
+      await gate?.close();
+      await daemon?.close();
+      await server?.close();
+      rmSync(dir, { recursive: true, force: true });
+    })();
+    return closing;
   };
   try {
-    vm = await bootVm({ nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, accel: options.accel, alsoRemove: [dir] });
+    const daemonWanted = delegated || programs !== null;
+    if (programs) gate = await ProgramGate.listen(join(dir, 'program.sock'), channelSocket);
+    vm = await bootVm({
+      nic: emulated ? o.mode : null, channelSocket: delegated ? channelSocket : null, programSocket: programs ? join(dir, 'program.sock') : null,
+      accel: options.accel, alsoRemove: [dir],
+    });
     server = await startBenchServer(vm.nic ? ['127.0.0.1', vm.nic.hostAddress] : ['127.0.0.1']);
     const loopback = server.hosts[0] as BenchServer['hosts'][number];
-    if (delegated) {
+    if (daemonWanted) {
       // Started after the VM is up: QEMU, retrying its connect, reaches it within a second, and the agent
       // says HELLO at once. The policy allows the bench server's loopback ports and nothing else.
       daemon = await startDaemon({
@@ -124,8 +150,11 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.sink },
           { action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: loopback.echo },
           { action: 'allow', ops: ['sendto'], cidr: '127.0.0.1', ports: loopback.udpEcho },
+          ...(programs?.connectPorts ?? []).map((ports) => ({ action: 'allow' as const, ops: ['connect' as const], cidr: '127.0.0.1', ports })),
         ] },
       });
+    }
+    if (delegated) {
       await vm.agent.request({ op: 'channel', guest: vm.name, trace: traced }, 30_000);
     }
   } catch (e) {
@@ -139,6 +168,12 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   return {
     vm: up,
     close,
+    runProgram: async (command, args, timeoutMs) => {
+      if (!programs || !daemon) throw new Error('this VM session has no program port: open it with the programs option');
+      const before = daemon.stats().bytes;
+      const exec = await runDelegatedInVm(up, command, args, timeoutMs);
+      return { ...exec, daemonBytes: daemon.stats().bytes - before };
+    },
     takeTrace: async () => {
       if (!log) return null;
       if (!closed) await log.settled();
