@@ -89,6 +89,13 @@ export class AgentLink {
     return m.exec;
   }
 
+  /** Starts the bench server in the VM (op serve); its sink and echo ports. */
+  async serve(body: Omit<Extract<AgentRequest, { op: 'serve' }>, 'id' | 'op'>, timeoutMs: number): Promise<{ sink: number; echo: number }> {
+    const m = await this.call({ op: 'serve', ...body }, timeoutMs);
+    if (!m.served) throw new Error('the guest agent answered serve without its ports');
+    return m.served;
+  }
+
   private call(body: Body<AgentRequest>, timeoutMs: number): Promise<AgentOk> {
     if (this.failure) return Promise.reject(this.failure);
     const socket = this.socket;

@@ -13,12 +13,15 @@ export const PROGRAM_PORT_NAME = 'linsock.program';
 /** A line longer than this is not one of ours: the reader gives up rather than grow without bound. */
 export const MAX_AGENT_LINE = 1 << 20;
 
-export type VmWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
+/** What the agent runs in one VM. */
+export type AgentWorkload = 'stream' | 'rr' | 'crr' | 'udp-rr';
+/** What `bench --guest vm` runs: the agent's workloads in one VM, and inter-guest between two (inter-vm.ts). */
+export type VmWorkload = AgentWorkload | 'inter-guest';
 /** delegated: the guest runtime over the channel port; emulated: node:net on the VM's own NIC. */
 export type VmPath = 'delegated' | 'emulated';
 
 export type AgentRequest =
-  | { id: number; op: 'run'; workload: VmWorkload; path: VmPath; target: WorkloadTarget }
+  | { id: number; op: 'run'; workload: AgentWorkload; path: VmPath; target: WorkloadTarget }
   /**
    * Open the VM's channel to linsockd now (HELLO), so that the daemon does not wait for it: `guest` is the
    * name it says in HELLO (the VM's), `trace` whether it stamps its calls' guest stages.
@@ -31,6 +34,13 @@ export type AgentRequest =
    * port in the guest does not close its host side).
    */
   | { id: number; op: 'exec'; argv: string[]; env?: Record<string, string>; timeoutMs: number; releasePort?: string }
+  /**
+   * Serve the bench sink and echo in the VM (inter-guest's guest A) until unserve: on `host` with node:net
+   * (emulated: the VM's NIC address) or through linsockd on the VM's channel (delegated: the host's
+   * loopback). A second serve replaces the first.
+   */
+  | { id: number; op: 'serve'; path: VmPath; host: string }
+  | { id: number; op: 'unserve' }
   | { id: number; op: 'quit' };
 
 /** How a program the agent ran ended, and what it wrote. */
@@ -49,5 +59,5 @@ export interface ExecResult {
 
 export type AgentMessage =
   | { ready: { node: string; kernel: string; uptimeS: number } }
-  | { id: number; ok: true; result?: WorkloadResult; exec?: ExecResult }
+  | { id: number; ok: true; result?: WorkloadResult; exec?: ExecResult; served?: { sink: number; echo: number } }
   | { id: number; ok: false; error: string };

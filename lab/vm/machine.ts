@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { ACCEL_ARGS, chooseAccel, type Accel, type AccelChoice } from './accel';
 import { AgentLink } from './agent-link';
@@ -43,6 +44,11 @@ export interface MachineOptions {
    * connects, QEMU as client retrying every second: a ProgramGate in front of linsockd. None when absent.
    */
   programSocket?: string | null;
+  /**
+   * The VM's address on its NIC, instead of the TAP's guest address (inter-guest: two VMs in one subnet on
+   * a bridge of their TAPs; the TAP's own host address is then unused).
+   */
+  nicAddress?: string;
   accel?: AccelChoice;
   memoryMb?: number;
   bootTimeoutMs?: number;
@@ -177,7 +183,8 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     if (o.nic && tap) {
       args.push('-netdev', `tap,id=nic0,ifname=${tap.name},script=no,downscript=no,vhost=off`,
         '-device', `${NIC_MODES[o.nic].device},netdev=nic0,mac=${nicMac}`);
-      append.push(`linsock_net=${nicMac}@${tap.guestAddress}/${tap.prefix}`);
+      if (o.nicAddress !== undefined && !isIPv4(o.nicAddress)) throw new Error(`nicAddress must be an IPv4 address, not '${o.nicAddress}'`);
+      append.push(`linsock_net=${nicMac}@${o.nicAddress ?? tap.guestAddress}/${tap.prefix}`);
     }
     args.push('-append', append.join(' '));
     // setpriv --pdeathsig: QEMU dies with this process even when it is killed without a chance to clean up.
@@ -259,7 +266,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     accel: decision.accel,
     accelNote: decision.why,
     kernel: image.release,
-    nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: tap.guestAddress } : null,
+    nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: o.nicAddress ?? tap.guestAddress } : null,
     agent,
     pid: child.pid ?? -1,
     files: [runDir, sockDir, ...(o.alsoRemove ?? [])],

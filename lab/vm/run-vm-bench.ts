@@ -8,18 +8,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { startBenchServer, type BenchServer } from '../bench/server';
-import type { WorkloadResult } from '../bench/workload-result';
 import { nowNs } from '../bench/latency';
 import type { TraceRecord } from '../../protocol';
-import type { Accel, AccelChoice } from './accel';
-import type { ExecResult, VmPath, VmWorkload } from './agent-protocol';
+import type { AccelChoice } from './accel';
+import type { AgentWorkload, ExecResult, VmPath, VmWorkload } from './agent-protocol';
+import { runInterVm } from './inter-vm';
 import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
+import type { VmBenchReport, VmBenchRow } from './vm-report';
 import { ProgramGate } from './program-gate';
 import { runDelegatedInVm } from './vm-program';
 import { vmRunInfo, VmTraceLog } from './vm-trace';
 
+/** What one VM runs (a session's workloads, `linsock start`'s VM comparison). */
 export const VM_WORKLOADS: readonly VmWorkload[] = ['stream', 'rr', 'crr', 'udp-rr'];
+/** What `bench --guest vm` runs: those, and inter-guest between two VMs. */
+export const VM_BENCH_WORKLOADS: readonly VmWorkload[] = [...VM_WORKLOADS, 'inter-guest'];
 export const VM_PATHS: readonly VmPath[] = ['delegated', 'emulated'];
 const MAX_SECONDS = 600;
 /** The VM's NIC MTU: QEMU's e1000 and virtio-net both come up with 1500. */
@@ -45,25 +49,12 @@ export interface VmBenchOptions {
   programs?: { connectPorts: number[] };
 }
 
-export type VmBenchRow = WorkloadResult;
-
-export interface VmBenchReport {
-  workload: VmWorkload;
-  mode: NicMode;
-  mtu: number;
-  guest: 'vm';
-  accel: Accel;
-  results: VmBenchRow[];
-  ratios: Record<string, number | null>;
-  /** How the emulated NIC was set up, and why KVM was not used when it was not. */
-  notes: string[];
-  kernel: string;
-}
+export type { VmBenchReport, VmBenchRow } from './vm-report';
 
 type CheckedOptions = Required<Omit<VmBenchOptions, 'accel' | 'busyPollUs' | 'trace' | 'programs'>>;
 
 function checkOptions(o: VmBenchOptions): CheckedOptions {
-  if (!VM_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
+  if (!VM_BENCH_WORKLOADS.includes(o.workload)) throw new Error(`--workload must be one of ${VM_BENCH_WORKLOADS.join(', ')} in a VM, not '${String(o.workload)}'`);
   const paths = o.paths ?? ['delegated', 'emulated'];
   if (paths.length === 0) throw new Error('a VM bench needs at least one path (delegated, emulated)');
   for (const p of paths) if (!VM_PATHS.includes(p)) throw new Error(`a VM runs the paths ${VM_PATHS.join(' and ')}, not '${String(p)}'`);
@@ -75,7 +66,7 @@ function checkOptions(o: VmBenchOptions): CheckedOptions {
 }
 
 /** Which of the server's ports a workload talks to. */
-function portFor(workload: VmWorkload, s: { sink: number; echo: number; udpEcho: number }): number {
+function portFor(workload: AgentWorkload, s: { sink: number; echo: number; udpEcho: number }): number {
   return workload === 'stream' ? s.sink : workload === 'udp-rr' ? s.udpEcho : s.echo;
 }
 
@@ -191,12 +182,14 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       if (ran.size === 0) startedNs = nowNs();
       ran.add(workload);
       const w = checkOptions({ ...o, workload, seconds });
+      if (w.workload === 'inter-guest') throw new Error('inter-guest runs between two VMs: use runVmBench, not a one-VM session');
+      const agentWorkload = w.workload;
       const results: VmBenchRow[] = [];
       for (const path of w.paths) {
         const at = path === 'delegated' ? srv.hosts[0] : srv.hosts[1];
         if (!at) throw new Error(`no bench server address for ${path}`);
-        const target = { host: at.host, port: portFor(w.workload, at), seconds: w.seconds, ...(path === 'emulated' && up.nic ? { local: up.nic.guestAddress } : {}) };
-        const row = await up.agent.request({ op: 'run', workload: w.workload, path, target }, (w.seconds + 60) * 1000);
+        const target = { host: at.host, port: portFor(agentWorkload, at), seconds: w.seconds, ...(path === 'emulated' && up.nic ? { local: up.nic.guestAddress } : {}) };
+        const row = await up.agent.request({ op: 'run', workload: agentWorkload, path, target }, (w.seconds + 60) * 1000);
         if (!row) throw new Error(`the guest agent returned no result for ${w.workload} on ${path}`);
         if (path === 'emulated') row.notes.push(NIC_MODES[w.mode].profile);
         results.push(row);
@@ -242,6 +235,8 @@ export async function runVmBench(options: VmBenchOptions): Promise<VmBenchReport
 /** runVmBench, and the run's trace (see VmBenchSession.takeTrace; null with `trace: false`). */
 export async function runVmBenchTraced(options: VmBenchOptions): Promise<{ report: VmBenchReport; trace: TraceRecord[] | null }> {
   const o = checkOptions(options);
+  // Two VMs, not traced: a run of its own (inter-vm.ts).
+  if (o.workload === 'inter-guest') return { report: await runInterVm({ paths: o.paths, mode: o.mode, seconds: o.seconds, accel: options.accel }), trace: null };
   const session = await openVmBench(options);
   let report: VmBenchReport;
   try {
