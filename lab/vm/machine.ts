@@ -58,6 +58,8 @@ export interface MachineOptions {
 
 export interface VmNic {
   mode: NicMode;
+  /** The VM's MAC on it. */
+  mac: string;
   tap: string;
   hostAddress: string;
   guestAddress: string;
@@ -266,7 +268,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     accel: decision.accel,
     accelNote: decision.why,
     kernel: image.release,
-    nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: o.nicAddress ?? tap.guestAddress } : null,
+    nic: o.nic && tap ? { mode: o.nic, mac: nicMac, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: o.nicAddress ?? tap.guestAddress } : null,
     agent,
     pid: child.pid ?? -1,
     files: [runDir, sockDir, ...(o.alsoRemove ?? [])],

@@ -17,6 +17,8 @@ import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
 import type { VmBenchReport, VmBenchRow } from './vm-report';
 import { ProgramGate } from './program-gate';
+import { haveCommand } from './run-command';
+import { startTapCapture, type TapCapture } from './tap-capture';
 import { runDelegatedInVm } from './vm-program';
 import { vmRunInfo, VmTraceLog } from './vm-trace';
 
@@ -103,6 +105,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   let server: BenchServer | null = null;
   let daemon: RunningDaemon | null = null;
   let gate: ProgramGate | null = null;
+  let capture: TapCapture | null = null;
   const traced = options.trace ?? true;
   const log = traced ? new VmTraceLog() : null;
   const runId = `vm-bench-${process.pid}`;
@@ -112,6 +115,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
   const close = (): Promise<void> => {
     closed = true;
     closing ??= (async () => {
+      await capture?.stop();
       await vm?.close();
       await gate?.close();
       await daemon?.close();
@@ -128,6 +132,11 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       accel: options.accel, alsoRemove: [dir],
     });
     server = await startBenchServer(vm.nic ? ['127.0.0.1', vm.nic.hostAddress] : ['127.0.0.1']);
+    // The emulated path's frames where they cross the host, when dumpcap is installed (tshark's package).
+    if (log && vm.nic && (await haveCommand('dumpcap'))) {
+      const sink = log;
+      capture = await startTapCapture({ tap: vm.nic.tap, vmMac: vm.nic.mac, guest: vm.name, run: runId, publish: (f) => sink.publish(f) });
+    }
     const loopback = server.hosts[0] as BenchServer['hosts'][number];
     if (daemonWanted) {
       // Started after the VM is up: QEMU, retrying its connect, reaches it within a second, and the agent
@@ -172,7 +181,7 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
       const run = vmRunInfo({
         id: runId, workload: [...ran].join('+') || 'none', paths: o.paths, mode: o.mode, mtu: VM_MTU,
         vm: { name: up.name, accel: up.accel, kernel: up.kernel }, startedNs, clocks: daemon?.clocks() ?? {},
-        disordered: daemon?.disorderedRecords()[up.name] ?? 0, leftOut,
+        disordered: daemon?.disorderedRecords()[up.name] ?? 0, leftOut, tapFrames: capture !== null,
       });
       ran.clear();
       startedNs = nowNs();
@@ -195,12 +204,12 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
         results.push(row);
       }
       const errors = Object.values(daemon?.clockErrors() ?? {});
-      return report(w, up, results, errors.length ? Math.max(...errors) : null, traced);
+      return report(w, up, results, errors.length ? Math.max(...errors) : null, traced, capture !== null);
     },
   };
 }
 
-function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null, traced: boolean): VmBenchReport {
+function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null, traced: boolean, tapFrames: boolean): VmBenchReport {
   const figure = (p: string): number | null => {
     const r = results.find((x) => x.path === p);
     return r ? (r.mb_per_s ?? r.ops_per_s) : null;
@@ -211,7 +220,9 @@ function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: 
   if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
   if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
   // The guest runtime's stamps are on the VM's clock; linsockd maps them onto the host's from clock probes.
-  if (traced && o.paths.includes('delegated') && o.paths.includes('emulated')) notes.push('only the delegated path is traced in a VM (it pays for stamps and records, the emulated path for nothing): --trace off compares both untraced');
+  if (traced && o.paths.includes('delegated') && o.paths.includes('emulated')) notes.push(tapFrames
+    ? 'traced: the delegated path pays for stamps and call records, the emulated path for a capture of its TAP (frames only): --trace off compares both untraced'
+    : 'only the delegated path is traced in a VM (it pays for stamps and records, the emulated path for nothing: no dumpcap to capture its TAP): --trace off compares both untraced');
   if (clockErrorNs !== null) notes.push(`linsockd maps the VM's clock onto the host's within ${Math.round(clockErrorNs / 1000)} µs (the smallest probe round trip)`);
   return {
     workload: o.workload,
