@@ -63,7 +63,18 @@ async function vmChannel(settings: ChannelSettings | null): Promise<Channel> {
   const deadline = Date.now() + CHANNEL_WAIT_MS;
   let last = '';
   while (Date.now() < deadline) {
-    if (!hostConnected(device)) {
+    let connected: boolean;
+    try {
+      connected = hostConnected(device);
+    } catch (e) {
+      // EBUSY: a failed attempt's fd is still open — its blocking read holds it in the thread pool until
+      // the port's host side goes (linsockd cut the connection that refused our HELLO). Wait for that.
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+      last = 'the port is still held by the previous attempt';
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    if (!connected) {
       last = 'linsockd has not connected the port yet';
       await new Promise((r) => setTimeout(r, 100));
       continue;
