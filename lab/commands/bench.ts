@@ -77,6 +77,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (load !== '0') problems.push('--load runs with --guest ns only');
     if (values.trace === 'alternate') problems.push('--trace alternate runs with --guest ns only');
     if (values['trace-file'] !== undefined && values.trace === 'off') problems.push('--trace-file needs --trace on');
+    if (values['trace-file'] !== undefined && workload === 'inter-guest') problems.push('inter-guest between two VMs is not traced: no --trace-file');
   } else if (values['trace-file'] !== undefined) {
     problems.push('--trace-file writes a VM run\'s trace (--guest vm); a namespace run is recorded by linsock start or linsock record');
   }
