@@ -21,7 +21,7 @@ import { MAX_LOAD } from '../bench/cpu-load';
 import { FLEET_WORKLOADS, MAX_GUESTS } from '../bench/guest-fleet';
 import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
 import type { RunPath } from '../run/run-program';
-import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
+import { VM_BENCH_WORKLOADS, VM_PATHS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
@@ -71,12 +71,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   if (values.guest !== 'ns' && values.guest !== 'vm') problems.push(`--guest must be ns or vm, got '${String(values.guest)}'`);
   const paths = String(values.paths ?? (values.guest === 'vm' ? VM_PATHS.join(',') : 'direct,delegated')).split(',').map((p) => p.trim()).filter(Boolean);
   if (values.guest === 'vm') {
-    if (workload && !(VM_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guest vm runs ${VM_WORKLOADS.join(', ')}, not '${workload}'`);
+    if (workload && !(VM_BENCH_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guest vm runs ${VM_BENCH_WORKLOADS.join(', ')}, not '${workload}'`);
     const others = paths.filter((p) => !(VM_PATHS as readonly string[]).includes(p));
     if (others.length) problems.push(`--guest vm compares ${VM_PATHS.join(' and ')}; '${others.join(', ')}' has no VM form`);
     if (load !== '0') problems.push('--load runs with --guest ns only');
     if (values.trace === 'alternate') problems.push('--trace alternate runs with --guest ns only');
     if (values['trace-file'] !== undefined && values.trace === 'off') problems.push('--trace-file needs --trace on');
+    if (values['trace-file'] !== undefined && workload === 'inter-guest') problems.push('inter-guest between two VMs is not traced: no --trace-file');
   } else if (values['trace-file'] !== undefined) {
     problems.push('--trace-file writes a VM run\'s trace (--guest vm); a namespace run is recorded by linsock start or linsock record');
   }

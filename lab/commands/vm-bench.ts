@@ -1,7 +1,8 @@
 // `linsock bench --guest vm`: the workload in a QEMU VM (lab/vm/), delegated over virtio-serial against
 // QEMU's NIC. With `--trace-file FILE` the run's trace is written as .lstrace: the VM's delegated calls
 // (guest = the VM's name, guest stages on the VM's clock mapped onto the host's) and the run record with
-// the VM's clock offset and error bound. The emulated path has no records in a VM (lab/vm/vm-trace.ts).
+// the VM's clock offset and error bound. The emulated path has frame records (its TAP captured on the
+// host side), no call records (lab/vm/vm-trace.ts).
 
 import { DEFAULT_RECORDS_PER_CHUNK, traceFormat, type TraceFormat, type TracePiece, type TraceRecord } from '../../protocol';
 import { formatVmTable, runVmBenchTraced, type VmPath, type VmWorkload } from '../vm';
@@ -43,7 +44,8 @@ export async function vmBench(a: VmBenchArgs): Promise<number> {
       const how = await out.close(true);
       if (how !== 'complete') throw out.failure ?? new Error(`${out.path} was not written whole (${how})`);
       const calls = (trace ?? []).filter((r) => r.kind === 'call').length;
-      console.error(`linsock bench --guest vm: wrote ${out.path} (${calls} delegated call records of the VM; emulated path not traced in a VM)`);
+      const frames = (trace ?? []).filter((r) => r.kind === 'frame').length;
+      console.error(`linsock bench --guest vm: wrote ${out.path} (${calls} delegated call records of the VM; ${frames} frames of its TAP, no emulated call records in a VM)`);
       out = null;
     }
     return report.results.every((r) => r.verified) ? 0 : 1;

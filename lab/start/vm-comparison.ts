@@ -88,10 +88,8 @@ export class VmTraceRelay {
         this.sink.publish(this.asRun(r));
         this.runSent = true;
       } else {
-        if (r.kind === 'call') {
-          r.run = this.runId;
-          this.calls++;
-        }
+        if (r.kind === 'call' || r.kind === 'frame') r.run = this.runId;
+        if (r.kind === 'call') this.calls++;
         this.sink.publish(r);
       }
     }

@@ -3,16 +3,17 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { WorkloadResult } from '../bench/workload-result';
-import { MAX_AGENT_LINE, type AgentMessage, type AgentRequest } from './agent-protocol';
+import { MAX_AGENT_LINE, type AgentMessage, type AgentRequest, type ExecResult } from './agent-protocol';
 
 type Body<R> = R extends AgentRequest ? Omit<R, 'id'> : never;
 type AgentReady = Extract<AgentMessage, { ready: unknown }>['ready'];
+type AgentOk = Extract<AgentMessage, { ok: true }>;
 
 export class AgentLink {
   private socket: Socket | null = null;
   private nextId = 1;
   private buffered = '';
-  private readonly pending = new Map<number, { resolve: (r: WorkloadResult | undefined) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: AgentOk) => void; reject: (e: Error) => void }>();
   private readyWaiters: { resolve: (r: AgentReady) => void; reject: (e: Error) => void }[] = [];
   private readyInfo: AgentReady | null = null;
   private failure: Error | null = null;
@@ -64,7 +65,7 @@ export class AgentLink {
       const p = this.pending.get(m.id);
       if (!p) continue;
       this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.result);
+      if (m.ok) p.resolve(m);
       else p.reject(new Error(m.error));
     }
   }
@@ -76,7 +77,26 @@ export class AgentLink {
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
-  request(body: Body<AgentRequest>, timeoutMs: number): Promise<WorkloadResult | undefined> {
+  /** A workload's result (op run), or nothing (the other ops). */
+  async request(body: Body<AgentRequest>, timeoutMs: number): Promise<WorkloadResult | undefined> {
+    return (await this.call(body, timeoutMs)).result;
+  }
+
+  /** Runs a program in the VM (op exec); the agent waits for it at most `timeoutMs`, the link a little longer. */
+  async exec(body: Omit<Extract<AgentRequest, { op: 'exec' }>, 'id' | 'op'>): Promise<ExecResult> {
+    const m = await this.call({ op: 'exec', ...body }, body.timeoutMs + 10_000);
+    if (!m.exec) throw new Error('the guest agent answered exec without a result');
+    return m.exec;
+  }
+
+  /** Starts the bench server in the VM (op serve); its sink and echo ports. */
+  async serve(body: Omit<Extract<AgentRequest, { op: 'serve' }>, 'id' | 'op'>, timeoutMs: number): Promise<{ sink: number; echo: number }> {
+    const m = await this.call({ op: 'serve', ...body }, timeoutMs);
+    if (!m.served) throw new Error('the guest agent answered serve without its ports');
+    return m.served;
+  }
+
+  private call(body: Body<AgentRequest>, timeoutMs: number): Promise<AgentOk> {
     if (this.failure) return Promise.reject(this.failure);
     const socket = this.socket;
     if (!socket) return Promise.reject(new Error('the VM has not connected its agent port'));

@@ -10,7 +10,9 @@ import { runStream } from '../bench/workloads/stream';
 import { runRr } from '../bench/workloads/rr';
 import { runCrr } from '../bench/workloads/crr';
 import { runUdpRr } from '../bench/workloads/udp-rr';
-import { createChannel, connect, createSocket, type Channel } from '../../guest';
+import { createChannel, connect, createServer, createSocket, type Channel } from '../../guest';
+import { startBenchServer, type BenchServer, type CreateTcpServer } from '../bench/server';
+import { execProgram, releasePort } from './agent-exec';
 import { AGENT_PORT_NAME, CHANNEL_PORT_NAME, MAX_AGENT_LINE, type AgentMessage, type AgentRequest, type VmPath } from './agent-protocol';
 
 const RUNNERS = { stream: runStream, rr: runRr, crr: runCrr, 'udp-rr': runUdpRr } as const;
@@ -61,7 +63,18 @@ async function vmChannel(settings: ChannelSettings | null): Promise<Channel> {
   const deadline = Date.now() + CHANNEL_WAIT_MS;
   let last = '';
   while (Date.now() < deadline) {
-    if (!hostConnected(device)) {
+    let connected: boolean;
+    try {
+      connected = hostConnected(device);
+    } catch (e) {
+      // EBUSY: a failed attempt's fd is still open — its blocking read holds it in the thread pool until
+      // the port's host side goes (linsockd cut the connection that refused our HELLO). Wait for that.
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+      last = 'the port is still held by the previous attempt';
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    if (!connected) {
       last = 'linsockd has not connected the port yet';
       await new Promise((r) => setTimeout(r, 100));
       continue;
@@ -85,6 +98,8 @@ async function vmChannel(settings: ChannelSettings | null): Promise<Channel> {
 }
 
 let channelSettings: ChannelSettings | null = null;
+/** The bench server this VM serves (inter-guest's guest A), between serve and unserve. */
+let served: BenchServer | null = null;
 
 async function factoryFor(path: VmPath): Promise<SocketFactory> {
   if (path === 'emulated') return { ...directFactory(), path: 'emulated' };
@@ -116,6 +131,26 @@ async function handle(req: AgentRequest): Promise<void> {
       channelSettings = { guest: req.guest, trace: req.trace };
       await vmChannel(channelSettings);
       send({ id: req.id, ok: true });
+      return;
+    }
+    if (req.op === 'serve' || req.op === 'unserve') {
+      await served?.close();
+      served = null;
+      if (req.op === 'serve') {
+        let create: CreateTcpServer | undefined;
+        if (req.path === 'delegated') {
+          const c = await vmChannel(channelSettings);
+          create = (opts, onConnection) => createServer({ channel: c, allowHalfOpen: opts.allowHalfOpen }, onConnection);
+        }
+        served = await startBenchServer([req.host], { createServer: create, udp: false });
+      }
+      send({ id: req.id, ok: true, ...(served ? { served: { sink: served.sink, echo: served.echo } } : {}) });
+      return;
+    }
+    if (req.op === 'exec') {
+      const exec = await execProgram(req.argv, req.env, req.timeoutMs);
+      if (req.releasePort) releasePort(req.releasePort);
+      send({ id: req.id, ok: true, exec });
       return;
     }
     const run = RUNNERS[req.workload];

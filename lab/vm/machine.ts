@@ -1,18 +1,20 @@
 // One QEMU VM for the lab: `-nodefaults -no-user-config -smp 1` and only the devices asked for — the
 // agent port, the delegation channel (a virtio-serial port whose chardev is linsockd's guest socket, so the
-// daemon sees the VM as one more guest) and at most one emulated NIC (e1000 or virtio-net on a TAP, vhost
-// off). Everything a VM made — QEMU, its TAP, its files — goes when it stops: on close(), on a failed
-// boot, when QEMU dies, on SIGINT/SIGTERM and at process exit.
+// daemon sees the VM as one more guest), the program port (the same, for the interposer of `linsock run`)
+// and at most one emulated NIC (e1000 or virtio-net on a TAP, vhost off). Everything a VM made — QEMU,
+// its TAP, its files — goes when it stops: on close(), on a failed boot, when QEMU dies, on SIGINT/SIGTERM
+// and at process exit.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { ACCEL_ARGS, chooseAccel, type Accel, type AccelChoice } from './accel';
 import { AgentLink } from './agent-link';
 import { buildAgent } from './agent-bundle';
-import { AGENT_PORT_NAME, CHANNEL_PORT_NAME } from './agent-protocol';
+import { AGENT_PORT_NAME, CHANNEL_PORT_NAME, PROGRAM_PORT_NAME } from './agent-protocol';
 import { ensureVmImage } from './image';
 import { vmCacheDir } from './repo-paths';
 import { runFolder, sweepDeadFolders } from './leftovers';
@@ -37,6 +39,16 @@ export interface MachineOptions {
   nic?: NicMode | null;
   /** linsockd's guest socket: the channel port connects to it (QEMU as client, retrying every second). */
   channelSocket?: string | null;
+  /**
+   * Where the program port (linsock.program: unmodified programs in the VM, `linsock run`'s interposer)
+   * connects, QEMU as client retrying every second: a ProgramGate in front of linsockd. None when absent.
+   */
+  programSocket?: string | null;
+  /**
+   * The VM's address on its NIC, instead of the TAP's guest address (inter-guest: two VMs in one subnet on
+   * a bridge of their TAPs; the TAP's own host address is then unused).
+   */
+  nicAddress?: string;
   accel?: AccelChoice;
   memoryMb?: number;
   bootTimeoutMs?: number;
@@ -46,6 +58,8 @@ export interface MachineOptions {
 
 export interface VmNic {
   mode: NicMode;
+  /** The VM's MAC on it. */
+  mac: string;
   tap: string;
   hostAddress: string;
   guestAddress: string;
@@ -164,10 +178,15 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
       args.push('-chardev', `socket,id=channel,path=${o.channelSocket},reconnect=1`,
         '-device', `virtserialport,bus=vser0.0,chardev=channel,name=${CHANNEL_PORT_NAME}`);
     }
+    if (o.programSocket) {
+      args.push('-chardev', `socket,id=program,path=${o.programSocket},reconnect=1`,
+        '-device', `virtserialport,bus=vser0.0,chardev=program,name=${PROGRAM_PORT_NAME}`);
+    }
     if (o.nic && tap) {
       args.push('-netdev', `tap,id=nic0,ifname=${tap.name},script=no,downscript=no,vhost=off`,
         '-device', `${NIC_MODES[o.nic].device},netdev=nic0,mac=${nicMac}`);
-      append.push(`linsock_net=${nicMac}@${tap.guestAddress}/${tap.prefix}`);
+      if (o.nicAddress !== undefined && !isIPv4(o.nicAddress)) throw new Error(`nicAddress must be an IPv4 address, not '${o.nicAddress}'`);
+      append.push(`linsock_net=${nicMac}@${o.nicAddress ?? tap.guestAddress}/${tap.prefix}`);
     }
     args.push('-append', append.join(' '));
     // setpriv --pdeathsig: QEMU dies with this process even when it is killed without a chance to clean up.
@@ -249,7 +268,7 @@ export async function bootVm(o: MachineOptions = {}): Promise<Vm> {
     accel: decision.accel,
     accelNote: decision.why,
     kernel: image.release,
-    nic: o.nic && tap ? { mode: o.nic, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: tap.guestAddress } : null,
+    nic: o.nic && tap ? { mode: o.nic, mac: nicMac, tap: tap.name, hostAddress: tap.hostAddress, guestAddress: o.nicAddress ?? tap.guestAddress } : null,
     agent,
     pid: child.pid ?? -1,
     files: [runDir, sockDir, ...(o.alsoRemove ?? [])],

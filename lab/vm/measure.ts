@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const reports: (VmBenchReport & { round: number })[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const mode of ['e1000', 'virtio'] as NicMode[]) {
-      // Untraced: in a VM only the delegated path is traced, and the comparison must not charge it alone.
+      // Untraced: tracing costs each path its own way (stamps and records; a capture of the TAP).
       const session = await openVmBench({ paths: ['delegated', 'emulated'], mode, trace: false });
       try {
         for (const workload of ['stream', 'rr'] as const) {

@@ -6,7 +6,7 @@ import type { VmPath, VmWorkload } from './agent-protocol';
 import type { NicMode } from './machine';
 
 test('runVmBench refuses bad options before booting', async () => {
-  await assert.rejects(runVmBench({ workload: 'inter-guest' as VmWorkload }), /--workload must be one of stream, rr, crr, udp-rr/);
+  await assert.rejects(runVmBench({ workload: 'sockperf' as VmWorkload }), /--workload must be one of stream, rr, crr, udp-rr, inter-guest/);
   await assert.rejects(runVmBench({ workload: 'stream', paths: ['direct' as VmPath] }), /delegated and emulated, not 'direct'/);
   await assert.rejects(runVmBench({ workload: 'stream', paths: [] }), /at least one path/);
   await assert.rejects(runVmBench({ workload: 'rr', mode: 'rtl8139' as NicMode }), /--mode must be e1000 or virtio/);

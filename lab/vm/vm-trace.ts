@@ -1,7 +1,8 @@
 // What a VM bench traces: the delegated calls of the VM's guest runtime, as linsockd records them (guest
 // stages stamped on the VM's clock, mapped onto the host's through HELLO and the clock probes), and the run
-// that says how: every guest's clock offset and its error bound. The emulated path is not traced in a VM:
-// QEMU's NIC is not our device model, so no frame or call of it reaches a sink (the run says so in params).
+// that says how: every guest's clock offset and its error bound. The emulated path has no call records in a
+// VM (QEMU's NIC is not our device model): its frames are captured on the TAP's host side (tap-capture.ts)
+// when dumpcap is there, and the run says which in params.
 
 import type { TraceSink } from '../../daemon';
 import type { RunInfo, TraceRecord } from '../../protocol';
@@ -13,6 +14,8 @@ import type { NicMode } from './machine';
 /** Records kept per take; beyond it they are counted, not kept (a few seconds of TCG delegated calls hold far fewer). */
 export const VM_TRACE_LIMIT = 500_000;
 export const EMULATED_UNTRACED = 'not traced in a VM: QEMU\'s NIC is not linsock\'s device model, and no capture of its TAP is recorded';
+/** With a capture of the TAP (tap-capture.ts): frames, but still no call records. */
+export const EMULATED_FRAMES_ONLY = 'calls not traced in a VM (QEMU\'s NIC is not linsock\'s device model); its frames are recorded on the host side of the TAP (dumpcap, tIn = tOut)';
 
 /** A take waits for the daemon to have been quiet this long: a run's last stamps come after its reply. */
 const SETTLE_MS = 250;
@@ -72,6 +75,8 @@ export interface VmRunFacts {
   /** linsockd's count of the VM's records, since its channel opened, whose stamps disagreed beyond the clock error (marked disorderNs). */
   disordered: number;
   leftOut: number;
+  /** Whether the emulated path's TAP was captured (frame records of the VM). */
+  tapFrames?: boolean;
 }
 
 /** The run record of a VM bench's trace: where it ran, and each guest's (the VM's) clock mapping. */
@@ -83,7 +88,7 @@ export function vmRunInfo(f: VmRunFacts): RunInfo {
     host.pathMtu = { ...host.pathMtu, emulated: f.mtu };
   }
   const params: RunInfo['params'] = { guest: 'vm', vm: f.vm.name, accel: f.vm.accel, guestKernel: f.vm.kernel, disordered: f.disordered };
-  if (f.paths.includes('emulated')) params.emulated = EMULATED_UNTRACED;
+  if (f.paths.includes('emulated')) params.emulated = f.tapFrames ? EMULATED_FRAMES_ONLY : EMULATED_UNTRACED;
   if (f.leftOut > 0) params.recordsLeftOut = f.leftOut;
   const clocks = Object.entries(f.clocks);
   return {

@@ -1,5 +1,6 @@
 // The process's one channel to linsockd: opened at the first delegated call (HELLO over the Unix socket
-// named by LINSOCK_GUEST_SOCKET), an output queue that the pump thread writes without ever blocking, and
+// named by LINSOCK_GUEST_SOCKET, or over the character device it names: a VM's virtio-serial port whose
+// host side is the daemon's guest socket, lab/vm), an output queue that the pump thread writes without ever blocking, and
 // request/reply matching by id for the application's threads, which wait on a condition variable.
 #include "interposer.h"
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@ uint32_t g_max_payload = OFFERED_MAX_PAYLOAD, g_init_credit;
 int g_chan_fd = -1, g_wake_fd = -1;
 int g_chan_dead;
 #define chan_dead g_chan_dead
+/** The channel is a character device (a VM's port): write(2), not send(2), which wants a socket. */
+static int chan_is_device;
 static uint32_t next_id = 1;
 
 /** The frames waiting for the channel socket: [head, head+len) of a buffer of cap bytes. */
@@ -91,7 +95,8 @@ void channel_commit(size_t n) { g_outq_len += n; }
 
 int channel_flush(void) {
   while (g_outq_len > 0 && !chan_dead) {
-    ssize_t n = send(g_chan_fd, outq + outq_head, g_outq_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = chan_is_device ? real.write(g_chan_fd, outq + outq_head, g_outq_len) // non-blocking fd
+                               : send(g_chan_fd, outq + outq_head, g_outq_len, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -107,7 +112,7 @@ int channel_flush(void) {
 
 static int write_all(int fd, const uint8_t *p, size_t n) {
   while (n > 0) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    ssize_t w = chan_is_device ? real.write(fd, p, n) : send(fd, p, n, MSG_NOSIGNAL);
     if (w < 0) { if (errno == EINTR) continue; return -1; }
     p += w;
     n -= (size_t)w;
@@ -170,10 +175,14 @@ static int handshake(int fd) {
   return 0;
 }
 
+static int channel_open(int fd, const char *path, int device);
+
 int channel_ensure(void) {
   if (g_chan_fd >= 0 && !chan_dead) return 0;
   if (chan_dead) { errno = ENETDOWN; return -1; }
   const char *path = g_guest_path;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) return channel_open(open(path, O_RDWR | O_NOCTTY | O_CLOEXEC), path, 1);
   struct sockaddr_un sun;
   memset(&sun, 0, sizeof sun);
   sun.sun_family = AF_UNIX;
@@ -181,16 +190,30 @@ int channel_ensure(void) {
   strcpy(sun.sun_path, path);
   int fd = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  if (real.connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || handshake(fd) < 0) {
+  if (real.connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+    int e = errno;
+    real.close(fd);
+    errno = e;
+    fd = -1;
+  }
+  return channel_open(fd, path, 0);
+}
+
+/** HELLO over fd (a connected socket, or an open device; -1 with errno when opening failed), then the pump. */
+static int channel_open(int fd, const char *path, int device) {
+  chan_is_device = device;
+  if (fd < 0 || handshake(fd) < 0) {
     int e = errno;
     diag("cannot open a channel to linsockd at %s: %s", path, strerror(e));
-    real.close(fd);
+    if (fd >= 0) real.close(fd);
     errno = ENETDOWN;
     return -1;
   }
-  int big = 4 * 1024 * 1024;
-  real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-  real.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  if (!device) {
+    int big = 4 * 1024 * 1024;
+    real.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    real.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   int w = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (w < 0) { real.close(fd); return -1; }

@@ -1,8 +1,8 @@
 // A real QEMU VM is traced like any guest: `linsock bench --guest vm --trace-file F` writes the VM's
 // delegated calls as call records of the VM's guest name, one per application call, with the guest
 // stages (stamped on the VM's clock) measured and in order with the host's within the stated clock error,
-// and the run record carries the VM's clock offset and error bound. The emulated path is not traced in a
-// VM, and the file says so. Needs root (TAP) and qemu-system-x86 (.ci/run installs it).
+// and the run record carries the VM's clock offset and error bound. The emulated path has no call records
+// in a VM, and the file says so; its frames are recorded on the TAP's host side. Needs root (TAP) and qemu-system-x86 (.ci/run installs it).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { qemuProblem } from '../../lab/vm';
-import { traceFormat, type CallRecord, type RunInfo, type TraceFormat, type TraceRecord } from '../../protocol';
+import { traceFormat, type CallRecord, type FrameRecord, type RunInfo, type TraceFormat, type TraceRecord } from '../../protocol';
 import { orderProblem } from '../trace/truth-order';
 
 const ROOT = join(__dirname, '..', '..');
@@ -62,7 +62,22 @@ test('a VM bench with --trace-file: the VM\'s delegated calls are records of its
       assert.equal(c.path, 'delegated', 'the emulated path has no records in a VM');
       assert.equal(c.run, run.id);
     }
-    assert.match(String(run.params.emulated), /not traced in a VM/, 'the file says the emulated path was not traced');
+    assert.match(String(run.params.emulated), /calls not traced in a VM.*frames are recorded on the host side of the TAP/, 'the file says the emulated path has frames, not calls');
+
+    // The emulated path's frames, captured where they cross the host (the TAP's host side): the VM's
+    // guest, both directions, and the rr's bytes on the echo flow (one byte each way per round trip).
+    const emuRow = report.results.find((r) => r.path === 'emulated');
+    assert.ok(emuRow?.verified, 'the emulated rr ran verified');
+    const frames = records.filter((r): r is FrameRecord => r.kind === 'frame');
+    assert.ok(frames.length > 0, 'the TAP\'s frames are recorded');
+    for (const f of frames) {
+      assert.equal(f.guest, vm);
+      assert.equal(f.run, run.id);
+      assert.ok(f.tIn >= before && f.tIn <= after, 'a frame\'s time is on the host\'s clock, within the run');
+    }
+    const echo = (d: string): number => frames.filter((f) => f.direction === d && f.flow?.protocol === 'tcp').reduce((n, f) => n + f.payload, 0);
+    assert.ok(echo('guest-to-host') >= emuRow.calls / 2, `the VM's rr bytes went out through the TAP (${echo('guest-to-host')} of ${emuRow.calls / 2})`);
+    assert.ok(echo('host-to-guest') >= emuRow.calls / 2, `the host's echoes came in through the TAP (${echo('host-to-guest')} of ${emuRow.calls / 2})`);
 
     // The VM's clock: an offset and an error bound. Its CLOCK_MONOTONIC starts near 0 when its kernel
     // boots, after this test started the bench and before it ended: host - guest lies in that window.
