@@ -119,3 +119,16 @@ test('linsock --help, -h and help list the commands and exit 0; an unknown comma
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
 });
+
+test('linsock <command> --help prints that command usage and exits 0; after `--` it belongs to the program', () => {
+  for (const [command, flag] of [['start', '--help'], ['bench', '-h'], ['record', '--help'], ['export', '--help'], ['run', '--help']]) {
+    const r = linsock([command, flag]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^usage: linsock ${command} `));
+    assert.equal(r.stderr, '');
+  }
+  // `--help` after `--` belongs to the program that `linsock run` starts: here it is printed, not consumed.
+  const passed = linsock(['run', '--path', 'direct', '--', 'printf', '%s', '--help']);
+  assert.equal(passed.code, 0, passed.stderr);
+  assert.equal(passed.stdout, '--help');
+});
