@@ -60,15 +60,18 @@ export class HelloReader {
   private stopReading(): void {
     this.socket.off('data', this.onData);
     this.socket.pause();
+    // Anything Node read and holds is still ours to forward (read() may restart the handle's reads: the
+    // stop below comes after it).
+    while (this.socket.readableLength > 0) {
+      const c = this.socket.read() as Buffer | null;
+      if (c === null) break;
+      this.chunks.push(c);
+      this.bytes += c.length;
+    }
     const handle = (this.socket as unknown as { _handle?: ReadHandle | null })._handle;
     if (handle?.reading && handle.readStop) {
       handle.reading = false;
       handle.readStop();
-    }
-    // Anything Node read before the stop is still ours to forward.
-    for (let c = this.socket.read() as Buffer | null; c !== null; c = this.socket.read() as Buffer | null) {
-      this.chunks.push(c);
-      this.bytes += c.length;
     }
   }
 
