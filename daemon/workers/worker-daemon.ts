@@ -44,17 +44,18 @@ export async function startWorkerDaemon(options: DaemonOptions): Promise<Running
   const fds = options.fds ?? FdBudget.forProcess(log, FD_RESERVE);
 
   // ---- guest names: one table for every worker ----
-  const names = new Map<string, string>(); // name -> peer
+  /** Granted names: who holds each (its peer), over what, since when (host ns). */
+  const names = new Map<string, { peer: string; transport: GuestInfo['transport']; at: number }>();
   const perPeer = new Map<string, number>();
-  const claim = (name: string, peer: string): ErrnoName | null => {
+  const claim = (name: string, peer: string, transport: GuestInfo['transport']): ErrnoName | null => {
     if (names.has(name)) return 'EADDRINUSE';
     if (names.size >= limits.maxGuests || (perPeer.get(peer) ?? 0) >= limits.maxGuestsPerPeer) return 'ENFILE';
-    names.set(name, peer);
+    names.set(name, { peer, transport, at: Number(process.hrtime.bigint()) });
     perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1);
     return null;
   };
   const release = (name: string): void => {
-    const peer = names.get(name);
+    const peer = names.get(name)?.peer;
     if (peer === undefined) return;
     names.delete(name);
     const n = (perPeer.get(peer) ?? 1) - 1;
@@ -113,7 +114,7 @@ export async function startWorkerDaemon(options: DaemonOptions): Promise<Running
     pending.remove(r);
     readers.delete(r);
     const hello = f.first?.type === 'hello' && f.first.version === WIRE_VERSION ? f.first : null;
-    const verdict = hello ? claim(hello.guest, r.peer) : undefined;
+    const verdict = hello ? claim(hello.guest, r.peer, transport) : undefined;
     const slot = pool.pick();
     if (!slot || closing) {
       if (!closing) limitedLog.error('guest connection closed: no worker is running', { peer: r.peer });
@@ -181,7 +182,11 @@ export async function startWorkerDaemon(options: DaemonOptions): Promise<Running
   return {
     guestPath,
     tcpAddress,
-    guests: () => reports().flatMap((r) => r.guests),
+    // Who is connected is known here at once (names); their sockets as of each worker's last report.
+    guests: () => {
+      const reported = new Map(reports().flatMap((r) => r.guests.map((g) => [g.name, g] as const)));
+      return [...names].map(([name, e]) => reported.get(name) ?? { name, transport: e.transport, connectedNs: e.at, sockets: [] });
+    },
     stats,
     busyPoll() {
       const out = { ...retiredPoll, windowUs: 0 };

@@ -35,7 +35,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     // Into the caller's sink; without one, into a hub of the daemon's own, as in linsockd, apart from the run's.
-    const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs });
+    const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs, workers: o.workers });
     s.cleanups.push(() => d.close());
     ownDaemon = d;
     d.allow(workload === 'udp-rr' ? 'sendto' : 'connect', loop.host, portOf(loop));
@@ -82,7 +82,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       }
     }
     const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
+    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid], ownDaemon?.workerPids()) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
     const polled = path === 'delegated' ? ownDaemon?.busyPoll() : undefined;
     const r = await measurePath(s, spec, where, intake, others);
     if (polled && ownDaemon) r.busy_poll = busyPollFigures(polled, ownDaemon.busyPoll());
