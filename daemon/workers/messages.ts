@@ -1,7 +1,7 @@
 // What linsockd's main process and its worker processes say to each other over the IPC channel Node opens
 // with fork() (structured clone: `serialization: 'advanced'`). A guest's connection travels as the handle
 // of a `guest` message; everything else is plain data.
-import type { ErrnoName, GuestInfo, TraceRecord } from '../../protocol';
+import type { ErrnoName, GuestInfo } from '../../protocol';
 import type { BusyPollStats } from '../channel/busy-poll';
 import type { ClockMapping } from '../guests/guest-clock';
 import type { Limits } from '../limits';
@@ -59,8 +59,8 @@ export type FromWorker =
   /** A guest that held its name (granted by the main process) left, or was refused here after all. */
   | { type: 'released'; name: string }
   | WorkerReport
-  /** Call records in the order the worker published them; `dropped`: records it could not send since the last batch. */
-  | { type: 'trace'; records: TraceRecord[]; dropped: number }
+  /** Call records in the order the worker published them, as one encoded chunk; `dropped`: records it could not send since the last batch. */
+  | { type: 'trace'; chunk: Uint8Array | null; dropped: number }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };
 
 export const REPORT_MS = 200;

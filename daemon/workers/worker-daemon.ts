@@ -8,7 +8,7 @@
 // The same-host shortcut joins only guests of one worker; a connect to a guest listener in another worker
 // goes through the host kernel like any other (the listener is a real host listener), subject to policy.
 import type { Socket } from 'node:net';
-import { WIRE_VERSION, type ErrnoName, type GuestInfo } from '../../protocol';
+import { decodeChunk, WIRE_VERSION, type ErrnoName, type GuestInfo } from '../../protocol';
 import { PendingHellos } from '../channel/pending-hellos';
 import type { BusyPollStats } from '../channel/busy-poll';
 import type { ClockMapping } from '../guests/guest-clock';
@@ -82,7 +82,12 @@ export async function startWorkerDaemon(options: DaemonOptions): Promise<Running
     tracing: sink.enabled, busyPollUs: options.busyPollUs, sameHostShortcut: options.sameHostShortcut,
   }), log, {
     released: release,
-    trace: (_from, m) => merge.add(m.records, m.dropped),
+    trace: (from, m) => {
+      const { records, error } = m.chunk ? decodeChunk(m.chunk) : { records: [], error: null };
+      // A worker's own encoding that does not decode is a bug; its records are counted as dropped, not lost silently.
+      if (error) limitedLog.error('trace chunk from a worker does not decode', { worker: from.id, error: error.message });
+      merge.add(records, m.dropped + (error ? Math.max(1, records.length) : 0));
+    },
     retired: (last: WorkerReport | null) => {
       if (!last) return;
       for (const k of Object.keys(retired) as (keyof Counters)[]) retired[k] += last.counters[k];
