@@ -52,6 +52,8 @@ export class TraceForward implements TraceSink {
       this.batch.finish();
       this.dropped += count;
       this.droppedTotal += count;
+      // The count leaves with the next batch, or on its own once the channel drains.
+      this.timer = setTimeout(() => this.flush(), BATCH_MS);
       return;
     }
     const chunk = count > 0 ? this.batch.finish() : null;

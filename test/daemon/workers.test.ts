@@ -14,7 +14,9 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { createChannel, createServer, connect, type Channel, type DelegatedSocket } from '../../guest';
 import type { CallRecord } from '../../protocol';
+import { Policy, startDaemon } from '../../daemon';
 import { StreamClient } from '../trace/stream-client';
+import { RawGuest } from './raw-guest';
 
 const ROOT = resolve(__dirname, '../..');
 const READY = /^linsockd ready trace=(ws:\/\/127\.0\.0\.1:\d+\/trace) guest=(\S+) token-file=(\S+)$/;
@@ -260,5 +262,70 @@ describe('linsockd --workers 2', { timeout: 90_000 }, () => {
     assert.equal(code, 0);
     await until(() => pids.every((p) => !alive(p)), 3000, 'every worker gone');
     await g.close().catch(() => undefined);
+  });
+});
+
+describe('limits and policy across workers (startDaemon with workers: 2)', { timeout: 60_000 }, () => {
+  it('holds the global guest cap, the per-peer cap and unique names across both workers, and refuses a guest cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linsockd-workers-caps-'));
+    const d = await startDaemon({ guestSocket: join(dir, 'g.sock'), workers: 2, limits: { maxGuests: 3 } });
+    const guests: RawGuest[] = [];
+    try {
+      for (const n of ['cap-0', 'cap-1', 'cap-2']) guests.push(await RawGuest.open(d.guestPath as string, n));
+      assert.equal(d.workerPids().length, 2);
+      const refused = (name: string): Promise<string> => RawGuest.open(d.guestPath as string, name).then(
+        (g) => (guests.push(g), 'granted'),
+        (e: { reply?: { errno?: string } }) => e.reply?.errno ?? 'no reply',
+      );
+      assert.equal(await refused('cap-3'), 'ENFILE', 'a fourth guest is over maxGuests, whichever worker would take it');
+      const left = guests.shift() as RawGuest;
+      left.close();
+      await until(() => d.guests().length === 2, 3000, 'the name released');
+      // The name taken in one worker is refused in the other.
+      assert.equal(await refused('cap-1'), 'EADDRINUSE');
+      assert.equal(await refused('cap-0'), 'granted', 'a name freed by a guest that left is granted again');
+    } finally {
+      for (const g of guests) g.close();
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const dir2 = mkdtempSync(join(tmpdir(), 'linsockd-workers-peer-'));
+    const d2 = await startDaemon({ guestSocket: join(dir2, 'g.sock'), workers: 2, limits: { maxGuestsPerPeer: 2 } });
+    const mine: RawGuest[] = [];
+    try {
+      for (const n of ['peer-0', 'peer-1']) mine.push(await RawGuest.open(d2.guestPath as string, n));
+      await assert.rejects(RawGuest.open(d2.guestPath as string, 'peer-2'), (e: { reply?: { errno?: string } }) => e.reply?.errno === 'ENFILE');
+    } finally {
+      for (const g of mine) g.close();
+      await d2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  it('applies the policy in every worker, runtime rules included, before connect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linsockd-workers-policy-'));
+    const policy = Policy.fromConfig({});
+    const d = await startDaemon({ guestSocket: join(dir, 'g.sock'), workers: 2, policy });
+    const srv = await echoServer();
+    const guests: RawGuest[] = [];
+    try {
+      for (const n of ['pol-0', 'pol-1']) guests.push(await RawGuest.open(d.guestPath as string, n));
+      const errno = async (g: RawGuest): Promise<string> => {
+        const { reply } = await g.connectTo({ family: 4, address: '127.0.0.1', port: srv.port });
+        return reply.type === 'error' ? reply.errno : reply.type;
+      };
+      for (const g of guests) assert.equal(await errno(g), 'EACCES', 'host loopback is closed by default in each worker');
+      const undo = policy.addRule({ action: 'allow', ops: ['connect'], cidr: '127.0.0.1', ports: srv.port });
+      await sleep(100); // the rule travels to the workers over their IPC channels
+      for (const g of guests) assert.equal(await errno(g), 'address', 'the runtime rule is in force in each worker');
+      undo();
+      await sleep(100);
+      for (const g of guests) assert.equal(await errno(g), 'EACCES', 'and gone again once removed');
+    } finally {
+      for (const g of guests) g.close();
+      srv.server.close();
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
