@@ -9,7 +9,7 @@
 import type { TraceRecord } from '../../protocol';
 import type { TraceSink } from '../trace/trace-sink';
 
-const HOLD_MS = 30;
+const HOLD_MS = 10;
 const MAX_HELD = 65_536;
 
 interface Held {

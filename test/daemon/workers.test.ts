@@ -265,6 +265,28 @@ describe('linsockd --workers 2', { timeout: 90_000 }, () => {
   });
 });
 
+describe('linsockd --workers 2 killed with SIGKILL', { timeout: 60_000 }, () => {
+  it('leaves no worker behind: each sees its channel to the main process close and exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'linsockd-workers-kill-'));
+    const d = await startLinsockd(dir, 2);
+    try {
+      const g = createChannel({ path: d.guest }, { guest: 'orphan-check' });
+      await g.ready;
+      const pids = [...workerPids(d).values()];
+      assert.equal(pids.filter(alive).length, 2);
+      const closed = new Promise<void>((r) => g.once('close', () => r()));
+      d.child.kill('SIGKILL');
+      await until(() => pids.every((p) => !alive(p)), 3000, 'both workers gone');
+      // The guest's channel lived in a worker: it closes when that worker goes.
+      await Promise.race([closed, sleep(3000).then(() => Promise.reject(new Error('the guest channel did not close')))]);
+    } finally {
+      d.child.kill('SIGKILL');
+      for (const pid of workerPids(d).values()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('limits and policy across workers (startDaemon with workers: 2)', { timeout: 60_000 }, () => {
   it('holds the global guest cap, the per-peer cap and unique names across both workers, and refuses a guest cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'linsockd-workers-caps-'));
