@@ -31,6 +31,9 @@ export interface CliArgs {
   help: boolean;
 }
 
+/** Worker processes at most: each is a Node process of its own (tens of MB); more than cores only adds wake-ups. */
+export const MAX_WORKERS = 256;
+
 export const USAGE = `Usage: linsockd [options]
 
   --guest-socket PATH        Unix socket guests connect to (default $XDG_RUNTIME_DIR/linsock/guest.sock,
@@ -105,7 +108,13 @@ const FLAGS: Record<string, Flag> = {
       a.busyPollUs = Number(v);
     },
   },
-  workers: { type: 'string', apply: (a, v, f) => void (a.workers = parseCount(v, f)) },
+  workers: {
+    type: 'string',
+    apply: (a, v, f) => {
+      a.workers = parseCount(v, f);
+      if (a.workers > MAX_WORKERS) throw new Error(`${f} expects at most ${MAX_WORKERS} worker processes, got '${v}'`);
+    },
+  },
   'ring-size': { type: 'string', apply: (a, v, f) => void (a.ringSize = parseCount(v, f)) },
   'max-sockets': { type: 'string', apply: (a, v, f) => void (a.limits.maxSockets = parseCount(v, f)) },
   'max-buffer-per-socket': { type: 'string', apply: (a, v, f) => void (a.limits.maxBufferPerSocket = parseBytes(v, f)) },
