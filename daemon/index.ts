@@ -1,5 +1,7 @@
 // linsockd's entry point for the rest of the project: start a delegation daemon in this process.
 // The lab embeds it for `linsock bench`; cli.ts wraps it with the trace server for `npx linsockd`.
+// One process serves every guest (guest-host.ts behind the listeners) unless `workers` asks for worker
+// processes (workers/worker-daemon.ts).
 import type { Socket } from 'node:net';
 import type { GuestInfo } from '../protocol';
 import { resolveLimits } from './limits';

@@ -32,6 +32,8 @@ const LOG: Logger = { debug: forwardLog('debug'), info: forwardLog('info'), warn
 
 /** The main process's verdicts on the names of the guests it handed here. */
 class HandedNames implements NameGate {
+  /** Called when a guest leaves, after its name went back: its last figures follow at once. */
+  onLeft: () => void = () => undefined;
   private readonly verdicts = new Map<GuestSession, { name: string; verdict: ErrnoName | null }>();
 
   expect(s: GuestSession, name: string, verdict: ErrnoName | null): void {
@@ -51,6 +53,7 @@ class HandedNames implements NameGate {
 
   release(name: string): void {
     send({ type: 'released', name });
+    this.onLeft();
   }
 
   refusedHere(name: string, s: GuestSession): void {
@@ -90,6 +93,9 @@ function start(init: WorkerInit): void {
     send({ type: 'report', counters: f.counters, guests: host.guests(), sockets: f.sockets, clocks: host.clocks(), disordered: host.disorderedRecords(), busyPoll: host.busyPollFigures() });
   };
   const reporting = setInterval(report, REPORT_MS);
+  // A guest that leaves has its calls in the main process's figures at once (the report is written in
+  // the same turn as the session's goodbye), not up to REPORT_MS later.
+  gate.onLeft = report;
 
   let stopping = false;
   const stop = (): void => {
