@@ -52,6 +52,11 @@ export interface WorkerReport {
   clocks: Record<string, ClockMapping>;
   disordered: Record<string, number>;
   busyPoll: BusyPollStats & { windowUs: number };
+  /**
+   * Sent because a guest left, right after that guest's last records: the main process publishes every
+   * record it holds before it takes these figures, so that its counters and its trace hub agree.
+   */
+  guestLeft: boolean;
 }
 
 export type FromWorker =

@@ -62,6 +62,7 @@ export class TraceMerge {
 
   /** Releases what has waited its window (everything when `all`). */
   drain(all: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const cutoff = all ? Infinity : nowNs() - this.holdMs * 1e6;
     while (this.heap.length > 0 && (this.heap[0] as Held).key <= cutoff) this.release(this.pop() as Held);

@@ -82,6 +82,9 @@ export async function startWorkerDaemon(options: DaemonOptions): Promise<Running
     tracing: sink.enabled, busyPollUs: options.busyPollUs, sameHostShortcut: options.sameHostShortcut,
   }), log, {
     released: release,
+    // A guest's last records are published before the figures that count its calls (records of other
+    // guests still in the window leave too: a little order traded for counters and hub that agree).
+    guestLeft: () => merge.drain(true),
     trace: (from, m) => {
       const { records, error } = m.chunk ? decodeChunk(m.chunk) : { records: [], error: null };
       // A worker's own encoding that does not decode is a bug; its records are counted as dropped, not lost silently.

@@ -88,14 +88,17 @@ function start(init: WorkerInit): void {
     limits, policy, sink, log: LOG, fds, gate, run: init.run, busyPollUs: init.busyPollUs, sameHostShortcut: init.sameHostShortcut, pendingHellos: false,
   });
 
-  const report = (): void => {
+  const report = (guestLeft = false): void => {
     const f = host.figures();
-    send({ type: 'report', counters: f.counters, guests: host.guests(), sockets: f.sockets, clocks: host.clocks(), disordered: host.disorderedRecords(), busyPoll: host.busyPollFigures() });
+    send({ type: 'report', guestLeft, counters: f.counters, guests: host.guests(), sockets: f.sockets, clocks: host.clocks(), disordered: host.disorderedRecords(), busyPoll: host.busyPollFigures() });
   };
-  const reporting = setInterval(report, REPORT_MS);
+  const reporting = setInterval(() => report(), REPORT_MS);
   // A guest that leaves has its calls in the main process's figures at once (the report is written in
   // the same turn as the session's goodbye), not up to REPORT_MS later.
-  gate.onLeft = report;
+  gate.onLeft = () => {
+    sink.flush();
+    report(true);
+  };
 
   let stopping = false;
   const stop = (): void => {

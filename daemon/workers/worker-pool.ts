@@ -52,6 +52,8 @@ export interface PoolEvents {
   /** A guest name the worker held is free again. */
   released(name: string): void;
   trace(from: WorkerSlot, m: Extract<FromWorker, { type: 'trace' }>): void;
+  /** A worker's figures after one of its guests left (its last records came just before). */
+  guestLeft(): void;
   /** The final report of a worker that died or stopped, so that its counters stay in the totals. */
   retired(last: WorkerReport | null): void;
 }
@@ -108,6 +110,7 @@ export class WorkerPool {
         if (slot.names.delete(m.name)) this.events.released(m.name);
         return;
       case 'report':
+        if (m.guestLeft) this.events.guestLeft();
         slot.report = m;
         return;
       case 'trace':
