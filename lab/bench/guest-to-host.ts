@@ -45,7 +45,8 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
       s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
     }
-    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
+    const workers = d.workerPids();
+    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only${workers.length ? `, guests served by ${workers.length} worker processes (pids ${workers.join(', ')})` : ''}`);
   }
   const results: WorkloadResult[] = [];
   for (const path of o.paths) {
