@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
 import { parseArgs, parseBytes } from './cli-args';
 import { resolveLimits } from './limits';
@@ -41,6 +42,15 @@ describe('linsockd arguments', () => {
     assert.throws(() => parseArgs(['--allow-remote=yes']), /--allow-remote takes no value/);
     assert.throws(() => parseArgs(['--log-level', 'loud']), /--log-level expects one of debug, info, warn, error, got 'loud'/);
     assert.throws(() => parseArgs(['--max-sockets', '0']), /--max-sockets expects an integer of at least 1, got '0'/);
+  });
+
+  it('takes --workers 1..256, the core count by default', () => {
+    assert.equal(parseArgs([]).workers, availableParallelism());
+    assert.equal(parseArgs(['--workers', '1']).workers, 1);
+    assert.equal(parseArgs(['--workers=3']).workers, 3);
+    assert.throws(() => parseArgs(['--workers', '0']), /--workers expects an integer of at least 1, got '0'/);
+    assert.throws(() => parseArgs(['--workers', '257']), /--workers expects at most 256 worker processes, got '257'/);
+    assert.throws(() => parseArgs(['--workers', 'all']), /--workers expects an integer/);
   });
 
   it('reads guest TCP addresses, loopback by default', () => {

@@ -1,4 +1,5 @@
 // The linsockd command line, parsed into options; every bad flag is an Error that says what was expected.
+import { availableParallelism } from 'node:os';
 import { parseArgs as parseCommandLine, type ParseArgsConfig } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './log';
 import type { Limits } from './limits';
@@ -19,6 +20,8 @@ export interface CliArgs {
   /** Microseconds of polling after guest activity (busy-poll.ts); 0 is off. */
   busyPollUs?: number;
   ringSize?: number;
+  /** Worker processes serving guests (workers/); 1 serves them in the main process. */
+  workers: number;
   limits: Partial<Limits>;
   allowRemote: boolean;
   tlsCert?: string;
@@ -27,6 +30,9 @@ export interface CliArgs {
   logLevel: LogLevel;
   help: boolean;
 }
+
+/** Worker processes at most: each is a Node process of its own (tens of MB); more than cores only adds wake-ups. */
+export const MAX_WORKERS = 256;
 
 export const USAGE = `Usage: linsockd [options]
 
@@ -44,6 +50,8 @@ export const USAGE = `Usage: linsockd [options]
   --busy-poll-us N           keep polling N microseconds after guest activity instead of sleeping: lower
                              latency for up to one CPU while guests are busy (default ${DEFAULT_BUSY_POLL_US}; 0 = off)
   --ring-size N              trace records kept in memory
+  --workers W                processes serving guests, spread by guest (default: the core count, here
+                             ${availableParallelism()}); 1 serves every guest in the daemon's own process
   --max-sockets N            host sockets per guest (default 1024)
   --max-buffer-per-socket B  unsent bytes per socket, also the send credit (default 4M)
   --max-buffer-per-guest B   all bytes held for one guest (default 128M)
@@ -100,6 +108,13 @@ const FLAGS: Record<string, Flag> = {
       a.busyPollUs = Number(v);
     },
   },
+  workers: {
+    type: 'string',
+    apply: (a, v, f) => {
+      a.workers = parseCount(v, f);
+      if (a.workers > MAX_WORKERS) throw new Error(`${f} expects at most ${MAX_WORKERS} worker processes, got '${v}'`);
+    },
+  },
   'ring-size': { type: 'string', apply: (a, v, f) => void (a.ringSize = parseCount(v, f)) },
   'max-sockets': { type: 'string', apply: (a, v, f) => void (a.limits.maxSockets = parseCount(v, f)) },
   'max-buffer-per-socket': { type: 'string', apply: (a, v, f) => void (a.limits.maxBufferPerSocket = parseBytes(v, f)) },
@@ -124,7 +139,7 @@ const OPTIONS = Object.fromEntries(
 ) as ParseArgsConfig['options'];
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
+  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, workers: availableParallelism(), shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
   // Not strict: the table's own messages say what is wrong (a value may start with '-': it is then refused
   // by the flag's check, as "-5" is by --busy-poll-us). Tokens keep the order of repeated flags.
   const { tokens } = parseCommandLine({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });

@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     run,
     sameHostShortcut: args.shortcut,
     busyPollUs: args.busyPollUs,
+    workers: args.workers,
   });
   let trace;
   try {

@@ -22,6 +22,8 @@ const bundles = [
   // Trace files are parsed off the extension host's thread; the loader starts this beside dist/extension.js.
   { ...node, entryPoints: ['extension/trace-file-worker.ts'], outfile: 'dist/trace-file-worker.js' },
   { ...node, entryPoints: ['daemon/cli.ts'], outfile: 'dist/linsockd.js' },
+  // linsockd --workers: the worker processes it forks (daemon/workers/worker-pool.ts finds it beside itself).
+  { ...node, entryPoints: ['daemon/workers/worker-main.ts'], outfile: 'dist/linsockd-worker.js' },
   // The lab loads its native device model at run time from build/Release; keep .node files out of the bundle.
   { ...node, entryPoints: ['lab/cli.ts'], outfile: 'dist/linsock.js', external: ['*.node'] },
   { ...common, platform: 'browser', format: 'iife', target: 'chrome120', entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js' },

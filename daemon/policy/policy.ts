@@ -107,11 +107,31 @@ function compileRule(c: PolicyRuleConfig, i: number): Rule {
 export class Policy {
   /** Rules added at run time by an embedding host (addRule), checked before the configured ones. */
   private runtime: Rule[] = [];
+  /** The runtime rules as they were given, newest first: what a daemon's worker processes are sent. */
+  private runtimeSources: PolicyRuleConfig[] = [];
+  private readonly runtimeWatchers = new Set<(rules: PolicyRuleConfig[]) => void>();
 
   private constructor(
     private readonly rules: Rule[],
     private readonly host: HostAddresses,
+    /** The config this policy was compiled from (its rules, before the defaults). */
+    readonly source: PolicyConfig = {},
   ) {}
+
+  /** The runtime rules now (newest first), as given to addRule. */
+  runtimeRules(): PolicyRuleConfig[] {
+    return [...this.runtimeSources];
+  }
+
+  /** Calls `fn` with the runtime rules after each addRule or removal, until the returned function stops it. */
+  watchRuntime(fn: (rules: PolicyRuleConfig[]) => void): () => void {
+    this.runtimeWatchers.add(fn);
+    return () => void this.runtimeWatchers.delete(fn);
+  }
+
+  private runtimeChanged(): void {
+    for (const fn of this.runtimeWatchers) fn(this.runtimeRules());
+  }
 
   /** Whether the kernel would let a socket bind `address` (a wildcard, 127.x or one of this host's). */
   canBind(address: string): boolean {
@@ -126,8 +146,13 @@ export class Policy {
   addRule(rule: PolicyRuleConfig): () => void {
     const compiled = { ...compileRule(rule, 0), name: 'runtime rule' };
     this.runtime = [compiled, ...this.runtime];
+    this.runtimeSources = [rule, ...this.runtimeSources];
+    this.runtimeChanged();
     return () => {
+      if (!this.runtime.includes(compiled)) return;
       this.runtime = this.runtime.filter((r) => r !== compiled);
+      this.runtimeSources = this.runtimeSources.filter((r) => r !== rule);
+      this.runtimeChanged();
     };
   }
 
@@ -135,7 +160,7 @@ export class Policy {
   static fromConfig(config: PolicyConfig = {}, host: HostAddresses = SHARED_HOST): Policy {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error('policy must be an object like {"rules":[...]}');
     if (config.rules !== undefined && !Array.isArray(config.rules)) throw new Error('policy.rules must be a list of rules');
-    return new Policy([...(config.rules ?? []).map(compileRule), ...defaultRules(host)], host);
+    return new Policy([...(config.rules ?? []).map(compileRule), ...defaultRules(host)], host, config);
   }
 
   check(op: PolicyOp, target: Endpoint): Decision {

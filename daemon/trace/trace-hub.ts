@@ -152,6 +152,8 @@ export class TraceHub implements TraceSink {
       if (record.result !== 'ok') this.counters.errors++;
       this.rate.windowCalls++;
     } else if (record.kind === 'frame') this.counters.frames++;
+    // Records lost before they reached the hub (a worker process's channel full: workers/trace-forward.ts).
+    else if (record.kind === 'dropped') this.counters.drops += record.count;
     if (this.pending.count === 1) {
       this.pendingFirst = this.nextOrdinal;
       this.flushTimer ??= setTimeout(() => this.flush(), this.batchMs).unref();

@@ -23,6 +23,8 @@ export interface BenchDaemonOptions {
   shortcut?: boolean;
   /** The daemon's polling window after guest activity; its default when absent. */
   busyPollUs?: number;
+  /** Worker processes serving guests (linsockd --workers); 1 (in this process) when absent. */
+  workers?: number;
 }
 
 export interface BenchDaemon {
@@ -37,6 +39,8 @@ export interface BenchDaemon {
   setTracing(on: boolean): void;
   /** The daemon's busy-polling counters now (poll-figures.ts turns two readings into a row's busy_poll). */
   busyPoll(): BusyPollReading;
+  /** The daemon's worker processes (none with one worker: this process serves the guests). */
+  workerPids(): number[];
   close(): Promise<void>;
 }
 
@@ -63,7 +67,7 @@ export async function startBenchDaemon(o: BenchDaemonOptions, parts: BenchDaemon
   const policy = Policy.fromConfig({ rules: [{ action: 'allow', ops: ['listen', 'bind'], cidr: ['127.0.0.1', '::1'] }] });
   let d: RunningDaemon;
   try {
-    d = await parts.start({ guestSocket: join(dir, 'guest.sock'), policy, trace: sink, run: o.run, sameHostShortcut: o.shortcut, busyPollUs: o.busyPollUs });
+    d = await parts.start({ guestSocket: join(dir, 'guest.sock'), policy, trace: sink, run: o.run, sameHostShortcut: o.shortcut, busyPollUs: o.busyPollUs, workers: o.workers });
   } catch (e) {
     undo();
     throw e;
@@ -76,6 +80,7 @@ export async function startBenchDaemon(o: BenchDaemonOptions, parts: BenchDaemon
       if (toHub) toHub.enabled = on || daemon.guests().length === 0;
     },
     busyPoll: () => daemon.busyPoll(),
+    workerPids: () => daemon.workerPids(),
     close: async () => {
       try {
         await daemon.close();

@@ -12,6 +12,9 @@ import { FLEET_WORKLOADS, MAX_GUESTS } from './guest-fleet';
 import type { BenchServerPorts } from './server';
 import type { WorkloadResult } from './workload-result';
 
+/** `--workers W` at most: worker processes of the bench's own daemon. */
+export const MAX_WORKERS = 64;
+
 export interface BenchOptions {
   workload: Workload;
   paths: Path[];
@@ -30,6 +33,8 @@ export interface BenchOptions {
   load?: number;
   /** `--guests N`: N guests per path run the workload at once, against one daemon on delegated (guest-fleet.ts). */
   guests?: number;
+  /** `--workers W`: the bench's own daemon serves its guests from W worker processes (linsockd --workers); 1 when absent. */
+  workers?: number;
 }
 
 export interface BenchEnv {
@@ -94,6 +99,7 @@ export function validateOptions(o: BenchOptions): void {
     if (others.length) throw new BenchUsageError(`--guests runs on direct and delegated; '${others.join(', ')}' has no many-guest form`);
     if (o.tracePhaseMs !== undefined) throw new BenchUsageError('--trace alternate measures one guest: it does not go with --guests');
   }
+  if (o.workers !== undefined && !(Number.isSafeInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new BenchUsageError(`workers must be 1..${MAX_WORKERS} processes, got ${o.workers}`);
   if (o.mode !== null && o.mode !== 'e1000' && o.mode !== 'virtio') throw new BenchUsageError(`mode must be e1000 or virtio, got '${String(o.mode)}'`);
   if (o.tracePhaseMs !== undefined) {
     if (!o.trace || o.workload !== 'stream' || o.paths.length !== 1 || o.paths[0] !== 'delegated') throw new BenchUsageError('--trace alternate measures the stream workload on the delegated path alone (--workload stream --paths delegated)');

@@ -65,6 +65,8 @@ export interface PathProcesses {
   pids: number[];
   /** The daemon's among `pids` (delegated paths), whose CPU a run of several guests also gives alone. */
   daemon?: number;
+  /** The daemon's worker processes (linsockd --workers), among `pids` too. */
+  daemonWorkers?: number[];
   unknown?: string;
 }
 

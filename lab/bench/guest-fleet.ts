@@ -52,7 +52,7 @@ export async function runFleet(spec: WorkerSpec): Promise<WorkloadResult & Fleet
   const made = await factories(spec, n);
   try {
     const cpu = spec.cpuPids ? new CpuWindow(spec.cpuPids, spec.target.seconds) : null;
-    const daemon = spec.daemonPid !== undefined ? new CpuWindow([spec.daemonPid], spec.target.seconds, false) : null;
+    const daemon = spec.daemonPid !== undefined ? new CpuWindow([spec.daemonPid, ...(spec.daemonWorkerPids ?? [])], spec.target.seconds, false) : null;
     const runs = await Promise.all(made.map((f) => runGuest(spec, f)));
     const row: WorkloadResult & FleetRow = { ...fleetRow(spec.label ?? spec.path, runs), ranIn: spec.ranIn };
     row.cpu_us_per_op = cpu ? cpu.perOp(row) : null;

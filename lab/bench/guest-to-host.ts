@@ -35,7 +35,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
   if (channel && o.paths.includes('delegated')) env.onServerPorts?.(loop);
   if (o.paths.includes('delegated') && !channel) {
     // Into the caller's sink; without one, into a hub of the daemon's own, as in linsockd, apart from the run's.
-    const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs });
+    const d = await startBenchDaemon({ sink: env.sink ? sink : null, trace: o.trace, run: s.runId, busyPollUs: o.busyPollUs, workers: o.workers });
     s.cleanups.push(() => d.close());
     ownDaemon = d;
     d.allow(workload === 'udp-rr' ? 'sendto' : 'connect', loop.host, portOf(loop));
@@ -45,7 +45,8 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       phases = { originNs: nowNs() + 1.5e9, phaseMs: o.tracePhaseMs };
       s.cleanups.push(followPhases(phases, nowNs, (on) => d.setTracing(on)));
     }
-    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only`);
+    const workers = d.workerPids();
+    log(`linsock bench: embedded linsockd on ${channel}, policy allows ${loop.host}:${portOf(loop)} only${workers.length ? `, guests served by ${workers.length} worker processes (pids ${workers.join(', ')})` : ''}`);
   }
   const results: WorkloadResult[] = [];
   for (const path of o.paths) {
@@ -82,7 +83,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       }
     }
     const intake = spec.record && sink ? new CallIntake(sink, path === 'emulated' ? s.frames : null) : null;
-    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid]) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
+    const others: PathProcesses = path === 'delegated' ? delegatedProcesses(channel as string, channel !== env.daemonGuestPath, [serverPid], ownDaemon?.workerPids()) : { pids: path === 'emulated' ? [serverPid, process.pid] : [serverPid] };
     const polled = path === 'delegated' ? ownDaemon?.busyPoll() : undefined;
     const r = await measurePath(s, spec, where, intake, others);
     if (polled && ownDaemon) r.busy_poll = busyPollFigures(polled, ownDaemon.busyPoll());

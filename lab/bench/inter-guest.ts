@@ -94,7 +94,7 @@ function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | '
     let channel = shortcut ? s.env.daemonGuestPath : undefined;
     let allow: ((port: number) => void) | null = null;
     if (!channel) {
-      const d = await startBenchDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs });
+      const d = await startBenchDaemon({ sink, trace: s.o.trace, shortcut, run: s.runId, busyPollUs: s.o.busyPollUs, workers: s.o.workers });
       cleanups.push(() => d.close());
       channel = d.guestPath;
       // Guest B may reach exactly guest A's listening port on the host's loopback, nothing else there.

@@ -20,7 +20,10 @@ const LOAD_GRACE_S = 90;
 
 export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where | null, intake: CallIntake | null, others: PathProcesses): Promise<WorkloadResult> {
   if (!others.unknown) spec.cpuPids = others.pids;
-  if (spec.guests !== undefined && others.daemon !== undefined) spec.daemonPid = others.daemon;
+  if (spec.guests !== undefined && others.daemon !== undefined) {
+    spec.daemonPid = others.daemon;
+    if (others.daemonWorkers?.length) spec.daemonWorkerPids = others.daemonWorkers;
+  }
   const load = s.o.load ? await CpuLoad.start(s.o.load, s.o.seconds + LOAD_GRACE_S, s.runId) : null;
   try {
     if (load) s.log(`linsock bench:   with ${load.count} CPU-bound processes running (pids ${load.pids.join(', ')})`);
@@ -36,8 +39,9 @@ export async function measurePath(s: BenchScope, spec: WorkerSpec, where: Where 
  * A delegated path's processes: `pids` (its servers) and the daemon's, this one when it hosts the daemon,
  * else the process listening on the daemon's guest socket.
  */
-export function delegatedProcesses(guestSocket: string, ownDaemon: boolean, pids: number[]): PathProcesses {
+export function delegatedProcesses(guestSocket: string, ownDaemon: boolean, pids: number[], daemonWorkers: number[] = []): PathProcesses {
   const daemon = ownDaemon ? process.pid : unixListenerPid(guestSocket);
   if (daemon === null) return { pids, unknown: `the process of the daemon on ${guestSocket} cannot be found in /proc` };
-  return { pids: [...pids, daemon], daemon };
+  // The daemon's worker processes (--workers) count as the daemon's CPU.
+  return { pids: [...pids, daemon, ...daemonWorkers], daemon, daemonWorkers };
 }

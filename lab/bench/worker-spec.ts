@@ -21,6 +21,8 @@ export interface WorkerSpec {
   guests?: number;
   /** With guests on the delegated path: linsockd's process, whose CPU alone gives daemon_cpu_us_per_op. */
   daemonPid?: number;
+  /** Its worker processes (linsockd --workers), whose CPU is the daemon's too. */
+  daemonWorkerPids?: number[];
   /** Record the workload's own calls onto the call log (direct and emulated), stamped with this run id. */
   record?: { run: string };
   ranIn: string;

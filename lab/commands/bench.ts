@@ -9,11 +9,13 @@
 // `--load N` runs N CPU-bound processes during each path's measurement (lab/bench/cpu-load.ts).
 // `--guests N` (rr or stream; direct and delegated) runs N guests at once per path, against one daemon on
 // delegated; each row then gives the fleet's figures, daemon CPU per op and fairness (lab/bench/guest-fleet.ts).
+// `--workers W` starts the bench's own daemon with W worker processes (linsockd --workers; 1 when absent);
+// their CPU counts as the daemon's.
 // `--guest vm` runs the workload in a QEMU VM (lab/commands/vm-bench.ts); with `--trace-file FILE` it writes
 // the run's trace (the VM's delegated calls and clock mapping) as .lstrace.
 
 import { WORKLOADS, type EmulatedMode, type Path, type Workload } from '../../protocol';
-import { BenchCancelled, BenchUsageError } from '../bench/bench-scope';
+import { BenchCancelled, BenchUsageError, MAX_WORKERS } from '../bench/bench-scope';
 import { runBenchDetailed } from '../bench/run-bench';
 import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
@@ -25,7 +27,7 @@ import { VM_BENCH_WORKLOADS, VM_PATHS, type VmPath, type VmWorkload } from '../v
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--workers W] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -40,6 +42,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       'busy-poll-us': { type: 'string' },
       load: { type: 'string', default: '0' },
       guests: { type: 'string' },
+      workers: { type: 'string' },
       guest: { type: 'string', default: 'ns' },
       'trace-file': { type: 'string' },
       program: { type: 'string' },
@@ -67,6 +70,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
     else if (workload && !(FLEET_WORKLOADS as readonly string[]).includes(workload)) problems.push(`--guests runs the ${FLEET_WORKLOADS.join(' or ')} workload, not '${workload}'`);
     if (values.guest === 'vm') problems.push('--guests runs with --guest ns only');
     if (values.trace === 'alternate') problems.push('--trace alternate measures one guest: it does not go with --guests');
+  }
+  const workers = values.workers as string | undefined;
+  if (workers !== undefined) {
+    if (!/^\d+$/.test(workers) || Number(workers) < 1 || Number(workers) > MAX_WORKERS) problems.push(`--workers must be a whole number of daemon worker processes 1..${MAX_WORKERS}, got '${workers}'`);
+    if (values.daemon !== undefined) problems.push('--workers sets the bench\'s own daemon: with --daemon, start that linsockd with --workers');
+    if (values.guest === 'vm') problems.push('--workers runs with --guest ns only');
   }
   if (values.guest !== 'ns' && values.guest !== 'vm') problems.push(`--guest must be ns or vm, got '${String(values.guest)}'`);
   const paths = String(values.paths ?? (values.guest === 'vm' ? VM_PATHS.join(',') : 'direct,delegated')).split(',').map((p) => p.trim()).filter(Boolean);
@@ -108,6 +117,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         busyPollUs: busy === undefined ? undefined : Number(busy),
         load: Number(load),
         guests: guests === undefined ? undefined : Number(guests),
+        workers: workers === undefined ? undefined : Number(workers),
       },
       { daemonGuestPath: values.daemon as string | undefined, signal: abort.signal, onProgress: (l) => console.error(l) },
     );

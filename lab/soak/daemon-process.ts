@@ -32,7 +32,8 @@ export async function startSoakDaemon(root: string, dir: string): Promise<SoakDa
     { action: 'allow', ops: ['bind', 'listen'], cidr: '127.0.0.1', ports: '1024-65535' },
   ];
   writeFileSync(config, JSON.stringify({ policy: { rules } }));
-  const proc = spawn(process.execPath, [entry, '--guest-socket', guestSocket, '--trace-port', '0', '--token-file', tokenFile, '--config', config, '--log-level', 'error'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // One process (--workers 1): the soak's resident memory and descriptor figures are that process's.
+  const proc = spawn(process.execPath, [entry, '--guest-socket', guestSocket, '--trace-port', '0', '--token-file', tokenFile, '--config', config, '--log-level', 'error', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   proc.stderr.on('data', (d: Buffer) => (err = (err + String(d)).slice(-8000)));

@@ -18,8 +18,11 @@ describe('descriptor exhaustion', { timeout: 90_000 }, () => {
     for (const d of daemons) await d.stop();
   });
 
+  // The budget is per process: with one process (--workers 1) a second guest meets the hog's exhaustion
+  // (ENFILE); with workers, the hog exhausts only its own worker and the second guest, handed to the
+  // other worker, gets in at once (below).
   it('one guest opening UDP sockets gets EMFILE before the process runs out; /metrics and new guests still work', async () => {
-    const d = await startDaemonProcess({ fdLimit: LIMIT, args: ['--max-sockets', '1024'] });
+    const d = await startDaemonProcess({ fdLimit: LIMIT, args: ['--max-sockets', '1024', '--workers', '1'] });
     daemons.push(d);
     const token = readFileSync(d.tokenFile, 'utf8').trim();
     const g = await RawGuest.open(d.guestPath, 'hog');
@@ -53,6 +56,24 @@ describe('descriptor exhaustion', { timeout: 90_000 }, () => {
     (await RawGuest.open(d.guestPath, 'second')).close();
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(d.exitCode(), null, JSON.stringify(d.log.filter((l) => l.level === 'error').slice(-3)));
+  });
+
+  it('with --workers 2, a guest that exhausts its worker\'s descriptors leaves the other worker\'s guests unharmed', async () => {
+    const d = await startDaemonProcess({ fdLimit: LIMIT, args: ['--max-sockets', '1024', '--workers', '2'] });
+    daemons.push(d);
+    const g = await RawGuest.open(d.guestPath, 'hog');
+    let refused: { errno: string } | null = null;
+    for (let i = 0; i < 1024 && !refused; i++) {
+      const r = await g.request({ type: 'socket', handle: 0, family: 4, kind: 'udp' });
+      if (r.type === 'error') refused = r;
+    }
+    assert.equal(refused?.errno, 'EMFILE', 'the hog is refused by its own worker\'s budget');
+    const other = await RawGuest.open(d.guestPath, 'neighbour');
+    const s = await other.request({ type: 'socket', handle: 0, family: 4, kind: 'udp' });
+    assert.equal(s.type, 'ok', 'the other worker still has descriptors for its guest');
+    other.close();
+    g.close();
+    assert.equal(d.exitCode(), null);
   });
 
   it('1,100 idle connections to the trace port leave /metrics and a trace client working', async () => {

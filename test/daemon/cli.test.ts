@@ -32,7 +32,16 @@ function startCli(args: string[]): Promise<Daemon> {
   });
 }
 
-const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+/** Descriptors of the daemon and of its worker processes (linsockd --workers: guests' sockets live there). */
+function fdCount(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file: a single process
+  }
+  return [pid, ...children].reduce((n, p) => n + readdirSync(`/proc/${p}/fd`).length, 0);
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('linsockd command line', { timeout: 30000 }, () => {

@@ -12,7 +12,9 @@ export const LOOPBACK_ALLOWED = { rules: [{ action: 'allow' as const, ops: ['con
 
 export async function withDaemon(opts: DaemonOptions, fn: (d: RunningDaemon, path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'linsockd-test-'));
-  const d = await startDaemon({ guestSocket: join(dir, 'guest.sock'), ...opts });
+  // LINSOCK_TEST_WORKERS=2 runs a suite against linsockd with worker processes (daemon/workers/).
+  const workers = Number(process.env.LINSOCK_TEST_WORKERS ?? 1);
+  const d = await startDaemon({ guestSocket: join(dir, 'guest.sock'), workers, ...opts });
   try {
     await fn(d, d.guestPath as string);
   } finally {

@@ -68,3 +68,21 @@ test('bench --guests: counts outside 1..256 and combinations without a many-gues
     assert.match(r.stderr, why);
   }
 });
+
+test('bench --guests 4 rr --workers 2: the bench\'s daemon serves the guests from two worker processes, every round trip verified', () => {
+  const r = bench(['--workload', 'rr', '--paths', 'delegated', '--guests', '4', '--workers', '2', '--seconds', '1', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const row = (JSON.parse(r.stdout) as BenchReport).results[0] as BenchResult;
+  checkFleet(row, 4);
+  assert.match(r.stderr, /guests served by 2 worker processes \(pids \d+, \d+\)/);
+  // The workers' CPU is the daemon's: without them the figure would be the main process's alone.
+  assert.ok(typeof row.daemon_cpu_us_per_op === 'number' && row.daemon_cpu_us_per_op > 0);
+  for (const [args, re] of [
+    [['--workers', '0'], /--workers must be a whole number of daemon worker processes 1\.\.64, got '0'/],
+    [['--workers', '2', '--daemon', '/tmp/none.sock'], /--workers sets the bench's own daemon/],
+  ] as [string[], RegExp][]) {
+    const bad = bench(['--workload', 'rr', '--paths', 'delegated', ...args]);
+    assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, re);
+  }
+});
