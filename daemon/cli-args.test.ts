@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { describe, it } from 'node:test';
-import { parseArgs, parseBytes } from './cli-args';
+import { defaultWorkers, parseArgs, parseBytes } from './cli-args';
 import { resolveLimits } from './limits';
 import { parseHostPort } from './channel/guest-listener';
 
@@ -44,8 +44,9 @@ describe('linsockd arguments', () => {
     assert.throws(() => parseArgs(['--max-sockets', '0']), /--max-sockets expects an integer of at least 1, got '0'/);
   });
 
-  it('takes --workers 1..256, the core count by default', () => {
-    assert.equal(parseArgs([]).workers, availableParallelism());
+  it('takes --workers 1..256; by default one per core less one for the main process, 1 on 2 cores or fewer', () => {
+    assert.equal(parseArgs([]).workers, defaultWorkers(availableParallelism()));
+    assert.deepEqual([1, 2, 3, 4, 16].map((cores) => defaultWorkers(cores)), [1, 1, 2, 3, 15]);
     assert.equal(parseArgs(['--workers', '1']).workers, 1);
     assert.equal(parseArgs(['--workers=3']).workers, 3);
     assert.throws(() => parseArgs(['--workers', '0']), /--workers expects an integer of at least 1, got '0'/);

@@ -1,5 +1,14 @@
 // The linsockd command line, parsed into options; every bad flag is an Error that says what was expected.
 import { availableParallelism } from 'node:os';
+
+/**
+ * Worker processes when `--workers` is not given: one per core, less the core the main process needs for
+ * its listeners and trace hub. On 2 cores or fewer, one: measured there (README, "Many guests, many
+ * cores"), a second worker without a core of its own doubled the daemon's CPU per call and served fewer.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return cores <= 2 ? 1 : cores - 1;
+}
 import { parseArgs as parseCommandLine, type ParseArgsConfig } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from './log';
 import type { Limits } from './limits';
@@ -50,8 +59,9 @@ export const USAGE = `Usage: linsockd [options]
   --busy-poll-us N           keep polling N microseconds after guest activity instead of sleeping: lower
                              latency for up to one CPU while guests are busy (default ${DEFAULT_BUSY_POLL_US}; 0 = off)
   --ring-size N              trace records kept in memory
-  --workers W                processes serving guests, spread by guest (default: the core count, here
-                             ${availableParallelism()}); 1 serves every guest in the daemon's own process
+  --workers W                processes serving guests, spread by guest (default: one per core but one
+                             for the main process, 1 on 2 cores or fewer; here ${defaultWorkers()});
+                             1 serves every guest in the daemon's own process
   --max-sockets N            host sockets per guest (default 1024)
   --max-buffer-per-socket B  unsent bytes per socket, also the send credit (default 4M)
   --max-buffer-per-guest B   all bytes held for one guest (default 128M)
@@ -139,7 +149,7 @@ const OPTIONS = Object.fromEntries(
 ) as ParseArgsConfig['options'];
 
 export function parseArgs(argv: string[]): CliArgs {
-  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, workers: availableParallelism(), shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
+  const a: CliArgs = { traceHost: '127.0.0.1', tracePort: 7717, trace: true, workers: defaultWorkers(), shortcut: true, limits: {}, allowRemote: false, allowedOrigins: [], logLevel: 'info', help: false };
   // Not strict: the table's own messages say what is wrong (a value may start with '-': it is then refused
   // by the flag's check, as "-5" is by --busy-poll-us). Tokens keep the order of repeated flags.
   const { tokens } = parseCommandLine({ args: argv, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });

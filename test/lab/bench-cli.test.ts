@@ -121,7 +121,7 @@ test('linsock --help, -h and help list the commands and exit 0; an unknown comma
 });
 
 test('linsock <command> --help prints that command usage and exits 0; after `--` it belongs to the program', () => {
-  for (const [command, flag] of [['start', '--help'], ['bench', '-h'], ['record', '--help'], ['export', '--help'], ['run', '--help']]) {
+  for (const [command, flag] of [['start', '--help'], ['bench', '-h'], ['record', '--help'], ['export', '--help'], ['run', '--help']] as const) {
     const r = linsock([command, flag]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^usage: linsock ${command} `));
