@@ -215,4 +215,29 @@ void real_init(void);
 extern int g_enabled;
 void diag(const char *fmt, ...);
 
+// ---- trace-only mode (trace.c): the program's own kernel calls, timed ----
+/** protocol/trace.ts OPS indices (append-only there). */
+enum {
+  OP_SOCKET = 0, OP_CONNECT = 1, OP_BIND = 2, OP_LISTEN = 3, OP_ACCEPT = 4, OP_SEND = 5, OP_RECV = 6, OP_SHUTDOWN = 7,
+  OP_CLOSE = 8, OP_SENDTO = 9, OP_RECVFROM = 10, OP_LOOKUP = 11, OP_SETSOCKOPT = 12, OP_GETSOCKOPT = 13,
+  OP_GETSOCKNAME = 14, OP_GETPEERNAME = 15, OP_SENDMSG = 16,
+};
+#define TRACE_FD_LIMIT 65536
+/** Whether trace-only mode is on (LINSOCK_TRACE_SOCKET set, not delegating). */
+extern int g_trace_kernel;
+/** A flag per fd: an AF_INET/AF_INET6 TCP or UDP socket of the program's, so other fds skip the clock. */
+extern volatile uint8_t g_trace_fd[TRACE_FD_LIMIT];
+void trace_init(void);
+void trace_after_fork_child(void);
+uint64_t trace_now(void);
+/** Records one call that entered at `enter` and returned rc (errno err when rc < 0); keeps errno = err. */
+void trace_kernel(uint8_t op, int fd, uint64_t enter, long rc, int err);
+void trace_mark_socket(int fd, int domain, int type);
+int trace_is_internal_fd(int fd);
+static inline int trace_fd_on(int fd) { return g_trace_kernel && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
+/** In a hook: when fd is traced, makes `call` timed and returns its result. */
+#define TRACE_KERNEL(op, fd, call) do { \
+    if (trace_fd_on(fd)) { uint64_t t0_ = trace_now(); __typeof__(call) r_ = (call); trace_kernel((op), (fd), t0_, (long)r_, errno); return r_; } \
+  } while (0)
+
 #endif

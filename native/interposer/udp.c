@@ -116,13 +116,19 @@ static ssize_t udp_recvmsg(int fd, const struct udp_view *v, struct msghdr *m, i
 
 ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.sendmsg(fd, m, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SENDMSG, fd, real.sendmsg(fd, m, flags));
+    return real.sendmsg(fd, m, flags);
+  }
   return udp_sendmsg(fd, &v, m, flags);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.sendto(fd, buf, len, flags, sa, salen);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SENDTO, fd, real.sendto(fd, buf, len, flags, sa, salen));
+    return real.sendto(fd, buf, len, flags, sa, salen);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_name = (void *)sa, .msg_namelen = sa ? salen : 0, .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, flags);
@@ -130,7 +136,10 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.send(fd, buf, len, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.send(fd, buf, len, flags));
+    return real.send(fd, buf, len, flags);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, flags);
@@ -138,7 +147,10 @@ ssize_t send(int fd, const void *buf, size_t len, int flags) {
 
 ssize_t write(int fd, const void *buf, size_t len) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.write(fd, buf, len);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.write(fd, buf, len));
+    return real.write(fd, buf, len);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, 0);
@@ -146,7 +158,10 @@ ssize_t write(int fd, const void *buf, size_t len) {
 
 ssize_t writev(int fd, const struct iovec *iov, int n) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.writev(fd, iov, n);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.writev(fd, iov, n));
+    return real.writev(fd, iov, n);
+  }
   if (n < 0) return fail(EINVAL);
   struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
   return udp_sendmsg(fd, &v, &m, 0);
@@ -154,13 +169,19 @@ ssize_t writev(int fd, const struct iovec *iov, int n) {
 
 ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recvmsg(fd, m, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECVFROM, fd, real.recvmsg(fd, m, flags));
+    return real.recvmsg(fd, m, flags);
+  }
   return udp_recvmsg(fd, &v, m, flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recvfrom(fd, buf, len, flags, sa, salen);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom(fd, buf, len, flags, sa, salen));
+    return real.recvfrom(fd, buf, len, flags, sa, salen);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_name = sa && salen ? sa : NULL, .msg_namelen = sa && salen ? *salen : 0, .msg_iov = &one, .msg_iovlen = 1 };
   ssize_t n = udp_recvmsg(fd, &v, &m, flags);
@@ -170,7 +191,10 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, 
 
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recv(fd, buf, len, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.recv(fd, buf, len, flags));
+    return real.recv(fd, buf, len, flags);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_recvmsg(fd, &v, &m, flags);
@@ -178,7 +202,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags) {
 
 ssize_t read(int fd, void *buf, size_t len) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.read(fd, buf, len);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.read(fd, buf, len));
+    return real.read(fd, buf, len);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_recvmsg(fd, &v, &m, 0);
@@ -186,7 +213,10 @@ ssize_t read(int fd, void *buf, size_t len) {
 
 ssize_t readv(int fd, const struct iovec *iov, int n) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.readv(fd, iov, n);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.readv(fd, iov, n));
+    return real.readv(fd, iov, n);
+  }
   if (n < 0) return fail(EINVAL);
   struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
   return udp_recvmsg(fd, &v, &m, 0);
@@ -228,18 +258,21 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, 
 
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECV, fd, real.read_chk(fd, buf, len, buflen));
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.read_chk(fd, buf, len, buflen);
   return read(fd, buf, len);
 }
 
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECV, fd, real.recv_chk(fd, buf, len, buflen, flags));
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.recv_chk(fd, buf, len, buflen, flags);
   return recv(fd, buf, len, flags);
 }
 
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *sa, socklen_t *salen) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen));
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen);
   return recvfrom(fd, buf, len, flags, sa, salen);
 }
