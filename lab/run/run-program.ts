@@ -176,21 +176,29 @@ export async function runProgram(o: RunOptions): Promise<number> {
   }
   let daemon: RunningDaemon | null = null;
   let dir: string | null = null;
+  const trace = o.traceFile ? await startRunTrace(o, null) : null;
+  if (o.traceFile && !trace) return 1;
   const lab = await LabRun.create({ prefix: 'run', handleSignals: false });
   try {
     let guestSocket = o.daemon;
     if (!guestSocket) {
       dir = mkdtempSync(join(tmpdir(), 'linsock-run-'));
-      daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: RUN_POLICY });
+      daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: RUN_POLICY, trace: trace?.sink, run: trace?.runId });
       guestSocket = daemon.guestPath ?? '';
     }
     const guest = await lab.addGuest('app', 'delegated');
     const preloads = [preload, process.env.LD_PRELOAD].filter(Boolean).join(':');
-    const env = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
+    const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
+    // The interposer's guest stamps, joined by the daemon with its host stages (its trace hub, or our file).
+    if (o.trace || trace) env.LINSOCK_TRACE_STAMPS = '1';
+    else delete env.LINSOCK_TRACE_STAMPS;
     return await started(o, lab.spawn(guest, o.command, o.args, { stdio, env }));
   } finally {
     await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
+    // The daemon publishes what still waits for guest stamps as its guests leave (close), into the file.
+    if (trace && daemon) trace.noteClocks(daemon.clocks(), daemon.disorderedRecords());
     await daemon?.close();
+    await trace?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

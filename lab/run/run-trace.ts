@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import type { ClockMapping } from '../../daemon';
 import type { RunInfo } from '../../protocol';
 import { nicProfile, type NicMode } from '../emulated';
 import { hostFacts } from '../bench/host-facts';
@@ -31,6 +32,11 @@ export interface RunTrace {
   sink: RunTraceFile;
   /** The interposer's trace socket (LINSOCK_TRACE_SOCKET); '' on the delegated path. */
   socketPath: string;
+  /**
+   * Delegated: the daemon's clock mapping of each guest (known once they ran) and its count of records whose
+   * stamps disagreed beyond it; the file ends with the run record restated with them (the last one counts).
+   */
+  noteClocks(clocks: Record<string, ClockMapping>, disordered: Record<string, number>): void;
   close(): Promise<void>;
 }
 
@@ -59,8 +65,9 @@ export async function startRunTrace(o: RunTraceRequest, mode: NicMode | null): P
   const file = o.traceFile as string;
   const runId = `run-${basename(o.command)}-${process.pid}`;
   let sink: RunTraceFile;
+  const info = runTraceInfo(o, runId, mode);
   try {
-    sink = RunTraceFile.open(file, runTraceInfo(o, runId, mode));
+    sink = RunTraceFile.open(file, info);
   } catch (e) {
     console.error(`linsock run: ${(e as Error).message}`);
     return null;
@@ -72,6 +79,16 @@ export async function startRunTrace(o: RunTraceRequest, mode: NicMode | null): P
     runId,
     sink,
     socketPath: server?.socketPath ?? '',
+    noteClocks(clocks, disordered) {
+      const entries = Object.entries(clocks);
+      const total = Object.values(disordered).reduce((a, b) => a + b, 0);
+      sink.publish({
+        ...info,
+        params: { ...info.params, disordered: total },
+        clockErrorNs: Object.fromEntries(entries.map(([g, m]) => [g, m.errorNs])),
+        clockOffsetNs: Object.fromEntries(entries.map(([g, m]) => [g, m.offsetNs])),
+      });
+    },
     async close() {
       await server?.close();
       rmSync(dir, { recursive: true, force: true });
