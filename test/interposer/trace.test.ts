@@ -1,0 +1,120 @@
+// An unmodified curl, run through `linsock run --trace-file` on each path, downloads a file from Debian's
+// nginx on the host; the trace file holds one record per call with curl's name and pid, stamps in order,
+// and exactly the bytes curl says it sent and received. Direct and emulated: the interposer's trace-only
+// mode (the calls go to the kernel, timed); delegated: its guest stamps joined with linsockd's host stages.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LstraceReader, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
+import { makeServedFile, sha256File } from '../../lab/run/curl';
+import { startHostNginx, type HostNginx } from '../../lab/run/nginx';
+import { buildPreload, linsockRun, requireProgram } from './harness';
+
+const FILE_BYTES = 8 * 1024 * 1024;
+let dir: string;
+let nginx: HostNginx;
+let port: number;
+let sha256: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+before(async () => {
+  requireProgram('nginx', 'nginx');
+  requireProgram('curl', 'curl');
+  buildPreload();
+  dir = mkdtempSync(join(tmpdir(), 'linsock-itrace-'));
+  port = await freePort();
+  const served = makeServedFile(dir, FILE_BYTES);
+  sha256 = served.sha256;
+  // On every address: the emulated guest reaches the host through its TAP's address.
+  nginx = startHostNginx({ prefix: join(dir, 'nginx'), root: served.root, host: '0.0.0.0', port, workers: 1 });
+  await nginx.ready;
+});
+
+after(async () => {
+  await nginx?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function readTrace(file: string): { calls: CallRecord[]; frames: FrameRecord[]; runs: RunInfo[]; dropped: number } {
+  const r = new LstraceReader().push(readFileSync(file));
+  assert.equal(r.error, null, `${file} reads back`);
+  const calls = r.records.filter((x): x is CallRecord => x.kind === 'call');
+  const frames = r.records.filter((x): x is FrameRecord => x.kind === 'frame');
+  const runs = r.records.filter((x): x is RunInfo => x.kind === 'run');
+  const dropped = r.records.reduce((n, x) => n + (x.kind === 'dropped' ? x.count : 0), 0);
+  return { calls, frames, runs, dropped };
+}
+
+const sum = (calls: CallRecord[], ops: string[]): number => calls.filter((c) => ops.includes(c.op)).reduce((n, c) => n + c.bytes, 0);
+
+for (const path of ['direct', 'emulated', 'delegated'] as const) {
+  test(`curl on ${path} with --trace-file: per-call records with curl's name and pid, ordered stamps, the bytes it moved`, async () => {
+    const file = join(dir, `${path}.lstrace`);
+    const out = join(dir, `${path}.got`);
+    const host = path === 'emulated' ? '$LINSOCK_HOST_ADDRESS' : '127.0.0.1';
+    // curl prints its pid-free facts: bytes received (body + headers) and sent; sh passes the host address.
+    const script = `exec curl -sS -o ${out} -w '%{size_download} %{size_header} %{size_request}' http://${host}:${port}/big`;
+    const args = ['--path', path, '--trace-file', file, ...(path === 'emulated' ? ['--mode', 'virtio'] : []), '--', 'sh', '-c', script];
+    const r = await linsockRun(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await sha256File(out), sha256, 'the download is intact');
+    const [body, headers, request] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
+    assert.equal(body, FILE_BYTES);
+
+    const { calls, frames, runs, dropped } = readTrace(file);
+    assert.equal(dropped, 0, 'no record was dropped');
+    assert.ok(runs.length >= 1 && runs.every((x) => x.paths.length === 1 && x.paths[0] === path), 'the run record names the path');
+    assert.ok(calls.length > 10, `${calls.length} call records`);
+    // exec keeps the pid: sh's process became curl, and every record is that process's (one thread here).
+    const guests = new Set(calls.map((c) => c.guest));
+    assert.equal(guests.size, 1, `guests: ${[...guests].join(', ')}`);
+    const guest = [...guests][0] as string;
+    assert.match(guest, /^curl\[\d+\]$/);
+    for (const c of calls) {
+      assert.equal(c.path, path);
+      assert.equal(c.run, runs[0]?.id);
+      for (const s of c.stages) assert.ok(s.end >= s.start, `${c.op} #${c.seq}: stage ${s.name} ends before it starts`);
+      for (let i = 1; i < c.stages.length; i++)
+        assert.ok((c.stages[i]?.start as number) >= (c.stages[i - 1]?.end as number), `${c.op} #${c.seq}: stages out of order`);
+    }
+    assert.equal(sum(calls, ['recv', 'recvfrom']), body + headers, 'bytes received = what curl received (body + headers)');
+    assert.equal(sum(calls, ['send', 'sendto', 'sendmsg']), request, 'bytes sent = curl\'s request');
+    const ops = new Set(calls.map((c) => c.op));
+    for (const op of ['socket', 'send', 'recv']) assert.ok(ops.has(op as CallRecord['op']), `an ${op} record`);
+
+    if (path === 'delegated') {
+      // Guest stages joined with the host's: the request's send carries the pump's guest stage, pushed data
+      // its channel-in and guest-return; the daemon mapped curl's clock through its probes.
+      assert.ok(calls.some((c) => c.op === 'send' && c.stages.some((s) => s.name === 'guest')), 'a send with its guest stage');
+      assert.ok(calls.some((c) => c.op === 'recv' && c.stages.some((s) => s.name === 'guest-return')), 'a receive with its guest-return stage');
+      const last = runs[runs.length - 1] as RunInfo;
+      assert.ok(typeof last.clockErrorNs[guest] === 'number', `the run states ${guest}'s clock error`);
+      assert.ok(Math.abs(last.clockOffsetNs?.[guest] ?? Infinity) <= (last.clockErrorNs[guest] as number) + 200_000, 'one host clock: the offset is within its error (+200 µs)');
+    } else {
+      // Trace-only: one kernel stage, measured, and a thread makes one call at a time.
+      for (const c of calls) {
+        assert.equal(c.stages.length, 1);
+        assert.equal(c.stages[0]?.name, 'kernel');
+        assert.notEqual(c.stages[0]?.unmeasured, true);
+      }
+      const byStart = [...calls].sort((a, b) => (a.stages[0]?.start as number) - (b.stages[0]?.start as number));
+      for (let i = 1; i < byStart.length; i++)
+        assert.ok((byStart[i]?.stages[0]?.start as number) >= (byStart[i - 1]?.stages[0]?.end as number), 'calls of one thread never overlap');
+    }
+    if (path === 'emulated') {
+      const inbound = frames.filter((f) => f.direction === 'host-to-guest').reduce((n, f) => n + f.payload, 0);
+      assert.ok(inbound >= body + headers, `the device model's frames carried ${inbound} payload bytes to the guest`);
+    }
+  });
+}
