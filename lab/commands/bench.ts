@@ -25,7 +25,7 @@ import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--trace on|off] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -134,12 +134,13 @@ async function programBench(program: string, values: Record<string, unknown>, se
   if (values.workload !== undefined) problems.push('--program replaces --workload: give one of them');
   if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
   if (values.guests !== undefined || values.load !== '0') problems.push('--program runs one program per path: no --guests or --load');
+  if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--program runs with --trace on (the interposer's records, counted in calls) or off, got '${String(values.trace)}'`);
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   try {
-    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l));
+    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on');
     if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: r.path === 'direct' ? 'host' : 'netns (lo only), interposer', notes: notes[r.path] ?? [] }))));
     return report.results.every((r) => r.verified) ? 0 : 1;

@@ -16,6 +16,7 @@ import { CURL_FILE_BYTES, curlDownload, makeServedFile } from './curl';
 import { countsAgree, parseIperf3, type Iperf3Result } from './iperf3';
 import { startHostNginx } from './nginx';
 import { runProgram, type RunPath } from './run-program';
+import { callRecordsIn } from './run-trace';
 
 export const BENCH_PROGRAMS = ['iperf3', 'curl'] as const;
 export type BenchProgram = (typeof BENCH_PROGRAMS)[number];
@@ -56,13 +57,14 @@ function hostServer(port: number): { done: Promise<string>; stop: () => void } {
 }
 
 /** One `iperf3 -c` on `path`, retried while the server refuses; its stdout (the JSON report). */
-async function client(path: RunPath, port: number, seconds: number): Promise<string> {
+async function client(path: RunPath, port: number, seconds: number, traceFile: string | undefined): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     let out = '';
     await runProgram({
       path,
       command: 'iperf3',
       args: ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J'],
+      traceFile,
       stdio: ['ignore', 'pipe', 'inherit'],
       onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
     });
@@ -76,12 +78,13 @@ type Measured = { row: ProgramBenchReport['results'][number]; problem: string | 
 
 /** One program's runs: `measure` once per path, between the set-up and `close`. */
 interface ProgramSession {
-  measure: (path: RunPath) => Promise<Measured>;
+  /** With `traceFile`, the program runs traced (linsock run --trace-file) and its call records go there. */
+  measure: (path: RunPath, traceFile: string | undefined) => Promise<Measured>;
   close: () => Promise<void>;
 }
 
 async function iperf3Session(seconds: number): Promise<ProgramSession> {
-  return { measure: (path) => measureIperf3(path, seconds), close: async () => undefined };
+  return { measure: (path, traceFile) => measureIperf3(path, seconds, traceFile), close: async () => undefined };
 }
 
 /** One host nginx serving one 64 MiB file for every path's curl. */
@@ -100,8 +103,8 @@ async function curlSession(): Promise<ProgramSession> {
     await close();
     throw e;
   }
-  const measure = async (path: RunPath): Promise<Measured> => {
-    const r = await curlDownload(path, port, join(dir, `out-${path}`), sha256);
+  const measure = async (path: RunPath, traceFile: string | undefined): Promise<Measured> => {
+    const r = await curlDownload(path, port, join(dir, `out-${path}`), sha256, traceFile);
     if (r.exitCode !== 0) throw new Error(`curl exited with ${r.exitCode}: ${r.stderr}`);
     const row = { path, mb_per_s: r.mbPerS, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: r.bytes, verified: r.verified, cpu_us_per_op: null };
     return { row, problem: r.verified ? null : `curl's file (${r.bytes} of ${CURL_FILE_BYTES} bytes) differs from the served one (sha256)` };
@@ -114,13 +117,13 @@ const SESSIONS: Record<BenchProgram, (seconds: number) => Promise<ProgramSession
   curl: () => curlSession(),
 };
 
-async function measureIperf3(path: RunPath, seconds: number): Promise<Measured> {
+async function measureIperf3(path: RunPath, seconds: number, traceFile: string | undefined): Promise<Measured> {
   const port = await freePort();
   const server = hostServer(port);
   try {
     let c: Iperf3Result;
     try {
-      c = parseIperf3(await client(path, port, seconds));
+      c = parseIperf3(await client(path, port, seconds, traceFile));
     } catch (e) {
       server.stop();
       throw e;
@@ -140,8 +143,11 @@ export async function runProgramBench(
   paths: readonly RunPath[],
   seconds: number,
   progress: (line: string) => void,
+  trace = false,
 ): Promise<{ report: ProgramBenchReport; notes: Record<string, string[]> }> {
   const results: ProgramBenchReport['results'] = [];
+  // Traced runs write each path's records to a file of their own here; the row counts them (`calls`).
+  const traceDir = trace ? mkdtempSync(join(tmpdir(), 'linsock-bench-trace-')) : null;
   const unavailable: Record<string, string> = {};
   const notes: Record<string, string[]> = {};
   const session = await SESSIONS[program](seconds);
@@ -149,7 +155,9 @@ export async function runProgramBench(
     for (const path of paths) {
       progress(program === 'iperf3' ? `${program} on ${path} for ${seconds} s` : `${program} on ${path}`);
       try {
-        const { row, problem } = await session.measure(path);
+        const traceFile = traceDir ? join(traceDir, `${path}.lstrace`) : undefined;
+        const { row, problem } = await session.measure(path, traceFile);
+        if (traceFile) row.calls = callRecordsIn(traceFile);
         if (problem) {
           progress(`${path}: ${problem}`);
           notes[path] = [problem];
@@ -164,6 +172,7 @@ export async function runProgramBench(
     }
   } finally {
     await session.close();
+    if (traceDir) rmSync(traceDir, { recursive: true, force: true });
   }
   const mb = (p: RunPath): number | null => results.find((r) => r.path === p)?.mb_per_s ?? null;
   const d = mb('delegated');
@@ -178,5 +187,6 @@ export async function runProgramBench(
     ratios: { 'delegated/direct': d !== null && base ? d / base : null },
   };
   if (Object.keys(unavailable).length) report.unavailable = unavailable;
+  if (!trace) report.untraced = 'bench --trace off: the program ran without the interposer\'s tracing';
   return { report, notes };
 }

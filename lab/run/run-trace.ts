@@ -2,11 +2,11 @@
 // the interposer's trace socket (interposer-trace-server.ts) in a private directory of the run. The run
 // record says which path, which program and how its calls were timed.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ClockMapping } from '../../daemon';
-import type { RunInfo } from '../../protocol';
+import { LstraceReader, type RunInfo } from '../../protocol';
 import { nicProfile, type NicMode } from '../emulated';
 import { hostFacts } from '../bench/host-facts';
 import { InterposerTraceServer } from './interposer-trace-server';
@@ -97,4 +97,22 @@ export async function startRunTrace(o: RunTraceRequest, mode: NicMode | null): P
       console.error(`linsock run: trace: ${how}${lost}`);
     },
   };
+}
+
+/** The call records a trace file holds (read in pieces: a long run's file is not held whole); throws when damaged. */
+export function callRecordsIn(file: string): number {
+  const reader = new LstraceReader();
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let calls = 0;
+  try {
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
+      const r = reader.push(buf.subarray(0, n));
+      if (r.error) throw new Error(`${file}: ${r.error.message}`);
+      for (const x of r.records) if (x.kind === 'call') calls++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return calls;
 }
