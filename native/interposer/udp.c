@@ -38,6 +38,20 @@ static int udp_fd(int fd, struct udp_view *v) {
   return 1;
 }
 
+/**
+ * Whether fd is a delegated TCP socket: its socketpair would refuse a destination address (EISCONN) and
+ * report an AF_UNIX source, where a TCP socket ignores the one and reports none (sockperf sends with
+ * sendto and an address on its connected socket). Asked only when an address is given.
+ */
+static int delegated_stream(int fd) {
+  if (!g_enabled) return 0;
+  pthread_mutex_lock(&g_lock);
+  struct lsock *s = lsock_lookup(fd);
+  int stream = s && !s->udp;
+  pthread_mutex_unlock(&g_lock);
+  return stream;
+}
+
 static ssize_t fail(int err) {
   errno = err;
   return -1;
@@ -117,6 +131,12 @@ static ssize_t udp_recvmsg(int fd, const struct udp_view *v, struct msghdr *m, i
 ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
   struct udp_view v;
   if (!udp_fd(fd, &v)) {
+    if (m && m->msg_name && m->msg_namelen && delegated_stream(fd)) {
+      struct msghdr plain = *m;
+      plain.msg_name = NULL;
+      plain.msg_namelen = 0;
+      return real.sendmsg(fd, &plain, flags);
+    }
     TRACE_KERNEL(OP_SENDMSG, fd, real.sendmsg(fd, m, flags));
     return real.sendmsg(fd, m, flags);
   }
@@ -126,6 +146,7 @@ ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen) {
   struct udp_view v;
   if (!udp_fd(fd, &v)) {
+    if (sa && salen && delegated_stream(fd)) return real.sendto(fd, buf, len, flags, NULL, 0);
     TRACE_KERNEL(OP_SENDTO, fd, real.sendto(fd, buf, len, flags, sa, salen));
     return real.sendto(fd, buf, len, flags, sa, salen);
   }
@@ -170,6 +191,14 @@ ssize_t writev(int fd, const struct iovec *iov, int n) {
 ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
   struct udp_view v;
   if (!udp_fd(fd, &v)) {
+    if (m && m->msg_name && delegated_stream(fd)) {
+      void *name = m->msg_name;
+      m->msg_name = NULL;
+      ssize_t n = real.recvmsg(fd, m, flags);
+      m->msg_name = name;
+      m->msg_namelen = 0;
+      return n;
+    }
     TRACE_KERNEL(OP_RECVFROM, fd, real.recvmsg(fd, m, flags));
     return real.recvmsg(fd, m, flags);
   }
@@ -179,6 +208,11 @@ ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen) {
   struct udp_view v;
   if (!udp_fd(fd, &v)) {
+    if (sa && salen && delegated_stream(fd)) {
+      ssize_t n = real.recvfrom(fd, buf, len, flags, NULL, NULL);
+      if (n >= 0) *salen = 0;
+      return n;
+    }
     TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom(fd, buf, len, flags, sa, salen));
     return real.recvfrom(fd, buf, len, flags, sa, salen);
   }
@@ -273,6 +307,7 @@ ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *sa, socklen_t *salen) {
   real_init();
   if (!g_enabled) TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen));
+  if (len <= buflen && sa && salen && delegated_stream(fd)) return recvfrom(fd, buf, len, flags, sa, salen);
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen);
   return recvfrom(fd, buf, len, flags, sa, salen);
 }
