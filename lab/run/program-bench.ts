@@ -4,23 +4,35 @@
 // are iperf3's own: mb_per_s is what the server received over its seconds; `verified` means iperf3's
 // counts agree (something arrived, the server's own report matches what the client reports of it, and no
 // more is missing than may still be in flight) -- iperf3 sends no checksummable content. curl (curl.ts):
-// per path a download of 64 MiB from a host nginx, verified by sha256, at curl's own speed.
+// per path a download of 64 MiB from a host nginx, verified by sha256, at curl's own speed. sockperf
+// (sockperf.ts): per path a TCP ping-pong against a host `sockperf server`, its own round-trip percentiles.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchReport, BenchResult } from '../../protocol';
+import { ratioField, type BenchReport, type BenchResult, type Workload } from '../../protocol';
 import { loopbackMtu } from '../bench/host-facts';
 import { CURL_FILE_BYTES, curlDownload, makeServedFile } from './curl';
 import { countsAgree, parseIperf3, type Iperf3Result } from './iperf3';
 import { startHostNginx } from './nginx';
+import { nicProfile } from '../emulated';
+import { parseSockperf, sockperfClientArgs, startSockperfServer } from './sockperf';
 import { runProgram, type RunPath } from './run-program';
 import { callRecordsIn } from './run-trace';
 
-export const BENCH_PROGRAMS = ['iperf3', 'curl'] as const;
+export const BENCH_PROGRAMS = ['iperf3', 'curl', 'sockperf'] as const;
 export type BenchProgram = (typeof BENCH_PROGRAMS)[number];
+/** The paths every program runs on. */
 export const PROGRAM_PATHS: readonly RunPath[] = ['direct', 'delegated'];
+/** Per program: the paths it runs on (sockperf reaches the host's address from the emulated guest too). */
+export const PROGRAM_PATHS_OF: Record<BenchProgram, readonly RunPath[]> = {
+  iperf3: PROGRAM_PATHS,
+  curl: PROGRAM_PATHS,
+  sockperf: ['direct', 'delegated', 'emulated'],
+};
+/** Per program: the built-in workload whose figures its report carries. */
+export const PROGRAM_WORKLOAD: Record<BenchProgram, Workload> = { iperf3: 'stream', curl: 'stream', sockperf: 'rr' };
 
 /** What may still be in flight (socket buffers, socketpairs, the channel) when iperf3 stops counting. */
 const IN_FLIGHT_SLACK = 32 * 1024 * 1024;
@@ -112,9 +124,33 @@ async function curlSession(): Promise<ProgramSession> {
   return { measure, close };
 }
 
+/** One host sockperf server for every path's ping-pong. */
+async function sockperfSession(seconds: number): Promise<ProgramSession> {
+  const port = await freePort();
+  const server = await startSockperfServer(port);
+  const measure = async (path: RunPath, traceFile: string | undefined): Promise<Measured> => {
+    let out = '';
+    const code = await runProgram({
+      path, command: 'sh', args: sockperfClientArgs(port, seconds), traceFile,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
+    });
+    const r = parseSockperf(out);
+    if (code !== 0) throw new Error(`sockperf exited with ${code}`);
+    const verified = r.received > 0 && r.lost === 0 && r.sent - r.received <= 1;
+    const row = {
+      path, mb_per_s: null, p50_us: r.p50Us, p99_us: r.p99Us, ops_per_s: r.seconds > 0 ? r.received / r.seconds : null,
+      calls: 0, bytes: r.received * 64, verified, cpu_us_per_op: null,
+    };
+    return { row, problem: verified ? null : `sockperf counted ${r.sent} sent, ${r.received} received, ${r.lost} dropped, duplicated or out of order` };
+  };
+  return { measure, close: async () => server.stop() };
+}
+
 const SESSIONS: Record<BenchProgram, (seconds: number) => Promise<ProgramSession>> = {
   iperf3: iperf3Session,
   curl: () => curlSession(),
+  sockperf: sockperfSession,
 };
 
 async function measureIperf3(path: RunPath, seconds: number, traceFile: string | undefined): Promise<Measured> {
@@ -174,17 +210,24 @@ export async function runProgramBench(
     await session.close();
     if (traceDir) rmSync(traceDir, { recursive: true, force: true });
   }
-  const mb = (p: RunPath): number | null => results.find((r) => r.path === p)?.mb_per_s ?? null;
-  const d = mb('delegated');
-  const base = mb('direct');
+  const workload = PROGRAM_WORKLOAD[program];
+  const field = ratioField(workload);
+  const figure = (p: RunPath): number | null => results.find((r) => r.path === p)?.[field] ?? null;
+  const ratio = (a: RunPath, b: RunPath): number | null => {
+    const x = figure(a);
+    const y = figure(b);
+    return x !== null && y ? x / y : null;
+  };
+  const ratios: Record<string, number | null> = { 'delegated/direct': ratio('delegated', 'direct') };
+  if (paths.includes('emulated')) ratios['delegated/emulated'] = ratio('delegated', 'emulated');
   const report: ProgramBenchReport = {
-    workload: 'stream',
+    workload,
     program,
     guest: 'ns',
-    mode: null,
-    mtu: loopbackMtu(),
+    mode: paths.includes('emulated') ? 'virtio' : null,
+    mtu: paths.includes('emulated') ? nicProfile('virtio').mtu : loopbackMtu(),
     results,
-    ratios: { 'delegated/direct': d !== null && base ? d / base : null },
+    ratios,
   };
   if (Object.keys(unavailable).length) report.unavailable = unavailable;
   if (!trace) report.untraced = 'bench --trace off: the program ran without the interposer\'s tracing';
