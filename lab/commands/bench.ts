@@ -25,7 +25,7 @@ import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: sockperf]] [--seconds S] [--trace on|off] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: sockperf]] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -43,6 +43,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       guest: { type: 'string', default: 'ns' },
       'trace-file': { type: 'string' },
       program: { type: 'string' },
+      reverse: { type: 'boolean', default: false },
     },
   });
   if (!parsed) return 2;
@@ -52,6 +53,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const problems: string[] = [];
   const program = values.program as string | undefined;
   if (program !== undefined) return programBench(program, values, seconds);
+  if (values.reverse === true) problems.push('--reverse goes with --program iperf3 (the server in the guest)');
   if (!workload) problems.push('--workload is required');
   else if (!(WORKLOADS as readonly string[]).includes(workload)) problems.push(`unknown workload '${workload}' (expected ${WORKLOADS.join(', ')})`);
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
@@ -139,13 +141,14 @@ async function programBench(program: string, values: Record<string, unknown>, se
   if (values.workload !== undefined) problems.push('--program replaces --workload: give one of them');
   if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
   if (values.guests !== undefined || values.load !== '0') problems.push('--program runs one program per path: no --guests or --load');
+  if (values.reverse === true && program !== 'iperf3') problems.push('--reverse runs iperf3 only: its server in the guest through a delegated listen, its client on the host');
   if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--program runs with --trace on (the interposer's records, counted in calls) or off, got '${String(values.trace)}'`);
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   try {
-    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on');
+    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on', values.reverse === true);
     if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: RAN_IN[r.path as RunPath], notes: notes[r.path] ?? [] }))));
     return report.results.every((r) => r.verified) ? 0 : 1;

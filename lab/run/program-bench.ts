@@ -6,7 +6,7 @@
 // more is missing than may still be in flight) -- iperf3 sends no checksummable content. curl (curl.ts):
 // per path a download of 64 MiB from a host nginx, verified by sha256, at curl's own speed. sockperf
 // (sockperf.ts): per path a TCP ping-pong against a host `sockperf server`, its own round-trip percentiles.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,11 +36,15 @@ export const PROGRAM_WORKLOAD: Record<BenchProgram, Workload> = { iperf3: 'strea
 
 /** What may still be in flight (socket buffers, socketpairs, the channel) when iperf3 stops counting. */
 const IN_FLIGHT_SLACK = 32 * 1024 * 1024;
+/** How long a guest's iperf3 server may take to end after its client's report (its own report, the trace). */
+const SERVER_END_MS = 5000;
 /** The client retries while the server is not listening yet, this many times. */
 const CONNECT_TRIES = 20;
 
 export interface ProgramBenchReport extends BenchReport {
   program: BenchProgram;
+  /** iperf3 `--reverse`: its server ran in the guest (a delegated listen), its client on the host. */
+  reverse?: true;
   guest: 'ns';
   results: (BenchResult & { cpu_us_per_op: number | null })[];
 }
@@ -95,8 +99,56 @@ interface ProgramSession {
   close: () => Promise<void>;
 }
 
-async function iperf3Session(seconds: number): Promise<ProgramSession> {
-  return { measure: (path, traceFile) => measureIperf3(path, seconds, traceFile), close: async () => undefined };
+async function iperf3Session(seconds: number, reverse: boolean): Promise<ProgramSession> {
+  const measure = reverse ? measureIperf3Reverse : measureIperf3;
+  return { measure: (path, traceFile) => measure(path, seconds, traceFile), close: async () => undefined };
+}
+
+/** A host `iperf3 -c` against a server that may not listen yet; its JSON report. */
+async function hostClient(port: number, seconds: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+      child.once('error', (e) => reject(new Error(`iperf3 -c: ${e.message} (install it: apt-get install -y iperf3)`)));
+      child.once('exit', () => resolve(text));
+    });
+    if (!/Connection refused/.test(out) || attempt >= CONNECT_TRIES) return out;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/**
+ * `--reverse`: `iperf3 -s -1` through `linsock run` on `path` (delegated: its listen is the daemon's, on the
+ * host's 127.0.0.1) and the client on the host; the figures are the client's report of what the guest's
+ * server received, checked against the server's own.
+ */
+async function measureIperf3Reverse(path: RunPath, seconds: number, traceFile: string | undefined): Promise<Measured> {
+  const port = await freePort();
+  let serverOut = '';
+  let child: ChildProcess | null = null;
+  const server = runProgram({
+    path, command: 'iperf3', args: ['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J'], traceFile,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    onSpawn: (c) => {
+      child = c;
+      c.stdout?.on('data', (d: Buffer) => (serverOut += d.toString()));
+    },
+  });
+  let c: Iperf3Result;
+  try {
+    c = parseIperf3(await hostClient(port, seconds));
+  } finally {
+    // The server ends after its one test; one that never got its client is stopped (SIGTERM, passed on).
+    const ended = await Promise.race([server.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SERVER_END_MS))]);
+    if (!ended) (child as ChildProcess | null)?.kill('SIGTERM');
+    await server;
+  }
+  const s = parseIperf3(serverOut);
+  const agree = countsAgree(c, IN_FLIGHT_SLACK) && s.receivedBytes === c.receivedBytes;
+  const row = { path, mb_per_s: c.mbPerS, p50_us: null, p99_us: null, ops_per_s: null, calls: 0, bytes: c.receivedBytes, verified: agree, cpu_us_per_op: null };
+  return { row, problem: agree ? null : `iperf3's counts disagree: host client sent ${c.sentBytes}, guest server received ${s.receivedBytes}, client reports ${c.receivedBytes}` };
 }
 
 /** One host nginx serving one 64 MiB file for every path's curl. */
@@ -147,7 +199,7 @@ async function sockperfSession(seconds: number): Promise<ProgramSession> {
   return { measure, close: async () => server.stop() };
 }
 
-const SESSIONS: Record<BenchProgram, (seconds: number) => Promise<ProgramSession>> = {
+const SESSIONS: Record<BenchProgram, (seconds: number, reverse: boolean) => Promise<ProgramSession>> = {
   iperf3: iperf3Session,
   curl: () => curlSession(),
   sockperf: sockperfSession,
@@ -180,13 +232,14 @@ export async function runProgramBench(
   seconds: number,
   progress: (line: string) => void,
   trace = false,
+  reverse = false,
 ): Promise<{ report: ProgramBenchReport; notes: Record<string, string[]> }> {
   const results: ProgramBenchReport['results'] = [];
   // Traced runs write each path's records to a file of their own here; the row counts them (`calls`).
   const traceDir = trace ? mkdtempSync(join(tmpdir(), 'linsock-bench-trace-')) : null;
   const unavailable: Record<string, string> = {};
   const notes: Record<string, string[]> = {};
-  const session = await SESSIONS[program](seconds);
+  const session = await SESSIONS[program](seconds, reverse);
   try {
     for (const path of paths) {
       progress(program === 'iperf3' ? `${program} on ${path} for ${seconds} s` : `${program} on ${path}`);
@@ -230,6 +283,7 @@ export async function runProgramBench(
     ratios,
   };
   if (Object.keys(unavailable).length) report.unavailable = unavailable;
+  if (reverse) report.reverse = true;
   if (!trace) report.untraced = 'bench --trace off: the program ran without the interposer\'s tracing';
   return { report, notes };
 }

@@ -78,3 +78,19 @@ test('bench --program sockperf --json: TCP ping-pong on all three paths, sockper
   console.log(`# sockperf p50: direct ${p50('direct')} µs, delegated ${p50('delegated')} µs, emulated ${p50('emulated')} µs`);
   assert.ok(Math.abs((report.ratios['delegated/emulated'] as number) - p50('delegated') / p50('emulated')) < 1e-9, 'the ratio is of the rows\' p50');
 });
+
+test('bench --program iperf3 --reverse: the server in the guest (a delegated listen), the client on the host, verified', async () => {
+  const r = await bench(['--program', 'iperf3', '--reverse', '--seconds', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Record<string, unknown> & { results: Record<string, unknown>[] };
+  assert.equal(report.reverse, true);
+  assert.deepEqual(report.results.map((x) => x.path), ['direct', 'delegated']);
+  for (const row of report.results) {
+    assert.equal(row.verified, true, `${String(row.path)}: the host client's and the guest server's counts agree`);
+    assert.ok((row.mb_per_s as number) > 0 && (row.bytes as number) > 0);
+    assert.ok((row.calls as number) > 0, 'the guest server\'s calls were traced');
+  }
+  const wrong = await bench(['--program', 'curl', '--reverse']);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--reverse runs iperf3 only/);
+});
