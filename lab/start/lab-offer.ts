@@ -8,8 +8,11 @@ import { delegationProblem } from '../run/run-program';
 import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
 import { qemuProblem, VM_PATHS, VM_WORKLOADS } from '../vm';
 
-/** Why the interposer cannot trace yet: a program run's figures are its own, with no call records. */
-export const PROGRAM_UNTRACED = 'calls were not traced: linsock run\'s interposer does not record its calls yet; the figures are the program\'s own';
+/**
+ * Why a comparison's program run has no call records: the interposer records them (linsock run
+ * --trace-file, bench --program --trace on), but the lab does not feed them to its trace hub yet.
+ */
+export const PROGRAM_UNTRACED = 'calls were not traced: linsock start does not feed the interposer\'s records to the viewer yet (linsock run --trace-file writes them to a file); the figures are the program\'s own';
 
 export interface LabFacts {
   /** Why QEMU VMs cannot run here, or null. */

@@ -1,6 +1,6 @@
 // A real program's comparison for `linsock start` (Run Comparison… → "a program…"): the program bench of
 // `linsock bench --program` (lab/run/program-bench.ts) on the chosen paths. Its figures are the program's
-// own; the interposer does not record calls yet, so the report says that no call was traced rather than
+// own; its calls do not reach the lab's trace hub yet (the interposer writes them to a file only), so the report says that no call was traced rather than
 // leaving the viewer to show an empty table as if the program had made no calls.
 
 import type { TraceSink } from '../../daemon';
