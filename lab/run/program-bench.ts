@@ -182,11 +182,16 @@ async function sockperfSession(seconds: number): Promise<ProgramSession> {
   const server = await startSockperfServer(port);
   const measure = async (path: RunPath, traceFile: string | undefined): Promise<Measured> => {
     let out = '';
+    // The emulated guest reaches the host on its TAP: a server of its own listens there for this run.
+    let tapServer: { stop: () => void } | null = null;
     const code = await runProgram({
       path, command: 'sh', args: sockperfClientArgs(port, seconds), traceFile,
       stdio: ['ignore', 'pipe', 'inherit'],
       onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
-    });
+      onHostAddress: async (address) => {
+        tapServer = await startSockperfServer(port, address);
+      },
+    }).finally(() => (tapServer as { stop: () => void } | null)?.stop());
     const r = parseSockperf(out);
     if (code !== 0) throw new Error(`sockperf exited with ${code}`);
     const verified = r.received > 0 && r.lost === 0 && r.sent - r.received <= 1;

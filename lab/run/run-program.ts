@@ -37,6 +37,11 @@ export interface RunOptions {
   traceFile?: string;
   /** Delegated with `daemon`: the interposer sends its stage stamps, so that daemon's trace hub records the calls. */
   trace?: boolean;
+  /**
+   * Emulated: called with the host's address on the guest's TAP once it exists, and awaited before the
+   * program starts (a host server for the guest listens there, not on every address).
+   */
+  onHostAddress?: (address: string) => Promise<void>;
 }
 
 /**
@@ -150,6 +155,7 @@ async function runEmulated(o: RunOptions): Promise<number> {
   try {
     const path = await startEmulatedPath(lab, { mode, role: 'app', sink: trace?.sink ?? null, runId: trace?.runId });
     console.error(`linsock run: emulated guest ${path.guestAddress} (${mode}); the host is ${path.hostAddress} (LINSOCK_HOST_ADDRESS)`);
+    await o.onHostAddress?.(path.hostAddress);
     const base = trace ? traceOnlyEnv(trace) : { ...process.env };
     if (!base) return 1;
     const env = { ...base, LINSOCK_HOST_ADDRESS: path.hostAddress, LINSOCK_GUEST_ADDRESS: path.guestAddress };

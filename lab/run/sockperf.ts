@@ -1,5 +1,5 @@
-// sockperf (Debian's) for `linsock bench --program sockperf`: a host `sockperf server --tcp` on every address
-// (the emulated guest reaches it through its TAP's), and per path `sockperf ping-pong --tcp --full-rtt` of
+// sockperf (Debian's) for `linsock bench --program sockperf`: a host `sockperf server --tcp` on 127.0.0.1 (and,
+// for the emulated path, one on the host's address on the guest's TAP), and per path `sockperf ping-pong --tcp --full-rtt` of
 // 64-byte messages through `linsock run`. The figures are sockperf's own: its round-trip percentiles over
 // the valid duration (warm-up excluded), and its own count of messages sent, received, dropped, duplicated
 // and out of order.
@@ -47,9 +47,9 @@ export function sockperfClientArgs(port: number, seconds: number): string[] {
   return ['-c', `exec sockperf ping-pong -i "\${LINSOCK_HOST_ADDRESS:-127.0.0.1}" -p ${port} --tcp -t ${seconds} -m ${SOCKPERF_MESSAGE_BYTES} --full-rtt`];
 }
 
-/** A host `sockperf server --tcp` on 0.0.0.0:`port`, ready once it accepts on 127.0.0.1. */
-export async function startSockperfServer(port: number): Promise<{ stop: () => void }> {
-  const child = spawn('sockperf', ['server', '-i', '0.0.0.0', '-p', String(port), '--tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** A host `sockperf server --tcp` on `address`:`port` (127.0.0.1, or an emulated guest's TAP address), ready once it accepts. */
+export async function startSockperfServer(port: number, address = '127.0.0.1'): Promise<{ stop: () => void }> {
+  const child = spawn('sockperf', ['server', '-i', address, '-p', String(port), '--tcp'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const stop = (): void => {
@@ -63,7 +63,7 @@ export async function startSockperfServer(port: number): Promise<{ stop: () => v
   const ready = (async () => {
     for (;;) {
       const ok = await new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => {
+        const s = connect(port, address, () => {
           s.destroy();
           resolve(true);
         });

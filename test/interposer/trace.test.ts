@@ -8,16 +8,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { LstraceReader, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
 import { makeServedFile, sha256File } from '../../lab/run/curl';
 import { startHostNginx, type HostNginx } from '../../lab/run/nginx';
-import { buildPreload, linsockRun, requireProgram } from './harness';
+import { buildPreload, linsockRun, requireProgram, root, type RunResult } from './harness';
 
 const FILE_BYTES = 8 * 1024 * 1024;
 let dir: string;
 let nginx: HostNginx;
 let port: number;
 let sha256: string;
+let served: { root: string; sha256: string };
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -34,10 +36,9 @@ before(async () => {
   buildPreload();
   dir = mkdtempSync(join(tmpdir(), 'linsock-itrace-'));
   port = await freePort();
-  const served = makeServedFile(dir, FILE_BYTES);
+  served = makeServedFile(dir, FILE_BYTES);
   sha256 = served.sha256;
-  // On every address: the emulated guest reaches the host through its TAP's address.
-  nginx = startHostNginx({ prefix: join(dir, 'nginx'), root: served.root, host: '0.0.0.0', port, workers: 1 });
+  nginx = startHostNginx({ prefix: join(dir, 'nginx'), root: served.root, host: '127.0.0.1', port, workers: 1 });
   await nginx.ready;
 });
 
@@ -56,31 +57,57 @@ function readTrace(file: string): { calls: CallRecord[]; frames: FrameRecord[]; 
   return { calls, frames, runs, dropped };
 }
 
+/**
+ * `linsock run --path emulated`: the host's address on the guest's TAP exists once the run made it, so a
+ * second nginx listens there from then on, and the guest retries (each try a curl process of its own).
+ */
+async function runEmulated(args: string[]): Promise<RunResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'run', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let tapNginx: HostNginx | null = null;
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const m = /the host is (10\.199\.\d+\.1) /.exec(stderr);
+    if (m && !tapNginx) tapNginx = startHostNginx({ prefix: join(dir, 'nginx-tap'), root: served.root, host: m[1] as string, port, workers: 1 });
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  await (tapNginx as HostNginx | null)?.stop();
+  return { code, stdout, stderr };
+}
+
 const sum = (calls: CallRecord[], ops: string[]): number => calls.filter((c) => ops.includes(c.op)).reduce((n, c) => n + c.bytes, 0);
 
 for (const path of ['direct', 'emulated', 'delegated'] as const) {
   test(`curl on ${path} with --trace-file: per-call records with curl's name and pid, ordered stamps, the bytes it moved`, async () => {
     const file = join(dir, `${path}.lstrace`);
     const out = join(dir, `${path}.got`);
-    const host = path === 'emulated' ? '$LINSOCK_HOST_ADDRESS' : '127.0.0.1';
-    // curl prints its pid-free facts: bytes received (body + headers) and sent; sh passes the host address.
-    const script = `exec curl -sS -o ${out} -w '%{size_download} %{size_header} %{size_request}' http://${host}:${port}/big`;
+    // curl prints the bytes it received (body + headers) and sent; on emulated sh retries until the host's
+    // server on the TAP's address listens (the last curl is the one that fetched).
+    const curl = (host: string): string => `curl -sS -o ${out} -w '%{size_download} %{size_header} %{size_request}' http://${host}:${port}/big`;
+    const script = path === 'emulated'
+      ? `for i in $(seq 1 100); do ${curl('$LINSOCK_HOST_ADDRESS')} 2>/dev/null && exit 0; sleep 0.1; done; exit 9`
+      : `exec ${curl('127.0.0.1')}`;
     const args = ['--path', path, '--trace-file', file, ...(path === 'emulated' ? ['--mode', 'virtio'] : []), '--', 'sh', '-c', script];
-    const r = await linsockRun(args);
+    const r = path === 'emulated' ? await runEmulated(args) : await linsockRun(args);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await sha256File(out), sha256, 'the download is intact');
     const [body, headers, request] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
     assert.equal(body, FILE_BYTES);
 
-    const { calls, frames, runs, dropped } = readTrace(file);
+    const trace = readTrace(file);
+    const { frames, runs, dropped } = trace;
     assert.equal(dropped, 0, 'no record was dropped');
     assert.ok(runs.length >= 1 && runs.every((x) => x.paths.length === 1 && x.paths[0] === path), 'the run record names the path');
+    // Every record is a curl process's (one thread each): exec kept sh's pid where there was one try.
+    const guests = new Set(trace.calls.map((c) => c.guest));
+    for (const g of guests) assert.match(g, /^curl\[\d+\]$/);
+    if (path !== 'emulated') assert.equal(guests.size, 1, `guests: ${[...guests].join(', ')}`);
+    // The curl that fetched: the one that received bytes (on emulated, earlier tries were refused).
+    const guest = trace.calls.find((c) => c.op === 'recv' && c.bytes > 0)?.guest as string;
+    const calls = trace.calls.filter((c) => c.guest === guest);
     assert.ok(calls.length > 10, `${calls.length} call records`);
-    // exec keeps the pid: sh's process became curl, and every record is that process's (one thread here).
-    const guests = new Set(calls.map((c) => c.guest));
-    assert.equal(guests.size, 1, `guests: ${[...guests].join(', ')}`);
-    const guest = [...guests][0] as string;
-    assert.match(guest, /^curl\[\d+\]$/);
     for (const c of calls) {
       assert.equal(c.path, path);
       assert.equal(c.run, runs[0]?.id);
@@ -115,6 +142,7 @@ for (const path of ['direct', 'emulated', 'delegated'] as const) {
     if (path === 'emulated') {
       const inbound = frames.filter((f) => f.direction === 'host-to-guest').reduce((n, f) => n + f.payload, 0);
       assert.ok(inbound >= body + headers, `the device model's frames carried ${inbound} payload bytes to the guest`);
+      for (const c of trace.calls.filter((x) => x.guest !== guest)) assert.equal(c.bytes, 0, 'a refused try moved no bytes');
     }
   });
 }
