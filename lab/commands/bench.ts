@@ -25,7 +25,7 @@ import { VM_PATHS, VM_WORKLOADS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: sockperf]] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: iperf3, sockperf]] [--mode e1000|virtio] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -131,7 +131,8 @@ const RAN_IN: Record<RunPath, string> = { direct: 'host', delegated: 'netns (lo 
 /** `--program P`: a real program on direct and delegated, sockperf on emulated too (lab/run/program-bench.ts). */
 async function programBench(program: string, values: Record<string, unknown>, seconds: number): Promise<number> {
   const known = (BENCH_PROGRAMS as readonly string[]).includes(program);
-  const allowed = known ? PROGRAM_PATHS_OF[program as BenchProgram] : PROGRAM_PATHS;
+  // --reverse serves from the guest through a delegated listen: the emulated guest's server is not the host's.
+  const allowed = known && values.reverse !== true ? PROGRAM_PATHS_OF[program as BenchProgram] : PROGRAM_PATHS;
   const paths = String(values.paths ?? allowed.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
   const problems: string[] = [];
   if (!known) problems.push(`unknown program '${program}' (expected ${BENCH_PROGRAMS.join(', ')})`);
@@ -142,13 +143,14 @@ async function programBench(program: string, values: Record<string, unknown>, se
   if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
   if (values.guests !== undefined || values.load !== '0') problems.push('--program runs one program per path: no --guests or --load');
   if (values.reverse === true && program !== 'iperf3') problems.push('--reverse runs iperf3 only: its server in the guest through a delegated listen, its client on the host');
+  if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
   if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--program runs with --trace on (the interposer's records, counted in calls) or off, got '${String(values.trace)}'`);
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   try {
-    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on', values.reverse === true);
+    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on', values.reverse === true, values.mode as EmulatedMode);
     if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
     else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: RAN_IN[r.path as RunPath], notes: notes[r.path] ?? [] }))));
     return report.results.every((r) => r.verified) ? 0 : 1;

@@ -16,7 +16,7 @@ import { loopbackMtu } from '../bench/host-facts';
 import { CURL_FILE_BYTES, curlDownload, makeServedFile } from './curl';
 import { countsAgree, parseIperf3, type Iperf3Result } from './iperf3';
 import { startHostNginx } from './nginx';
-import { nicProfile } from '../emulated';
+import { nicProfile, type NicMode } from '../emulated';
 import { parseSockperf, sockperfClientArgs, startSockperfServer } from './sockperf';
 import { runProgram, type RunPath } from './run-program';
 import { callRecordsIn } from './run-trace';
@@ -27,7 +27,7 @@ export type BenchProgram = (typeof BENCH_PROGRAMS)[number];
 export const PROGRAM_PATHS: readonly RunPath[] = ['direct', 'delegated'];
 /** Per program: the paths it runs on (sockperf reaches the host's address from the emulated guest too). */
 export const PROGRAM_PATHS_OF: Record<BenchProgram, readonly RunPath[]> = {
-  iperf3: PROGRAM_PATHS,
+  iperf3: ['direct', 'delegated', 'emulated'],
   curl: PROGRAM_PATHS,
   sockperf: ['direct', 'delegated', 'emulated'],
 };
@@ -61,8 +61,8 @@ function freePort(): Promise<number> {
 }
 
 /** Runs a host `iperf3 -s -1` on `port`; resolves with its JSON report once its one test is over. */
-function hostServer(port: number): { done: Promise<string>; stop: () => void } {
-  const child = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function hostServer(port: number, address = '127.0.0.1'): { done: Promise<string>; stop: () => void } {
+  const child = spawn('iperf3', ['-s', '-1', '-B', address, '-p', String(port), '-J'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<string>((resolve, reject) => {
@@ -95,13 +95,13 @@ type Measured = { row: ProgramBenchReport['results'][number]; problem: string | 
 /** One program's runs: `measure` once per path, between the set-up and `close`. */
 interface ProgramSession {
   /** With `traceFile`, the program runs traced (linsock run --trace-file) and its call records go there. */
-  measure: (path: RunPath, traceFile: string | undefined) => Promise<Measured>;
+  measure: (path: RunPath, traceFile: string | undefined, mode: NicMode) => Promise<Measured>;
   close: () => Promise<void>;
 }
 
 async function iperf3Session(seconds: number, reverse: boolean): Promise<ProgramSession> {
   const measure = reverse ? measureIperf3Reverse : measureIperf3;
-  return { measure: (path, traceFile) => measure(path, seconds, traceFile), close: async () => undefined };
+  return { measure: (path, traceFile, mode) => measure(path, seconds, traceFile, mode), close: async () => undefined };
 }
 
 /** A host `iperf3 -c` against a server that may not listen yet; its JSON report. */
@@ -124,7 +124,7 @@ async function hostClient(port: number, seconds: number): Promise<string> {
  * host's 127.0.0.1) and the client on the host; the figures are the client's report of what the guest's
  * server received, checked against the server's own.
  */
-async function measureIperf3Reverse(path: RunPath, seconds: number, traceFile: string | undefined): Promise<Measured> {
+async function measureIperf3Reverse(path: RunPath, seconds: number, traceFile: string | undefined, _mode: NicMode): Promise<Measured> {
   const port = await freePort();
   let serverOut = '';
   let child: ChildProcess | null = null;
@@ -180,12 +180,12 @@ async function curlSession(): Promise<ProgramSession> {
 async function sockperfSession(seconds: number): Promise<ProgramSession> {
   const port = await freePort();
   const server = await startSockperfServer(port);
-  const measure = async (path: RunPath, traceFile: string | undefined): Promise<Measured> => {
+  const measure = async (path: RunPath, traceFile: string | undefined, mode: NicMode): Promise<Measured> => {
     let out = '';
     // The emulated guest reaches the host on its TAP: a server of its own listens there for this run.
     let tapServer: { stop: () => void } | null = null;
     const code = await runProgram({
-      path, command: 'sh', args: sockperfClientArgs(port, seconds), traceFile,
+      path, mode, command: 'sh', args: sockperfClientArgs(port, seconds), traceFile,
       stdio: ['ignore', 'pipe', 'inherit'],
       onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
       onHostAddress: async (address) => {
@@ -210,13 +210,33 @@ const SESSIONS: Record<BenchProgram, (seconds: number, reverse: boolean) => Prom
   sockperf: sockperfSession,
 };
 
-async function measureIperf3(path: RunPath, seconds: number, traceFile: string | undefined): Promise<Measured> {
+/**
+ * The emulated guest's `iperf3 -c`: its server listens on the host's TAP address, which exists only once the
+ * run made it, so the guest retries (in one guest: each run is a new TAP) while it is refused.
+ */
+async function emulatedClient(port: number, seconds: number, traceFile: string | undefined, mode: NicMode, onHost: (address: string) => void): Promise<string> {
+  let out = '';
+  const run = `iperf3 -c "$LINSOCK_HOST_ADDRESS" -p ${port} -t ${seconds} -J`;
+  const script = `for i in $(seq 1 ${CONNECT_TRIES * 5}); do out=$(${run}); case "$out" in *"Connection refused"*) sleep 0.1;; *) printf '%s' "$out"; exit 0;; esac; done; printf '%s' "$out"`;
+  await runProgram({
+    path: 'emulated', mode, command: 'sh', args: ['-c', script], traceFile,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    onSpawn: (c) => c.stdout?.on('data', (d: Buffer) => (out += d.toString())),
+    onHostAddress: async (address) => onHost(address),
+  });
+  return out;
+}
+
+async function measureIperf3(path: RunPath, seconds: number, traceFile: string | undefined, mode: NicMode): Promise<Measured> {
   const port = await freePort();
-  const server = hostServer(port);
+  let server = path === 'emulated' ? { done: Promise.resolve(''), stop: () => undefined } : hostServer(port);
   try {
     let c: Iperf3Result;
     try {
-      c = parseIperf3(await client(path, port, seconds, traceFile));
+      const text = path === 'emulated'
+        ? await emulatedClient(port, seconds, traceFile, mode, (address) => (server = hostServer(port, address)))
+        : await client(path, port, seconds, traceFile);
+      c = parseIperf3(text);
     } catch (e) {
       server.stop();
       throw e;
@@ -238,6 +258,7 @@ export async function runProgramBench(
   progress: (line: string) => void,
   trace = false,
   reverse = false,
+  mode: NicMode = 'virtio',
 ): Promise<{ report: ProgramBenchReport; notes: Record<string, string[]> }> {
   const results: ProgramBenchReport['results'] = [];
   // Traced runs write each path's records to a file of their own here; the row counts them (`calls`).
@@ -250,7 +271,7 @@ export async function runProgramBench(
       progress(program === 'iperf3' ? `${program} on ${path} for ${seconds} s` : `${program} on ${path}`);
       try {
         const traceFile = traceDir ? join(traceDir, `${path}.lstrace`) : undefined;
-        const { row, problem } = await session.measure(path, traceFile);
+        const { row, problem } = await session.measure(path, traceFile, mode);
         if (traceFile) row.calls = callRecordsIn(traceFile);
         if (problem) {
           progress(`${path}: ${problem}`);
@@ -282,8 +303,8 @@ export async function runProgramBench(
     workload,
     program,
     guest: 'ns',
-    mode: paths.includes('emulated') ? 'virtio' : null,
-    mtu: paths.includes('emulated') ? nicProfile('virtio').mtu : loopbackMtu(),
+    mode: paths.includes('emulated') ? mode : null,
+    mtu: paths.includes('emulated') ? nicProfile(mode).mtu : loopbackMtu(),
     results,
     ratios,
   };

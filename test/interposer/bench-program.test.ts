@@ -46,9 +46,12 @@ test('bench --program iperf3 --json reports both paths from iperf3 counts, verif
 });
 
 test('bench --program refuses what it cannot run, with exit 2', async () => {
-  const emulated = await bench(['--program', 'iperf3', '--paths', 'emulated']);
+  const emulated = await bench(['--program', 'curl', '--paths', 'emulated']);
   assert.equal(emulated.code, 2);
-  assert.match(emulated.stderr, /--program iperf3 runs on direct, delegated; not 'emulated'/);
+  assert.match(emulated.stderr, /--program curl runs on direct, delegated; not 'emulated'/);
+  const reverse = await bench(['--program', 'iperf3', '--reverse', '--paths', 'emulated']);
+  assert.equal(reverse.code, 2);
+  assert.match(reverse.stderr, /--program iperf3 runs on direct, delegated; not 'emulated'/);
   const unknown = await bench(['--program', 'netperf']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown program 'netperf' \(expected iperf3, curl, sockperf\)/);
@@ -93,4 +96,16 @@ test('bench --program iperf3 --reverse: the server in the guest (a delegated lis
   const wrong = await bench(['--program', 'curl', '--reverse']);
   assert.equal(wrong.code, 2);
   assert.match(wrong.stderr, /--reverse runs iperf3 only/);
+});
+
+test('bench --program iperf3 on emulated (e1000): the client in the guest behind the device model reaches a server on the host\'s TAP address', async () => {
+  const r = await bench(['--program', 'iperf3', '--paths', 'emulated', '--mode', 'e1000', '--seconds', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Record<string, unknown> & { results: Record<string, unknown>[] };
+  assert.equal(report.mode, 'e1000');
+  assert.equal(report.mtu, 1500);
+  const row = report.results[0] as Record<string, unknown>;
+  assert.equal(row.path, 'emulated');
+  assert.equal(row.verified, true, 'iperf3\'s counts agree');
+  assert.ok((row.mb_per_s as number) > 0 && (row.calls as number) > 0);
 });
