@@ -100,11 +100,10 @@ static int send_pending(void) {
   return pending_len == 0 ? 0 : -1;
 }
 
-/** Hands b's records to the socket (or drops and counts them); b is empty after. */
-static void flush_buffer(struct tbuf *b) {
+/** Hands b's records to the socket (or drops and counts them); b is empty after. Caller holds trace_lock. */
+static void flush_locked(struct tbuf *b) {
   if (b->n == 0) return;
   int err = errno;
-  pthread_mutex_lock(&trace_lock);
   if (trace_connect() < 0 || send_pending() < 0) {
     dropped += b->n;
   } else {
@@ -136,9 +135,15 @@ static void flush_buffer(struct tbuf *b) {
       }
     }
   }
-  pthread_mutex_unlock(&trace_lock);
   b->n = 0;
   errno = err;
+}
+
+static void flush_buffer(struct tbuf *b) {
+  if (b->n == 0) return;
+  pthread_mutex_lock(&trace_lock);
+  flush_locked(b);
+  pthread_mutex_unlock(&trace_lock);
 }
 
 static void unlink_buffer(struct tbuf *b) {
@@ -149,8 +154,8 @@ static void unlink_buffer(struct tbuf *b) {
 /** A thread ends: its records leave, its buffer goes. */
 static void thread_done(void *arg) {
   struct tbuf *b = arg;
-  flush_buffer(b);
   pthread_mutex_lock(&trace_lock);
+  flush_locked(b);
   unlink_buffer(b);
   pthread_mutex_unlock(&trace_lock);
   if (t_buf == b) t_buf = NULL;
@@ -221,10 +226,15 @@ static void scan_inherited(void) {
   }
 }
 
-/** Every thread's records at exit (other threads may still run: a record they add now may be lost). */
+/**
+ * Every thread's records at exit. The list is walked under the lock (a thread that ends meanwhile unlinks
+ * its buffer under it too); a thread still running may add a record as its buffer leaves, which is lost.
+ */
 static void flush_all(void) {
   if (!g_trace_kernel) return;
-  for (struct tbuf *b = buffers; b; b = b->next) flush_buffer(b);
+  pthread_mutex_lock(&trace_lock);
+  for (struct tbuf *b = buffers; b; b = b->next) flush_locked(b);
+  pthread_mutex_unlock(&trace_lock);
 }
 
 void trace_after_fork_child(void) {

@@ -5,14 +5,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { LstraceReader, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
 import { makeServedFile, sha256File } from '../../lab/run/curl';
 import { startHostNginx, type HostNginx } from '../../lab/run/nginx';
-import { buildPreload, linsockRun, requireProgram, root, type RunResult } from './harness';
+import { buildPreload, cc, linsockRun, requireProgram, root, type RunResult } from './harness';
 
 const FILE_BYTES = 8 * 1024 * 1024;
 let dir: string;
@@ -146,3 +146,33 @@ for (const path of ['direct', 'emulated', 'delegated'] as const) {
     }
   });
 }
+
+test('trace-only on direct: each thread of a program is a guest of its own (name[pid] and name[pid/tid]), bytes per thread', async () => {
+  const bin = join(dir, 'thread-calls');
+  cc(['-O2', '-Wall', '-pthread', '-o', bin, join(__dirname, 'thread-calls.c')]);
+  let received = 0;
+  const sink: Server = createServer((s) => s.on('data', (d: Buffer) => (received += d.length)));
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sinkPort = (sink.address() as AddressInfo).port;
+  const file = join(dir, 'threads.lstrace');
+  try {
+    const r = await linsockRun(['--path', 'direct', '--trace-file', file, '--', bin, String(sinkPort), '300000']);
+    assert.equal(r.code, 0, r.stderr);
+    const tids = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+    const { calls, dropped } = readTrace(file);
+    assert.equal(dropped, 0);
+    const pid = Number(tids.main);
+    const worker = `thread-calls[${pid}/${tids.worker}]`;
+    const main = `thread-calls[${pid}]`;
+    assert.deepEqual(new Set(calls.map((c) => c.guest)), new Set([main, worker]), 'one guest per thread');
+    for (const g of [main, worker]) {
+      const mine = calls.filter((c) => c.guest === g);
+      assert.deepEqual([...new Set(mine.map((c) => c.op))].sort(), ['close', 'connect', 'send', 'socket'], g);
+      assert.equal(sum(mine, ['send']), 300000, `${g} sent its 300000 bytes`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(received, 600000);
+  } finally {
+    sink.close();
+  }
+});
