@@ -70,7 +70,11 @@ async function runEmulated(args: string[]): Promise<RunResult> {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     const m = /the host is (10\.199\.\d+\.1) /.exec(stderr);
-    if (m && !tapNginx) tapNginx = startHostNginx({ prefix: join(dir, 'nginx-tap'), root: served.root, host: m[1] as string, port, workers: 1 });
+    if (m && !tapNginx) {
+      tapNginx = startHostNginx({ prefix: join(dir, 'nginx-tap'), root: served.root, host: m[1] as string, port, workers: 1 });
+      // The guest's retries are what wait for it; stopped once the run ends, its readiness probe may reject.
+      tapNginx.ready.catch(() => undefined);
+    }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   await (tapNginx as HostNginx | null)?.stop();
