@@ -41,7 +41,7 @@ void real_init(void) {
   real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
   real.recv_chk = (__typeof__(real.recv_chk))dlsym(RTLD_NEXT, "__recv_chk");
   real.recvfrom_chk = (__typeof__(real.recvfrom_chk))dlsym(RTLD_NEXT, "__recvfrom_chk");
-  LOAD(close);
+  LOAD(close); LOAD(sendfile);
 }
 
 __attribute__((constructor)) static void init(void) {
@@ -402,3 +402,13 @@ int close(int fd) {
   pthread_mutex_unlock(&g_lock);
   return real.close(fd);
 }
+
+// sendfile to a socket (nginx): a send of its own in trace-only mode; a delegated socket's socketpair takes it natively.
+ssize_t sendfile(int out, int in, off_t *offset, size_t count);
+ssize_t sendfile64(int out, int in, off_t *offset, size_t count);
+ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
+  real_init();
+  TRACE_KERNEL(OP_SEND, out, real.sendfile(out, in, offset, count));
+  return real.sendfile(out, in, offset, count);
+}
+ssize_t sendfile64(int out, int in, off_t *offset, size_t count) { return sendfile(out, in, offset, count); }

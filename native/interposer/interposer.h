@@ -209,6 +209,7 @@ struct real_fns {
   ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
   void (*freeaddrinfo)(struct addrinfo *);
+  ssize_t (*sendfile)(int, int, off_t *, size_t);
 };
 extern struct real_fns real;
 void real_init(void);
@@ -234,6 +235,8 @@ uint64_t trace_now(void);
 /** Records one call that entered at `enter` and returned rc (errno err when rc < 0); keeps errno = err. */
 void trace_kernel(uint8_t op, int fd, uint64_t enter, long rc, int err);
 void trace_mark_socket(int fd, int domain, int type);
+/** Records one getaddrinfo of a name that returned rc (errno err for EAI_SYSTEM); keeps errno = err. */
+void trace_lookup(uint64_t enter, int rc, int err);
 int trace_is_internal_fd(int fd);
 static inline int trace_fd_on(int fd) { return g_trace_kernel && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
 /** In a hook: when fd is traced, makes `call` timed and returns its result. */

@@ -8,6 +8,7 @@
 #include "interposer.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -187,24 +188,39 @@ static int carries_bytes(uint8_t op) {
   return op == OP_SEND || op == OP_RECV || op == OP_SENDTO || op == OP_RECVFROM || op == OP_SENDMSG;
 }
 
-void trace_kernel(uint8_t op, int fd, uint64_t enter, long rc, int err) {
-  uint64_t ret = trace_now();
+/** Appends one record to the calling thread's buffer (sends the buffer when it is due). */
+static void add_record(uint8_t op, int fd, uint64_t enter, uint64_t ret, uint8_t result, uint32_t bytes) {
   struct tbuf *b = thread_buffer();
   if (b) {
     uint8_t *r = b->rec + (size_t)b->n * REC_BYTES;
     r[0] = op;
-    r[1] = rc < 0 ? errno_code(err) : 0xff;
+    r[1] = result;
     r[2] = r[3] = 0;
     put_le32(r + 4, (uint32_t)fd);
-    put_le32(r + 8, carries_bytes(op) && rc > 0 ? (uint32_t)rc : 0);
+    put_le32(r + 8, bytes);
     put_le32(r + 12, 0);
     put_le64(r + 16, enter);
     put_le64(r + 24, ret);
     if (b->n++ == 0) b->first = enter;
     if (b->n == TB_RECORDS || ret - b->first >= TRACE_FLUSH_NS) flush_buffer(b);
   }
+}
+
+void trace_kernel(uint8_t op, int fd, uint64_t enter, long rc, int err) {
+  uint64_t ret = trace_now();
+  add_record(op, fd, enter, ret, rc < 0 ? errno_code(err) : 0xff, carries_bytes(op) && rc > 0 ? (uint32_t)rc : 0);
   if (op == OP_ACCEPT && rc >= 0 && rc < TRACE_FD_LIMIT) g_trace_fd[rc] = 1;
   if (op == OP_CLOSE && rc == 0 && fd >= 0 && fd < TRACE_FD_LIMIT) g_trace_fd[fd] = 0;
+  errno = err;
+}
+
+/** wire codes (protocol/errno.ts) of getaddrinfo's failures */
+#define CODE_ENOTFOUND 42
+#define CODE_EAI_AGAIN 43
+
+void trace_lookup(uint64_t enter, int rc, int err) {
+  uint8_t result = rc == 0 ? 0xff : rc == EAI_AGAIN ? CODE_EAI_AGAIN : rc == EAI_SYSTEM ? errno_code(err) : (rc == EAI_NONAME || rc == EAI_NODATA) ? CODE_ENOTFOUND : 3 /* EIO */;
+  add_record(OP_LOOKUP, -1, enter, trace_now(), result, 0);
   errno = err;
 }
 

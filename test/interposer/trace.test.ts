@@ -180,3 +180,12 @@ test('trace-only on direct: each thread of a program is a guest of its own (name
     sink.close();
   }
 });
+
+test('trace-only: a name lookup is a lookup record, a name that does not resolve ENOTFOUND', async () => {
+  const file = join(dir, 'lookup.lstrace');
+  const r = await linsockRun(['--path', 'direct', '--trace-file', file, '--', 'sh', '-c', 'getent ahosts localhost >/dev/null && ! getent ahosts no-such-host.invalid']);
+  assert.equal(r.code, 0, r.stderr);
+  const { calls } = readTrace(file);
+  assert.deepEqual(calls.map((c) => [c.op, c.result]), [['lookup', 'ok'], ['lookup', 'ENOTFOUND']]);
+  for (const c of calls) assert.match(c.guest, /^getent\[\d+\]$/);
+});
