@@ -3,7 +3,7 @@
 // be delegated. Looked up once at startup: what a client offers must not cost a process per status poll.
 
 import { PATHS, WORKLOADS, type GuestKindOffer, type LabOffer, type ProgramOffer } from '../../protocol';
-import { BENCH_PROGRAMS, PROGRAM_PATHS_OF, PROGRAM_WORKLOAD } from '../run/program-bench';
+import { BENCH_PROGRAMS, PROGRAM_PATHS, PROGRAM_WORKLOAD } from '../run/program-bench';
 import { delegationProblem } from '../run/run-program';
 import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
 import { qemuProblem, VM_PATHS, VM_WORKLOADS } from '../vm';
@@ -27,7 +27,9 @@ export function labOffer(f: LabFacts): LabOffer {
     { kind: 'vm', unavailable: f.vm, workloads: [...VM_WORKLOADS], paths: [...VM_PATHS], modes: ['e1000', 'virtio'] },
   ];
   const programs: ProgramOffer[] = BENCH_PROGRAMS.map((name) => ({
-    name, workload: PROGRAM_WORKLOAD[name], paths: [...PROGRAM_PATHS_OF[name]], traced: false, unavailable: f.programs[name] ?? null,
+    // The lab compares programs on direct and delegated (`linsock bench --program` runs iperf3 and sockperf
+    // on emulated too).
+    name, workload: PROGRAM_WORKLOAD[name], paths: [...PROGRAM_PATHS], traced: false, unavailable: f.programs[name] ?? null,
   }));
   return { guests, programs };
 }

@@ -8,7 +8,7 @@ import type { BenchReport, Path, RunInfo } from '../../protocol';
 import { hostFacts } from '../bench/host-facts';
 import type { BenchOutcome } from '../bench/run-bench';
 import { nowNs } from '../bench/latency';
-import { BENCH_PROGRAMS, PROGRAM_PATHS_OF, runProgramBench, type BenchProgram } from '../run/program-bench';
+import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
 import type { RunPath } from '../run/run-program';
 import { PROGRAM_UNTRACED } from './lab-offer';
 
@@ -21,7 +21,7 @@ export interface ProgramComparisonRequest {
 /** Why the request cannot run, or null. */
 export function programRequestProblem(req: ProgramComparisonRequest): string | null {
   if (!(BENCH_PROGRAMS as readonly string[]).includes(req.program)) return `unknown program '${req.program}' (the lab runs ${BENCH_PROGRAMS.join(', ')})`;
-  const allowed = PROGRAM_PATHS_OF[req.program as BenchProgram];
+  const allowed = PROGRAM_PATHS;
   const other = req.paths.filter((p) => !allowed.includes(p as RunPath));
   if (other.length) return `${req.program} runs on the paths ${allowed.join(', ')}, not ${other.join(', ')}`;
   return null;
