@@ -12,3 +12,4 @@ export * from './trace-format';
 export * from './trace-formats';
 export * from './comparison';
 export * from './lab-offer';
+export * from './interposer-trace';

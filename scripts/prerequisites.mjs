@@ -33,6 +33,7 @@ export const TABLE = [
   { probe: 'socat', pkg: 'socat', steps: 'test', why: 'the interposer tests send and serve UDP with an unmodified socat delegated (test/interposer/)' },
   { probe: 'nginx', pkg: 'nginx', steps: 'test', why: 'the interposer tests serve with an unmodified nginx delegated; `linsock bench --program curl` downloads from it' },
   { probe: 'iperf3', pkg: 'iperf3', steps: 'test', why: 'the interposer tests and `linsock bench --program iperf3` run an unmodified iperf3 delegated' },
+  { probe: 'sockperf', pkg: 'sockperf', steps: 'test', why: '`linsock bench --program sockperf` measures ping-pong latency with an unmodified sockperf on each path' },
 ];
 
 /** A Debian package name (Debian Policy 5.6.7): lower case, digits, + - and dots, two characters at least. */

@@ -21,13 +21,13 @@ import { formatTable } from '../bench/table';
 import { DEFAULT_PHASE_MS } from '../bench/trace-phases';
 import { MAX_LOAD } from '../bench/cpu-load';
 import { FLEET_WORKLOADS, MAX_GUESTS } from '../bench/guest-fleet';
-import { BENCH_PROGRAMS, PROGRAM_PATHS, runProgramBench, type BenchProgram } from '../run/program-bench';
+import { BENCH_PROGRAMS, PROGRAM_PATHS, PROGRAM_PATHS_OF, runProgramBench, type BenchProgram } from '../run/program-bench';
 import type { RunPath } from '../run/run-program';
 import { VM_BENCH_WORKLOADS, VM_PATHS, type VmPath, type VmWorkload } from '../vm';
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--workers W] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl [--paths direct,delegated] [--seconds S] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--workers W] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: iperf3, sockperf]] [--mode e1000|virtio] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -46,6 +46,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       guest: { type: 'string', default: 'ns' },
       'trace-file': { type: 'string' },
       program: { type: 'string' },
+      reverse: { type: 'boolean', default: false },
     },
   });
   if (!parsed) return 2;
@@ -55,6 +56,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const problems: string[] = [];
   const program = values.program as string | undefined;
   if (program !== undefined) return programBench(program, values, seconds);
+  if (values.reverse === true) problems.push('--reverse goes with --program iperf3 (the server in the guest)');
   if (!workload) problems.push('--workload is required');
   else if (!(WORKLOADS as readonly string[]).includes(workload)) problems.push(`unknown workload '${workload}' (expected ${WORKLOADS.join(', ')})`);
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
@@ -134,25 +136,34 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** `--program P`: a real program on direct and delegated (lab/run/program-bench.ts). */
+/** Where a program ran on each path, for the table. */
+const RAN_IN: Record<RunPath, string> = { direct: 'host', delegated: 'netns (lo only), interposer', emulated: 'netns + TAP (virtio), device model' };
+
+/** `--program P`: a real program on direct and delegated, sockperf on emulated too (lab/run/program-bench.ts). */
 async function programBench(program: string, values: Record<string, unknown>, seconds: number): Promise<number> {
-  const paths = String(values.paths ?? PROGRAM_PATHS.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
+  const known = (BENCH_PROGRAMS as readonly string[]).includes(program);
+  // --reverse serves from the guest through a delegated listen: the emulated guest's server is not the host's.
+  const allowed = known && values.reverse !== true ? PROGRAM_PATHS_OF[program as BenchProgram] : PROGRAM_PATHS;
+  const paths = String(values.paths ?? allowed.join(',')).split(',').map((p) => p.trim()).filter(Boolean);
   const problems: string[] = [];
-  if (!(BENCH_PROGRAMS as readonly string[]).includes(program)) problems.push(`unknown program '${program}' (expected ${BENCH_PROGRAMS.join(', ')})`);
-  const others = paths.filter((p) => !PROGRAM_PATHS.includes(p as RunPath));
-  if (others.length) problems.push(`--program runs on ${PROGRAM_PATHS.join(' and ')}; not '${others.join(', ')}'`);
+  if (!known) problems.push(`unknown program '${program}' (expected ${BENCH_PROGRAMS.join(', ')})`);
+  const others = paths.filter((p) => !allowed.includes(p as RunPath));
+  if (others.length) problems.push(`--program ${program} runs on ${allowed.join(', ')}; not '${others.join(', ')}'`);
   if (!(seconds > 0 && seconds <= 3600)) problems.push(`--seconds must be a number in (0, 3600], got '${String(values.seconds)}'`);
   if (values.workload !== undefined) problems.push('--program replaces --workload: give one of them');
   if (values.guest !== 'ns') problems.push('--program runs with --guest ns only');
   if (values.guests !== undefined || values.load !== '0') problems.push('--program runs one program per path: no --guests or --load');
+  if (values.reverse === true && program !== 'iperf3') problems.push('--reverse runs iperf3 only: its server in the guest through a delegated listen, its client on the host');
+  if (values.mode !== 'e1000' && values.mode !== 'virtio') problems.push(`--mode must be e1000 or virtio, got '${String(values.mode)}'`);
+  if (values.trace !== 'on' && values.trace !== 'off') problems.push(`--program runs with --trace on (the interposer's records, counted in calls) or off, got '${String(values.trace)}'`);
   if (problems.length) {
     usageError('bench', BENCH_USAGE, problems);
     return 2;
   }
   try {
-    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l));
+    const { report, notes } = await runProgramBench(program as BenchProgram, paths as RunPath[], Math.max(1, Math.round(seconds)), (l) => console.error(l), values.trace === 'on', values.reverse === true, values.mode as EmulatedMode);
     if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
-    else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: r.path === 'direct' ? 'host' : 'netns (lo only), interposer', notes: notes[r.path] ?? [] }))));
+    else process.stdout.write(formatTable(report, report.results.map((r) => ({ ...r, ranIn: RAN_IN[r.path as RunPath], notes: notes[r.path] ?? [] }))));
     return report.results.every((r) => r.verified) ? 0 : 1;
   } catch (err) {
     console.error(`linsock bench --program: ${(err as Error).message}`);

@@ -37,7 +37,7 @@ export function makeServedFile(dir: string, bytes = CURL_FILE_BYTES): { root: st
 }
 
 /** `curl -o` of http://127.0.0.1:`port`/big on `path`; the written file is checked against `sha256`. */
-export async function curlDownload(path: RunPath, port: number, out: string, sha256: string): Promise<CurlResult> {
+export async function curlDownload(path: RunPath, port: number, out: string, sha256: string, traceFile?: string): Promise<CurlResult> {
   let stdout = '';
   let stderr = '';
   rmSync(out, { force: true });
@@ -45,6 +45,7 @@ export async function curlDownload(path: RunPath, port: number, out: string, sha
     path,
     command: 'curl',
     args: ['-sS', '-o', out, '-w', '%{size_download} %{speed_download}', `http://127.0.0.1:${port}/big`],
+    traceFile,
     stdio: ['ignore', 'pipe', 'pipe'],
     onSpawn: (c) => {
       c.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -14,6 +14,7 @@ import { emulatedPathSupport, startEmulatedPath, type NicMode } from '../emulate
 import { LabRun } from '../netns';
 import { linkingOf, whichProgram } from './elf';
 import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
+import { startRunTrace, type RunTrace } from './run-trace';
 
 export type RunPath = 'delegated' | 'emulated' | 'direct';
 export const RUN_PATHS: readonly RunPath[] = ['delegated', 'emulated', 'direct'];
@@ -29,6 +30,18 @@ export interface RunOptions {
   /** The program's stdio (default: ours); with pipes, `onSpawn` gets the child to read them. */
   stdio?: StdioOptions;
   onSpawn?: (child: ChildProcess) => void;
+  /**
+   * Per-call trace records to this .lstrace file: the interposer's timed kernel calls on the direct and
+   * emulated paths (trace-only mode), the daemon's joined guest and host stages on the delegated path.
+   */
+  traceFile?: string;
+  /** Delegated with `daemon`: the interposer sends its stage stamps, so that daemon's trace hub records the calls. */
+  trace?: boolean;
+  /**
+   * Emulated: called with the host's address on the guest's TAP once it exists, and awaited before the
+   * program starts (a host server for the guest listens there, not on every address).
+   */
+  onHostAddress?: (address: string) => Promise<void>;
 }
 
 /**
@@ -80,7 +93,46 @@ function started(o: RunOptions, child: ChildProcess): Promise<number> {
   return supervise(child);
 }
 
-/** The program in a namespace of its own behind the device model; no interposer (trace-only is not built). */
+/** The interposer's environment for trace-only mode (direct, emulated), or null when it cannot be loaded. */
+function traceOnlyEnv(trace: RunTrace): NodeJS.ProcessEnv | null {
+  const preload = findPreload();
+  if (!preload) {
+    console.error(`linsock run: ${PRELOAD_MISSING}`);
+    return null;
+  }
+  const preloads = [preload, process.env.LD_PRELOAD].filter(Boolean).join(':');
+  const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: preloads, LINSOCK_TRACE_SOCKET: trace.socketPath };
+  delete env.LINSOCK_GUEST_SOCKET; // trace-only: the calls go to the kernel
+  return env;
+}
+
+/** A program the interposer cannot reach is traced by nothing: one line says so, before it runs. */
+function tracingProblem(o: RunOptions): string | null {
+  const problem = delegationProblem(o.command);
+  return problem && problem.includes('statically linked') ? problem.replace('it cannot run delegated (use --path direct)', 'its calls cannot be traced (run it without --trace-file)') : problem;
+}
+
+/** The program on the host; with a trace file, under the interposer in trace-only mode. */
+async function runDirect(o: RunOptions): Promise<number> {
+  const stdio = o.stdio ?? 'inherit';
+  if (!o.traceFile) return started(o, spawn(o.command, o.args, { stdio }));
+  const problem = tracingProblem(o);
+  if (problem) {
+    console.error(`linsock run: ${problem}`);
+    return 1;
+  }
+  const trace = await startRunTrace(o, null);
+  if (!trace) return 1;
+  try {
+    const env = traceOnlyEnv(trace);
+    if (!env) return 1;
+    return await started(o, spawn(o.command, o.args, { stdio, env }));
+  } finally {
+    await trace.close();
+  }
+}
+
+/** The program in a namespace of its own behind the device model; with a trace file, its calls timed and the device model's frames recorded. */
 async function runEmulated(o: RunOptions): Promise<number> {
   const support = await emulatedPathSupport();
   if (!support.ok) {
@@ -91,21 +143,32 @@ async function runEmulated(o: RunOptions): Promise<number> {
     console.error(`linsock run: ${o.command}: command not found`);
     return 127;
   }
+  const problem = o.traceFile ? tracingProblem(o) : null;
+  if (problem) {
+    console.error(`linsock run: ${problem}`);
+    return 1;
+  }
+  const mode = o.mode ?? 'virtio';
+  const trace = o.traceFile ? await startRunTrace(o, mode) : null;
+  if (o.traceFile && !trace) return 1;
   const lab = await LabRun.create({ prefix: 'run', handleSignals: false });
   try {
-    const mode = o.mode ?? 'virtio';
-    const path = await startEmulatedPath(lab, { mode, role: 'app' });
+    const path = await startEmulatedPath(lab, { mode, role: 'app', sink: trace?.sink ?? null, runId: trace?.runId });
     console.error(`linsock run: emulated guest ${path.guestAddress} (${mode}); the host is ${path.hostAddress} (LINSOCK_HOST_ADDRESS)`);
-    const env = { ...process.env, LINSOCK_HOST_ADDRESS: path.hostAddress, LINSOCK_GUEST_ADDRESS: path.guestAddress };
+    await o.onHostAddress?.(path.hostAddress);
+    const base = trace ? traceOnlyEnv(trace) : { ...process.env };
+    if (!base) return 1;
+    const env = { ...base, LINSOCK_HOST_ADDRESS: path.hostAddress, LINSOCK_GUEST_ADDRESS: path.guestAddress };
     return await started(o, lab.spawn(path.guest, o.command, o.args, { stdio: o.stdio ?? 'inherit', env }));
   } finally {
     await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
+    await trace?.close();
   }
 }
 
 export async function runProgram(o: RunOptions): Promise<number> {
   const stdio = o.stdio ?? 'inherit';
-  if (o.path === 'direct') return started(o, spawn(o.command, o.args, { stdio }));
+  if (o.path === 'direct') return runDirect(o);
   if (o.path === 'emulated') return runEmulated(o);
   const problem = delegationProblem(o.command);
   if (problem) {
@@ -119,21 +182,29 @@ export async function runProgram(o: RunOptions): Promise<number> {
   }
   let daemon: RunningDaemon | null = null;
   let dir: string | null = null;
+  const trace = o.traceFile ? await startRunTrace(o, null) : null;
+  if (o.traceFile && !trace) return 1;
   const lab = await LabRun.create({ prefix: 'run', handleSignals: false });
   try {
     let guestSocket = o.daemon;
     if (!guestSocket) {
       dir = mkdtempSync(join(tmpdir(), 'linsock-run-'));
-      daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: RUN_POLICY });
+      daemon = await startDaemon({ guestSocket: join(dir, 'guest.sock'), policy: RUN_POLICY, trace: trace?.sink, run: trace?.runId });
       guestSocket = daemon.guestPath ?? '';
     }
     const guest = await lab.addGuest('app', 'delegated');
     const preloads = [preload, process.env.LD_PRELOAD].filter(Boolean).join(':');
-    const env = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
+    const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: preloads, LINSOCK_GUEST_SOCKET: guestSocket };
+    // The interposer's guest stamps, joined by the daemon with its host stages (its trace hub, or our file).
+    if (o.trace || trace) env.LINSOCK_TRACE_STAMPS = '1';
+    else delete env.LINSOCK_TRACE_STAMPS;
     return await started(o, lab.spawn(guest, o.command, o.args, { stdio, env }));
   } finally {
     await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));
+    // The daemon publishes what still waits for guest stamps as its guests leave (close), into the file.
+    if (trace && daemon) trace.noteClocks(daemon.clocks(), daemon.disorderedRecords());
     await daemon?.close();
+    await trace?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -3,13 +3,16 @@
 // be delegated. Looked up once at startup: what a client offers must not cost a process per status poll.
 
 import { PATHS, WORKLOADS, type GuestKindOffer, type LabOffer, type ProgramOffer } from '../../protocol';
-import { BENCH_PROGRAMS, PROGRAM_PATHS } from '../run/program-bench';
+import { BENCH_PROGRAMS, PROGRAM_PATHS, PROGRAM_WORKLOAD } from '../run/program-bench';
 import { delegationProblem } from '../run/run-program';
 import { findPreload, PRELOAD_MISSING } from '../../native/interposer/preload';
 import { qemuProblem, VM_PATHS, VM_WORKLOADS } from '../vm';
 
-/** Why the interposer cannot trace yet: a program run's figures are its own, with no call records. */
-export const PROGRAM_UNTRACED = 'calls were not traced: linsock run\'s interposer does not record its calls yet; the figures are the program\'s own';
+/**
+ * Why a comparison's program run has no call records: the interposer records them (linsock run
+ * --trace-file, bench --program --trace on), but the lab does not feed them to its trace hub yet.
+ */
+export const PROGRAM_UNTRACED = 'calls were not traced: linsock start does not feed the interposer\'s records to the viewer yet (linsock run --trace-file writes them to a file); the figures are the program\'s own';
 
 export interface LabFacts {
   /** Why QEMU VMs cannot run here, or null. */
@@ -24,7 +27,9 @@ export function labOffer(f: LabFacts): LabOffer {
     { kind: 'vm', unavailable: f.vm, workloads: [...VM_WORKLOADS], paths: [...VM_PATHS], modes: ['e1000', 'virtio'] },
   ];
   const programs: ProgramOffer[] = BENCH_PROGRAMS.map((name) => ({
-    name, workload: 'stream', paths: [...PROGRAM_PATHS], traced: false, unavailable: f.programs[name] ?? null,
+    // The lab compares programs on direct and delegated (`linsock bench --program` runs iperf3 and sockperf
+    // on emulated too).
+    name, workload: PROGRAM_WORKLOAD[name], paths: [...PROGRAM_PATHS], traced: false, unavailable: f.programs[name] ?? null,
   }));
   return { guests, programs };
 }

@@ -1,6 +1,6 @@
 // A real program's comparison for `linsock start` (Run Comparison… → "a program…"): the program bench of
 // `linsock bench --program` (lab/run/program-bench.ts) on the chosen paths. Its figures are the program's
-// own; the interposer does not record calls yet, so the report says that no call was traced rather than
+// own; its calls do not reach the lab's trace hub yet (the interposer writes them to a file only), so the report says that no call was traced rather than
 // leaving the viewer to show an empty table as if the program had made no calls.
 
 import type { TraceSink } from '../../daemon';
@@ -21,8 +21,9 @@ export interface ProgramComparisonRequest {
 /** Why the request cannot run, or null. */
 export function programRequestProblem(req: ProgramComparisonRequest): string | null {
   if (!(BENCH_PROGRAMS as readonly string[]).includes(req.program)) return `unknown program '${req.program}' (the lab runs ${BENCH_PROGRAMS.join(', ')})`;
-  const other = req.paths.filter((p) => !PROGRAM_PATHS.includes(p as RunPath));
-  if (other.length) return `${req.program} runs on the paths ${PROGRAM_PATHS.join(' and ')}, not ${other.join(', ')}`;
+  const allowed = PROGRAM_PATHS;
+  const other = req.paths.filter((p) => !allowed.includes(p as RunPath));
+  if (other.length) return `${req.program} runs on the paths ${allowed.join(', ')}, not ${other.join(', ')}`;
   return null;
 }
 

@@ -36,6 +36,7 @@ struct pending {
   int done;
   struct reply r;
   struct lsock *connecting; /* non-blocking connect: the pump applies the reply to this socket */
+  uint64_t reply_in;        /* when the pump decoded the reply (stamps) */
   struct pending *next;
 };
 static struct pending *pendings;
@@ -137,11 +138,41 @@ static uint64_t now_ns(void) {
   return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/** Clock probes taken when tracing: the daemon maps our stamps through the one with the smallest round trip. */
+#define CLOCK_PROBES 8
+
+static void put_time(uint8_t *p, uint64_t t) {
+  t &= 0x1FFFFFFFFFFFFFull;
+  put_u32(p, (uint32_t)(t >> 32));
+  put_u32(p + 4, (uint32_t)t);
+}
+
+/**
+ * A few `clock` round trips right after helloOk, blocking (the pump is not up yet): HELLO's own probe may
+ * have waited behind the daemon's start, and a guest's stamps are only as exact as its best probe.
+ */
+static int clock_probes(int fd) {
+  for (int i = 0; i < CLOCK_PROBES; i++) {
+    uint8_t f[HDR + 8], h[HDR], body[16];
+    f[0] = FT_CLOCK; f[1] = f[2] = f[3] = 0;
+    put_u32(f + 4, channel_next_id());
+    put_u32(f + 8, 0);
+    put_u32(f + 12, 8);
+    put_time(f + HDR, now_ns());
+    if (write_all(fd, f, sizeof f) < 0 || read_all(fd, h, HDR) < 0) return -1;
+    if (check_host_frame(h, 257) < 0 || h[0] != FT_CLOCK_OK || get_u32(h + 12) != 16) { errno = EPROTO; return -1; }
+    if (read_all(fd, body, 16) < 0) return -1;
+  }
+  return 0;
+}
+
 /** HELLO and helloOk, blocking, before the pump starts. */
 static int handshake(int fd) {
   static unsigned counter;
   char name[64];
-  int n = snprintf(name, sizeof name, "run-%d-%u", (int)getpid(), ++counter);
+  // The program's name and pid (the trace's guest); a second channel of one process (after the first failed) gets #2.
+  const char *prog = program_invocation_short_name ? program_invocation_short_name : "run";
+  int n = ++counter == 1 ? snprintf(name, sizeof name, "%.40s[%d]", prog, (int)getpid()) : snprintf(name, sizeof name, "%.40s[%d]#%u", prog, (int)getpid(), counter);
   uint8_t f[HDR + 18 + 1 + 64];
   uint32_t len = 18 + 1 + (uint32_t)n;
   uint8_t *p = f + HDR;
@@ -150,7 +181,9 @@ static int handshake(int fd) {
   put_u32(f + 8, 0);
   put_u32(f + 12, len);
   put_u16(p, WIRE_VERSION);
-  put_u32(p + 2, CAP_PUSH_DATA);
+  const char *want = getenv("LINSOCK_TRACE_STAMPS");
+  int stamps = want && strcmp(want, "1") == 0;
+  put_u32(p + 2, CAP_PUSH_DATA | (stamps ? CAP_STAMPS : 0));
   put_u32(p + 6, OFFERED_MAX_PAYLOAD);
   uint64_t t = now_ns() & 0x1FFFFFFFFFFFFFull;
   put_u32(p + 10, (uint32_t)(t >> 32));
@@ -172,7 +205,8 @@ static int handshake(int fd) {
   if (get_u16(body) != WIRE_VERSION || max < MIN_MAX_PAYLOAD || max > MAX_PAYLOAD_CEILING) { errno = EPROTO; return -1; }
   g_max_payload = max < OFFERED_MAX_PAYLOAD ? max : OFFERED_MAX_PAYLOAD;
   g_init_credit = get_u32(body + 10);
-  return 0;
+  g_stamps_on = stamps && (get_u32(body + 2) & CAP_STAMPS) != 0;
+  return g_stamps_on ? clock_probes(fd) : 0;
 }
 
 static int channel_open(int fd, const char *path, int device);
@@ -263,6 +297,7 @@ int pending_complete(uint32_t id, uint8_t type, const uint8_t *p, uint32_t len) 
     q->r.len = len > MAX_REPLY ? MAX_REPLY : len;
     memcpy(q->r.payload, p, q->r.len);
     q->done = 1;
+    if (g_stamps_on) q->reply_in = trace_now();
     if (q->connecting) {
       pending_remove(q);
       connect_done(q->connecting, &q->r);
@@ -291,6 +326,7 @@ static void reply_errno(const struct reply *r) {
 
 int channel_call(uint8_t type, uint32_t handle, const void *payload, uint32_t len, struct reply *r) {
   if (channel_ensure() < 0) return -1;
+  uint64_t enter = g_stamps_on ? trace_now() : 0;
   struct pending *p = pending_add(NULL);
   if (!p) { errno = ENOMEM; return -1; }
   if (channel_queue(type, 0, p->id, handle, payload, len) < 0) {
@@ -299,11 +335,14 @@ int channel_call(uint8_t type, uint32_t handle, const void *payload, uint32_t le
     errno = e;
     return -1;
   }
+  stamps_flush(0);
   channel_flush();
+  uint64_t out = g_stamps_on ? trace_now() : 0;
   channel_wake();
   while (!p->done) pthread_cond_wait(&g_cond, &g_lock);
   pending_remove(p);
   *r = p->r;
+  if (g_stamps_on && type != FT_CLOCK) stamp_add(p->id, enter, out, p->reply_in, trace_now());
   free(p);
   if (r->type == FT_ERROR) { reply_errno(r); return -1; }
   return 0;
@@ -353,6 +392,7 @@ void channel_after_fork_child(void) {
   g_chan_fd = g_wake_fd = -1;
   chan_dead = 0;
   g_outq_len = outq_head = 0;
+  stamps_after_fork_child();
   pendings = NULL; /* the parent's waiters are not the child's (their memory is a copy; leaked on purpose) */
   pthread_mutex_init(&g_lock, NULL);
   pthread_cond_init(&g_cond, NULL);

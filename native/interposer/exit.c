@@ -52,6 +52,7 @@ static void drain_at_exit(void) {
     channel_queue(FT_CLOSE, 0, channel_next_id(), s->handle, NULL, 0); // graceful, unlike a channel's end
     s->handle = 0;
   }
+  stamps_flush(1); // the last guest stamps leave before the round trip below
   // One round trip: the daemon answers `clock` after it took every frame before it. Leaving earlier, its
   // next write to the gone channel could fail before it read our last frames, and they would be lost.
   uint8_t b[8];

@@ -25,6 +25,7 @@ static void at_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
 static void at_fork_child(void) {
   channel_after_fork_child();
   pump_after_fork_child();
+  trace_after_fork_child();
   if (!g_enabled) return;
   label_new_token();
   inherit_scan(); // the parent's pump keeps serving what we inherited: it is foreign here now
@@ -40,7 +41,7 @@ void real_init(void) {
   real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
   real.recv_chk = (__typeof__(real.recv_chk))dlsym(RTLD_NEXT, "__recv_chk");
   real.recvfrom_chk = (__typeof__(real.recvfrom_chk))dlsym(RTLD_NEXT, "__recvfrom_chk");
-  LOAD(close);
+  LOAD(close); LOAD(sendfile);
 }
 
 __attribute__((constructor)) static void init(void) {
@@ -48,6 +49,7 @@ __attribute__((constructor)) static void init(void) {
   const char *p = getenv("LINSOCK_GUEST_SOCKET");
   g_enabled = p != NULL && *p != '\0' && strlen(p) < sizeof g_guest_path;
   pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+  trace_init();
   if (!g_enabled) return;
   strcpy(g_guest_path, p);
   label_new_token();
@@ -94,6 +96,14 @@ int socket(int domain, int type, int protocol) {
   int kind = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   int tcp = kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
   int udp = kind == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP);
+  if (g_trace_kernel && (domain == AF_INET || domain == AF_INET6) && (tcp || udp)) {
+    uint64_t t0 = trace_now();
+    int fd = real.socket(domain, type, protocol);
+    int err = errno;
+    trace_mark_socket(fd, domain, type);
+    trace_kernel(OP_SOCKET, fd, t0, fd, err);
+    return fd;
+  }
   if (!g_enabled || (domain != AF_INET && domain != AF_INET6) || (!tcp && !udp))
     return real.socket(domain, type, protocol);
   pthread_mutex_lock(&g_lock);
@@ -119,7 +129,10 @@ int socket(int domain, int type, int protocol) {
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.connect(fd, sa, len);
+  if (!s) {
+    TRACE_KERNEL(OP_CONNECT, fd, real.connect(fd, sa, len));
+    return real.connect(fd, sa, len);
+  }
   if (s->foreign) return s->state == S_CONNECTED ? unlock_fail(EISCONN) : foreign_fail("connect");
   struct endpoint e;
   if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(sa && len >= sizeof(sa_family_t) && sa->sa_family != AF_INET && sa->sa_family != AF_INET6 ? EAFNOSUPPORT : EINVAL);
@@ -154,7 +167,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
 
 int bind(int fd, const struct sockaddr *sa, socklen_t len) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.bind(fd, sa, len);
+  if (!s) {
+    TRACE_KERNEL(OP_BIND, fd, real.bind(fd, sa, len));
+    return real.bind(fd, sa, len);
+  }
   if (s->foreign) return foreign_fail("bind");
   struct endpoint e;
   if (sockaddr_to_endpoint(sa, len, &e) < 0) return unlock_fail(EINVAL);
@@ -168,7 +184,10 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len) {
 
 int listen(int fd, int backlog) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.listen(fd, backlog);
+  if (!s) {
+    TRACE_KERNEL(OP_LISTEN, fd, real.listen(fd, backlog));
+    return real.listen(fd, backlog);
+  }
   if (s->udp) return unlock_fail(EOPNOTSUPP);
   if (s->state == S_LISTENING) { pthread_mutex_unlock(&g_lock); return 0; }
   if (s->state != S_NEW) return unlock_fail(EINVAL);
@@ -187,7 +206,10 @@ int listen(int fd, int backlog) {
 
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
   struct lsock *l = delegated(fd);
-  if (!l) return real.accept4(fd, sa, len, flags);
+  if (!l) {
+    TRACE_KERNEL(OP_ACCEPT, fd, real.accept4(fd, sa, len, flags));
+    return real.accept4(fd, sa, len, flags);
+  }
   if (l->state != S_LISTENING) return unlock_fail(EINVAL);
   pthread_mutex_unlock(&g_lock);
   // Each connection is one byte with its socketpair end attached (pump.c on_accepted): blocking or not,
@@ -222,13 +244,19 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags) {
 
 int accept(int fd, struct sockaddr *sa, socklen_t *len) {
   real_init();
-  if (!g_enabled) return real.accept(fd, sa, len);
+  if (!g_enabled) {
+    TRACE_KERNEL(OP_ACCEPT, fd, real.accept(fd, sa, len));
+    return real.accept(fd, sa, len);
+  }
   return accept4(fd, sa, len, 0);
 }
 
 static int address_of(int fd, uint8_t op, struct sockaddr *sa, socklen_t *len, int (*fallback)(int, struct sockaddr *, socklen_t *)) {
   struct lsock *s = delegated(fd);
-  if (!s) return fallback(fd, sa, len);
+  if (!s) {
+    TRACE_KERNEL(op == FT_GETSOCKNAME ? OP_GETSOCKNAME : OP_GETPEERNAME, fd, fallback(fd, sa, len));
+    return fallback(fd, sa, len);
+  }
   if (!len) return unlock_fail(EFAULT);
   struct reply r;
   struct endpoint e;
@@ -269,7 +297,10 @@ static int int_option(const void *v, socklen_t len) {
 
 int setsockopt(int fd, int level, int opt, const void *v, socklen_t len) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.setsockopt(fd, level, opt, v, len);
+  if (!s) {
+    TRACE_KERNEL(OP_SETSOCKOPT, fd, real.setsockopt(fd, level, opt, v, len));
+    return real.setsockopt(fd, level, opt, v, len);
+  }
   int wire = -1;
   if (level == IPPROTO_TCP && opt == TCP_NODELAY) wire = SOCKOPT_TCP_NODELAY;
   if (level == SOL_SOCKET && opt == SO_KEEPALIVE) wire = SOCKOPT_SO_KEEPALIVE;
@@ -303,7 +334,10 @@ static int put_int(void *v, socklen_t *len, int x) {
 
 int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.getsockopt(fd, level, opt, v, len);
+  if (!s) {
+    TRACE_KERNEL(OP_GETSOCKOPT, fd, real.getsockopt(fd, level, opt, v, len));
+    return real.getsockopt(fd, level, opt, v, len);
+  }
   int x = 0;
   if (level == SOL_SOCKET && opt == SO_ERROR) {
     // A non-blocking connect's result: the socketpair was writable at once, so wait for the daemon here.
@@ -340,7 +374,10 @@ int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
 
 int shutdown(int fd, int how) {
   struct lsock *s = delegated(fd);
-  if (!s) return real.shutdown(fd, how);
+  if (!s) {
+    TRACE_KERNEL(OP_SHUTDOWN, fd, real.shutdown(fd, how));
+    return real.shutdown(fd, how);
+  }
   int connected = s->state == S_CONNECTED, udp = s->udp;
   pthread_mutex_unlock(&g_lock);
   if (!connected) { errno = ENOTCONN; return -1; }
@@ -351,7 +388,11 @@ int shutdown(int fd, int how) {
 
 int close(int fd) {
   real_init();
-  if (!g_enabled) return real.close(fd);
+  if (!g_enabled) {
+    if (trace_is_internal_fd(fd)) return 0; // the trace connection is ours: a close-all-fds loop must not cut it
+    TRACE_KERNEL(OP_CLOSE, fd, real.close(fd));
+    return real.close(fd);
+  }
   pthread_mutex_lock(&g_lock);
   if (channel_is_internal_fd(fd)) { // the channel is ours: a close-all-fds loop must not cut it
     pthread_mutex_unlock(&g_lock);
@@ -361,3 +402,13 @@ int close(int fd) {
   pthread_mutex_unlock(&g_lock);
   return real.close(fd);
 }
+
+// sendfile to a socket (nginx): a send of its own in trace-only mode; a delegated socket's socketpair takes it natively.
+ssize_t sendfile(int out, int in, off_t *offset, size_t count);
+ssize_t sendfile64(int out, int in, off_t *offset, size_t count);
+ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
+  real_init();
+  TRACE_KERNEL(OP_SEND, out, real.sendfile(out, in, offset, count));
+  return real.sendfile(out, in, offset, count);
+}
+ssize_t sendfile64(int out, int in, off_t *offset, size_t count) { return sendfile(out, in, offset, count); }

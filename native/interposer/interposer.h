@@ -16,13 +16,14 @@
 enum {
   FT_HELLO = 0x01, FT_CLOCK = 0x02, FT_SOCKET = 0x10, FT_CONNECT = 0x11, FT_BIND = 0x12, FT_LISTEN = 0x13, FT_SEND = 0x14,
   FT_SHUTDOWN = 0x15, FT_CLOSE = 0x16, FT_SENDTO = 0x17, FT_LOOKUP = 0x18, FT_SETSOCKOPT = 0x19, FT_GETSOCKOPT = 0x1a,
-  FT_GETSOCKNAME = 0x1b, FT_GETPEERNAME = 0x1c, FT_SENDMSG = 0x1e, FT_GOODBYE = 0x20, FT_CREDIT = 0x21, FT_OK = 0x80,
+  FT_GETSOCKNAME = 0x1b, FT_GETPEERNAME = 0x1c, FT_STAMPS = 0x1d, FT_SENDMSG = 0x1e, FT_GOODBYE = 0x20, FT_CREDIT = 0x21, FT_OK = 0x80,
   FT_ERROR = 0x81, FT_HELLO_OK = 0x82, FT_CLOCK_OK = 0x83, FT_ADDRESS = 0x84, FT_LOOKUP_OK = 0x85, FT_DATA = 0xc0,
   FT_DATAGRAM = 0xc1, FT_ACCEPTED = 0xc2, FT_PEER_CLOSED = 0xc3, FT_SOCKET_ERROR = 0xc4, FT_CLOSED = 0xc5,
 };
 #define WIRE_VERSION 1
 #define HDR 16
 #define FLAG_NO_REPLY 0x01
+#define CAP_STAMPS 0x01
 #define CAP_PUSH_DATA 0x02
 /** The payload limit this guest offers in HELLO (the protocol's default). */
 #define OFFERED_MAX_PAYLOAD (256u * 1024u)
@@ -208,11 +209,48 @@ struct real_fns {
   ssize_t (*recv_chk)(int, void *, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
   void (*freeaddrinfo)(struct addrinfo *);
+  ssize_t (*sendfile)(int, int, off_t *, size_t);
 };
 extern struct real_fns real;
 void real_init(void);
 /** Whether LINSOCK_GUEST_SOCKET was set: otherwise every call goes to libc. */
 extern int g_enabled;
 void diag(const char *fmt, ...);
+
+// ---- trace-only mode (trace.c): the program's own kernel calls, timed ----
+/** protocol/trace.ts OPS indices (append-only there). */
+enum {
+  OP_SOCKET = 0, OP_CONNECT = 1, OP_BIND = 2, OP_LISTEN = 3, OP_ACCEPT = 4, OP_SEND = 5, OP_RECV = 6, OP_SHUTDOWN = 7,
+  OP_CLOSE = 8, OP_SENDTO = 9, OP_RECVFROM = 10, OP_LOOKUP = 11, OP_SETSOCKOPT = 12, OP_GETSOCKOPT = 13,
+  OP_GETSOCKNAME = 14, OP_GETPEERNAME = 15, OP_SENDMSG = 16,
+};
+#define TRACE_FD_LIMIT 65536
+/** Whether trace-only mode is on (LINSOCK_TRACE_SOCKET set, not delegating). */
+extern int g_trace_kernel;
+/** A flag per fd: an AF_INET/AF_INET6 TCP or UDP socket of the program's, so other fds skip the clock. */
+extern volatile uint8_t g_trace_fd[TRACE_FD_LIMIT];
+void trace_init(void);
+void trace_after_fork_child(void);
+uint64_t trace_now(void);
+/** Records one call that entered at `enter` and returned rc (errno err when rc < 0); keeps errno = err. */
+void trace_kernel(uint8_t op, int fd, uint64_t enter, long rc, int err);
+void trace_mark_socket(int fd, int domain, int type);
+/** Records one getaddrinfo of a name that returned rc (errno err for EAI_SYSTEM); keeps errno = err. */
+void trace_lookup(uint64_t enter, int rc, int err);
+int trace_is_internal_fd(int fd);
+static inline int trace_fd_on(int fd) { return g_trace_kernel && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
+/** In a hook: when fd is traced, makes `call` timed and returns its result. */
+#define TRACE_KERNEL(op, fd, call) do { \
+    if (trace_fd_on(fd)) { uint64_t t0_ = trace_now(); __typeof__(call) r_ = (call); trace_kernel((op), (fd), t0_, (long)r_, errno); return r_; } \
+  } while (0)
+
+// ---- delegated tracing (stamps.c): guest stage stamps in `stamps` frames ----
+/** Whether stamps go to the daemon: LINSOCK_TRACE_STAMPS=1 asked for them and helloOk accepted. */
+extern int g_stamps_on;
+/** One guest part (see stamps.c for what the times mean per kind). Caller holds g_lock. */
+void stamp_add(uint32_t id, uint64_t enter, uint64_t out, uint64_t in, uint64_t ret);
+/** Queues the batch when it is due (or now, `force`). Caller holds g_lock. */
+void stamps_flush(int force);
+void stamps_after_fork_child(void);
 
 #endif

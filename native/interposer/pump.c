@@ -246,15 +246,21 @@ void pump_dispatch(const uint8_t *h, const uint8_t *p, uint32_t len) {
     s->send_credit = s->send_credit + c < s->send_credit ? UINT32_MAX : s->send_credit + c;
     return;
   }
-  case FT_DATA:
+  case FT_DATA: {
+    uint64_t in = g_stamps_on ? trace_now() : 0;
     if (on_data(s, p, len) < 0) channel_fail("linsockd pushed more than the receive window");
+    else if (g_stamps_on) stamp_add(get_u32(h + 4), 0, 0, in, trace_now());
     return;
+  }
   case FT_ACCEPTED:
     if (s->state == S_LISTENING) on_accepted(s, p, len);
     return;
-  case FT_DATAGRAM:
+  case FT_DATAGRAM: {
+    uint64_t in = g_stamps_on ? trace_now() : 0;
     if (s->udp && udp_on_datagram(s, p, len) < 0) channel_fail("linsockd pushed a bad datagram or more than the receive window");
+    else if (g_stamps_on) stamp_add(get_u32(h + 4), 0, 0, in, trace_now());
     return;
+  }
   case FT_SOCKET_ERROR:
     if (s->udp) { udp_on_error(s, wire_errno(p[0])); return; } // the socket stays
     s->so_error = wire_errno(p[0]);
@@ -303,6 +309,7 @@ static void take_app_data(struct lsock *s) {
     size_t n = s->send_credit < g_max_payload ? s->send_credit : g_max_payload;
     uint8_t *f = channel_send_slot(n);
     if (!f) return;
+    uint64_t enter = g_stamps_on ? trace_now() : 0;
     ssize_t r = recv(s->pump_fd, f + HDR, n, MSG_DONTWAIT);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -318,10 +325,12 @@ static void take_app_data(struct lsock *s) {
       return;
     }
     f[0] = FT_SEND; f[1] = FLAG_NO_REPLY; f[2] = f[3] = 0;
-    put_u32(f + 4, channel_next_id());
+    uint32_t id = channel_next_id();
+    put_u32(f + 4, id);
     put_u32(f + 8, s->handle);
     put_u32(f + 12, (uint32_t)r);
     channel_commit(HDR + (size_t)r);
+    if (g_stamps_on) stamp_add(id, enter, trace_now(), 0, 0);
     s->send_credit -= (uint32_t)r;
     if ((size_t)r < n) return;
   }
@@ -401,6 +410,7 @@ void *pump_main(void *arg) {
       }
     }
     grant_credit();
+    stamps_flush(0);
     channel_flush();
   }
   pthread_mutex_unlock(&g_lock);

@@ -58,6 +58,12 @@ static struct addrinfo *entry(const struct endpoint *e, int port, int socktype) 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res) {
   real_init();
   int family = hints ? hints->ai_family : AF_UNSPEC;
+  if (g_trace_kernel && node) { // trace-only: libc resolves, timed
+    uint64_t t0 = trace_now();
+    int rc = real.getaddrinfo(node, service, hints, res);
+    trace_lookup(t0, rc, errno);
+    return rc;
+  }
   if (!g_enabled || !node || numeric(node) || (hints && (hints->ai_flags & AI_NUMERICHOST)) ||
       (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
     return real.getaddrinfo(node, service, hints, res);

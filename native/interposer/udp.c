@@ -38,6 +38,20 @@ static int udp_fd(int fd, struct udp_view *v) {
   return 1;
 }
 
+/**
+ * Whether fd is a delegated TCP socket: its socketpair would refuse a destination address (EISCONN) and
+ * report an AF_UNIX source, where a TCP socket ignores the one and reports none (sockperf sends with
+ * sendto and an address on its connected socket). Asked only when an address is given.
+ */
+static int delegated_stream(int fd) {
+  if (!g_enabled) return 0;
+  pthread_mutex_lock(&g_lock);
+  struct lsock *s = lsock_lookup(fd);
+  int stream = s && !s->udp;
+  pthread_mutex_unlock(&g_lock);
+  return stream;
+}
+
 static ssize_t fail(int err) {
   errno = err;
   return -1;
@@ -116,13 +130,26 @@ static ssize_t udp_recvmsg(int fd, const struct udp_view *v, struct msghdr *m, i
 
 ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.sendmsg(fd, m, flags);
+  if (!udp_fd(fd, &v)) {
+    if (m && m->msg_name && m->msg_namelen && delegated_stream(fd)) {
+      struct msghdr plain = *m;
+      plain.msg_name = NULL;
+      plain.msg_namelen = 0;
+      return real.sendmsg(fd, &plain, flags);
+    }
+    TRACE_KERNEL(OP_SENDMSG, fd, real.sendmsg(fd, m, flags));
+    return real.sendmsg(fd, m, flags);
+  }
   return udp_sendmsg(fd, &v, m, flags);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *sa, socklen_t salen) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.sendto(fd, buf, len, flags, sa, salen);
+  if (!udp_fd(fd, &v)) {
+    if (sa && salen && delegated_stream(fd)) return real.sendto(fd, buf, len, flags, NULL, 0);
+    TRACE_KERNEL(OP_SENDTO, fd, real.sendto(fd, buf, len, flags, sa, salen));
+    return real.sendto(fd, buf, len, flags, sa, salen);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_name = (void *)sa, .msg_namelen = sa ? salen : 0, .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, flags);
@@ -130,7 +157,10 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 
 ssize_t send(int fd, const void *buf, size_t len, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.send(fd, buf, len, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.send(fd, buf, len, flags));
+    return real.send(fd, buf, len, flags);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, flags);
@@ -138,7 +168,10 @@ ssize_t send(int fd, const void *buf, size_t len, int flags) {
 
 ssize_t write(int fd, const void *buf, size_t len) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.write(fd, buf, len);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.write(fd, buf, len));
+    return real.write(fd, buf, len);
+  }
   struct iovec one = { (void *)buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_sendmsg(fd, &v, &m, 0);
@@ -146,7 +179,10 @@ ssize_t write(int fd, const void *buf, size_t len) {
 
 ssize_t writev(int fd, const struct iovec *iov, int n) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.writev(fd, iov, n);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_SEND, fd, real.writev(fd, iov, n));
+    return real.writev(fd, iov, n);
+  }
   if (n < 0) return fail(EINVAL);
   struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
   return udp_sendmsg(fd, &v, &m, 0);
@@ -154,13 +190,32 @@ ssize_t writev(int fd, const struct iovec *iov, int n) {
 
 ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recvmsg(fd, m, flags);
+  if (!udp_fd(fd, &v)) {
+    if (m && m->msg_name && delegated_stream(fd)) {
+      void *name = m->msg_name;
+      m->msg_name = NULL;
+      ssize_t n = real.recvmsg(fd, m, flags);
+      m->msg_name = name;
+      m->msg_namelen = 0;
+      return n;
+    }
+    TRACE_KERNEL(OP_RECVFROM, fd, real.recvmsg(fd, m, flags));
+    return real.recvmsg(fd, m, flags);
+  }
   return udp_recvmsg(fd, &v, m, flags);
 }
 
 ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, socklen_t *salen) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recvfrom(fd, buf, len, flags, sa, salen);
+  if (!udp_fd(fd, &v)) {
+    if (sa && salen && delegated_stream(fd)) {
+      ssize_t n = real.recvfrom(fd, buf, len, flags, NULL, NULL);
+      if (n >= 0) *salen = 0;
+      return n;
+    }
+    TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom(fd, buf, len, flags, sa, salen));
+    return real.recvfrom(fd, buf, len, flags, sa, salen);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_name = sa && salen ? sa : NULL, .msg_namelen = sa && salen ? *salen : 0, .msg_iov = &one, .msg_iovlen = 1 };
   ssize_t n = udp_recvmsg(fd, &v, &m, flags);
@@ -170,7 +225,10 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *sa, 
 
 ssize_t recv(int fd, void *buf, size_t len, int flags) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.recv(fd, buf, len, flags);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.recv(fd, buf, len, flags));
+    return real.recv(fd, buf, len, flags);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_recvmsg(fd, &v, &m, flags);
@@ -178,7 +236,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags) {
 
 ssize_t read(int fd, void *buf, size_t len) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.read(fd, buf, len);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.read(fd, buf, len));
+    return real.read(fd, buf, len);
+  }
   struct iovec one = { buf, len };
   struct msghdr m = { .msg_iov = &one, .msg_iovlen = 1 };
   return udp_recvmsg(fd, &v, &m, 0);
@@ -186,7 +247,10 @@ ssize_t read(int fd, void *buf, size_t len) {
 
 ssize_t readv(int fd, const struct iovec *iov, int n) {
   struct udp_view v;
-  if (!udp_fd(fd, &v)) return real.readv(fd, iov, n);
+  if (!udp_fd(fd, &v)) {
+    TRACE_KERNEL(OP_RECV, fd, real.readv(fd, iov, n));
+    return real.readv(fd, iov, n);
+  }
   if (n < 0) return fail(EINVAL);
   struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
   return udp_recvmsg(fd, &v, &m, 0);
@@ -228,18 +292,22 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, 
 
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECV, fd, real.read_chk(fd, buf, len, buflen));
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.read_chk(fd, buf, len, buflen);
   return read(fd, buf, len);
 }
 
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECV, fd, real.recv_chk(fd, buf, len, buflen, flags));
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.recv_chk(fd, buf, len, buflen, flags);
   return recv(fd, buf, len, flags);
 }
 
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *sa, socklen_t *salen) {
   real_init();
+  if (!g_enabled) TRACE_KERNEL(OP_RECVFROM, fd, real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen));
+  if (len <= buflen && sa && salen && delegated_stream(fd)) return recvfrom(fd, buf, len, flags, sa, salen);
   if (len > buflen || !g_enabled || fd < 0 || fd >= UDP_FD_LIMIT || !g_udp_fd[fd]) return real.recvfrom_chk(fd, buf, len, buflen, flags, sa, salen);
   return recvfrom(fd, buf, len, flags, sa, salen);
 }
