@@ -15,7 +15,7 @@ import type { AccelChoice } from './accel';
 import type { VmPath } from './agent-protocol';
 import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
-import type { VmBenchReport, VmBenchRow } from './vm-report';
+import { vmRatios, type VmBenchReport, type VmBenchRow } from './vm-report';
 import { bridgeTaps, type VmBridge } from './vm-bridge';
 
 const LOOPBACK = '127.0.0.1';
@@ -95,9 +95,6 @@ async function stream(a: Vm, b: Vm, path: VmPath, host: string, seconds: number,
 }
 
 function report(o: InterVmOptions, vm: Vm, results: VmBenchRow[]): VmBenchReport {
-  const mb = (p: string): number | null => results.find((r) => r.path === p)?.mb_per_s ?? null;
-  const fd = mb('delegated');
-  const fe = mb('emulated');
   const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; two VMs, -smp 1 each; guest kernel ${vm.kernel}`, 'inter-guest is not traced in a VM'];
   return {
     workload: 'inter-guest',
@@ -106,7 +103,7 @@ function report(o: InterVmOptions, vm: Vm, results: VmBenchRow[]): VmBenchReport
     guest: 'vm',
     accel: vm.accel,
     results,
-    ratios: { 'delegated/direct': null, 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+    ratios: vmRatios(results),
     notes,
     kernel: vm.kernel,
   };

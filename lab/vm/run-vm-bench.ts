@@ -15,7 +15,7 @@ import type { AgentWorkload, ExecResult, VmPath, VmWorkload } from './agent-prot
 import { runInterVm } from './inter-vm';
 import { runFolder } from './leftovers';
 import { bootVm, NIC_MODES, type NicMode, type Vm } from './machine';
-import type { VmBenchReport, VmBenchRow } from './vm-report';
+import { vmRatios, type VmBenchReport, type VmBenchRow } from './vm-report';
 import { ProgramGate } from './program-gate';
 import { haveCommand } from './run-command';
 import { startTapCapture, type TapCapture } from './tap-capture';
@@ -210,12 +210,6 @@ export async function openVmBench(options: Omit<VmBenchOptions, 'workload' | 'se
 }
 
 function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: number | null, traced: boolean, tapFrames: boolean): VmBenchReport {
-  const figure = (p: string): number | null => {
-    const r = results.find((x) => x.path === p);
-    return r ? (r.mb_per_s ?? r.ops_per_s) : null;
-  };
-  const fd = figure('delegated');
-  const fe = figure('emulated');
   const notes = [`${vm.accel.toUpperCase()}${vm.accelNote ? ` (${vm.accelNote})` : ''}; -smp 1; guest kernel ${vm.kernel}`];
   if (o.paths.includes('emulated')) notes.push(NIC_MODES[o.mode].profile);
   if (o.workload !== 'stream') notes.push('latencies are timed inside the VM, on its clock');
@@ -231,8 +225,7 @@ function report(o: CheckedOptions, vm: Vm, results: VmBenchRow[], clockErrorNs: 
     guest: 'vm',
     accel: vm.accel,
     results,
-    // No direct path in a VM: the host's own figures come from `linsock bench --paths direct`.
-    ratios: { 'delegated/direct': null, 'delegated/emulated': fd !== null && fe !== null && fe > 0 ? Math.round((fd / fe) * 1000) / 1000 : null },
+    ratios: vmRatios(results),
     notes,
     kernel: vm.kernel,
   };
