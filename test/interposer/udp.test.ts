@@ -88,8 +88,14 @@ test('a UDP server in the guest (socat UDP4-RECVFROM, bound by the daemon) answe
     const timer = setInterval(() => client.send(payload, port, '127.0.0.1'), 100);
     const deadline = setTimeout(() => {
       clearInterval(timer);
-      reject(new Error('no reply from the guest server within 10 s'));
-    }, 10_000);
+      reject(new Error('no reply from the guest server within 20 s'));
+    }, 20_000);
+    // A server that ends before it answers (its port taken, a bind refused) says why, at once.
+    void server.then((r) => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      reject(new Error(`the guest server ended (code ${r.code}) before it answered: ${r.stderr}`));
+    });
     client.once('message', (m, r) => {
       clearInterval(timer);
       clearTimeout(deadline);
