@@ -18,6 +18,8 @@ import { SameHostTable } from './sockets/same-host-table';
 import { FD_RESERVE, FdBudget } from './fd-budget';
 import { PendingHellos } from './channel/pending-hellos';
 import { peerCredentials } from '../native/process-limits';
+import { sideSocketPath } from '../protocol';
+import { listenShmSide } from './channel/shm-side';
 
 export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, type BusyPollStats } from './channel/busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
@@ -62,6 +64,8 @@ export interface DaemonOptions {
    * sockets (default true). Off, such connections go through the host's loopback like any other.
    */
   sameHostShortcut?: boolean;
+  /** Offer guests on the Unix socket the shared-memory channel (default true; it needs the linsock_shm addon). */
+  sharedMemory?: boolean;
   /**
    * The process's descriptor budget, shared when one process hosts more (the trace server keeps its own
    * connections within the budget's reserve); made here (raising the soft limit) when absent.
@@ -167,13 +171,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     socket.once('close', () => (overdrawn ? overdraft-- : fds.give()));
     socket.on('error', () => undefined);
     let peer: string;
+    let shmPeerPid = 0;
     if (transport === 'unix') {
       const cred = peerCredentials(socket);
       peer = cred ? `uid:${cred.uid}` : 'uid:?';
+      if (shmSide && cred) shmPeerPid = cred.pid;
     } else peer = `ip:${socket.remoteAddress ?? '?'}`;
     deepenSendBuffer(socket);
     const s = new GuestSession(socket, {
-      transport, peer, limits, policy, log, limitedLog, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll, fds,
+      transport, peer, limits, policy, log, limitedLog, sink, run: options.run ?? '', counters, registry, sameHost, busyPoll, fds, shmPeerPid,
       onClosed: (x) => {
         sessions.delete(x);
         pending.remove(x);
@@ -187,9 +193,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const servers: Server[] = [];
   let guestPath: string | null = null;
   let tcpAddress: HostPort | undefined;
+  let shmSide: Server | null = null;
   try {
     if (options.guestSocket !== null) {
       guestPath = options.guestSocket ?? defaultGuestSocketPath();
+      // The side socket first: a guest is offered shared memory only while it listens.
+      if (options.sharedMemory !== false) {
+        shmSide = await listenShmSide(sideSocketPath(guestPath), (guest, pid, region, bell) => {
+          const s = names.get(guest);
+          return s ? s.attachShm(pid, region, bell) : `no guest named '${guest}' is connected`;
+        }, log);
+        if (shmSide) servers.push(shmSide);
+      }
       servers.push(await listenUnix(guestPath, accept('unix')));
     }
     if (options.guestTcp !== undefined) {
@@ -253,9 +268,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       const closed = servers.map((srv) => new Promise<void>((r) => srv.close(() => r())));
       for (const s of [...sessions]) s.shut('daemon shutting down', null, true, 0, SHUTDOWN_GRACE_MS);
       await Promise.all(closed);
-      if (guestPath && existsSync(guestPath)) {
+      for (const path of guestPath ? [guestPath, ...(shmSide ? [sideSocketPath(guestPath)] : [])] : []) {
+        if (!existsSync(path)) continue;
         try {
-          unlinkSync(guestPath);
+          unlinkSync(path);
         } catch {
           // removed by someone else
         }
