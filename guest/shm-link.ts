@@ -52,7 +52,11 @@ export class ShmLink {
       closeFd(region.fd);
       closeFd(pair.theirs);
     }
-    this.watch = watchDoorbell(pair.mine, (gone) => (gone ? this.fail(new Error('the doorbell failed')) : this.service()));
+    // A failed doorbell means the daemon's end is closed: its socket's close follows and says why (its
+    // goodbye, read from the ring first), so the doorbell's own error is not the reason given.
+    this.watch = watchDoorbell(pair.mine, (gone) => {
+      if (!gone) this.service();
+    });
   }
 
   queued(): number {
