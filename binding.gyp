@@ -35,6 +35,18 @@
         "-Wextra",
         "-Wno-unused-parameter"
       ]
+    },
+    {
+      "target_name": "linsock_shm",
+      "sources": [
+        "native/shm-channel.c"
+      ],
+      "cflags": [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
     }
   ]
 }

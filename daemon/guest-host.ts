@@ -134,9 +134,10 @@ export class GuestHost {
 
   /**
    * Serves a guest connection. `head`: bytes already read from it elsewhere (the main process read the
-   * HELLO), put back in front of what the socket reads next.
+   * HELLO), put back in front of what the socket reads next. `shmPeerPid`: the guest's process when it may
+   * be offered the shared-memory channel (its region must come from that pid), else 0.
    */
-  accept(socket: Socket, transport: GuestInfo['transport'], peer: string, head?: Uint8Array): GuestSession | null {
+  accept(socket: Socket, transport: GuestInfo['transport'], peer: string, head?: Uint8Array, shmPeerPid = 0): GuestSession | null {
     if (this.closing) return void socket.destroy(), null;
     const { fds, log } = this.o;
     // The channel's own descriptor comes out of the budget; at the reserve a new guest is turned away
@@ -155,7 +156,7 @@ export class GuestHost {
     if (head && head.length > 0) socket.unshift(Buffer.from(head.buffer, head.byteOffset, head.length));
     const s = new GuestSession(socket, {
       transport, peer, limits: this.o.limits, policy: this.o.policy, log, limitedLog: this.limitedLog, sink: this.o.sink, run: this.o.run,
-      counters: this.counters, registry: this.registry, sameHost: this.sameHost, busyPoll: this.busyPoll, fds,
+      counters: this.counters, registry: this.registry, sameHost: this.sameHost, busyPoll: this.busyPoll, fds, shmPeerPid,
       onClosed: (x) => {
         this.sessions.delete(x);
         this.pending?.remove(x);

@@ -14,6 +14,9 @@ import { GuestHost, LocalNames } from './guest-host';
 import { CallRate, listenForGuests, removeSocketFile } from './guest-listeners';
 import { startWorkerDaemon } from './workers/worker-daemon';
 import type { DaemonOptions, DaemonStats, RunningDaemon } from './running-daemon';
+import { sideSocketPath } from '../protocol';
+import { listenShmSide } from './channel/shm-side';
+import { defaultGuestSocketPath } from './channel/guest-listener';
 
 export { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US, type BusyPollStats } from './channel/busy-poll';
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits';
@@ -46,16 +49,34 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     limits, policy, sink, log, fds, gate: new LocalNames(limits), run: options.run ?? '',
     busyPollUs: options.busyPollUs, sameHostShortcut: options.sameHostShortcut, pendingHellos: true,
   });
+  const wantedPath = options.guestSocket === null ? null : (options.guestSocket ?? defaultGuestSocketPath());
+  // The side socket first: a guest is offered shared memory only while it listens.
+  const shmSide = wantedPath !== null && options.sharedMemory !== false
+    ? await listenShmSide(sideSocketPath(wantedPath), (guest, pid, region, bell) => {
+      const s = host.live.get(guest);
+      return s ? s.attachShm(pid, region, bell) : `no guest named '${guest}' is connected`;
+    }, log)
+    : null;
   const accept = (transport: GuestInfo['transport']) => (socket: Socket): void => {
     let peer: string;
+    let shmPeerPid = 0;
     if (transport === 'unix') {
       const cred = peerCredentials(socket);
       peer = cred ? `uid:${cred.uid}` : 'uid:?';
+      if (shmSide && cred) shmPeerPid = cred.pid;
     } else peer = `ip:${socket.remoteAddress ?? '?'}`;
-    host.accept(socket, transport, peer);
+    host.accept(socket, transport, peer, undefined, shmPeerPid);
   };
 
-  const { servers, guestPath, tcpAddress } = await listenForGuests(options, accept, log);
+  let listening;
+  try {
+    listening = await listenForGuests({ ...options, guestSocket: wantedPath }, accept, log);
+  } catch (e) {
+    shmSide?.close();
+    throw e;
+  }
+  const { servers, guestPath, tcpAddress } = listening;
+  if (shmSide) servers.push(shmSide);
   const rate = new CallRate();
   const stats = (): DaemonStats => {
     const f = host.figures();
@@ -80,6 +101,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       host.shutAll();
       await Promise.all(closed);
       removeSocketFile(guestPath);
+      if (shmSide && guestPath) removeSocketFile(sideSocketPath(guestPath));
       if (ownFds) fds.stop();
       log.info('daemon stopped', { calls: host.counters.calls });
     },

@@ -31,6 +31,11 @@ export interface DaemonOptions {
    */
   sameHostShortcut?: boolean;
   /**
+   * Offer guests on the Unix socket the shared-memory channel (default true; it needs the linsock_shm addon).
+   * A single-process daemon only: with workers, guests stay on the socket channel.
+   */
+  sharedMemory?: boolean;
+  /**
    * The process's descriptor budget, shared when one process hosts more (the trace server keeps its own
    * connections within the budget's reserve); made here (raising the soft limit) when absent.
    */

@@ -12,6 +12,7 @@ import { socketError, type SocketError } from './errors';
 import { OpenSend } from './send-frame';
 import { StampBatch, STAMP_FLUSH_MS, nowNs } from './stamp-batch';
 import { openTransport, describeTarget, type ChannelTarget, type ChannelTransport } from './transport';
+import type { ChannelKind } from './shm-link';
 
 export interface ChannelOptions {
   /** This guest's unique name in HELLO; the daemon refuses a second guest with the same name. */
@@ -24,6 +25,8 @@ export interface ChannelOptions {
   clockProbes?: number;
   /** How long HELLO may take (default 5000 ms). */
   helloTimeoutMs?: number;
+  /** Ask for the shared-memory channel ('shm', the default where the addon is built) or keep the socket. */
+  channel?: ChannelKind;
 }
 
 /** What a socket object implements to receive its handle's events from the channel. */
@@ -111,7 +114,7 @@ export class Channel extends EventEmitter {
     // Pushed data in pieces, as it is read: TCP bytes are a stream, and joining the daemon's frames (larger
     // than a read) would copy every received byte once more.
     this.decoder = new FrameDecoder({ maxPayload, pieces: true });
-    this.transport = openTransport(target);
+    this.transport = openTransport(target, options.channel);
     this.transport.onData((chunk) => this.receive(chunk));
     this.transport.onClose((err) => this.transportClosed(err));
     this.transport.onDrain(() => this.releaseWriters());
@@ -122,6 +125,14 @@ export class Channel extends EventEmitter {
   get closed(): boolean {
     return this.closedError !== null;
   }
+
+  /** What carries this channel's frames: shared memory (after HELLO, when the daemon granted it) or the socket. */
+  get kind(): ChannelKind {
+    return this.transport.kind();
+  }
+
+  /** Why an offered shared-memory channel was not set up after the daemon granted it, or null. */
+  shmProblem: string | null = null;
 
   /** The channel socket's kernel send buffer in bytes, or why it kept the kernel's default (null: a device). */
   get sendBuffer(): number | string | null {
@@ -320,12 +331,14 @@ export class Channel extends EventEmitter {
     const timer = setTimeout(() => this.fail(`no answer to HELLO within ${timeoutMs} ms`), timeoutMs);
     try {
       await this.transport.opened;
-      const caps = Capability.pushData | (this.wantTrace ? Capability.stamps : 0);
+      const caps = Capability.pushData | (this.wantTrace ? Capability.stamps : 0) | this.transport.shmOffer();
       const ok = await this.request({ type: 'hello', handle: 0, version: WIRE_VERSION, guest: this.guest, capabilities: caps, maxPayload, guestTimeNs: nowNs() }, 'helloOk', 'hello');
       this.maxPayload = Math.min(maxPayload, ok.maxPayload);
       this.initialCredit = ok.initialCredit;
       this.hostCapabilities = ok.capabilities;
       this.tracing = this.wantTrace && (ok.capabilities & Capability.stamps) !== 0;
+      // Granted: every frame from here on goes through the rings (the clock probes are the first).
+      if ((ok.capabilities & Capability.shm) !== 0) this.shmProblem = this.transport.startShm(this.guest);
       for (let i = 0; i < probes; i++) {
         const sent = nowNs();
         const r = await this.request({ type: 'clock', handle: 0, guestTimeNs: sent }, 'clockOk', 'clock');

@@ -4,7 +4,9 @@
 
 import * as net from 'node:net';
 import * as fs from 'node:fs';
+import { Capability } from '../protocol';
 import { deepenSendBuffer } from './send-buffer';
+import { ShmLink, wantedChannel, type ChannelKind } from './shm-link';
 
 export type ChannelTarget = { path: string } | { host: string; port: number } | { device: string };
 
@@ -29,6 +31,15 @@ export interface ChannelTransport {
   /** Flushes what was written and closes. */
   end(): void;
   destroy(): void;
+  /** Capability.shm when this transport offers to move to shared memory after HELLO, else 0. */
+  shmOffer(): number;
+  /**
+   * Moves frames to shared memory after a helloOk that granted Capability.shm. Returns why not (frames
+   * then stay on the byte pipe, which the daemon keeps reading), or null.
+   */
+  startShm(guest: string): string | null;
+  /** What carries frames now. */
+  kind(): ChannelKind;
 }
 
 export function describeTarget(target: ChannelTarget): string {
@@ -37,15 +48,31 @@ export function describeTarget(target: ChannelTarget): string {
   return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
 }
 
-export function openTransport(target: ChannelTarget): ChannelTransport {
+/** `channel`: what to ask for (default wantedChannel()); shared memory needs a Unix socket path. */
+export function openTransport(target: ChannelTarget, channel: ChannelKind = wantedChannel()): ChannelTransport {
   if ('device' in target) return openDevice(target.device);
   const socket = 'path' in target ? net.createConnection({ path: target.path }) : net.createConnection({ host: target.host, port: target.port });
   socket.setNoDelay(true);
-  return socketTransport(socket, describeTarget(target));
+  return socketTransport(socket, describeTarget(target), channel === 'shm' && 'path' in target ? target.path : null);
 }
 
-function socketTransport(socket: net.Socket, description: string): ChannelTransport {
+/** `shmPath`: the guest socket's path when shared memory is wanted (the side socket sits beside it). */
+function socketTransport(socket: net.Socket, description: string, shmPath: string | null): ChannelTransport {
   let closeError: Error | null = null;
+  let shm: ShmLink | null = null;
+  let ended = false;
+  let refd = true;
+  const dataListeners: ((chunk: Buffer) => void)[] = [];
+  const drainListeners: (() => void)[] = [];
+  const closeListeners: ((error: Error | null) => void)[] = [];
+  socket.on('data', (chunk: Buffer) => { for (const l of dataListeners) l(chunk); });
+  socket.on('drain', () => { for (const l of drainListeners) l(); });
+  socket.once('close', () => {
+    // The daemon's last frames (an error, its goodbye) may sit in the ring: they go first.
+    shm?.flushIncoming();
+    shm?.stop();
+    for (const l of closeListeners) l(closeError);
+  });
   let sendBuffer: number | string = 'not connected yet';
   const opened = new Promise<void>((resolve, reject) => {
     socket.once('connect', () => {
@@ -56,10 +83,15 @@ function socketTransport(socket: net.Socket, description: string): ChannelTransp
   });
   opened.catch(() => undefined);
   socket.on('error', (err) => { closeError = err; });
+  const endSocket = (): void => {
+    if (!shm || shm.queued() === 0) socket.end();
+    else ended = true; // once the ring has taken the rest (the goodbye)
+  };
   return {
     description,
     opened,
     write(parts) {
+      if (shm) return shm.write(parts);
       if (parts.length === 1) {
         socket.write(parts[0] as Uint8Array);
         return;
@@ -76,14 +108,43 @@ function socketTransport(socket: net.Socket, description: string): ChannelTransp
       for (const p of parts) socket.write(p);
       socket.uncork();
     },
-    onData(listener) { socket.on('data', listener); },
-    queued: () => socket.writableLength,
+    onData(listener) { dataListeners.push(listener); },
+    queued: () => socket.writableLength + (shm?.queued() ?? 0),
     sendBuffer: () => sendBuffer,
-    onDrain(listener) { socket.on('drain', listener); },
-    onClose(listener) { socket.once('close', () => listener(closeError)); },
-    setRef(ref) { if (ref) socket.ref(); else socket.unref(); },
-    end() { socket.end(); },
-    destroy() { socket.destroy(); },
+    onDrain(listener) { drainListeners.push(listener); },
+    onClose(listener) { closeListeners.push(listener); },
+    setRef(ref) {
+      refd = ref;
+      if (ref) socket.ref(); else socket.unref();
+      shm?.setRef(ref);
+    },
+    end: endSocket,
+    destroy() {
+      shm?.stop();
+      socket.destroy();
+    },
+    shmOffer: () => (shmPath ? Capability.shm : 0),
+    startShm(guest) {
+      if (!shmPath) return 'shared memory was not offered';
+      try {
+        shm = new ShmLink(shmPath, guest, {
+          onData: (chunk) => { for (const l of dataListeners) l(chunk); },
+          onDrain: () => {
+            if (ended) socket.end();
+            for (const l of drainListeners) l();
+          },
+          onFail: (e) => {
+            closeError = new Error(`shared-memory channel failed: ${e.message}`);
+            socket.destroy();
+          },
+        });
+        shm.setRef(refd);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+    kind: () => (shm ? 'shm' : 'socket'),
   };
 }
 
@@ -146,6 +207,9 @@ function openDevice(device: string): ChannelTransport {
       else close(null);
     },
     destroy() { close(null); },
+    shmOffer: () => 0,
+    startShm: () => 'a device channel cannot use shared memory',
+    kind: () => 'socket',
   };
 }
 

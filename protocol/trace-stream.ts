@@ -89,6 +89,8 @@ export interface BenchResult {
    * crr, 64 KiB for stream and inter-guest); null when they cannot all be measured. Absent in `--guest vm`.
    */
   cpu_us_per_op?: number | null;
+  /** Delegated rows: what carried the guest's frames to linsockd (`--channel`; shm falls back to the socket). */
+  channel?: 'shm' | 'socket';
   /** `linsock bench --guests N`: how many guests ran the workload at once on this path (one process, a channel each). */
   guests?: number;
   /** With guests: the operations of the measured span (round trips; 64 KiB writes for stream) over all guests. */

@@ -88,6 +88,11 @@ export const Capability = {
   stamps: 0x01,
   /** The host pushes received data without a request. */
   pushData: 0x02,
+  /**
+   * The guest can move the session to shared memory (shm-ring.ts) and the host, on the same machine,
+   * accepts: after helloOk the guest passes its region on the side connection (shm-attach.ts).
+   */
+  shm: 0x04,
 } as const;
 
 /** Fields every message has: the request id it answers or carries, and the socket handle (0 = none). */

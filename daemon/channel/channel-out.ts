@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { WireMessage } from '../../protocol';
 import { encodeFrameParts } from '../../protocol/wire-codec';
 import { nowNs } from '../clock';
+import type { HostShm } from './host-shm';
 
 /** Something to stamp with the time its frame left for the guest (trace "reply out"). */
 export interface ReplyStamp {
@@ -31,6 +32,8 @@ export class ChannelOut {
   private creditTimer: NodeJS.Timeout | null = null;
   /** Owed credit on a handle at or above this goes out at once, alone if need be. */
   private creditThreshold = 0;
+  /** The guest's shared-memory ring once attached: frames go there instead of the socket. */
+  private ring: HostShm | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -52,6 +55,16 @@ export class ChannelOut {
     socket.on('drain', () => {
       if (!this.backedUp()) this.onDrain();
     });
+  }
+
+  /** From now on frames go into the guest's ring (the socket stays open, carrying nothing); null: back to the socket. */
+  useRing(ring: HostShm | null): void {
+    this.ring = ring;
+  }
+
+  /** The ring took everything queued: as the socket's 'drain'. */
+  ringDrained(): void {
+    if (!this.backedUp()) this.onDrain();
   }
 
   /** Sets the guest's send window; owed credit below a quarter of it may wait for company. */
@@ -106,7 +119,7 @@ export class ChannelOut {
 
   /** Bytes waiting here plus bytes the socket has not yet handed to the kernel. */
   backlog(): number {
-    return this.queued + this.socket.writableLength;
+    return this.queued + this.socket.writableLength + (this.ring?.queued() ?? 0);
   }
 
   backedUp(): boolean {
@@ -154,7 +167,8 @@ export class ChannelOut {
       for (const st of this.stamps) st.replyOut = t;
     }
     const s = this.socket;
-    if (parts.length === 1) s.write(parts[0] as Uint8Array);
+    if (this.ring) this.ring.write(parts);
+    else if (parts.length === 1) s.write(parts[0] as Uint8Array);
     else if (queued <= COPY_BATCH_BYTES) s.write(Buffer.concat(parts, queued));
     else {
       s.cork();
@@ -179,7 +193,9 @@ export class ChannelOut {
     this.flushAll(true);
     this.dropTimer();
     this.closed = true;
-    this.socket.end();
+    // The socket's end follows the last frames into the ring (its close is how the guest learns it is over).
+    if (this.ring) this.ring.afterQueued(() => this.socket.end());
+    else this.socket.end();
   }
 
   private dropTimer(): void {

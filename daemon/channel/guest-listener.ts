@@ -54,7 +54,7 @@ function listening(server: Server, ...args: unknown[]): Promise<void> {
  * Listens on the Unix socket `path`. A socket file left behind by a daemon that died is removed, but only
  * after checking that nobody listens on it; anything that is not a socket is never removed.
  */
-export async function listenUnix(path: string, onConnection: (s: Socket) => void): Promise<Server> {
+export async function listenUnix(path: string, onConnection: (s: Socket) => void, options: { pauseOnConnect?: boolean } = {}): Promise<Server> {
   privateDirectory(dirname(path), 'guest socket');
   let st;
   try {
@@ -67,7 +67,7 @@ export async function listenUnix(path: string, onConnection: (s: Socket) => void
     if (await someoneListens(path)) throw new Error(`another daemon is listening on ${path}; stop it or choose another --guest-socket`);
     unlinkSync(path);
   }
-  const server = createServer({ allowHalfOpen: true }, onConnection);
+  const server = createServer({ allowHalfOpen: true, ...options }, onConnection);
   await listening(server, path);
   chmodSync(path, 0o660);
   return server;

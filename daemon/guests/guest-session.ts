@@ -11,6 +11,7 @@ import {
 import { FrameDecoder, type ProtocolError } from '../../protocol/wire-codec';
 import type { BusyPoll } from '../channel/busy-poll';
 import { ChannelOut } from '../channel/channel-out';
+import { HostShm } from '../channel/host-shm';
 import { nowNs } from '../clock';
 import type { Limits } from '../limits';
 import type { Logger } from '../log';
@@ -52,6 +53,11 @@ export interface SessionOptions {
   busyPoll: BusyPoll;
   /** The daemon's descriptors; every host socket of the guest takes one. */
   fds: FdBudget;
+  /**
+   * The pid of the process on the other end of the Unix socket when this guest may move to shared memory
+   * (the side socket listens and the pid is visible here), else 0: a region is accepted only from it.
+   */
+  shmPeerPid?: number;
   onClosed(s: GuestSession): void;
 }
 
@@ -76,6 +82,10 @@ export class GuestSession implements SessionContext, RequestSession {
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
   private readonly decoder: FrameDecoder;
+  /** The shared-memory channel once the guest attached its region (the socket then carries nothing). */
+  private ring: HostShm | null = null;
+  private ringDecoder: FrameDecoder | null = null;
+  private shmGranted = false;
   private readonly requests: SessionRequests;
   private nextEvent = 1;
   private lookups = 0;
@@ -148,12 +158,20 @@ export class GuestSession implements SessionContext, RequestSession {
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
     this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), (bytes) => opts.busyPoll.wrote(bytes, nowNs()), (m, e) => this.unencodable(m, e));
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.onChunk(chunk));
+    socket.on('data', (chunk: Buffer) => this.onChunk(chunk, this.decoder));
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
-    socket.on('close', () => this.shut('channel closed', null, false));
+    // Frames the guest left in its ring before closing (its goodbye) are read first.
+    socket.on('close', () => {
+      this.ring?.serviceNow();
+      this.shut('channel closed', null, false);
+      this.ring?.stop();
+    });
     // The channel is half-open (allowHalfOpen): a guest that vanished while the daemon had nothing to write
     // would otherwise never produce 'close'. A guest never half-closes its channel on purpose.
-    socket.on('end', () => this.shut('channel ended by the guest', null, false));
+    socket.on('end', () => {
+      this.ring?.serviceNow();
+      this.shut('channel ended by the guest', null, false);
+    });
     this.helloTimer = setTimeout(() => this.shut('no hello', { errno: 'EPROTO', message: `expected hello within ${HELLO_TIMEOUT_MS} ms` }, true), HELLO_TIMEOUT_MS);
     this.helloTimer.unref();
   }
@@ -301,9 +319,45 @@ export class GuestSession implements SessionContext, RequestSession {
 
   // ---- the channel ----
 
-  private onChunk(chunk: Buffer): void {
+  /** What carries this guest's frames: its shared-memory ring once attached, else the socket. */
+  get channelKind(): 'shm' | 'socket' {
+    return this.ring ? 'shm' : 'socket';
+  }
+
+  /**
+   * The guest's region and doorbell arrived on the side connection (shm-side.ts), from process `pid`.
+   * Returns why they are refused (the session goes on over the socket), or null: frames now flow through
+   * the rings. Takes ownership of `bell`.
+   */
+  attachShm(pid: number, region: Uint8Array, bell: number): string | null {
+    if (this.state !== 'open' || !this.shmGranted) return 'the session did not negotiate shared memory';
+    if (this.ring) return 'the session already has its shared memory';
+    if (pid !== this.opts.shmPeerPid) return `the region came from pid ${pid}, not from the guest's process`;
+    const ring = new HostShm(region, bell, {
+      onChunk: (chunk) => this.onChunk(chunk, this.ringDecoder as FrameDecoder),
+      onDrain: () => this.out.ringDrained(),
+      onFail: (e) => this.ringFailed(e),
+    });
+    this.ring = ring;
+    this.ringDecoder = new FrameDecoder({ maxPayload: this.limits.maxFrame, pieces: true });
+    this.out.useRing(ring);
+    this.log.info('guest moved to shared memory', { guest: this.guest, ringBytes: ring.ringBytes });
+    // Frames the guest wrote before its doorbell was watched.
+    ring.serviceNow();
+    return null;
+  }
+
+  /** The guest's ring is unusable (a head or tail out of range): the session ends, told so on the socket. */
+  private ringFailed(e: Error): void {
+    this.opts.limitedLog.warn('guest ring corrupted', { guest: this.guest || null, error: e.message });
+    this.out.useRing(null);
+    this.ring = null;
+    this.shut('shared memory corrupted', { errno: 'EPROTO', message: e.message }, true);
+  }
+
+  private onChunk(chunk: Buffer, decoder: FrameDecoder): void {
     try {
-      this.readChunk(chunk);
+      this.readChunk(chunk, decoder);
     } catch (e) {
       this.fault(e, 'guest request');
     }
@@ -342,12 +396,12 @@ export class GuestSession implements SessionContext, RequestSession {
     if (row.from === 'host') this.counters.drops++;
   }
 
-  private readChunk(chunk: Buffer): void {
+  private readChunk(chunk: Buffer, decoder: FrameDecoder): void {
     if (this.state === 'closed') return;
     const now = nowNs();
     const t = this.opts.sink.enabled ? now : 0;
     this.opts.busyPoll.read(chunk.length, now);
-    const { messages, error } = this.decoder.push(chunk);
+    const { messages, error } = decoder.push(chunk);
     for (const m of messages) {
       if (this.isClosed()) break;
       this.dispatch(m, t);
@@ -365,6 +419,7 @@ export class GuestSession implements SessionContext, RequestSession {
       // The guest is not reading what we send: stop reading its requests until it does.
       this.readPaused = true;
       this.socket.pause();
+      this.ring?.pause();
     }
   }
 
@@ -374,6 +429,7 @@ export class GuestSession implements SessionContext, RequestSession {
     if (this.readPaused) {
       this.readPaused = false;
       this.socket.resume();
+      this.ring?.resume();
     }
     this.sockets.resumeAll();
   }
@@ -442,8 +498,11 @@ export class GuestSession implements SessionContext, RequestSession {
       this.tracer.offsetNs = this.clock.offsetNs;
       this.tracer.errorNs = this.clock.errorNs;
     }
+    // Shared memory only for a guest whose process we can name (its region must come from that process).
+    const offered = HOST_CAPABILITIES | ((this.opts.shmPeerPid ?? 0) > 0 ? Capability.shm : 0);
+    this.shmGranted = (offered & m.capabilities & Capability.shm) !== 0;
     this.out.send({
-      type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: HOST_CAPABILITIES & m.capabilities,
+      type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: offered & m.capabilities,
       maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,
     });
     this.log.info('guest connected', { guest: this.guest, transport: this.opts.transport, maxPayload: this.maxPayload });
@@ -474,7 +533,10 @@ export class GuestSession implements SessionContext, RequestSession {
       t.unref();
       this.socket.once('close', () => clearTimeout(t));
       this.socket.resume(); // read (and ignore) until the guest closes, so that its end arrives
-    } else this.out.abandon();
+    } else {
+      this.out.abandon();
+      this.ring?.stop();
+    }
     const sockets = this.sockets.destroyAll();
     this.joinStamps();
     this.uncorkAll();

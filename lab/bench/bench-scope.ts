@@ -35,6 +35,8 @@ export interface BenchOptions {
   guests?: number;
   /** `--workers W`: the bench's own daemon serves its guests from W worker processes (linsockd --workers); 1 when absent. */
   workers?: number;
+  /** `--channel`: what the delegated guests ask for; absent: shared memory where the addon is built. */
+  channel?: 'shm' | 'socket';
 }
 
 export interface BenchEnv {
@@ -91,6 +93,7 @@ export function validateOptions(o: BenchOptions): void {
   if (new Set(o.paths).size !== o.paths.length) throw new BenchUsageError(`--paths names a path twice: ${o.paths.join(',')}`);
   if (!(o.seconds > 0 && o.seconds <= 3600)) throw new BenchUsageError(`seconds must be in (0, 3600], got ${o.seconds}`);
   if (o.busyPollUs !== undefined && !(Number.isSafeInteger(o.busyPollUs) && o.busyPollUs >= 0 && o.busyPollUs <= MAX_BUSY_POLL_US)) throw new BenchUsageError(`busy-poll-us must be 0..${MAX_BUSY_POLL_US} microseconds, got ${o.busyPollUs}`);
+  if (o.channel !== undefined && o.channel !== 'shm' && o.channel !== 'socket') throw new BenchUsageError(`channel must be shm or socket, got '${String(o.channel)}'`);
   if (o.load !== undefined && !(Number.isSafeInteger(o.load) && o.load >= 0 && o.load <= MAX_LOAD)) throw new BenchUsageError(`load must be 0..${MAX_LOAD} CPU-bound processes, got ${o.load}`);
   if (o.guests !== undefined) {
     if (!(Number.isSafeInteger(o.guests) && o.guests >= 1 && o.guests <= MAX_GUESTS)) throw new BenchUsageError(`guests must be 1..${MAX_GUESTS}, got ${o.guests}`);

@@ -26,7 +26,7 @@ async function factories(spec: WorkerSpec, n: number): Promise<SocketFactory[]> 
   const made: SocketFactory[] = [];
   try {
     // One after another: N HELLOs at once would only queue in the daemon, and a failure stops the rest.
-    for (let i = 0; i < n; i++) made.push(await delegatedFactory(spec.channel, `${spec.guest ?? `bench-${process.pid}`}-g${i}`, spec.trace));
+    for (let i = 0; i < n; i++) made.push(await delegatedFactory(spec.channel, `${spec.guest ?? `bench-${process.pid}`}-g${i}`, spec.trace, spec.transport));
   } catch (e) {
     await Promise.allSettled(made.map((f) => f.close()));
     throw e;
@@ -59,6 +59,8 @@ export async function runFleet(spec: WorkerSpec): Promise<WorkloadResult & Fleet
     row.daemon_cpu_us_per_op = daemon ? daemon.perOp(row) : null;
     const setup = new Set(made.flatMap((f) => f.notes ?? []));
     row.notes.push(...setup);
+    // One word for the fleet: shm only when every guest got it.
+    if (spec.path === 'delegated') row.channel = made.every((f) => f.channel === 'shm') ? 'shm' : 'socket';
     return row;
   } finally {
     await Promise.allSettled(made.map((f) => f.close()));

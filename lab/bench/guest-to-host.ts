@@ -61,6 +61,7 @@ export async function runGuestToHost(s: BenchScope, sink: TraceSink | null): Pro
       path,
       target: { host: at.host, port: portOf(at), seconds: o.seconds, local: path === 'emulated' ? s.emulated!.guestAddress : undefined, phases: phases ?? undefined },
       channel,
+      transport: o.channel,
       guest: path === 'direct' ? 'host' : path === 'emulated' ? 'emu' : `${s.runId}-delegated`,
       trace: o.trace,
       record: sink && path !== 'delegated' ? { run: s.runId } : undefined,

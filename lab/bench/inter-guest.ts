@@ -109,7 +109,7 @@ function delegated(s: BenchScope, sink: TraceSink | null, label: 'delegated' | '
     allow?.(server.ports.sink);
     // The caller's daemon: its host opens guest A's ports for guest B.
     if (channel === s.env.daemonGuestPath) s.env.onServerPorts?.(server.ports.hosts[0] ?? server.ports);
-    const spec: WorkerSpec = { ...streamSpec(s, 'delegated', label, LOOPBACK, server.ports.sink), channel, guest: `${s.runId}-${tag}b` };
+    const spec: WorkerSpec = { ...streamSpec(s, 'delegated', label, LOOPBACK, server.ports.sink), channel, transport: s.o.channel, guest: `${s.runId}-${tag}b` };
     const inNs = (w: Where | null): string => (w ? `netns ${w.guest.netns} (lo only)` : `host (no namespace: ${s.labWhy})`);
     spec.ranIn = `${inNs(whereB)} -> ${inNs(whereA)} through linsockd, shortcut ${shortcut ? 'on' : 'off'}`;
     return { spec, where: whereB, others: delegatedProcesses(channel, channel !== s.env.daemonGuestPath, [server.child.pid as number]) };

@@ -128,6 +128,7 @@ function reportRow(r: WorkloadResult): BenchResult {
     row.busiest_to_idlest = r.busiest_to_idlest ?? null;
   }
   if (r.busy_poll) row.busy_poll = r.busy_poll;
+  if (r.channel) row.channel = r.channel;
   return row;
 }
 

@@ -25,6 +25,8 @@ export interface SocketFactory {
   close(): Promise<void>;
   /** What a reader of the result should know about how this path was set up. */
   readonly notes?: readonly string[];
+  /** Delegated: what carries the guest's frames (shared memory, or the socket when it was refused or not asked for). */
+  readonly channel?: 'shm' | 'socket';
   /** Pauses or resumes the guest's trace stamps (delegated, when the daemon accepted them; `--trace alternate`). */
   setTracing?(on: boolean): void;
 }
@@ -48,15 +50,19 @@ export function directFactory(): SocketFactory {
   };
 }
 
-export async function delegatedFactory(channelPath: string, guest: string, trace: boolean): Promise<SocketFactory> {
-  const channel: Channel = createChannel({ path: channelPath }, { guest, trace });
+export async function delegatedFactory(channelPath: string, guest: string, trace: boolean, transport?: 'shm' | 'socket'): Promise<SocketFactory> {
+  const channel: Channel = createChannel({ path: channelPath }, { guest, trace, channel: transport });
   await channel.ready;
+  const notes: string[] = [];
+  if (typeof channel.sendBuffer === 'string') notes.push(`the guest channel kept the kernel's default send buffer (${channel.sendBuffer}): bulk transfers run slower`);
+  if (transport !== 'socket' && channel.kind !== 'shm') notes.push(`the guest channel is the socket, not shared memory${channel.shmProblem ? `: ${channel.shmProblem}` : ' (not granted)'}`);
   return {
     path: 'delegated',
+    channel: channel.kind,
     connect: (port, host) => connected(connect({ channel, port, host, noDelay: true })),
     udp: (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4', channel }),
     close: () => channel.close('workload finished'),
     setTracing: channel.tracing ? (on) => channel.setTracing(on) : undefined,
-    notes: typeof channel.sendBuffer === 'string' ? [`the guest channel kept the kernel's default send buffer (${channel.sendBuffer}): bulk transfers run slower`] : [],
+    notes,
   };
 }

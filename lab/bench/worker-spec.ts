@@ -13,6 +13,8 @@ export interface WorkerSpec {
   target: WorkloadTarget;
   /** The daemon's guest socket, for `delegated`. */
   channel?: string;
+  /** What a delegated guest asks for (`--channel`); absent: the guest runtime's default. */
+  transport?: 'shm' | 'socket';
   guest?: string;
   trace: boolean;
   /** The path's processes besides this one whose CPU counts in cpu_us_per_op (cpu-cost.ts); null figure without. */

@@ -35,7 +35,7 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
     }
   } else if (spec.path === 'delegated') {
     if (!spec.channel) throw new Error('the delegated path needs the daemon\'s guest socket');
-    factory = await delegatedFactory(spec.channel, spec.guest ?? `bench-${process.pid}`, spec.trace);
+    factory = await delegatedFactory(spec.channel, spec.guest ?? `bench-${process.pid}`, spec.trace, spec.transport);
   } else throw new Error(`a workload process runs direct, delegated or emulated, not '${String(spec.path)}'`);
   // With --trace alternate the guest's stamps follow the phases that the daemon's sink follows.
   const phases = spec.target.phases;
@@ -47,6 +47,7 @@ export async function runWorker(spec: WorkerSpec): Promise<WorkloadResult> {
     const result: WorkloadResult = { ...(await run(factory, spec.target)), ranIn: spec.ranIn };
     result.cpu_us_per_op = cpu ? cpu.perOp(result) : null;
     if (spec.label) result.path = spec.label;
+    if (factory.channel) result.channel = factory.channel;
     result.notes.push(...(factory.notes ?? []));
     if (recorder?.skipped) result.notes.push(`recorded ${MAX_RECORDED_CALLS} calls; ${recorder.skipped} more were not recorded (the cap per path and run)`);
     return result;

@@ -7,6 +7,9 @@
 // daemon and the guest at once, and adds `trace_overhead` to the report: trace on against off in one run.
 // `--program iperf3|curl` runs the real iperf3 or curl on direct and delegated instead of a workload (lab/run/).
 // `--load N` runs N CPU-bound processes during each path's measurement (lab/bench/cpu-load.ts).
+// `--channel shm|socket` picks what carries the delegated guest's frames to linsockd: shared-memory rings
+// (the default where the linsock_shm addon is built; a guest the daemon refuses stays on the socket, and
+// each delegated row's `channel` says which it got) or the Unix socket.
 // `--guests N` (rr or stream; direct and delegated) runs N guests at once per path, against one daemon on
 // delegated; each row then gives the fleet's figures, daemon CPU per op and fairness (lab/bench/guest-fleet.ts).
 // `--workers W` starts the bench's own daemon with W worker processes (linsockd --workers; 1 when absent);
@@ -27,7 +30,7 @@ import { VM_BENCH_WORKLOADS, VM_PATHS, type VmPath, type VmWorkload } from '../v
 import { parseOptions, usageError } from './options';
 import { vmBench } from './vm-bench';
 
-export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--workers W] [--guest ns|vm [--trace-file FILE.lstrace]] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: iperf3, sockperf]] [--mode e1000|virtio] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
+export const BENCH_USAGE = 'usage: linsock bench --workload stream|rr|crr|udp-rr|inter-guest --paths direct,delegated,emulated [--seconds S] [--trace on|off|alternate] [--mode e1000|virtio] [--busy-poll-us N] [--load N] [--guests N] [--workers W] [--guest ns|vm [--trace-file FILE.lstrace]] [--channel shm|socket] [--json] [--daemon GUEST_SOCKET]\n       linsock bench --program iperf3|curl|sockperf [--paths direct,delegated[,emulated: iperf3, sockperf]] [--mode e1000|virtio] [--seconds S] [--trace on|off] [--reverse: iperf3] [--json]';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const parsed = parseOptions('bench', BENCH_USAGE, argv, {
@@ -47,6 +50,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       'trace-file': { type: 'string' },
       program: { type: 'string' },
       reverse: { type: 'boolean', default: false },
+      channel: { type: 'string' },
     },
   });
   if (!parsed) return 2;
@@ -79,6 +83,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     if (values.daemon !== undefined) problems.push('--workers sets the bench\'s own daemon: with --daemon, start that linsockd with --workers');
     if (values.guest === 'vm') problems.push('--workers runs with --guest ns only');
   }
+  const channel = values.channel as string | undefined;
+  if (channel !== undefined && channel !== 'shm' && channel !== 'socket') problems.push(`--channel must be shm or socket, got '${channel}'`);
   if (values.guest !== 'ns' && values.guest !== 'vm') problems.push(`--guest must be ns or vm, got '${String(values.guest)}'`);
   const paths = String(values.paths ?? (values.guest === 'vm' ? VM_PATHS.join(',') : 'direct,delegated')).split(',').map((p) => p.trim()).filter(Boolean);
   if (values.guest === 'vm') {
@@ -120,6 +126,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         load: Number(load),
         guests: guests === undefined ? undefined : Number(guests),
         workers: workers === undefined ? undefined : Number(workers),
+        channel: channel as 'shm' | 'socket' | undefined,
       },
       { daemonGuestPath: values.daemon as string | undefined, signal: abort.signal, onProgress: (l) => console.error(l) },
     );

@@ -12,8 +12,8 @@ function linsock(args: string[]): { code: number | null; stdout: string; stderr:
 }
 
 const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified', 'cpu_us_per_op'];
-/** A delegated row on the bench's own daemon also says what its busy polling did (BusyPollFigures). */
-const fieldsOf = (path: string): string[] => (path === 'delegated' ? [...FIELDS, 'busy_poll'] : FIELDS);
+/** A delegated row on the bench's own daemon also says what its busy polling did (BusyPollFigures) and its channel. */
+const fieldsOf = (path: string): string[] => (path === 'delegated' ? [...FIELDS, 'busy_poll', 'channel'] : FIELDS);
 const BUSY_POLL = ['activity', 'found_pct', 'crowded_pct', 'empty_pct', 'window_us'];
 
 test('bench --json: stream on direct and delegated, every byte verified, ratio present', () => {
@@ -30,6 +30,8 @@ test('bench --json: stream on direct and delegated, every byte verified, ratio p
     assert.deepEqual(Object.keys(row), fieldsOf(String(row.path)));
     if (row.busy_poll) assert.deepEqual(Object.keys(row.busy_poll), BUSY_POLL);
     assert.equal(row.verified, true);
+    // The default channel is shared memory (the addon is built here).
+    if (row.path === 'delegated') assert.equal(row.channel, 'shm');
     assert.ok((row.mb_per_s ?? 0) > 0 && row.bytes > 0 && row.calls > 0);
     assert.equal(row.p50_us, null);
     // CPU µs per 64 KiB of all the path's processes: more than a copy's, less than a second's.
@@ -40,6 +42,17 @@ test('bench --json: stream on direct and delegated, every byte verified, ratio p
   assert.equal(report.ratios['delegated/emulated'], null);
   // The delegated guest says where it ran: a namespace with only lo, or the host and why not.
   assert.match(r.stderr, /delegated: .* in (netns \S+ \(lo only\)|host \(no namespace: .+\))/);
+});
+
+test('bench --channel socket keeps the delegated guest on the socket and says so; a third channel is a usage error', () => {
+  const r = linsock(['bench', '--workload', 'rr', '--paths', 'delegated', '--seconds', '0.5', '--channel', 'socket', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const row = (JSON.parse(r.stdout) as BenchReport).results[0];
+  assert.equal(row?.channel, 'socket');
+  assert.equal(row?.verified, true);
+  const bad = linsock(['bench', '--workload', 'rr', '--paths', 'delegated', '--channel', 'pigeon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--channel must be shm or socket, got 'pigeon'/);
 });
 
 test('bench --json: udp-rr on delegated gives latency percentiles', () => {

@@ -18,8 +18,8 @@ import { netnsList, linkNames } from './fixtures/lab-state';
 import { CollectingSink } from '../fixtures/collecting-sink';
 
 const FIELDS = ['path', 'mb_per_s', 'p50_us', 'p99_us', 'ops_per_s', 'calls', 'bytes', 'verified', 'cpu_us_per_op'];
-/** A delegated row on the bench's own daemon also says what its busy polling did (BusyPollFigures). */
-const fieldsOf = (path: string): string[] => (path === 'delegated' ? [...FIELDS, 'busy_poll'] : FIELDS);
+/** A delegated row on the bench's own daemon also says what its busy polling did (BusyPollFigures) and its channel. */
+const fieldsOf = (path: string): string[] => (path === 'delegated' ? [...FIELDS, 'busy_poll', 'channel'] : FIELDS);
 const BUSY_POLL = ['activity', 'found_pct', 'crowded_pct', 'empty_pct', 'window_us'];
 
 interface Cli {
