@@ -47,6 +47,18 @@
         "-Wextra",
         "-Wno-unused-parameter"
       ]
+    },
+    {
+      "target_name": "linsock_devpoll",
+      "sources": [
+        "native/device-poll.c"
+      ],
+      "cflags": [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
     }
   ]
 }

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { Capability } from '../protocol';
 import { deepenSendBuffer } from './send-buffer';
 import { ShmLink, wantedChannel, type ChannelKind } from './shm-link';
+import { devicePollProblem, PolledDevice } from '../native/device-poll';
 
 export type ChannelTarget = { path: string } | { host: string; port: number } | { device: string };
 
@@ -150,10 +151,89 @@ function socketTransport(socket: net.Socket, description: string, shmPath: strin
 
 /**
  * A character device is read and written through its file descriptor (one fd both ways, as a
- * virtio-serial port is). Reads block in libuv's thread pool, so an open device keeps the process alive
- * until the channel is closed: setRef cannot release it.
+ * virtio-serial port is). With the linsock_devpoll addon the fd is non-blocking and watched from the
+ * event loop (native/device-poll.ts): a port's read returns at most one port buffer (about a page), so a
+ * thread-pool hand-off per read capped inbound bytes and lengthened every round trip. Without the addon,
+ * reads block in libuv's thread pool.
  */
 function openDevice(device: string): ChannelTransport {
+  return devicePollProblem() === null ? polledDevice(device) : threadPoolDevice(device);
+}
+
+/** The device watched from the event loop; setRef works as a socket's. */
+function polledDevice(device: string): ChannelTransport {
+  let polled: PolledDevice | null = null;
+  let closed = false;
+  let refd = true;
+  const dataListeners: ((chunk: Buffer) => void)[] = [];
+  const closeListeners: ((error: Error | null) => void)[] = [];
+  const drainListeners: (() => void)[] = [];
+  const close = (error: Error | null): void => {
+    if (closed) return;
+    closed = true;
+    // PolledDevice closes the fd only once libuv has let go of it: no read can be pending under it.
+    polled?.close();
+    for (const l of closeListeners) l(error);
+  };
+  const opened = new Promise<void>((resolve, reject) => {
+    fs.open(device, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK, (err, fd) => {
+      if (err) {
+        reject(err);
+        close(err);
+        return;
+      }
+      if (closed) {
+        fs.close(fd, () => undefined);
+        reject(new Error(`${device} was closed while it opened`));
+        return;
+      }
+      try {
+        polled = new PolledDevice(fd, {
+          onData: (chunk) => { for (const l of dataListeners) l(chunk); },
+          onEnd: () => close(null),
+          onError: (e) => close(e),
+          onDrain: () => { for (const l of drainListeners) l(); },
+        });
+      } catch (e) {
+        fs.close(fd, () => undefined);
+        reject(e as Error);
+        close(e as Error);
+        return;
+      }
+      polled.setRef(refd);
+      resolve();
+    });
+  });
+  opened.catch(() => undefined);
+  return {
+    description: device,
+    opened,
+    write(parts) { polled?.write(parts); },
+    onData(listener) { dataListeners.push(listener); },
+    queued: () => polled?.queued ?? 0,
+    sendBuffer: () => null,
+    onDrain(listener) { drainListeners.push(listener); },
+    onClose(listener) { closeListeners.push(listener); },
+    setRef(ref) {
+      refd = ref;
+      polled?.setRef(ref);
+    },
+    end() {
+      if (polled) polled.whenWritten(() => close(null));
+      else close(null);
+    },
+    destroy() { close(null); },
+    shmOffer: () => 0,
+    startShm: () => 'a device channel cannot use shared memory',
+    kind: () => 'socket',
+  };
+}
+
+/**
+ * The fallback without the addon: reads block in libuv's thread pool, so an open device keeps the process
+ * alive until the channel is closed (setRef cannot release it).
+ */
+function threadPoolDevice(device: string): ChannelTransport {
   let fd = -1;
   let reader: fs.ReadStream | null = null;
   let writer: DeviceWriter | null = null;

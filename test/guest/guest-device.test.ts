@@ -1,8 +1,9 @@
-// The character-device transport: a raw pty relayed to the daemon, as a virtio-serial port would be.
-// In a file of its own, so in a process of its own: the device's fd is read and written in libuv's thread
-// pool, which the other tests' sockets do not share. The transport closes the fd only once no read or
-// write of it is queued there (before, a write could land on a socket a later test opened under the same
-// number, seen as EPIPE in the taken-name test).
+// The character-device transport: a raw pty relayed to the daemon, as a virtio-serial port would be, read
+// and written from the event loop by the linsock_devpoll addon (guest-device-fallback.test.ts runs the
+// thread-pool fallback). In a file of its own, so in a process of its own: without the addon the device's
+// fd is read and written in libuv's thread pool, which the other tests' sockets do not share. The
+// transport closes the fd only once no read or write of it is queued there (before, a write could land
+// on a socket a later test opened under the same number, seen as EPIPE in the taken-name test).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createChannel, connect } from '../../guest';
+import { devicePollProblem } from '../../native/device-poll';
 import { startTestDaemon } from './test-daemon';
 
 async function echoServer(): Promise<net.Server> {
@@ -21,6 +23,7 @@ async function echoServer(): Promise<net.Server> {
 }
 
 test('the character-device transport: a raw pty relayed to the daemon carries a whole TCP exchange', async () => {
+  assert.equal(devicePollProblem(), null);
   const daemon = await startTestDaemon();
   const bridge = spawn('python3', [join(__dirname, 'pty-bridge.py'), daemon.guestPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
