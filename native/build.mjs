@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
-const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node'];
+const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node', 'linsock_fdpass.node'];
 /** The LD_PRELOAD interposer of `linsock run` (native/interposer/): a plain shared object, built with cc. */
 const PRELOAD = 'liblinsock_preload.so';
 if (process.argv.includes('--if-missing') && [...ADDONS, PRELOAD].every((a) => existsSync(join(root, 'build', 'Release', a)))) process.exit(0);
@@ -43,7 +43,7 @@ function nodeGyp() {
 const gyp = nodeGyp();
 const result = gyp ? spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }) : null;
 if (result && result.status === 0) {
-  console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node, linsock_proc.node)');
+  console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node, linsock_proc.node, linsock_fdpass.node)');
 } else {
   const why = !gyp ? 'node-gyp was not found (it comes with npm)' : (result.stderr || '').split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 6).join('\n  ');
   console.error(`linsock: the native addons (native/*.c) did not build, so the emulated path will be unavailable

@@ -25,6 +25,7 @@ import { CallTracer } from '../trace/call-trace';
 import type { TraceSink } from '../trace/trace-sink';
 import { GuestClock, type ClockMapping } from './guest-clock';
 import { HandleTable } from './handle-table';
+import { canPassFds, passDescriptor } from './pass-fd';
 import { SessionRequests, type RequestSession } from './session-requests';
 
 /** Names guests hold while connected; a second guest with a taken name is refused. */
@@ -75,6 +76,8 @@ export class GuestSession implements SessionContext, RequestSession {
   tracer: CallTracer | null = null;
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
+  /** Both sides negotiated the passed-descriptor plane (a Unix-socket channel and the addon). */
+  private fdPass = false;
   private readonly decoder: FrameDecoder;
   private readonly requests: SessionRequests;
   private nextEvent = 1;
@@ -404,6 +407,12 @@ export class GuestSession implements SessionContext, RequestSession {
         // While tracing is paused (the sink is off) the calls have no host half to join: drop the stamps.
         if (this.opts.sink.enabled && this.tracer) this.stampsIn.push(m.entries);
         return;
+      case 'passFd': {
+        if (!this.fdPass) return this.violation('passFd without the fdPass capability');
+        const r = passDescriptor(m, this.socket, this.out, this.sockets);
+        if (r) this.out.send({ ...r, id: m.id, handle: m.handle } as WireMessage);
+        return;
+      }
       case 'clock': {
         const now = nowNs();
         this.clockProbe(m.guestTimeNs, t || now, now);
@@ -442,8 +451,10 @@ export class GuestSession implements SessionContext, RequestSession {
       this.tracer.offsetNs = this.clock.offsetNs;
       this.tracer.errorNs = this.clock.errorNs;
     }
+    const offered = HOST_CAPABILITIES | (canPassFds(this.opts.transport) ? Capability.fdPass : 0);
+    this.fdPass = (offered & m.capabilities & Capability.fdPass) !== 0;
     this.out.send({
-      type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: HOST_CAPABILITIES & m.capabilities,
+      type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: offered & m.capabilities,
       maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,
     });
     this.log.info('guest connected', { guest: this.guest, transport: this.opts.transport, maxPayload: this.maxPayload });
