@@ -184,9 +184,10 @@ static int handshake(int fd) {
   const char *want = getenv("LINSOCK_TRACE_STAMPS");
   int stamps = want && strcmp(want, "1") == 0;
   // The passed-descriptor plane needs a Unix socket: a character device (a VM's) cannot carry descriptors.
-  // A traced run keeps frames: a passed socket's data calls would reach neither the daemon nor its trace.
+  // A traced run passes only when the interposer times the passed sockets' calls itself (LINSOCK_TRACE_SOCKET,
+  // trace.c): their data calls reach no daemon, and would otherwise have no record.
   const char *frames = getenv("LINSOCK_FD_PASS");
-  int fd_pass = !chan_is_device && !stamps && !(frames && strcmp(frames, "0") == 0);
+  int fd_pass = !chan_is_device && (!stamps || g_trace_calls) && !(frames && strcmp(frames, "0") == 0);
   put_u32(p + 2, CAP_PUSH_DATA | (stamps ? CAP_STAMPS : 0) | (fd_pass ? CAP_FD_PASS : 0));
   put_u32(p + 6, OFFERED_MAX_PAYLOAD);
   uint64_t t = now_ns() & 0x1FFFFFFFFFFFFFull;

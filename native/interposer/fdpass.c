@@ -55,6 +55,7 @@ static void remember(int fd, uint32_t handle) {
 }
 
 void fdpass_on_close(int fd) {
+  if (fd >= 0 && fd < TRACE_FD_LIMIT) g_trace_fd[fd] = 0;
   if (fd < 0 || fd >= passed_n || !passed[fd].handle) return;
   struct stat st;
   uint32_t h = passed[fd].handle;
@@ -115,5 +116,6 @@ void fdpass_try(struct lsock *s, int fd) {
   lsock_forget_fd(fd);     // the program's calls on fd are plain kernel calls from now on
   s->app_fd = -1;          // dup3 closed the socketpair end: the pump sees the hangup and finalizes the record
   remember(fd, handle);
+  if (g_trace_calls && fd < TRACE_FD_LIMIT) g_trace_fd[fd] = 1; // its calls are timed here now (trace.c)
   channel_wake();
 }

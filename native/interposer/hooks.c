@@ -398,7 +398,7 @@ int close(int fd) {
     return real.close(fd);
   }
   pthread_mutex_lock(&g_lock);
-  if (channel_is_internal_fd(fd)) { // the channel is ours: a close-all-fds loop must not cut it
+  if (channel_is_internal_fd(fd) || trace_is_internal_fd(fd)) { // ours: a close-all-fds loop must not cut them
     pthread_mutex_unlock(&g_lock);
     return 0;
   }

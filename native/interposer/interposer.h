@@ -245,6 +245,8 @@ enum {
 #define TRACE_FD_LIMIT 65536
 /** Whether trace-only mode is on (LINSOCK_TRACE_SOCKET set, not delegating). */
 extern int g_trace_kernel;
+/** Whether calls on flagged fds are timed: trace-only mode, or a delegated run's passed sockets (fdpass.c). */
+extern int g_trace_calls;
 /** A flag per fd: an AF_INET/AF_INET6 TCP or UDP socket of the program's, so other fds skip the clock. */
 extern volatile uint8_t g_trace_fd[TRACE_FD_LIMIT];
 void trace_init(void);
@@ -256,7 +258,7 @@ void trace_mark_socket(int fd, int domain, int type);
 /** Records one getaddrinfo of a name that returned rc (errno err for EAI_SYSTEM); keeps errno = err. */
 void trace_lookup(uint64_t enter, int rc, int err);
 int trace_is_internal_fd(int fd);
-static inline int trace_fd_on(int fd) { return g_trace_kernel && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
+static inline int trace_fd_on(int fd) { return g_trace_calls && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
 /** In a hook: when fd is traced, makes `call` timed and returns its result. */
 #define TRACE_KERNEL(op, fd, call) do { \
     if (trace_fd_on(fd)) { uint64_t t0_ = trace_now(); __typeof__(call) r_ = (call); trace_kernel((op), (fd), t0_, (long)r_, errno); return r_; } \
