@@ -1,5 +1,5 @@
 // `npm install` runs this (scripts.install): builds the native addons of the root binding.gyp (the TAP
-// addon, native/tap.c, the channel send-buffer addon, native/socket-buffer.c, and the daemon's process
+// addon, native/tap.c, the channel send-buffer addon, native/socket-buffer.c, the descriptor-passing addon, native/fd-pass.c, and the daemon's process
 // addon, native/process-limits.c) with node-gyp against Node's own headers, never downloading them. When the build fails it says why and what to
 // install; the install still succeeds (without them the emulated path is unavailable and delegated bulk
 // transfers run slower) unless LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
