@@ -59,6 +59,18 @@
         "-Wextra",
         "-Wno-unused-parameter"
       ]
+    },
+    {
+      "target_name": "linsock_fdpass",
+      "sources": [
+        "native/fd-pass.c"
+      ],
+      "cflags": [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter"
+      ]
     }
   ]
 }

@@ -1,7 +1,8 @@
 // `npm install` runs this (scripts.install): builds the native addons of the root binding.gyp (the TAP
-// addon, native/tap.c, the channel send-buffer addon, native/socket-buffer.c, and the daemon's process
-// addon, native/process-limits.c, the shared-memory channel's, native/shm-channel.c, and the
-// device channel's event-loop reads, native/device-poll.c) with node-gyp against Node's own headers, never downloading them. When the build fails it says why and what to
+// addon, native/tap.c, the channel send-buffer addon, native/socket-buffer.c, the daemon's process
+// addon, native/process-limits.c, the shared-memory channel's, native/shm-channel.c, the device channel's
+// event-loop reads, native/device-poll.c, and the descriptor-passing addon, native/fd-pass.c) with node-gyp
+// against Node's own headers, never downloading them. When the build fails it says why and what to
 // install; the install still succeeds (without them the emulated path is unavailable and delegated bulk
 // transfers run slower) unless LINSOCK_REQUIRE_NATIVE=1 (CI), where a missing addon must fail loudly.
 // The C toolchain it needs was checked (and, as root on Debian, installed) just before by
@@ -12,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
-const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node', 'linsock_shm.node', 'linsock_devpoll.node'];
+const ADDONS = ['linsock_tap.node', 'linsock_sockbuf.node', 'linsock_shm.node', 'linsock_devpoll.node', 'linsock_fdpass.node'];
 /** The LD_PRELOAD interposer of `linsock run` (native/interposer/): a plain shared object, built with cc. */
 const PRELOAD = 'liblinsock_preload.so';
 if (process.argv.includes('--if-missing') && [...ADDONS, PRELOAD].every((a) => existsSync(join(root, 'build', 'Release', a)))) process.exit(0);
@@ -44,7 +45,7 @@ function nodeGyp() {
 const gyp = nodeGyp();
 const result = gyp ? spawnSync(process.execPath, [gyp, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }) : null;
 if (result && result.status === 0) {
-  console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node, linsock_proc.node, linsock_shm.node, linsock_devpoll.node)');
+  console.log('linsock: built the native addons (build/Release/linsock_tap.node, linsock_sockbuf.node, linsock_proc.node, linsock_shm.node, linsock_devpoll.node, linsock_fdpass.node)');
 } else {
   const why = !gyp ? 'node-gyp was not found (it comes with npm)' : (result.stderr || '').split('\n').filter((l) => /error|not found|No such/i.test(l)).slice(0, 6).join('\n  ');
   console.error(`linsock: the native addons (native/*.c) did not build, so the emulated path will be unavailable

@@ -65,6 +65,7 @@ const byType: { [T in WireType]: fc.Arbitrary<Extract<WireMessage, { type: T }>>
   getsockopt: rec({ type: fc.constant('getsockopt'), ...base, option: fc.constantFrom(...SOCKOPTS) }),
   getsockname: rec({ type: fc.constant('getsockname'), ...base }),
   getpeername: rec({ type: fc.constant('getpeername'), ...base }),
+  passFd: rec({ type: fc.constant('passFd'), ...base }),
   stamps: rec({ type: fc.constant('stamps'), ...base, entries: fc.array(stampEntry, { maxLength: 20 }) }),
   sendmsg: rec({ type: fc.constant('sendmsg'), ...base, noReply: fc.boolean(), remote: fc.option(endpoint, { nil: null }), buffers: fc.array(data, { maxLength: 6 }) }),
   goodbye: rec({ type: fc.constant('goodbye'), ...base, reason: text(0) }),

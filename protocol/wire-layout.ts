@@ -97,6 +97,7 @@ export const WIRE_LAYOUT: { readonly [T in WireType]: Row<T> } = {
   getsockname: { from: 'guest', op: 'getsockname', fields: {} },
   getpeername: { from: 'guest', op: 'getpeername', fields: {} },
   stamps: { from: 'guest', fields: { entries: { kind: 'stampEntries' } } },
+  passFd: { from: 'guest', fields: {} },
   sendmsg: { from: 'guest', op: 'sendmsg', noReply: true, fields: { remote: { kind: 'optionalEndpoint' }, buffers: { kind: 'bufferList' } } },
   // ---- either direction ----
   goodbye: { from: 'either', fields: { reason: { kind: 'text' } } },

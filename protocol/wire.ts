@@ -39,6 +39,7 @@ export const FrameType = {
   getpeername: 0x1c,
   stamps: 0x1d,
   sendmsg: 0x1e,
+  passFd: 0x1f,
   goodbye: 0x20,
   credit: 0x21,
   ok: 0x80,
@@ -93,6 +94,12 @@ export const Capability = {
    * accepts: after helloOk the guest passes its region on the side connection (shm-attach.ts).
    */
   shm: 0x04,
+  /**
+   * The passed-descriptor data plane: the guest may ask (passFd) for a fresh connected TCP socket's host
+   * descriptor, which the ok reply carries (SCM_RIGHTS). Only on a Unix-socket channel; never over a
+   * character device or TCP.
+   */
+  fdPass: 0x08,
 } as const;
 
 /** Fields every message has: the request id it answers or carries, and the socket handle (0 = none). */
@@ -134,6 +141,12 @@ export interface Stamps extends Base { type: 'stamps'; entries: StampEntry[] }
  * A vectored send: `buffers` leave as one send (TCP: one write of them all, in order; UDP: one datagram
  * of them all), to `remote` when given (an unconnected UDP socket), else to the connected peer.
  */
+/**
+ * Asks for the host descriptor of `handle`, a connected TCP socket on which no byte has moved yet either
+ * way. The ok reply carries it (SCM_RIGHTS on its first byte) and the host stops serving the socket's data:
+ * the handle stays counted until the guest's close. An error reply leaves the socket on frames.
+ */
+export interface PassFd extends Base { type: 'passFd' }
 export interface SendMsg extends Base { type: 'sendmsg'; noReply: boolean; remote: Endpoint | null; buffers: Uint8Array[] }
 
 // ---- either direction ----
@@ -166,7 +179,7 @@ export interface Closed extends Base { type: 'closed' }
 export type SocketRequest =
   | SocketReq | Connect | Bind | Listen | Send | Shutdown | Close | SendTo | Lookup
   | SetSockOpt | GetSockOpt | GetSockName | GetPeerName | SendMsg;
-export type GuestRequest = Hello | Clock | Stamps | SocketRequest;
+export type GuestRequest = Hello | Clock | Stamps | PassFd | SocketRequest;
 export type HostReply = Ok | ErrorReply | HelloOk | ClockOk | AddressReply | LookupOk;
 export type HostEvent = Data | Datagram | Accepted | PeerClosed | SocketError | Closed;
 export type WireMessage = GuestRequest | HostReply | HostEvent | Goodbye | Credit;

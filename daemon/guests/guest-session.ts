@@ -26,6 +26,7 @@ import { CallTracer } from '../trace/call-trace';
 import type { TraceSink } from '../trace/trace-sink';
 import { GuestClock, type ClockMapping } from './guest-clock';
 import { HandleTable } from './handle-table';
+import { canPassFds, passDescriptor } from './pass-fd';
 import { SessionRequests, type RequestSession } from './session-requests';
 
 /** Names guests hold while connected; a second guest with a taken name is refused. */
@@ -81,6 +82,8 @@ export class GuestSession implements SessionContext, RequestSession {
   tracer: CallTracer | null = null;
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
+  /** Both sides negotiated the passed-descriptor plane (a Unix-socket channel and the addon). */
+  private fdPass = false;
   private readonly decoder: FrameDecoder;
   /** The shared-memory channel once the guest attached its region (the socket then carries nothing). */
   private ring: HostShm | null = null;
@@ -460,6 +463,12 @@ export class GuestSession implements SessionContext, RequestSession {
         // While tracing is paused (the sink is off) the calls have no host half to join: drop the stamps.
         if (this.opts.sink.enabled && this.tracer) this.stampsIn.push(m.entries);
         return;
+      case 'passFd': {
+        if (!this.fdPass) return this.violation('passFd without the fdPass capability');
+        const r = passDescriptor(m, this.socket, this.out, this.sockets);
+        if (r) this.out.send({ ...r, id: m.id, handle: m.handle } as WireMessage);
+        return;
+      }
       case 'clock': {
         const now = nowNs();
         this.clockProbe(m.guestTimeNs, t || now, now);
@@ -498,9 +507,11 @@ export class GuestSession implements SessionContext, RequestSession {
       this.tracer.offsetNs = this.clock.offsetNs;
       this.tracer.errorNs = this.clock.errorNs;
     }
-    // Shared memory only for a guest whose process we can name (its region must come from that process).
-    const offered = HOST_CAPABILITIES | ((this.opts.shmPeerPid ?? 0) > 0 ? Capability.shm : 0);
+    // Shared memory only for a guest whose process we can name (its region must come from that process);
+    // passed descriptors only on a Unix-socket channel.
+    const offered = HOST_CAPABILITIES | ((this.opts.shmPeerPid ?? 0) > 0 ? Capability.shm : 0) | (canPassFds(this.opts.transport) ? Capability.fdPass : 0);
     this.shmGranted = (offered & m.capabilities & Capability.shm) !== 0;
+    this.fdPass = (offered & m.capabilities & Capability.fdPass) !== 0;
     this.out.send({
       type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: offered & m.capabilities,
       maxPayload: this.maxPayload, initialCredit: this.limits.maxBufferPerSocket, hostTimeNs: now,

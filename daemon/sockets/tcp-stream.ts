@@ -8,6 +8,7 @@ import { fail, OK, type Respond } from './host-handle';
 import type { SessionContext } from './session-context';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { formatEndpoint, toEndpoint } from './endpoint';
+import { socketFd } from '../../native/fd-pass';
 
 /** Cap on credit the guest may accumulate, so that a buggy guest cannot overflow the counter. */
 const MAX_CREDIT = 2 ** 31;
@@ -36,6 +37,8 @@ export class TcpStream extends TcpHandle {
   private bytesIn = 0;
   private bytesOut = 0;
   private pendingConnect: Respond | null = null;
+  /** Its descriptor went to the guest (passed()): the data no longer passes here. */
+  private passedOn = false;
 
   constructor(
     handle: number,
@@ -175,6 +178,7 @@ export class TcpStream extends TcpHandle {
   }
 
   private onClose(): void {
+    if (this.passedOn) return; // our copy closed; the connection lives on in the guest's
     if (this.state === 'open') this.state = 'closed';
     // Only the send side is over. Received bytes held back for the guest's credit are still its data: they
     // go out as credit comes, then EOF (dropping them here lost the tail of streams whose peer closed fast).
@@ -255,12 +259,41 @@ export class TcpStream extends TcpHandle {
     return {
       handle: this.handle,
       kind: 'tcp',
-      state: this.state,
+      state: this.passedOn && this.state === 'open' ? 'passed' : this.state,
       local: formatEndpoint(toEndpoint(s.localAddress, s.localPort)),
       remote: formatEndpoint(toEndpoint(s.remoteAddress, s.remotePort)),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
     };
+  }
+
+  /**
+   * The host descriptor for the passed-descriptor plane (protocol/README.md, passFd), or why not: only an
+   * open connection on which no byte has moved either way, so that nothing is lost or reordered when the
+   * program's data calls move from the frames to the kernel socket itself.
+   */
+  descriptorToPass(): number | string {
+    const s = this.socket;
+    if (this.state !== 'open' || this.gone || s.destroyed) return 'the socket is not an open connection';
+    if (this.bytesIn || this.bytesOut || s.bytesRead || s.bytesWritten || this.held || this.readShut || this.writeShut || this.eofPending)
+      return 'data has already moved on the socket';
+    const fd = socketFd(s);
+    return fd >= 0 ? fd : 'the socket has no descriptor';
+  }
+
+  /**
+   * The descriptor went to the guest: the daemon closes its copy (the connection lives on in the guest's)
+   * and serves no more data on it. The handle stays in the table, counted against the guest's socket cap,
+   * until the guest closes it (or its session ends).
+   */
+  passed(): void {
+    this.info(); // Node caches both addresses, so that the guest's socket list still shows them
+    this.gone = true;
+    this.passedOn = true;
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('end');
+    this.release();
+    this.socket.destroy();
   }
 
   /** A connect still in progress when the socket goes away gets its answer. */

@@ -198,6 +198,9 @@ export async function runProgram(o: RunOptions): Promise<number> {
     // The interposer's guest stamps, joined by the daemon with its host stages (its trace hub, or our file).
     if (o.trace || trace) env.LINSOCK_TRACE_STAMPS = '1';
     else delete env.LINSOCK_TRACE_STAMPS;
+    // The passed sockets' calls (protocol/README.md, passFd) reach no daemon: the interposer times them itself.
+    if (trace?.socketPath) env.LINSOCK_TRACE_SOCKET = trace.socketPath;
+    else delete env.LINSOCK_TRACE_SOCKET;
     return await started(o, lab.spawn(guest, o.command, o.args, { stdio, env }));
   } finally {
     await lab.teardown().catch((e: Error) => console.error(`linsock run: ${e.message}`));

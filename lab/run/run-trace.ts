@@ -1,5 +1,5 @@
-// A traced `linsock run`: the run's trace file (run-trace-file.ts), and on the direct and emulated paths
-// the interposer's trace socket (interposer-trace-server.ts) in a private directory of the run. The run
+// A traced `linsock run`: the run's trace file (run-trace-file.ts), and the interposer's trace socket
+// (interposer-trace-server.ts) in a private directory of the run (delegated: for the passed sockets only). The run
 // record says which path, which program and how its calls were timed.
 
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
@@ -24,13 +24,13 @@ export interface RunTraceRequest {
 const TIMING: Record<RunTraceRequest['path'], string> = {
   direct: 'interposer trace-only: each call is the real kernel call, timed enter -> return in the calling thread',
   emulated: 'interposer trace-only in the guest namespace: each call is the guest kernel call, timed enter -> return; frames from the device model',
-  delegated: 'interposer stage stamps joined by linsockd with its host stages',
+  delegated: 'interposer stage stamps joined by linsockd with its host stages; a socket passed to the program (passFd) timed by the interposer, enter -> return',
 };
 
 export interface RunTrace {
   runId: string;
   sink: RunTraceFile;
-  /** The interposer's trace socket (LINSOCK_TRACE_SOCKET); '' on the delegated path. */
+  /** The interposer's trace socket (LINSOCK_TRACE_SOCKET); delegated: for the passed sockets' calls only. */
   socketPath: string;
   /**
    * Delegated: the daemon's clock mapping of each guest (known once they ran) and its count of records whose
@@ -73,12 +73,12 @@ export async function startRunTrace(o: RunTraceRequest, mode: NicMode | null): P
     return null;
   }
   const dir = mkdtempSync(join(tmpdir(), 'linsock-trace-'));
-  let server: InterposerTraceServer | null = null;
-  if (o.path !== 'delegated') server = await InterposerTraceServer.listen(join(dir, 'trace.sock'), runId, o.path, sink);
+  // Delegated too: the sockets the daemon passes to the program (the passed-descriptor plane) are timed there.
+  const server = await InterposerTraceServer.listen(join(dir, 'trace.sock'), runId, o.path, sink);
   return {
     runId,
     sink,
-    socketPath: server?.socketPath ?? '',
+    socketPath: server.socketPath,
     noteClocks(clocks, disordered) {
       const entries = Object.entries(clocks);
       const total = Object.values(disordered).reduce((a, b) => a + b, 0);
@@ -90,7 +90,7 @@ export async function startRunTrace(o: RunTraceRequest, mode: NicMode | null): P
       });
     },
     async close() {
-      await server?.close();
+      await server.close();
       rmSync(dir, { recursive: true, force: true });
       const how = await sink.close();
       const lost = server && server.stats.dropped > 0 ? `; the interposer dropped ${server.stats.dropped} (this end was behind)` : '';

@@ -183,7 +183,12 @@ static int handshake(int fd) {
   put_u16(p, WIRE_VERSION);
   const char *want = getenv("LINSOCK_TRACE_STAMPS");
   int stamps = want && strcmp(want, "1") == 0;
-  put_u32(p + 2, CAP_PUSH_DATA | (stamps ? CAP_STAMPS : 0));
+  // The passed-descriptor plane needs a Unix socket: a character device (a VM's) cannot carry descriptors.
+  // A traced run passes only when the interposer times the passed sockets' calls itself (LINSOCK_TRACE_SOCKET,
+  // trace.c): their data calls reach no daemon, and would otherwise have no record.
+  const char *frames = getenv("LINSOCK_FD_PASS");
+  int fd_pass = !chan_is_device && (!stamps || g_trace_calls) && !(frames && strcmp(frames, "0") == 0);
+  put_u32(p + 2, CAP_PUSH_DATA | (stamps ? CAP_STAMPS : 0) | (fd_pass ? CAP_FD_PASS : 0));
   put_u32(p + 6, OFFERED_MAX_PAYLOAD);
   uint64_t t = now_ns() & 0x1FFFFFFFFFFFFFull;
   put_u32(p + 10, (uint32_t)(t >> 32));
@@ -206,6 +211,7 @@ static int handshake(int fd) {
   g_max_payload = max < OFFERED_MAX_PAYLOAD ? max : OFFERED_MAX_PAYLOAD;
   g_init_credit = get_u32(body + 10);
   g_stamps_on = stamps && (get_u32(body + 2) & CAP_STAMPS) != 0;
+  g_fd_pass_on = fd_pass && (get_u32(body + 2) & CAP_FD_PASS) != 0;
   return g_stamps_on ? clock_probes(fd) : 0;
 }
 

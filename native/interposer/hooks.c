@@ -4,6 +4,7 @@
 // channel. Every other fd and family goes to libc untouched, and so does everything when
 // LINSOCK_GUEST_SOCKET is not set.
 #include "interposer.h"
+#include <sys/epoll.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,11 @@ char g_guest_path[108];
 #define LOAD(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
 
 static void at_fork_prepare(void) { pthread_mutex_lock(&g_lock); }
-static void at_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
+static void at_fork_parent(void) { g_forks++; pthread_mutex_unlock(&g_lock); }
 static void at_fork_child(void) {
   channel_after_fork_child();
   pump_after_fork_child();
+  fdpass_after_fork_child();
   trace_after_fork_child();
   if (!g_enabled) return;
   label_new_token();
@@ -35,7 +37,7 @@ void real_init(void) {
   if (real.close) return;
   LOAD(socket); LOAD(connect); LOAD(bind); LOAD(listen); LOAD(accept); LOAD(accept4);
   LOAD(getsockname); LOAD(getpeername); LOAD(setsockopt); LOAD(getsockopt); LOAD(shutdown);
-  LOAD(getaddrinfo); LOAD(freeaddrinfo);
+  LOAD(getaddrinfo); LOAD(freeaddrinfo); LOAD(epoll_ctl);
   LOAD(sendmsg); LOAD(recvmsg); LOAD(send); LOAD(sendto); LOAD(recv); LOAD(recvfrom);
   LOAD(read); LOAD(write); LOAD(readv); LOAD(writev); LOAD(sendmmsg); LOAD(recvmmsg);
   real.read_chk = (__typeof__(real.read_chk))dlsym(RTLD_NEXT, "__read_chk");
@@ -159,6 +161,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
   if (!s->udp) {
     if (r.type == FT_ADDRESS) get_endpoint(r.payload, r.len, &s->local);
     label_socket(s, 'C');
+    fdpass_try(s, fd); // before connect returns: the program cannot have seen the socketpair in use
   }
   channel_wake();
   pthread_mutex_unlock(&g_lock);
@@ -344,6 +347,7 @@ int getsockopt(int fd, int level, int opt, void *v, socklen_t *len) {
     while (s->state == S_CONNECTING) pthread_cond_wait(&g_cond, &g_lock);
     x = s->so_error;
     s->so_error = 0;
+    if (x == 0) fdpass_try(s, fd); // the program learns of the connection only now
   } else if (level == SOL_SOCKET && (opt == SO_SNDBUF || opt == SO_RCVBUF)) {
     pthread_mutex_unlock(&g_lock);
     return real.getsockopt(fd, level, opt, v, len);
@@ -394,11 +398,12 @@ int close(int fd) {
     return real.close(fd);
   }
   pthread_mutex_lock(&g_lock);
-  if (channel_is_internal_fd(fd)) { // the channel is ours: a close-all-fds loop must not cut it
+  if (channel_is_internal_fd(fd) || trace_is_internal_fd(fd)) { // ours: a close-all-fds loop must not cut them
     pthread_mutex_unlock(&g_lock);
     return 0;
   }
   if (lsock_by_fd(fd)) lsock_forget_fd(fd); // the pump sees POLLHUP once the last reference is gone
+  else fdpass_on_close(fd);
   pthread_mutex_unlock(&g_lock);
   return real.close(fd);
 }
@@ -412,3 +417,16 @@ ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
   return real.sendfile(out, in, offset, count);
 }
 ssize_t sendfile64(int out, int in, off_t *offset, size_t count) { return sendfile(out, in, offset, count); }
+
+// epoll_ctl: a delegated socket added to an epoll set keeps its socketpair for good (fdpass.c), since a dup
+// over a registered fd would drop the registration without a word.
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+  real_init();
+  if (g_enabled && op == EPOLL_CTL_ADD) {
+    pthread_mutex_lock(&g_lock);
+    struct lsock *s = lsock_by_fd(fd);
+    if (s) s->in_epoll = 1;
+    pthread_mutex_unlock(&g_lock);
+  }
+  return real.epoll_ctl(epfd, op, fd, ev);
+}

@@ -16,7 +16,7 @@
 enum {
   FT_HELLO = 0x01, FT_CLOCK = 0x02, FT_SOCKET = 0x10, FT_CONNECT = 0x11, FT_BIND = 0x12, FT_LISTEN = 0x13, FT_SEND = 0x14,
   FT_SHUTDOWN = 0x15, FT_CLOSE = 0x16, FT_SENDTO = 0x17, FT_LOOKUP = 0x18, FT_SETSOCKOPT = 0x19, FT_GETSOCKOPT = 0x1a,
-  FT_GETSOCKNAME = 0x1b, FT_GETPEERNAME = 0x1c, FT_STAMPS = 0x1d, FT_SENDMSG = 0x1e, FT_GOODBYE = 0x20, FT_CREDIT = 0x21, FT_OK = 0x80,
+  FT_GETSOCKNAME = 0x1b, FT_GETPEERNAME = 0x1c, FT_STAMPS = 0x1d, FT_SENDMSG = 0x1e, FT_PASS_FD = 0x1f, FT_GOODBYE = 0x20, FT_CREDIT = 0x21, FT_OK = 0x80,
   FT_ERROR = 0x81, FT_HELLO_OK = 0x82, FT_CLOCK_OK = 0x83, FT_ADDRESS = 0x84, FT_LOOKUP_OK = 0x85, FT_DATA = 0xc0,
   FT_DATAGRAM = 0xc1, FT_ACCEPTED = 0xc2, FT_PEER_CLOSED = 0xc3, FT_SOCKET_ERROR = 0xc4, FT_CLOSED = 0xc5,
 };
@@ -25,6 +25,7 @@ enum {
 #define FLAG_NO_REPLY 0x01
 #define CAP_STAMPS 0x01
 #define CAP_PUSH_DATA 0x02
+#define CAP_FD_PASS 0x08
 /** The payload limit this guest offers in HELLO (the protocol's default). */
 #define OFFERED_MAX_PAYLOAD (256u * 1024u)
 #define MIN_MAX_PAYLOAD 4096u
@@ -97,6 +98,8 @@ struct lsock {
   int foreign;           /* another process's socket (inherit.c): no pump here, answered from its label */
   int labelled;          /* app_fd carries its label (inherit.c) */
   struct endpoint local, remote; /* as far as known (family 0: not) */
+  int in_epoll;          /* the program added app_fd to an epoll set: never swap it (fdpass.c) */
+  unsigned fork_gen;     /* g_forks when it was made: a fork since may share app_fd (fdpass.c) */
   struct lsock *next;
 };
 
@@ -140,6 +143,19 @@ void lsock_set_fd(struct lsock *s);
 void pump_after_fork_child(void);
 void channel_after_fork_child(void);
 
+// ---- the passed-descriptor plane (fdpass.c) ----
+/** Whether helloOk granted CAP_FD_PASS (offered on a Unix socket unless LINSOCK_FD_PASS=0). */
+extern int g_fd_pass_on;
+/** Forks of this process so far (counted in the parent). */
+extern unsigned g_forks;
+/** A descriptor read_channel received (SCM_RIGHTS): kept for the passFd reply it came with. Caller holds g_lock. */
+void fdpass_received(int fd);
+/** Swaps fd (s's app_fd, just connected) for the host socket when it is safe and linsockd agrees. Caller holds g_lock. */
+void fdpass_try(struct lsock *s, int fd);
+/** The program closes fd: a passed socket's handle is closed on linsockd. Caller holds g_lock. */
+void fdpass_on_close(int fd);
+void fdpass_after_fork_child(void);
+
 // ---- sockets other processes hold (inherit.c) ----
 /** Binds s's socketpair end to its label (kind 'L' listening, 'C' connected, 'U' udp), once. */
 void label_socket(struct lsock *s, char kind);
@@ -179,6 +195,7 @@ void udp_on_error(struct lsock *s, int err);
 struct addrinfo;
 struct mmsghdr;
 struct timespec;
+struct epoll_event;
 struct real_fns {
   int (*socket)(int, int, int);
   int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -210,6 +227,7 @@ struct real_fns {
   ssize_t (*recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *);
   void (*freeaddrinfo)(struct addrinfo *);
   ssize_t (*sendfile)(int, int, off_t *, size_t);
+  int (*epoll_ctl)(int, int, int, struct epoll_event *);
 };
 extern struct real_fns real;
 void real_init(void);
@@ -227,6 +245,8 @@ enum {
 #define TRACE_FD_LIMIT 65536
 /** Whether trace-only mode is on (LINSOCK_TRACE_SOCKET set, not delegating). */
 extern int g_trace_kernel;
+/** Whether calls on flagged fds are timed: trace-only mode, or a delegated run's passed sockets (fdpass.c). */
+extern int g_trace_calls;
 /** A flag per fd: an AF_INET/AF_INET6 TCP or UDP socket of the program's, so other fds skip the clock. */
 extern volatile uint8_t g_trace_fd[TRACE_FD_LIMIT];
 void trace_init(void);
@@ -238,7 +258,7 @@ void trace_mark_socket(int fd, int domain, int type);
 /** Records one getaddrinfo of a name that returned rc (errno err for EAI_SYSTEM); keeps errno = err. */
 void trace_lookup(uint64_t enter, int rc, int err);
 int trace_is_internal_fd(int fd);
-static inline int trace_fd_on(int fd) { return g_trace_kernel && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
+static inline int trace_fd_on(int fd) { return g_trace_calls && fd >= 0 && fd < TRACE_FD_LIMIT && g_trace_fd[fd]; }
 /** In a hook: when fd is traced, makes `call` timed and returns its result. */
 #define TRACE_KERNEL(op, fd, call) do { \
     if (trace_fd_on(fd)) { uint64_t t0_ = trace_now(); __typeof__(call) r_ = (call); trace_kernel((op), (fd), t0_, (long)r_, errno); return r_; } \

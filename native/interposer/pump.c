@@ -72,6 +72,7 @@ struct lsock *lsock_new(uint32_t handle, int family, int type_flags, int udp) {
   s->family = family;
   s->state = S_NEW;
   s->udp = udp;
+  s->fork_gen = g_forks;
   fcntl(s->pump_fd, F_SETFL, fcntl(s->pump_fd, F_GETFL) | O_NONBLOCK);
   if (!(type_flags & SOCK_CLOEXEC)) fcntl(s->app_fd, F_SETFD, 0);
   if (type_flags & SOCK_NONBLOCK) fcntl(s->app_fd, F_SETFL, fcntl(s->app_fd, F_GETFL) | O_NONBLOCK);
@@ -282,7 +283,28 @@ static void read_channel(void) {
     rbuf = b;
     rcap = want;
   }
-  ssize_t n = read(g_chan_fd, rbuf + rlen, rcap - rlen);
+  // With the passed-descriptor plane a passFd reply arrives with a descriptor attached (fdpass.c): recvmsg
+  // takes it, where read() would drop it. Without it plain read(): a VM's character device is no socket.
+  ssize_t n;
+  if (!g_fd_pass_on) n = read(g_chan_fd, rbuf + rlen, rcap - rlen);
+  else {
+    struct iovec iov = { rbuf + rlen, rcap - rlen };
+    union { struct cmsghdr h; char b[CMSG_SPACE(4 * sizeof(int))]; } c;
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b };
+    n = recvmsg(g_chan_fd, &m, MSG_CMSG_CLOEXEC);
+    if (n > 0) {
+      for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+        size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof fd);
+          fdpass_received(fd);
+        }
+      }
+      if (m.msg_flags & MSG_CTRUNC) { channel_fail("linsockd sent more descriptors than a reply carries"); return; }
+    }
+  }
   if (n == 0) { channel_fail("linsockd closed the channel"); return; }
   if (n < 0) {
     if (errno != EAGAIN && errno != EINTR) channel_fail("reading from linsockd failed");

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 int g_trace_kernel;
+int g_trace_calls;
 volatile uint8_t g_trace_fd[TRACE_FD_LIMIT];
 
 #define TB_RECORDS 256
@@ -247,14 +248,14 @@ static void scan_inherited(void) {
  * its buffer under it too); a thread still running may add a record as its buffer leaves, which is lost.
  */
 static void flush_all(void) {
-  if (!g_trace_kernel) return;
+  if (!g_trace_calls) return;
   pthread_mutex_lock(&trace_lock);
   for (struct tbuf *b = buffers; b; b = b->next) flush_locked(b);
   pthread_mutex_unlock(&trace_lock);
 }
 
 void trace_after_fork_child(void) {
-  if (!g_trace_kernel) return;
+  if (!g_trace_calls) return;
   // The parent's connection and the other threads' buffers are the parent's: it sends those records.
   if (trace_fd >= 0) real.close(trace_fd);
   trace_fd = -1;
@@ -273,10 +274,13 @@ void trace_after_fork_child(void) {
 
 void trace_init(void) {
   const char *p = getenv("LINSOCK_TRACE_SOCKET");
-  if (g_enabled || !p || !*p || strlen(p) >= sizeof trace_path) return;
+  if (!p || !*p || strlen(p) >= sizeof trace_path) return;
   strcpy(trace_path, p);
   pthread_key_create(&thread_key, thread_done);
+  g_trace_calls = 1;
+  atexit(flush_all);
+  // Delegating: only the sockets passed to the program (fdpass.c) are timed here; the rest are the daemon's.
+  if (g_enabled) return;
   g_trace_kernel = 1;
   scan_inherited();
-  atexit(flush_all);
 }

@@ -12,6 +12,8 @@ import { CURL_FILE_BYTES, sha256File, withHostNginx } from '../../lab/run/curl';
 import { RUN_POLICY } from '../../lab/run/run-program';
 import { buildPreload, linsockRun, requireProgram, root } from './harness';
 
+/** The frames plane: the daemon carries the data (fd-pass.test.ts covers the passed plane). */
+const FRAMES = { LINSOCK_FD_PASS: '0' };
 let dir: string;
 let daemon: RunningDaemon;
 
@@ -37,12 +39,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('curl delegated fetches 64 MiB from a host nginx through the daemon, sha256 equal', async () => {
+test('curl delegated on the frames plane (LINSOCK_FD_PASS=0) fetches 64 MiB from a host nginx through the daemon, sha256 equal', async () => {
   const port = await freePort();
   await withHostNginx(dir, port, async (sha256) => {
     const out = join(dir, 'got');
     const before = daemon.stats().bytes;
-    const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'curl', '-sS', '-o', out, `http://127.0.0.1:${port}/big`]);
+    const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'curl', '-sS', '-o', out, `http://127.0.0.1:${port}/big`], '', FRAMES);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await sha256File(out), sha256);
     assert.ok(daemon.stats().bytes - before >= CURL_FILE_BYTES, `the daemon carried ${daemon.stats().bytes - before} bytes`);

@@ -34,10 +34,13 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `linsock run ARGS` (source, through tsx) to completion, `input` on its stdin; stdout as latin1 (byte per char). */
-export function linsockRun(args: string[], input: string | Buffer = ''): Promise<RunResult> {
+/**
+ * Runs `linsock run ARGS` (source, through tsx) to completion, `input` on its stdin; stdout as latin1 (byte
+ * per char). `env` adds to the environment (the program inherits it).
+ */
+export function linsockRun(args: string[], input: string | Buffer = '', env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'run', ...args], { cwd: root });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'lab', 'cli.ts'), 'run', ...args], { cwd: root, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));

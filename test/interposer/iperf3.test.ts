@@ -15,6 +15,8 @@ import { buildPreload, linsockRun, requireProgram } from './harness';
 
 /** What may still be in flight (socket buffers, socketpairs, the channel) when iperf3 stops counting. */
 const SLACK = 32 * 1024 * 1024;
+/** The frames plane: the daemon carries the data (fd-pass.test.ts covers the passed plane). */
+const FRAMES = { LINSOCK_FD_PASS: '0' };
 let dir: string;
 let daemon: RunningDaemon;
 const children: ChildProcess[] = [];
@@ -54,12 +56,12 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('iperf3 -c delegated against a host iperf3 -s: its byte counts agree and went through the daemon', async () => {
+test('iperf3 -c delegated (frames plane, LINSOCK_FD_PASS=0) against a host iperf3 -s: its byte counts agree and went through the daemon', async () => {
   const port = await freePort();
   const server = iperf3(['-s', '-1', '-B', '127.0.0.1', '-p', String(port), '-J']);
   await new Promise((r) => setTimeout(r, 300)); // iperf3 -s binds at once
   const bytesBefore = daemon.stats().bytes;
-  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'iperf3', '-c', '127.0.0.1', '-p', String(port), '-t', '2', '-J']);
+  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'iperf3', '-c', '127.0.0.1', '-p', String(port), '-t', '2', '-J'], '', FRAMES);
   assert.equal(r.code, 0, r.stdout.slice(0, 500) + r.stderr);
   const client = parseIperf3(r.stdout);
   assert.ok(countsAgree(client, SLACK), `sent ${client.sentBytes}, received ${client.receivedBytes}`);

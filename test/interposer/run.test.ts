@@ -12,6 +12,8 @@ import { startDaemon, type RunningDaemon } from '../../daemon';
 import { buildPreload, cc, linsockRun, requireProgram } from './harness';
 
 const FILE_BYTES = 32 * 1024 * 1024;
+/** The frames plane: the daemon carries the data (fd-pass.test.ts covers the passed plane). */
+const FRAMES = { LINSOCK_FD_PASS: '0' };
 let dir: string;
 let daemon: RunningDaemon;
 let http: HttpServer;
@@ -50,10 +52,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('curl fetches a 32 MiB file delegated, through the daemon, byte for byte', async () => {
+test('curl fetches a 32 MiB file delegated on the frames plane (LINSOCK_FD_PASS=0), through the daemon, byte for byte', async () => {
   const out = join(dir, 'out');
   const bytesBefore = daemon.stats().bytes;
-  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'curl', '-sS', '-o', out, `http://127.0.0.1:${httpPort}/file`]);
+  const r = await linsockRun(['--path', 'delegated', '--daemon', join(dir, 'guest.sock'), '--', 'curl', '-sS', '-o', out, `http://127.0.0.1:${httpPort}/file`], '', FRAMES);
   assert.equal(r.code, 0, r.stderr);
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
   assert.equal(sha(readFileSync(out)), sha(file));

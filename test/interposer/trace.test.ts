@@ -83,10 +83,17 @@ async function runEmulated(args: string[]): Promise<RunResult> {
 
 const sum = (calls: CallRecord[], ops: string[]): number => calls.filter((c) => ops.includes(c.op)).reduce((n, c) => n + c.bytes, 0);
 
-for (const path of ['direct', 'emulated', 'delegated'] as const) {
-  test(`curl on ${path} with --trace-file: per-call records with curl's name and pid, ordered stamps, the bytes it moved`, async () => {
-    const file = join(dir, `${path}.lstrace`);
-    const out = join(dir, `${path}.got`);
+// Delegated twice: on frames (LINSOCK_FD_PASS=0: the daemon joins the guest's stamps with its stages) and on
+// the passed-descriptor plane (the connection's data calls timed by the interposer, as on direct).
+const VARIANTS = [
+  { path: 'direct', passed: false }, { path: 'emulated', passed: false },
+  { path: 'delegated', passed: false }, { path: 'delegated', passed: true },
+] as const;
+for (const { path, passed } of VARIANTS) {
+  const plane = path !== 'delegated' ? '' : passed ? ' (passed descriptor)' : ' (frames)';
+  test(`curl on ${path}${plane} with --trace-file: per-call records with curl's name and pid, ordered stamps, the bytes it moved`, async () => {
+    const file = join(dir, `${path}${passed ? '-passed' : ''}.lstrace`);
+    const out = join(dir, `${path}${passed ? '-passed' : ''}.got`);
     // curl prints the bytes it received (body + headers) and sent; on emulated sh retries until the host's
     // server on the TAP's address listens (the last curl is the one that fetched).
     const curl = (host: string): string => `curl -sS -o ${out} -w '%{size_download} %{size_header} %{size_request}' http://${host}:${port}/big`;
@@ -94,7 +101,7 @@ for (const path of ['direct', 'emulated', 'delegated'] as const) {
       ? `for i in $(seq 1 100); do ${curl('$LINSOCK_HOST_ADDRESS')} 2>/dev/null && exit 0; sleep 0.1; done; exit 9`
       : `exec ${curl('127.0.0.1')}`;
     const args = ['--path', path, '--trace-file', file, ...(path === 'emulated' ? ['--mode', 'virtio'] : []), '--', 'sh', '-c', script];
-    const r = path === 'emulated' ? await runEmulated(args) : await linsockRun(args);
+    const r = path === 'emulated' ? await runEmulated(args) : await linsockRun(args, '', { LINSOCK_FD_PASS: passed ? '1' : '0' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await sha256File(out), sha256, 'the download is intact');
     const [body, headers, request] = r.stdout.trim().split(' ').map(Number) as [number, number, number];
@@ -124,7 +131,10 @@ for (const path of ['direct', 'emulated', 'delegated'] as const) {
     const ops = new Set(calls.map((c) => c.op));
     for (const op of ['socket', 'send', 'recv']) assert.ok(ops.has(op as CallRecord['op']), `an ${op} record`);
 
-    if (path === 'delegated') {
+    if (passed) {
+      // The connection's data calls never reached the daemon: the interposer timed them (one kernel stage).
+      for (const c of calls.filter((x) => x.op === 'recv' || x.op === 'send')) assert.deepEqual(c.stages.map((x) => x.name), ['kernel'], `${c.op} #${c.seq}`);
+    } else if (path === 'delegated') {
       // Guest stages joined with the host's: the request's send carries the pump's guest stage, pushed data
       // its channel-in and guest-return; the daemon mapped curl's clock through its probes.
       assert.ok(calls.some((c) => c.op === 'send' && c.stages.some((s) => s.name === 'guest')), 'a send with its guest stage');
