@@ -60,4 +60,27 @@ describe('a guest\'s handle table', () => {
     assert.deepEqual(log.slice(2).sort(), ['destroy 1', 'destroy 9']);
     assert.equal(t.count, 0);
   });
+
+  it('a passed descriptor goes back to the budget at once; its handle stays counted until the guest closes it', () => {
+    const fds = UNLIMITED_FDS();
+    const t = new HandleTable(8, fds);
+    const a = t.adopt((h) => fake(h, [])) as HostHandle;
+    t.adopt((h) => fake(h, []));
+    assert.equal(fds.inUse, 2);
+    t.descriptorPassed(a);
+    t.descriptorPassed(a); // once only
+    assert.equal(fds.inUse, 1, 'the daemon closed its copy: one descriptor back');
+    assert.equal(t.count, 2, 'the passed socket still counts against the guest');
+    t.close(a.handle);
+    assert.equal(fds.inUse, 1, 'closing the passed handle gave its descriptor back a second time');
+    assert.equal(t.count, 1);
+    const b = t.adopt((h) => fake(h, [])) as HostHandle;
+    t.descriptorPassed(b);
+    t.forget(b.handle);
+    assert.equal(fds.inUse, 1, 'a passed socket that went away on its own gave its descriptor back twice');
+    const c = t.adopt((h) => fake(h, [])) as HostHandle;
+    t.descriptorPassed(c);
+    assert.equal(t.destroyAll(), 2);
+    assert.equal(fds.inUse, 0, 'destroying every socket gives back only the descriptors still held');
+  });
 });

@@ -7,6 +7,8 @@ import type { FdBudget } from '../fd-budget';
 export class HandleTable {
   private readonly open = new Map<number, HostHandle>();
   private readonly lingering = new Set<HostHandle>();
+  /** Open handles whose descriptor went to the guest (passFd): counted against its cap, not the budget. */
+  private readonly passedOn = new Set<HostHandle>();
   private readonly waiters: (() => void)[] = [];
   private nextHandle = 1;
 
@@ -55,15 +57,27 @@ export class HandleTable {
     if (!h) return;
     this.open.delete(handle);
     h.close();
-    if (!this.lingering.has(h)) this.fds.give();
+    if (!this.lingering.has(h) && !this.passedOn.delete(h)) this.fds.give();
     this.freed();
   }
 
   /** A socket that closed on its own: its handle is free. */
   forget(handle: number): void {
-    if (!this.open.delete(handle)) return;
-    this.fds.give();
+    const h = this.open.get(handle);
+    if (!h) return;
+    this.open.delete(handle);
+    if (!this.passedOn.delete(h)) this.fds.give();
     this.freed();
+  }
+
+  /**
+   * The daemon closed its copy of `h`'s descriptor (it went to the guest): the descriptor goes back to
+   * the budget now, while the handle stays open and counted against the guest's socket cap.
+   */
+  descriptorPassed(h: HostHandle): void {
+    if (this.open.get(h.handle) !== h || this.passedOn.has(h)) return;
+    this.passedOn.add(h);
+    this.fds.give();
   }
 
   whenFree(fn: () => void): void {
@@ -94,9 +108,11 @@ export class HandleTable {
     const n = this.count;
     for (const h of this.open.values()) h.destroy();
     for (const h of this.lingering) h.destroy();
+    const passed = this.passedOn.size;
     this.open.clear();
     this.lingering.clear();
-    this.fds.give(n);
+    this.passedOn.clear();
+    this.fds.give(n - passed);
     this.waiters.length = 0;
     return n;
   }

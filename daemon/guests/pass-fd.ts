@@ -36,5 +36,6 @@ export function passDescriptor(m: PassFd, channel: Socket, out: ChannelOut, sock
   if (n < 0) return fail('EAGAIN', 'passFd: the channel is full');
   if (n < frame.length) channel.write(frame.subarray(n)); // the queue was empty: still in order
   h.passed();
+  sockets.descriptorPassed(h);
   return null;
 }
