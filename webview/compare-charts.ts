@@ -6,11 +6,14 @@ import { bin, type Bin, line, max, scaleLinear, scaleLog, axisBottom, axisLeft, 
 import { VIEW_STAGES } from './view-stages';
 import type { Comparison } from './compare-stats';
 import { formatDuration } from './format';
+import { flowLegend, textWidth } from './legend-flow';
 
 const PATH_VAR: Record<string, string> = { emulated: '--ls-path-emulated', delegated: '--ls-path-delegated', direct: '--ls-path-direct' };
 /** A chart's size and margins (px). */
 const W = 340, H = 200, M = { l: 44, r: 8, t: 8, b: 28 };
 type Chart = Selection<SVGSVGElement, unknown, null, undefined>;
+/** The stage legend: text size (as media/viewer.css sets `.chart text`), swatch, row height, gap between entries (px). */
+const LEGEND = { fontPx: 10, swatch: 9, textAt: 12, row: 14, gap: 10 };
 
 export class CompareCharts {
   readonly element = document.createElement('div');
@@ -91,7 +94,10 @@ export class CompareCharts {
   private breakdown(c: Comparison, paths: string[], styles: CSSStyleDeclaration, note: string): void {
     const m = { ...M, l: 70 }, bar = 22;
     const stageColour = (s: { name: string; fallback: string }) => styles.getPropertyValue(`--ls-stage-${s.name}`).trim() || s.fallback;
-    const svg = this.chart('Where the time goes: share of time per stage', note, W, m.t + m.b + paths.length * (bar + 8) + 40);
+    // the legend flows under the bars by its labels' real widths; the svg grows by its rows
+    const flow = flowLegend(VIEW_STAGES.map((s) => LEGEND.textAt + textWidth(s.label, LEGEND.fontPx, styles.fontFamily)), W - m.r - m.l, LEGEND.gap);
+    const ly = m.t + paths.length * (bar + 8) + 4;
+    const svg = this.chart('Where the time goes: share of time per stage', note, W, ly + flow.rows * LEGEND.row + 4);
     const x = scaleLinear().domain([0, 1]).range([m.l, W - m.r]);
     paths.forEach((p, i) => {
       const tot = c.stageTotals.get(p)!;
@@ -109,12 +115,11 @@ export class CompareCharts {
         acc += v;
       });
     });
-    const ly = m.t + paths.length * (bar + 8) + 4;
     VIEW_STAGES.forEach((s, j) => {
-      const gx = m.l + (j % 4) * 66;
-      const gy = ly + Math.floor(j / 4) * 14;
-      svg.append('rect').attr('class', 'swatch').attr('x', gx).attr('y', gy).attr('width', 9).attr('height', 9).attr('fill', stageColour(s));
-      svg.append('text').attr('x', gx + 12).attr('y', gy + 8).attr('class', 'legend').text(s.label);
+      const gx = m.l + flow.at[j]!.x;
+      const gy = ly + flow.at[j]!.row * LEGEND.row;
+      svg.append('rect').attr('class', 'swatch').attr('x', gx).attr('y', gy).attr('width', LEGEND.swatch).attr('height', LEGEND.swatch).attr('fill', stageColour(s));
+      svg.append('text').attr('x', gx + LEGEND.textAt).attr('y', gy + 8).attr('class', 'legend').text(s.label);
     });
   }
 }

@@ -14,6 +14,7 @@ import { syntheticCalls } from '../fixtures/synthetic';
 import { launchChromium } from './chromium';
 import { startPageServer, type PageServer } from './page-server';
 import { nextFrame, send, type ViewerWindow } from './viewer-page';
+import { VIEW_STAGES } from '../../webview/view-stages';
 
 const SHOTS = resolve(__dirname, '../../test-results');
 let server: PageServer;
@@ -82,6 +83,40 @@ function directReceives(n: number, run: string, startNs: number, firstSeq: numbe
 }
 
 const text = (sel: string) => page.locator(sel).allTextContents();
+
+interface Box { x: number; y: number; w: number; h: number }
+
+/**
+ * The "Where the time goes" chart's stage legend as the page lays it out: every stage named once, each
+ * label inside the svg, and no label over another entry (its label or swatch), a bar or a path's name.
+ */
+async function assertStageLegendReadable(): Promise<void> {
+  const fig = page.locator('.charts figure', { hasText: 'Where the time goes' });
+  assert.equal(await fig.count(), 1, 'the breakdown chart is drawn');
+  // the page-side callbacks stay anonymous: the test's transform wraps a named one in a helper the page lacks
+  const boxes = (sel: string) => fig.locator(sel).evaluateAll((es) => es.map((e) => {
+    const r = e.getBoundingClientRect();
+    return { text: e.textContent ?? '', box: { x: r.x, y: r.y, w: r.width, h: r.height } };
+  }));
+  const got = {
+    svg: (await boxes('svg.chart'))[0]!.box,
+    labels: await boxes('svg.chart text.legend'),
+    swatches: (await boxes('svg.chart rect.swatch')).map((s) => s.box),
+    bars: (await boxes('svg.chart rect.stage, svg.chart text.label')).map((b) => b.box),
+  };
+  assert.deepEqual(got.labels.map((l) => l.text), VIEW_STAGES.map((s) => s.label), 'every stage named once, in order');
+  assert.equal(got.swatches.length, got.labels.length, 'a swatch per stage');
+  const overlap = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  const inside = (a: Box, o: Box) => a.x >= o.x && a.y >= o.y && a.x + a.w <= o.x + o.w && a.y + a.h <= o.y + o.h;
+  got.labels.forEach((l, i) => {
+    assert.ok(l.box.w > 0 && l.box.h > 0, `${l.text} is drawn`);
+    assert.ok(inside(l.box, got.svg), `${l.text} inside the svg: ${JSON.stringify(l.box)} in ${JSON.stringify(got.svg)}`);
+    got.labels.forEach((m, j) => assert.ok(i === j || !overlap(l.box, m.box), `${l.text} overlaps ${m.text}: ${JSON.stringify([l.box, m.box])}`));
+    got.swatches.forEach((s, j) => assert.ok(i === j || !overlap(l.box, s), `${l.text} overlaps the swatch of ${got.labels[j]!.text}`));
+    got.bars.forEach((b) => assert.ok(!overlap(l.box, b), `${l.text} overlaps a bar or a path's name: ${JSON.stringify([l.box, b])}`));
+  });
+  got.swatches.forEach((s) => assert.ok(inside(s, got.svg), 'every swatch inside the svg'));
+}
 
 test('every comparison names the faster path and by how much: the verdicts, the report and the per-op table', async () => {
   await init();
@@ -177,6 +212,7 @@ test('chart legends are drawn in the paths\' colours', async () => {
   assert.equal(byPath.length, 6, 'histogram and CDF each name three paths');
   for (const [t, fill] of byPath) assert.equal(fill, want[t!], `${t} legend colour`);
   assert.notEqual(want.emulated, want.delegated);
+  await assertStageLegendReadable();
   await page.locator('.charts').screenshot({ path: join(SHOTS, 'compare-legend.png') });
 });
 
