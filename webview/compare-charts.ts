@@ -7,6 +7,7 @@ import { VIEW_STAGES } from './view-stages';
 import type { Comparison } from './compare-stats';
 import { formatDuration } from './format';
 import { flowLegend, textWidth } from './legend-flow';
+import { placeLegend } from './legend-corner';
 
 const PATH_VAR: Record<string, string> = { emulated: '--ls-path-emulated', delegated: '--ls-path-delegated', direct: '--ls-path-direct' };
 /** A chart's size and margins (px). */
@@ -14,6 +15,8 @@ const W = 340, H = 200, M = { l: 44, r: 8, t: 8, b: 28 };
 type Chart = Selection<SVGSVGElement, unknown, null, undefined>;
 /** The stage legend: text size (as media/viewer.css sets `.chart text`), swatch, row height, gap between entries (px). */
 const LEGEND = { fontPx: 10, swatch: 9, textAt: 12, row: 14, gap: 10 };
+/** A path legend's room for the name right of its text end (the swatch and its gaps), and its box's room around curves (px). */
+const PATH_LEGEND = { swatchRoom: 16, pad: 3 };
 
 export class CompareCharts {
   readonly element = document.createElement('div');
@@ -32,7 +35,7 @@ export class CompareCharts {
     }).join('; ');
     if (timedPaths.length === 0) return;
     this.histogram(c, timedPaths, colour, untimed);
-    this.cdf(c, timedPaths, colour, untimed);
+    this.cdf(c, timedPaths, colour, untimed, styles);
     this.breakdown(c, timedPaths, styles, untimed);
   }
 
@@ -69,13 +72,14 @@ export class CompareCharts {
         .attr('y', (b) => y(b.length)).attr('height', (b) => H - M.b - y(b.length));
     }
     latencyAxes(svg, x, y, '~s');
-    legend(svg, paths, colour);
+    legend(svg, paths, colour, { right: W - M.r, top: M.t - 1 });
   }
 
-  private cdf(c: Comparison, paths: string[], colour: (p: string) => string, note: string): void {
+  private cdf(c: Comparison, paths: string[], colour: (p: string) => string, note: string, styles: CSSStyleDeclaration): void {
     const svg = this.chart('Latency CDF (timed calls)', note);
     const { lo, x } = latencyScale(c, paths);
     const y = scaleLinear().domain([0, 1]).range([H - M.b, M.t]);
+    const curves: [number, number][][] = []; // in px, as drawn
     for (const p of paths) {
       const d = c.durations.get(p)!;
       const pts: [number, number][] = [];
@@ -84,11 +88,19 @@ export class CompareCharts {
         const q = i / steps;
         pts.push([Math.max(lo, d[Math.min(d.length - 1, Math.ceil(q * d.length) - 1)]!), q]);
       }
+      curves.push(pts.map(([us, q]) => [x(us), y(q)]));
       svg.append('path').attr('class', `cdf cdf-${p}`).attr('fill', 'none').attr('stroke', colour(p)).attr('stroke-width', 2)
-        .attr('d', line<[number, number]>().x((v) => x(v[0])).y((v) => y(v[1]))(pts) ?? '');
+        .attr('d', line()(curves[curves.length - 1]!) ?? '');
     }
     latencyAxes(svg, x, y, '.0%');
-    legend(svg, paths, colour);
+    // every curve flattens near 100% at the top right, where the histogram keeps its legend: put this one in
+    // the corner the drawn curves leave free, or right of the plot (a wider svg) if none is
+    const textW = Math.max(...paths.map((p) => textWidth(p, LEGEND.fontPx, styles.fontFamily)));
+    const size = { w: textW + PATH_LEGEND.swatchRoom, h: paths.length * LEGEND.row };
+    const plot = { x: M.l, y: M.t, w: W - M.r - M.l, h: H - M.b - M.t };
+    const { box, corner } = placeLegend(plot, size, curves, PATH_LEGEND.pad);
+    if (corner === null) svg.attr('width', box.x + box.w + PATH_LEGEND.pad);
+    legend(svg, paths, colour, { right: box.x + box.w, top: box.y });
   }
 
   private breakdown(c: Comparison, paths: string[], styles: CSSStyleDeclaration, note: string): void {
@@ -138,12 +150,16 @@ function latencyAxes(svg: Chart, x: ScaleLogarithmic<number, number>, y: ScaleLi
   svg.append('g').attr('transform', `translate(${M.l},0)`).call(axisLeft(y).ticks(4, yFormat));
 }
 
-/** A swatch and the path's name in its colour (the stylesheet colours `legend-<path>` by the same variable). */
-function legend(svg: Chart, paths: string[], colour: (p: string) => string): void {
+/**
+ * A swatch and the path's name in its colour (the stylesheet colours `legend-<path>` by the same variable),
+ * a row per path from `top` down, names ending left of the swatches at `right`. A row's text spans about
+ * `top` + 0..11 px, within its LEGEND.row.
+ */
+function legend(svg: Chart, paths: string[], colour: (p: string) => string, at: { right: number; top: number }): void {
   paths.forEach((p, i) => {
-    const y = 16 + i * 14;
-    svg.append('rect').attr('class', 'swatch').attr('x', W - M.r - 10).attr('y', y - 8).attr('width', 9).attr('height', 9).attr('fill', colour(p));
-    svg.append('text').attr('x', W - M.r - 14).attr('y', y).attr('text-anchor', 'end').attr('class', `legend legend-${p}`).attr('fill', colour(p)).text(p);
+    const y = at.top + 9 + i * LEGEND.row;
+    svg.append('rect').attr('class', 'swatch').attr('x', at.right - 10).attr('y', y - 8).attr('width', LEGEND.swatch).attr('height', LEGEND.swatch).attr('fill', colour(p));
+    svg.append('text').attr('x', at.right - 14).attr('y', y).attr('text-anchor', 'end').attr('class', `legend legend-${p}`).attr('fill', colour(p)).text(p);
   });
 }
 

@@ -118,6 +118,47 @@ async function assertStageLegendReadable(): Promise<void> {
   got.swatches.forEach((s) => assert.ok(inside(s, got.svg), 'every swatch inside the svg'));
 }
 
+/**
+ * The "Latency CDF" chart's path legend as the page draws it: no curve runs through a path's name or swatch,
+ * and every entry sits inside the svg. The curves are sampled every pixel along their drawn length, in
+ * screen coordinates, and each label's box is grown by half the stroke width.
+ */
+async function assertCdfLegendClear(paths: string[]): Promise<void> {
+  const fig = page.locator('.charts figure', { hasText: 'Latency CDF' });
+  assert.equal(await fig.count(), 1, 'the CDF chart is drawn');
+  const labels = await fig.locator('svg.chart text.legend, svg.chart rect.swatch').evaluateAll((es) => es.map((e) => {
+    const r = e.getBoundingClientRect();
+    return { text: e.textContent || e.getAttribute('class') || '', box: { x: r.x, y: r.y, w: r.width, h: r.height } };
+  }));
+  const curves = await fig.locator('svg.chart path.cdf').evaluateAll((es) => es.map((e) => {
+    const p = e as SVGPathElement;
+    const m = p.getScreenCTM()!;
+    const len = p.getTotalLength();
+    const pts: [number, number][] = [];
+    for (let s = 0; s <= len; s += 1) {
+      const q = new DOMPoint(p.getPointAtLength(s).x, p.getPointAtLength(s).y).matrixTransform(m);
+      pts.push([q.x, q.y]);
+    }
+    return { cls: p.getAttribute('class') ?? '', pts, width: Number(getComputedStyle(p).strokeWidth.replace('px', '')) };
+  }));
+  const svg = await fig.locator('svg.chart').evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.x, y: r.y, w: r.width, h: r.height };
+  });
+  assert.deepEqual(labels.filter((l) => !l.text.includes('swatch')).map((l) => l.text), paths, 'every path named once');
+  assert.equal(curves.length, paths.length, 'a curve per path');
+  for (const c of curves) assert.ok(c.pts.length > 20, `${c.cls} is drawn (${c.pts.length} samples)`);
+  for (const l of labels) {
+    const b = l.box;
+    assert.ok(b.w > 0 && b.x >= svg.x && b.y >= svg.y && b.x + b.w <= svg.x + svg.w && b.y + b.h <= svg.y + svg.h, `${l.text} inside the svg: ${JSON.stringify([b, svg])}`);
+    for (const c of curves) {
+      const half = c.width / 2;
+      const hit = c.pts.find(([x, y]) => x > b.x - half && x < b.x + b.w + half && y > b.y - half && y < b.y + b.h + half);
+      assert.equal(hit, undefined, `${c.cls} runs through the legend's ${l.text} at ${JSON.stringify(hit)}, box ${JSON.stringify(b)}`);
+    }
+  }
+}
+
 test('every comparison names the faster path and by how much: the verdicts, the report and the per-op table', async () => {
   await init();
   // stream: delegated 93 MB/s against direct 124 (the JSON's 0.75, a slowdown) and emulated 58
@@ -196,6 +237,7 @@ test('figures that cannot be measured show "—" and why; the charts leave untim
   assert.match((await text('.compare > .verdicts li'))[0]!, /^emulated vs direct: not measurable — the benchmark has no p50 for direct$/);
   assert.equal(await page.locator('svg.chart .cdf-direct').count(), 0, 'no CDF of zero durations');
   assert.equal(await page.locator('svg.chart .cdf-emulated').count(), 1);
+  await assertCdfLegendClear(['emulated']);
   assert.match((await text('.chart-note'))[0]!, /direct: 1,000 calls not timed \(0 ns\), left out/);
   assert.deepEqual(await text('.bench-report tr:nth-child(3) td'), ['direct', '—', '—', '—', '—', '1000', 'yes']);
   await shot('not-measured');
@@ -212,8 +254,10 @@ test('chart legends are drawn in the paths\' colours', async () => {
   assert.equal(byPath.length, 6, 'histogram and CDF each name three paths');
   for (const [t, fill] of byPath) assert.equal(fill, want[t!], `${t} legend colour`);
   assert.notEqual(want.emulated, want.delegated);
-  await assertStageLegendReadable();
+  // the picture first, so a failing legend below leaves one to look at
   await page.locator('.charts').screenshot({ path: join(SHOTS, 'compare-legend.png') });
+  await assertStageLegendReadable();
+  await assertCdfLegendClear(['emulated', 'delegated', 'direct']);
 });
 
 test('after the page reloads (VS Code hid the tab) the filter controls show the filter that dims the calls', async () => {
