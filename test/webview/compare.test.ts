@@ -82,6 +82,14 @@ function directReceives(n: number, run: string, startNs: number, firstSeq: numbe
   });
 }
 
+/** Sends of one path that last the given durations (µs), one after another from `startNs`. */
+function timedSends(path: Path, run: string, us: number[], startNs: number, firstSeq: number): CallRecord[] {
+  return us.map((d, i) => {
+    const t = startNs + i * 20_000_000;
+    return { kind: 'call', seq: firstSeq + i, run, guest: 'g1', path, socket: 3, op: 'send', bytes: 1024, result: 'ok', stages: [{ name: 'kernel', start: t, end: t + Math.round(d * 1000) }] };
+  });
+}
+
 const text = (sel: string) => page.locator(sel).allTextContents();
 
 interface Box { x: number; y: number; w: number; h: number }
@@ -257,6 +265,20 @@ test('chart legends are drawn in the paths\' colours', async () => {
   // the picture first, so a failing legend below leaves one to look at
   await page.locator('.charts').screenshot({ path: join(SHOTS, 'compare-legend.png') });
   await assertStageLegendReadable();
+  await assertCdfLegendClear(['emulated', 'delegated', 'direct']);
+
+  // curves through every corner: direct spread evenly over the log axis (bottom left to top right), emulated
+  // mostly slow (flat at 20% across the bottom), delegated mostly fast (flat at 80% across the top)
+  const run = 'run-every-corner';
+  const spread = Array.from({ length: 200 }, (_, i) => Math.pow(10, (4 * i) / 199));
+  const split = (fast: number) => Array.from({ length: 200 }, (_, i) => (i < fast * 200 ? 1 : 10_000));
+  await sendRecords([runInfo(run, 'rr', ['emulated', 'delegated', 'direct'], 'virtio'), ...timedSends('emulated', run, split(0.2), 100e9, 900_000),
+    ...timedSends('delegated', run, split(0.8), 110e9, 901_000), ...timedSends('direct', run, spread, 120e9, 902_000)]);
+  // the newest run replaces the first (the tab may take more than a frame to redraw); the charts come with it
+  await page.locator('.compare-heading', { hasText: /^Run rr · emulated vs delegated vs direct \(virtio\)/ }).waitFor();
+  const cdf = page.locator('.charts figure', { hasText: 'Latency CDF' });
+  await cdf.screenshot({ path: join(SHOTS, 'compare-cdf-every-corner.png') });
+  assert.ok(Number(await cdf.locator('svg.chart').getAttribute('width')) > 340, 'the svg grows to hold the legend right of the plot');
   await assertCdfLegendClear(['emulated', 'delegated', 'direct']);
 });
 
