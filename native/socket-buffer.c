@@ -1,7 +1,9 @@
 /* linsock_sockbuf: sets a socket's kernel send buffer, which Node offers for UDP but not for stream
  * sockets. The guest channel needs it: a Unix socket's default send buffer (wmem_default, 208 KiB)
  * holds about two 64 KiB frames, so the sender blocks, the receiver wakes per frame, and a bulk transfer
- * through linsockd runs at two thirds of what a deeper pipe gives (see the README's figures). */
+ * through linsockd runs at two thirds of what a deeper pipe gives (see the README's figures).
+ * And writes what the kernel takes at once from memory the caller cannot keep: the daemon writes a
+ * guest's send straight from its shared-memory ring, then copies only what did not go. */
 #include <errno.h>
 #include <node_api.h>
 #include <sys/socket.h>
@@ -30,11 +32,35 @@ static napi_value set_send_buffer(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* tryWrite(fd, bytes: Uint8Array) -> how many bytes the kernel took now (0 when its buffer is full), or
+ * -errno. Never blocks (MSG_DONTWAIT) and never raises SIGPIPE (MSG_NOSIGNAL); N-API hands over the
+ * array's own pointer and length, already offset, so the read stays inside the array. */
+static napi_value try_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "tryWrite(fd, bytes: Uint8Array)");
+    return NULL;
+  }
+  ssize_t n = length == 0 ? 0 : send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  double result = n >= 0 ? (double)n : (errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -(double)errno);
+  napi_value out;
+  napi_create_double(env, result, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "setSendBuffer", NULL, set_send_buffer, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "tryWrite", NULL, try_write, NULL, NULL, NULL, napi_enumerable, NULL },
   };
-  napi_define_properties(env, exports, 1, props);
+  napi_define_properties(env, exports, 2, props);
   return exports;
 }
 

@@ -1,9 +1,11 @@
 // The daemon's end of one guest's shared-memory channel: the guest's region mapped here, its doorbell
-// watched from the event loop, frames read from the toHost ring (copied out, then freed) and written into
-// the toGuest ring (what does not fit waits here, counted as backlog like a socket's write queue). The
+// watched from the event loop, frames read from the toHost ring in place (a send's data goes to the host
+// socket straight from the shared pages when the kernel takes it at once: tcp-stream.ts) and written
+// into the toGuest ring (what does not fit waits here, counted as backlog like a socket's write queue). The
 // ring logic and every bounds check on what the guest wrote are protocol/shm-pipe.ts's: a corrupt ring
 // fails this session only.
 import { ShmPipe } from '../../protocol';
+import { addSharedPages } from './shared-pages';
 import { ringDoorbell, refDoorbell, unwatchDoorbell, watchDoorbell, type DoorbellWatch } from '../../native/shm-channel';
 
 /** Bytes taken from one guest's ring per wake-up before the loop serves others (fairness). */
@@ -26,6 +28,7 @@ export class HostShm {
 
   /** Takes ownership of `bell` (the guest's doorbell, checked to be a datagram socket); throws RingCorruption. */
   constructor(region: Uint8Array, bell: number, private readonly events: HostShmEvents) {
+    addSharedPages(region.buffer);
     this.pipe = new ShmPipe(region, 'host', () => {
       try {
         ringDoorbell(bell);
@@ -94,9 +97,13 @@ export class HostShm {
     for (const f of waiting) f();
   }
 
-  private readonly deliver = (views: Uint8Array[], bytes: number): void => {
-    // A copy, so that the ring space is free at once; the frames' data goes on to host sockets from it.
-    this.events.onChunk(views.length === 1 ? Buffer.from(views[0] as Uint8Array) : Buffer.concat(views, bytes));
+  private readonly deliver = (views: Uint8Array[]): void => {
+    // In place: the frame decoder copies only frames split across reads; send data stays a view of the ring,
+    // which is freed when this returns (whatever keeps data longer copies it: shared-pages.ts).
+    for (const v of views) {
+      if (this.stopped) return;
+      this.events.onChunk(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+    }
   };
 
   private readonly again = (): void => {

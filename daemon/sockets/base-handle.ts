@@ -3,6 +3,7 @@
 import type { Endpoint, SockOpt, SocketInfo } from '../../protocol';
 import { fail, type HostHandle, type Respond } from './host-handle';
 import type { SessionContext } from './session-context';
+import { inSharedPages } from '../channel/shared-pages';
 
 /** See unpinned(). */
 const PIN_COPY_BYTES = 16 * 1024;
@@ -11,9 +12,11 @@ const PIN_COPY_BYTES = 16 * 1024;
  * Send data a handle may keep (queued behind a backed-up peer) is a view of the channel read it came in;
  * a small view would keep the whole read alive, and a guest could pin 64 KiB of daemon memory per byte of
  * its send credit. Data under 16 KiB in a buffer at least four times its size is copied; larger data stays
- * a view, pinning at most four times the bytes the credit counts.
+ * a view, pinning at most four times the bytes the credit counts. A view of a guest's shared-memory ring
+ * is always copied: the guest reuses that space once the frame is read.
  */
 export function unpinned(data: Uint8Array): Uint8Array {
+  if (inSharedPages(data)) return Buffer.from(data);
   return data.byteLength < PIN_COPY_BYTES && data.buffer.byteLength > 4 * data.byteLength ? Buffer.from(data) : data;
 }
 

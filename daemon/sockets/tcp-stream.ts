@@ -9,9 +9,17 @@ import type { SessionContext } from './session-context';
 import { TcpHandle, type TcpOptions } from './tcp-handle';
 import { formatEndpoint, toEndpoint } from './endpoint';
 import { socketFd } from '../../native/fd-pass';
+import { tryWrite } from '../../native/socket-buffer';
+import { inSharedPages } from '../channel/shared-pages';
 
 /** Cap on credit the guest may accumulate, so that a buggy guest cannot overflow the counter. */
 const MAX_CREDIT = 2 ** 31;
+
+/**
+ * Sends from this size up are written straight from the guest's ring (a system call each); smaller ones
+ * are cheaper copied and corked into the loop turn's one writev with the sends around them.
+ */
+const DIRECT_WRITE_BYTES = 16 * 1024;
 
 /** How long a closed socket may take to write out what the guest sent before it is cut off. */
 const LINGER_MS = 30_000;
@@ -208,19 +216,27 @@ export class TcpStream extends TcpHandle {
     const limit = this.ctx.limits.maxBufferPerSocket;
     if (this.inFlight + n > limit) return respond(fail('ENOBUFS', `send: ${this.inFlight + n} bytes in flight exceed the send credit of ${limit}`));
     if (!this.ctx.mayHold(n)) return respond(fail('ENOBUFS', `send: the guest's buffers are full (maxBufferPerGuest ${this.ctx.limits.maxBufferPerGuest})`));
-    this.inFlight += n;
-    this.ctx.heldBytes += n;
     this.bytesOut += n;
     this.ctx.counters.bytes += n;
-    // A pipelined send is corked into the loop turn's writev; a replied one is written at once, so that
-    // its system call lies inside its execute stage, before its reply.
-    if (noReply) this.ctx.batchWrites(this.socket, n);
-    this.socket.write(unpinned(data), (err) => {
-      if (this.released || this.sendsOver) return;
-      this.inFlight -= n;
-      this.ctx.heldBytes -= n;
-      if (!err && !this.gone) this.ctx.out.owe(this.handle, n);
-    });
+    // A large send that lies in the guest's shared-memory ring goes to the kernel straight from there when
+    // nothing is queued before it; only what the kernel did not take is copied and queued.
+    const took = n >= DIRECT_WRITE_BYTES && inSharedPages(data) && this.socket.writableLength === 0 ? tryWrite(this.socket, data) : 0;
+    if (took > 0) this.ctx.out.owe(this.handle, took);
+    const rest = took === 0 ? data : data.subarray(took);
+    const queued = rest.length;
+    if (queued > 0) {
+      this.inFlight += queued;
+      this.ctx.heldBytes += queued;
+      // A pipelined send is corked into the loop turn's writev; a replied one is written at once, so that
+      // its system call lies inside its execute stage, before its reply.
+      if (noReply) this.ctx.batchWrites(this.socket, queued);
+      this.socket.write(unpinned(rest), (err) => {
+        if (this.released || this.sendsOver) return;
+        this.inFlight -= queued;
+        this.ctx.heldBytes -= queued;
+        if (!err && !this.gone) this.ctx.out.owe(this.handle, queued);
+      });
+    }
     respond({ type: 'ok', value: n }, n);
   }
 

@@ -5,6 +5,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { DEFAULT_INITIAL_CREDIT, toErrnoName, type Endpoint, type Family, type SockOpt, type SocketInfo } from '../../protocol';
 import { anyAddress, formatEndpoint, hostAddress, toEndpoint } from './endpoint';
 import { BaseHandle } from './base-handle';
+import { ownedBytes } from '../channel/shared-pages';
 import { fail, OK, type Respond } from './host-handle';
 import type { SessionContext } from './session-context';
 import { bindRefused, denied } from './denial';
@@ -153,8 +154,10 @@ export class UdpSocket extends BaseHandle {
     const address = to ? hostAddress(to) : null;
     if (to && address === null) return done(Object.assign(new Error('scope'), { code: 'EADDRNOTAVAIL' }));
     try {
-      if (to) this.sock.send(data, to.port, address as string, done);
-      else this.sock.send(data, done);
+      // The kernel may take the datagram later: keep data of our own (it may be a view of a guest's ring).
+      const own = ownedBytes(data);
+      if (to) this.sock.send(own, to.port, address as string, done);
+      else this.sock.send(own, done);
     } catch (e) {
       done(e as Error);
     }

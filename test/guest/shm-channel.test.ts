@@ -76,6 +76,66 @@ test('a stream with every byte checked and round trips go through the rings', as
   }
 });
 
+test('a host peer that stops reading holds back none of the guest\'s other sockets, and every byte reaches it later', async () => {
+  // A send window far larger than the kernel's socket buffers, so that the daemon's writes to the stalled
+  // peer back up while their data is still in the guest's ring.
+  const daemon = await startTestDaemon({ maxBufferPerSocket: 32 * 1024 * 1024 });
+  let stalled: net.Socket | null = null;
+  const received = createHash('sha256');
+  let receivedBytes = 0;
+  const sink = net.createServer((s) => {
+    stalled = s;
+    s.pause();
+    s.on('data', (c: Buffer) => {
+      received.update(c);
+      receivedBytes += c.length;
+    });
+  });
+  const echo = net.createServer((s) => s.pipe(s));
+  sink.listen(0, '127.0.0.1');
+  echo.listen(0, '127.0.0.1');
+  await Promise.all([once(sink, 'listening'), once(echo, 'listening')]);
+  const channel = createChannel({ path: daemon.guestPath }, { guest: 'shm-stall', channel: 'shm' });
+  try {
+    await channel.ready;
+    assert.equal(channel.kind, 'shm', `not on shared memory: ${channel.shmProblem ?? 'not granted'}`);
+    const s = connect({ channel, port: (sink.address() as net.AddressInfo).port, host: '127.0.0.1' });
+    await once(s, 'connect');
+    const sent = createHash('sha256');
+    let sentBytes = 0;
+    // 24 MiB without waiting for drain: six times the ring, all queued behind a peer that reads nothing.
+    for (let i = 0; sentBytes < 24 * 1024 * 1024; i++) {
+      const block = Buffer.alloc(65536, i & 0xff);
+      sent.update(block);
+      sentBytes += block.length;
+      s.write(block);
+    }
+    await sleep(500);
+    const r = connect({ channel, port: (echo.address() as net.AddressInfo).port, host: '127.0.0.1', noDelay: true });
+    await Promise.race([once(r, 'connect'), sleep(5000).then(() => assert.fail('connect stuck behind the stalled stream'))]);
+    for (let i = 0; i < 20; i++) {
+      const msg = Buffer.from(`ping ${i}`.padEnd(64, '.'));
+      r.write(msg);
+      let got = Buffer.alloc(0);
+      const deadline = sleep(5000).then(() => assert.fail(`round trip ${i} stuck behind the stalled stream`));
+      while (got.length < msg.length) got = Buffer.concat([got, (await Promise.race([once(r, 'data'), deadline]))[0] as Buffer]);
+      assert.ok(got.equals(msg), `round trip ${i}`);
+    }
+    r.destroy();
+    (stalled as net.Socket | null)?.resume();
+    s.end();
+    for (let t = 0; receivedBytes < sentBytes && t < 200; t++) await sleep(50);
+    assert.equal(receivedBytes, sentBytes);
+    assert.equal(received.digest('hex'), sent.digest('hex'), 'the stalled stream arrived whole and in order');
+    s.destroy();
+  } finally {
+    await channel.close('test over');
+    await daemon.close();
+    sink.close();
+    echo.close();
+  }
+});
+
 test('a guest killed mid-stream: its session, host sockets and descriptors are gone within a second', async () => {
   const daemon = await startTestDaemon();
   const conns: net.Socket[] = [];

@@ -1,0 +1,18 @@
+// The memory of every guest region mapped into the daemon (host-shm.ts), so that send data that is a view
+// of a guest's ring is told apart from the daemon's own buffers: such data is valid only while its frame
+// is read, unless the ring holds it (SessionContext.holdShared); whatever keeps it longer copies it.
+
+const regions = new WeakSet<ArrayBufferLike>();
+
+export function addSharedPages(memory: ArrayBufferLike): void {
+  regions.add(memory);
+}
+
+export function inSharedPages(data: Uint8Array): boolean {
+  return regions.has(data.buffer);
+}
+
+/** `data`, or a copy of it when it lies in a guest's shared pages. */
+export function ownedBytes(data: Uint8Array): Uint8Array {
+  return regions.has(data.buffer) ? Buffer.from(data) : data;
+}
