@@ -1,6 +1,6 @@
 // The memory of every guest region mapped into the daemon (host-shm.ts), so that send data that is a view
 // of a guest's ring is told apart from the daemon's own buffers: such data is valid only while its frame
-// is read, unless the ring holds it (SessionContext.holdShared); whatever keeps it longer copies it.
+// is read (the guest reuses the space next), so it is written at once (tcp-stream.ts) or copied.
 
 const regions = new WeakSet<ArrayBufferLike>();
 
