@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import {
   Capability, WIRE_LAYOUT, WIRE_VERSION,
-  type ErrnoName, type GuestInfo, type Hello, type Op, type SocketRequest, type StampEntry, type WireMessage,
+  type ErrnoName, type GuestInfo, type Hello, type Op, type SocketRequest, type WireMessage,
 } from '../../protocol';
 import { FrameDecoder, type ProtocolError } from '../../protocol/wire-codec';
 import type { BusyPoll } from '../channel/busy-poll';
@@ -21,13 +21,15 @@ import type { Policy } from '../policy/policy';
 import { fail, type HostHandle, type Respond } from '../sockets/host-handle';
 import type { SameHostTable } from '../sockets/same-host-table';
 import type { Counters, SessionContext } from '../sockets/session-context';
-import { CallStamps } from '../trace/call-stamps';
-import { CallTracer } from '../trace/call-trace';
+import type { CallStamps } from '../trace/call-stamps';
+import type { CallTracer } from '../trace/call-trace';
 import type { TraceSink } from '../trace/trace-sink';
 import { GuestClock, type ClockMapping } from './guest-clock';
 import { HandleTable } from './handle-table';
 import { canPassFds, passDescriptor } from './pass-fd';
 import { SessionRequests, type RequestSession } from './session-requests';
+import { SessionTrace } from './session-trace';
+import { TurnWrites } from './turn-writes';
 
 /** Names guests hold while connected; a second guest with a taken name is refused. */
 export interface GuestRegistry {
@@ -79,7 +81,6 @@ export class GuestSession implements SessionContext, RequestSession {
   readonly clock = new GuestClock();
   maxPayload: number;
   heldBytes = 0;
-  tracer: CallTracer | null = null;
   readonly connectedNs = nowNs();
   private state: 'hello' | 'open' | 'closed' = 'hello';
   /** Both sides negotiated the passed-descriptor plane (a Unix-socket channel and the addon). */
@@ -94,57 +95,10 @@ export class GuestSession implements SessionContext, RequestSession {
   private lookups = 0;
   private blocked = false;
   private readPaused = false;
-  /** Guest stamps of this read, joined once its writes have left (joinStamps). */
-  private stampsIn: StampEntry[][] = [];
-  private joinScheduled = false;
-  /**
-   * Host sockets written to in this turn of the event loop, corked until its end (setImmediate): the sends
-   * of every chunk read from the channel in one wake-up (up to 32 reads of 64 KiB) leave as one writev per
-   * socket, instead of a write per piece. An answer waits for it no longer than the loop turn.
-   */
-  private readonly corked: Writable[] = [];
-  private uncorkScheduled = false;
   /** The traced call whose handler runs now (SessionRequests): corked writes are attributed to it. */
   runningCall: CallStamps | null = null;
-  /** Per corked socket, the traced calls its writev will serve and their bytes. */
-  private readonly writeShares = new Map<Writable, CallStamps[]>();
-  private disorderedBefore = 0;
-  private readonly joinStamps = (): void => {
-    this.joinScheduled = false;
-    const batches = this.stampsIn;
-    this.stampsIn = [];
-    for (const entries of batches) this.tracer?.stamps(entries);
-  };
-  private readonly uncorkAll = (): void => {
-    this.uncorkScheduled = false;
-    for (const s of this.corked) {
-      const calls = this.writeShares.get(s);
-      if (!calls) {
-        s.uncork();
-        continue;
-      }
-      // The real system call: uncork writes everything corked in this turn as one writev, at once.
-      this.writeShares.delete(s);
-      const t0 = nowNs();
-      s.uncork();
-      this.wrote(calls, t0, nowNs());
-    }
-    this.corked.length = 0;
-  };
-
-  /** Splits the writev [t0, t1] among the calls it served, by bytes; each call's execute runs to its share's end. */
-  private wrote(calls: CallStamps[], t0: number, t1: number): void {
-    let total = 0;
-    for (const c of calls) total += c.writeBytes;
-    let before = 0;
-    for (const c of calls) {
-      before += c.writeBytes;
-      c.writeEnd = Math.round(t0 + ((t1 - t0) * before) / Math.max(1, total));
-      c.sharedWrite = calls.length > 1;
-      c.writeBytes = 0;
-      if (--c.pendingWrites === 0 && c.execEnd !== 0) this.tracer?.done(c);
-    }
-  }
+  private readonly trace: SessionTrace;
+  private readonly writes: TurnWrites;
   private readonly helloTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly opts: SessionOptions) {
@@ -155,6 +109,8 @@ export class GuestSession implements SessionContext, RequestSession {
     this.maxPayload = opts.limits.maxFrame;
     this.sockets = new HandleTable(opts.limits.maxSockets, opts.fds);
     this.requests = new SessionRequests(this);
+    this.trace = new SessionTrace(opts.sink, this.clock);
+    this.writes = new TurnWrites((c) => this.trace.tracer?.done(c));
     // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
     // every byte once more before the host socket copies it again.
     this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
@@ -188,7 +144,11 @@ export class GuestSession implements SessionContext, RequestSession {
   }
 
   get tracing(): boolean {
-    return this.tracer !== null && this.opts.sink.enabled;
+    return this.trace.on;
+  }
+
+  get tracer(): CallTracer | null {
+    return this.trace.tracer;
   }
 
   get transport(): GuestInfo['transport'] {
@@ -226,7 +186,7 @@ export class GuestSession implements SessionContext, RequestSession {
 
   /** Records of this guest published with stamps that disagree beyond the clock error. */
   get disorderedRecords(): number {
-    return this.tracer?.disordered ?? this.disorderedBefore;
+    return this.trace.disordered;
   }
 
   info(): GuestInfo {
@@ -254,35 +214,11 @@ export class GuestSession implements SessionContext, RequestSession {
   }
 
   batchWrites(socket: Writable, bytes: number): void {
-    const call = this.runningCall;
-    if (call) {
-      // The call's record waits for the writev that carries its bytes (uncorkAll).
-      let calls = this.writeShares.get(socket);
-      if (!calls) this.writeShares.set(socket, (calls = []));
-      if (call.writeBytes === 0) {
-        calls.push(call);
-        call.pendingWrites++;
-      }
-      call.writeBytes += bytes;
-    }
-    if (socket.writableCorked > 0) return;
-    socket.cork();
-    this.corked.push(socket);
-    if (!this.uncorkScheduled) {
-      this.uncorkScheduled = true;
-      setImmediate(this.uncorkAll);
-    }
+    this.writes.add(socket, bytes, this.runningCall);
   }
 
   tracePush(handle: number, op: Op, eventId: number, bytes: number, at: number): CallStamps | undefined {
-    if (!this.tracing) return undefined;
-    const t = at || nowNs();
-    const c = new CallStamps(eventId, handle, op, true, 0, t);
-    c.execEnd = t;
-    // Read from a host socket (at = 0): the read ended just before this; Node does not say when it began.
-    c.readUnmeasured = at === 0;
-    c.bytes = bytes;
-    return c;
+    return this.trace.push(handle, op, eventId, bytes, at);
   }
 
   replace(h: HostHandle): void {
@@ -412,11 +348,7 @@ export class GuestSession implements SessionContext, RequestSession {
     if (this.isClosed()) return;
     // Answers leave now, in the callback that read their requests.
     this.out.flush();
-    // Tracing stays off the data path: records are built after this turn's host writes (batchWrites) left.
-    if (this.stampsIn.length > 0 && !this.joinScheduled) {
-      this.joinScheduled = true;
-      setImmediate(this.joinStamps);
-    }
+    this.trace.afterRead();
     if (error) return this.malformed(error);
     if (!this.readPaused && this.outputBlocked()) {
       // The guest is not reading what we send: stop reading its requests until it does.
@@ -460,9 +392,7 @@ export class GuestSession implements SessionContext, RequestSession {
         // Credit for a socket closed meanwhile is no error.
         return this.sockets.get(m.handle)?.credit(m.bytes);
       case 'stamps':
-        // While tracing is paused (the sink is off) the calls have no host half to join: drop the stamps.
-        if (this.opts.sink.enabled && this.tracer) this.stampsIn.push(m.entries);
-        return;
+        return this.trace.stamps(m.entries);
       case 'passFd': {
         if (!this.fdPass) return this.violation('passFd without the fdPass capability');
         const r = passDescriptor(m, this.socket, this.out, this.sockets);
@@ -501,12 +431,8 @@ export class GuestSession implements SessionContext, RequestSession {
     this.out.setWindow(this.limits.maxBufferPerSocket);
     const now = nowNs();
     this.clockProbe(m.guestTimeNs, t || now, now);
-    if (this.opts.sink.enabled && (m.capabilities & Capability.stamps) !== 0) {
-      this.tracer = new CallTracer(this.opts.sink, this.guest, this.opts.run, this.limits.maxPendingTraces);
-      this.out.setStampSink((s) => this.tracer?.done(s as CallStamps));
-      this.tracer.offsetNs = this.clock.offsetNs;
-      this.tracer.errorNs = this.clock.errorNs;
-    }
+    if ((m.capabilities & Capability.stamps) !== 0 && this.trace.start(this.guest, this.opts.run, this.limits.maxPendingTraces))
+      this.out.setStampSink((s) => this.trace.tracer?.done(s as CallStamps));
     // Shared memory only for a guest whose process we can name (its region must come from that process);
     // passed descriptors only on a Unix-socket channel.
     const offered = HOST_CAPABILITIES | ((this.opts.shmPeerPid ?? 0) > 0 ? Capability.shm : 0) | (canPassFds(this.opts.transport) ? Capability.fdPass : 0);
@@ -522,10 +448,7 @@ export class GuestSession implements SessionContext, RequestSession {
   /** HELLO or a clock probe: the mapping of the guest's clock improves; the tracer maps with the best. */
   private clockProbe(guestNs: number, receivedNs: number, answeredNs: number): void {
     this.clock.probe(guestNs, receivedNs, answeredNs);
-    if (this.tracer) {
-      this.tracer.offsetNs = this.clock.offsetNs;
-      this.tracer.errorNs = this.clock.errorNs;
-    }
+    this.trace.clockChanged();
   }
 
   // ---- the end ----
@@ -549,11 +472,9 @@ export class GuestSession implements SessionContext, RequestSession {
       this.ring?.stop();
     }
     const sockets = this.sockets.destroyAll();
-    this.joinStamps();
-    this.uncorkAll();
-    this.tracer?.flush();
-    this.disorderedBefore = this.tracer?.disordered ?? this.disorderedBefore;
-    this.tracer = null;
+    this.trace.join();
+    this.writes.flush();
+    this.trace.end();
     if (wasOpen) {
       this.opts.registry.release(this);
       this.log.info('guest disconnected', { guest: this.guest, reason, socketsClosed: sockets });

@@ -98,7 +98,7 @@ export class SessionRequests {
       if (s.isClosed()) return;
       if (noReply) {
         if (r.type === 'error') s.out.send({ type: 'socketError', id: m.id, handle: m.handle, errno: r.errno, message: r.message });
-        // A send still corked is done once its writev ran (GuestSession.uncorkAll).
+        // A send still corked is done once its writev ran (TurnWrites.flush).
         if (call && call.pendingWrites === 0) s.tracer?.done(call);
         return;
       }
