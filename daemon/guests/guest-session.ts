@@ -1,17 +1,17 @@
-// One guest's session on the channel: the HELLO handshake, decoding its frames, the frames that steer the
-// session itself (clock, stamps, credit, goodbye), handing its socket calls on (session-requests.ts) to its
-// own host sockets (its handle table is all it can name), and tearing everything down at once when the
-// guest leaves, vanishes or sends a malformed frame.
+// One guest's session on the channel: the HELLO handshake, the frames that steer the session itself
+// (clock, stamps, credit, goodbye), handing its socket calls on (session-requests.ts) to its own host
+// sockets (its handle table is all it can name), and tearing everything down at once when the guest
+// leaves, vanishes or sends a malformed frame. Its frames come in through session-input.ts (socket or
+// shared-memory ring); its host writes are batched per loop turn (turn-writes.ts); session-trace.ts traces it.
 import type { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import {
   Capability, WIRE_LAYOUT, WIRE_VERSION,
   type ErrnoName, type GuestInfo, type Hello, type Op, type SocketRequest, type WireMessage,
 } from '../../protocol';
-import { FrameDecoder, type ProtocolError } from '../../protocol/wire-codec';
+import type { ProtocolError } from '../../protocol/wire-codec';
 import type { BusyPoll } from '../channel/busy-poll';
 import { ChannelOut } from '../channel/channel-out';
-import { HostShm } from '../channel/host-shm';
 import { nowNs } from '../clock';
 import type { Limits } from '../limits';
 import type { Logger } from '../log';
@@ -27,6 +27,7 @@ import type { TraceSink } from '../trace/trace-sink';
 import { GuestClock, type ClockMapping } from './guest-clock';
 import { HandleTable } from './handle-table';
 import { canPassFds, passDescriptor } from './pass-fd';
+import { SessionInput } from './session-input';
 import { SessionRequests, type RequestSession } from './session-requests';
 import { SessionTrace } from './session-trace';
 import { TurnWrites } from './turn-writes';
@@ -85,16 +86,10 @@ export class GuestSession implements SessionContext, RequestSession {
   private state: 'hello' | 'open' | 'closed' = 'hello';
   /** Both sides negotiated the passed-descriptor plane (a Unix-socket channel and the addon). */
   private fdPass = false;
-  private readonly decoder: FrameDecoder;
-  /** The shared-memory channel once the guest attached its region (the socket then carries nothing). */
-  private ring: HostShm | null = null;
-  private ringDecoder: FrameDecoder | null = null;
-  private shmGranted = false;
+  private readonly input: SessionInput;
   private readonly requests: SessionRequests;
   private nextEvent = 1;
   private lookups = 0;
-  private blocked = false;
-  private readPaused = false;
   /** The traced call whose handler runs now (SessionRequests): corked writes are attributed to it. */
   runningCall: CallStamps | null = null;
   private readonly trace: SessionTrace;
@@ -111,24 +106,25 @@ export class GuestSession implements SessionContext, RequestSession {
     this.requests = new SessionRequests(this);
     this.trace = new SessionTrace(opts.sink, this.clock);
     this.writes = new TurnWrites((c) => this.trace.tracer?.done(c));
-    // Sends in pieces: a stream's frames are larger than a read of the channel, and joining them would copy
-    // every byte once more before the host socket copies it again.
-    this.decoder = new FrameDecoder({ maxPayload: opts.limits.maxFrame, pieces: true });
     const highWater = Math.max(2 * opts.limits.maxFrame, Math.min(4 * 1024 * 1024, Math.floor(opts.limits.maxBufferPerGuest / 4)));
     this.out = new ChannelOut(socket, highWater, () => this.onChannelDrain(), (bytes) => opts.busyPoll.wrote(bytes, nowNs()), (m, e) => this.unencodable(m, e));
     socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.onChunk(chunk, this.decoder));
+    this.input = new SessionInput(socket, {
+      maxFrame: opts.limits.maxFrame, shmPeerPid: opts.shmPeerPid, out: this.out, log: this.log, sink: opts.sink, busyPoll: opts.busyPoll,
+      isClosed: () => this.isClosed(), dispatch: (m, t) => this.dispatch(m, t), afterRead: () => this.afterRead(),
+      malformed: (e) => this.malformed(e), ringFailed: (e) => this.ringFailed(e), fault: (e, where) => this.fault(e, where),
+    });
     socket.on('error', (err) => this.log.debug('guest channel error', { guest: this.guest, error: err.message }));
     // Frames the guest left in its ring before closing (its goodbye) are read first.
     socket.on('close', () => {
-      this.ring?.serviceNow();
+      this.input.serviceNow();
       this.shut('channel closed', null, false);
-      this.ring?.stop();
+      this.input.stop();
     });
     // The channel is half-open (allowHalfOpen): a guest that vanished while the daemon had nothing to write
     // would otherwise never produce 'close'. A guest never half-closes its channel on purpose.
     socket.on('end', () => {
-      this.ring?.serviceNow();
+      this.input.serviceNow();
       this.shut('channel ended by the guest', null, false);
     });
     this.helloTimer = setTimeout(() => this.shut('no hello', { errno: 'EPROTO', message: `expected hello within ${HELLO_TIMEOUT_MS} ms` }, true), HELLO_TIMEOUT_MS);
@@ -196,11 +192,7 @@ export class GuestSession implements SessionContext, RequestSession {
   // ---- SessionContext ----
 
   outputBlocked(): boolean {
-    if (this.out.backedUp()) {
-      this.blocked = true;
-      return true;
-    }
-    return false;
+    return this.input.outputBlocked();
   }
 
   mayHold(n: number): boolean {
@@ -260,7 +252,7 @@ export class GuestSession implements SessionContext, RequestSession {
 
   /** What carries this guest's frames: its shared-memory ring once attached, else the socket. */
   get channelKind(): 'shm' | 'socket' {
-    return this.ring ? 'shm' : 'socket';
+    return this.input.kind;
   }
 
   /**
@@ -269,37 +261,14 @@ export class GuestSession implements SessionContext, RequestSession {
    * the rings. Takes ownership of `bell`.
    */
   attachShm(pid: number, region: Uint8Array, bell: number): string | null {
-    if (this.state !== 'open' || !this.shmGranted) return 'the session did not negotiate shared memory';
-    if (this.ring) return 'the session already has its shared memory';
-    if (pid !== this.opts.shmPeerPid) return `the region came from pid ${pid}, not from the guest's process`;
-    const ring = new HostShm(region, bell, {
-      onChunk: (chunk) => this.onChunk(chunk, this.ringDecoder as FrameDecoder),
-      onDrain: () => this.out.ringDrained(),
-      onFail: (e) => this.ringFailed(e),
-    });
-    this.ring = ring;
-    this.ringDecoder = new FrameDecoder({ maxPayload: this.limits.maxFrame, pieces: true });
-    this.out.useRing(ring);
-    this.log.info('guest moved to shared memory', { guest: this.guest, ringBytes: ring.ringBytes });
-    // Frames the guest wrote before its doorbell was watched.
-    ring.serviceNow();
-    return null;
+    if (this.state !== 'open') return 'the session did not negotiate shared memory';
+    return this.input.attach(pid, region, bell, this.guest);
   }
 
   /** The guest's ring is unusable (a head or tail out of range): the session ends, told so on the socket. */
   private ringFailed(e: Error): void {
     this.opts.limitedLog.warn('guest ring corrupted', { guest: this.guest || null, error: e.message });
-    this.out.useRing(null);
-    this.ring = null;
     this.shut('shared memory corrupted', { errno: 'EPROTO', message: e.message }, true);
-  }
-
-  private onChunk(chunk: Buffer, decoder: FrameDecoder): void {
-    try {
-      this.readChunk(chunk, decoder);
-    } catch (e) {
-      this.fault(e, 'guest request');
-    }
   }
 
   /**
@@ -335,38 +304,14 @@ export class GuestSession implements SessionContext, RequestSession {
     if (row.from === 'host') this.counters.drops++;
   }
 
-  private readChunk(chunk: Buffer, decoder: FrameDecoder): void {
-    if (this.state === 'closed') return;
-    const now = nowNs();
-    const t = this.opts.sink.enabled ? now : 0;
-    this.opts.busyPoll.read(chunk.length, now);
-    const { messages, error } = decoder.push(chunk);
-    for (const m of messages) {
-      if (this.isClosed()) break;
-      this.dispatch(m, t);
-    }
-    if (this.isClosed()) return;
-    // Answers leave now, in the callback that read their requests.
+  /** Answers leave now, in the callback that read their requests; stamps are joined after the turn's writes. */
+  private afterRead(): void {
     this.out.flush();
     this.trace.afterRead();
-    if (error) return this.malformed(error);
-    if (!this.readPaused && this.outputBlocked()) {
-      // The guest is not reading what we send: stop reading its requests until it does.
-      this.readPaused = true;
-      this.socket.pause();
-      this.ring?.pause();
-    }
   }
 
   private onChannelDrain(): void {
-    if (!this.blocked || this.state === 'closed' || this.out.backedUp()) return;
-    this.blocked = false;
-    if (this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-      this.ring?.resume();
-    }
-    this.sockets.resumeAll();
+    if (this.input.drained()) this.sockets.resumeAll();
   }
 
   private malformed(error: ProtocolError): void {
@@ -436,7 +381,7 @@ export class GuestSession implements SessionContext, RequestSession {
     // Shared memory only for a guest whose process we can name (its region must come from that process);
     // passed descriptors only on a Unix-socket channel.
     const offered = HOST_CAPABILITIES | ((this.opts.shmPeerPid ?? 0) > 0 ? Capability.shm : 0) | (canPassFds(this.opts.transport) ? Capability.fdPass : 0);
-    this.shmGranted = (offered & m.capabilities & Capability.shm) !== 0;
+    this.input.shmGranted = (offered & m.capabilities & Capability.shm) !== 0;
     this.fdPass = (offered & m.capabilities & Capability.fdPass) !== 0;
     this.out.send({
       type: 'helloOk', id: m.id, handle: 0, version: WIRE_VERSION, capabilities: offered & m.capabilities,
@@ -469,7 +414,7 @@ export class GuestSession implements SessionContext, RequestSession {
       this.socket.resume(); // read (and ignore) until the guest closes, so that its end arrives
     } else {
       this.out.abandon();
-      this.ring?.stop();
+      this.input.stop();
     }
     const sockets = this.sockets.destroyAll();
     this.trace.join();
