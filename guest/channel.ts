@@ -1,16 +1,20 @@
-// A guest's channel to linsockd: HELLO, clock probes, request ids and reply matching, per-tick batched
-// frame writing, credit grants, stage stamps, and the routing of pushed events to the sockets that own
-// their handles. Sockets (delegated-socket.ts, ...) talk to the host only through it.
+// A guest's channel to linsockd: HELLO, clock probes, requests (their ids and replies: pending-requests.ts),
+// per-tick batched frame writing, credit grants, stage stamps (channel-stamps.ts), and the routing of pushed
+// events to the sockets that own their handles. Sockets (delegated-socket.ts, ...) talk to the host only
+// through it.
 
 import { EventEmitter } from 'node:events';
 import {
   Capability, DEFAULT_MAX_PAYLOAD, WIRE_VERSION,
-  type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type StampEntry, type WireMessage,
+  type Endpoint, type ErrorReply, type Family, type HostEvent, type HostReply, type WireMessage,
 } from '../protocol';
 import { encodeFrameParts, FrameDecoder } from '../protocol/wire-codec';
+import { ChannelStamps } from './channel-stamps';
 import { socketError, type SocketError } from './errors';
+import { PendingRequests, type Reply } from './pending-requests';
+import { SendBacklog } from './send-backlog';
 import { OpenSend } from './send-frame';
-import { StampBatch, STAMP_FLUSH_MS, nowNs } from './stamp-batch';
+import { nowNs } from './stamp-batch';
 import { openTransport, describeTarget, type ChannelTarget, type ChannelTransport } from './transport';
 import type { ChannelKind } from './shm-link';
 
@@ -41,16 +45,6 @@ export interface ChannelEndpoint {
 /** A request as a socket builds it: the channel fills in the id. */
 export type Request = WireMessage extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 
-interface Pending {
-  resolve: (m: HostReply) => void;
-  reject: (e: Error) => void;
-  syscall: string;
-  enter: number;
-  channelOut: number;
-}
-
-type Reply<T extends HostReply['type']> = Extract<HostReply, { type: T }>;
-
 export interface ClockEstimate {
   /** host time minus guest time, ns, from the probe with the smallest round trip. */
   offsetNs: number;
@@ -58,14 +52,6 @@ export interface ClockEstimate {
 }
 
 let guestCounter = 0;
-
-/**
- * Send data not yet taken by the kernel beyond which writers wait (whenWritable). Without it a writer with
- * credit to spare queues megabytes in one go while its event loop is busy, and the channel stays empty
- * (the daemon idle) until the writer yields; with it the writer yields every few frames and the transport
- * keeps the channel full.
- */
-export const SEND_BACKLOG_BYTES = 512 * 1024;
 
 export class Channel extends EventEmitter {
   readonly description: string;
@@ -83,22 +69,19 @@ export class Channel extends EventEmitter {
   private readonly transport: ChannelTransport;
   private readonly decoder: FrameDecoder;
   private readonly wantTrace: boolean;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingRequests();
   private readonly endpoints = new Map<number, ChannelEndpoint>();
-  private nextId = 1;
   private out: Uint8Array[] = [];
-  /** Requests and pipelined sends written in the current batch: their channelOut is the flush time. */
-  private outCalls: Pending[] = [];
-  private outSends: StampEntry[] = [];
   /** The send frame still open for more data of the same socket in this tick (see send()). */
   private openSend: OpenSend | null = null;
   private credits = new Map<number, number>();
-  /** Send data queued in this tick, not yet handed to the transport. */
-  private unflushedSendBytes = 0;
-  private writableWaiters: (() => void)[] = [];
+  private readonly backlog: SendBacklog;
   private flushScheduled = false;
-  private readonly stamps = new StampBatch();
-  private stampTimer: NodeJS.Timeout | null = null;
+  private readonly stamps = new ChannelStamps(() => {
+    if (this.closedError) return;
+    this.stamps.pushTo(this.out);
+    this.flush();
+  });
   private closedError: SocketError | null = null;
   private goodbyeReason: string | null = null;
   private closingByGuest = false;
@@ -115,6 +98,7 @@ export class Channel extends EventEmitter {
     // than a read) would copy every received byte once more.
     this.decoder = new FrameDecoder({ maxPayload, pieces: true });
     this.transport = openTransport(target, options.channel);
+    this.backlog = new SendBacklog(() => this.transport.queued());
     this.transport.onData((chunk) => this.receive(chunk));
     this.transport.onClose((err) => this.transportClosed(err));
     this.transport.onDrain(() => this.releaseWriters());
@@ -144,19 +128,10 @@ export class Channel extends EventEmitter {
   /** Sends a request and resolves with its reply; an `error` reply rejects with a Node-style error. */
   request<T extends HostReply['type']>(msg: Request, expect: T, syscall: string, where?: { address?: string; port?: number }): Promise<Reply<T>> {
     if (this.closedError) return Promise.reject(this.closedError);
-    const id = this.allocId();
+    const id = this.pending.allocId();
     const enter = this.tracing ? nowNs() : 0;
     return new Promise<Reply<T>>((resolve, reject) => {
-      const p: Pending = {
-        resolve: (m) => {
-          if (m.type === 'error') reject(socketError(m.errno, syscall, m.message, where));
-          else if (m.type !== expect) reject(socketError('EPROTO', syscall, `host answered ${m.type}, expected ${expect}`, where));
-          else resolve(m as Reply<T>);
-        },
-        reject, syscall, enter, channelOut: 0,
-      };
-      this.pending.set(id, p);
-      this.outCalls.push(p);
+      this.stamps.request(this.pending.add(id, expect, { resolve, reject, syscall, enter, where }));
       this.updateRef();
       this.queue({ ...msg, id } as WireMessage);
     });
@@ -165,26 +140,23 @@ export class Channel extends EventEmitter {
   /** A frame that needs no reply (close, shutdown-less housekeeping); returns its id. */
   post(msg: Request): number {
     if (this.closedError) return 0;
-    const id = this.allocId();
+    const id = this.pending.allocId();
     this.queue({ ...msg, id } as WireMessage);
     return id;
   }
 
-  /** True while more send data waits for the kernel than SEND_BACKLOG_BYTES: writers should wait. */
+  /** True while more send data waits for the kernel than SEND_BACKLOG_BYTES (send-backlog.ts): writers should wait. */
   congested(): boolean {
-    return this.unflushedSendBytes + this.transport.queued() > SEND_BACKLOG_BYTES;
+    return this.backlog.congested();
   }
 
   /** Calls `fn` once the channel is no longer congested (or is closed). */
   whenWritable(fn: () => void): void {
-    this.writableWaiters.push(fn);
+    this.backlog.whenWritable(fn);
   }
 
   private releaseWriters(): void {
-    if (this.writableWaiters.length === 0 || (!this.closedError && this.congested())) return;
-    const waiters = this.writableWaiters;
-    this.writableWaiters = [];
-    for (const w of waiters) w();
+    this.backlog.release(this.closedError !== null);
   }
 
   /**
@@ -193,15 +165,15 @@ export class Channel extends EventEmitter {
    */
   send(handle: number, data: Uint8Array): number {
     if (this.closedError) return 0;
-    this.unflushedSendBytes += data.byteLength;
+    this.backlog.add(data.byteLength);
     // Writes of one socket in one tick become one frame (send-frame.ts).
     const open = this.openSend;
     if (open?.join(handle, data, this.maxPayload)) return open.id;
     this.sealSend();
-    const id = this.allocId();
+    const id = this.pending.allocId();
     // The frame's entry; the application calls that end in it fill it in (stampCall). Left as it is (return
     // 0), it says the frame holds only part of a call.
-    if (this.tracing) this.outSends.push({ id, enter: nowNs(), channelOut: 0, replyIn: 0, return: 0 });
+    if (this.tracing) this.stamps.sendFrame(id);
     this.openSend = new OpenSend(id, handle, data);
     this.scheduleFlush();
     return id;
@@ -213,15 +185,7 @@ export class Channel extends EventEmitter {
    * application calls a frame carried and the time the application spent in them.
    */
   stampCall(id: number, enter: number, ret: number): void {
-    if (!this.tracing || id === 0) return;
-    const last = this.outSends[this.outSends.length - 1];
-    if (last && last.id === id && last.return === 0) {
-      last.enter = Math.min(last.enter, enter);
-      last.return = ret;
-      return;
-    }
-    // Entries of one frame stay together; a frame already flushed takes no more calls.
-    if (last && last.id === id) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: ret });
+    if (this.tracing && id !== 0) this.stamps.call(id, enter, ret);
   }
 
   /** Queues the open send frame: its header (for the whole length), then its data parts. */
@@ -234,11 +198,11 @@ export class Channel extends EventEmitter {
 
   sendTo(handle: number, remote: Endpoint, data: Uint8Array): void {
     if (this.closedError) return;
-    const id = this.allocId();
+    const id = this.pending.allocId();
     const enter = this.tracing ? nowNs() : 0;
     this.queue({ type: 'sendto', id, handle, noReply: true, remote, data });
     // One application call, one frame: it returns now.
-    if (enter) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: nowNs() });
+    if (enter) this.stamps.oneCallFrame(id, enter);
   }
 
   /**
@@ -247,10 +211,10 @@ export class Channel extends EventEmitter {
    */
   sendMsg(handle: number, remote: Endpoint | null, buffers: Uint8Array[]): void {
     if (this.closedError) return;
-    const id = this.allocId();
+    const id = this.pending.allocId();
     const enter = this.tracing ? nowNs() : 0;
     this.queue({ type: 'sendmsg', id, handle, noReply: true, remote, buffers });
-    if (enter) this.outSends.push({ id, enter, channelOut: 0, replyIn: 0, return: nowNs() });
+    if (enter) this.stamps.oneCallFrame(id, enter);
   }
 
   /** Gives the host `bytes` more receive credit on `handle`; grants of one tick leave as one frame. */
@@ -262,7 +226,7 @@ export class Channel extends EventEmitter {
 
   /** Records the delivery of pushed data (event id) to the application, for tracing. */
   stampDelivery(eventId: number, decodedNs: number): void {
-    if (this.tracing) this.stamps.add(eventId, 0, 0, decodedNs, nowNs());
+    if (this.tracing) this.stamps.delivery(eventId, decodedNs);
   }
 
   lookup(hostname: string, family: 0 | Family = 0): Promise<Endpoint[]> {
@@ -302,7 +266,7 @@ export class Channel extends EventEmitter {
     if (this.closedError || !this.wantTrace || (this.hostCapabilities & Capability.stamps) === 0) return;
     if (this.tracing && !on) {
       this.flush(); // calls queued this tick are stamped while tracing is still on
-      this.pushStamps();
+      this.stamps.pushTo(this.out);
       this.scheduleFlush();
     }
     this.tracing = on;
@@ -314,7 +278,7 @@ export class Channel extends EventEmitter {
     this.closingByGuest = true;
     this.goodbyeReason = reason;
     this.flush();
-    if (this.tracing) this.pushStamps(); // the last calls' stamps go before the goodbye
+    if (this.tracing) this.stamps.pushTo(this.out); // the last calls' stamps go before the goodbye
     this.queue({ type: 'goodbye', id: 0, handle: 0, reason });
     this.flush();
     // Whoever awaits the close keeps the process alive until the daemon has closed its end.
@@ -356,13 +320,6 @@ export class Channel extends EventEmitter {
     }
   }
 
-  private allocId(): number {
-    let id = this.nextId;
-    while (this.pending.has(id)) id = id >= 0xffffffff ? 1 : id + 1;
-    this.nextId = id >= 0xffffffff ? 1 : id + 1;
-    return id;
-  }
-
   private queue(m: WireMessage): void {
     this.sealSend();
     const parts = encodeFrameParts(m);
@@ -383,44 +340,13 @@ export class Channel extends EventEmitter {
     this.sealSend();
     for (const [handle, bytes] of this.credits) for (const p of encodeFrameParts({ type: 'credit', id: 0, handle, bytes })) this.out.push(p);
     this.credits.clear();
-    if (this.tracing) {
-      const t = nowNs();
-      for (const c of this.outCalls) c.channelOut = t;
-      // Stamps ride along before this batch's sends are stamped: the stamps of a send never arrive in
-      // the same read as the send itself, before the host has finished it.
-      if (this.stamps.due(t) || (this.out.length > 0 && this.stamps.size >= 64)) this.pushStamps();
-      // A pipelined send's frame leaves now; its entries keep the application calls' own enter and return.
-      for (const e of this.outSends) {
-        e.channelOut = t;
-        this.stamps.push(e);
-      }
-      this.outSends = [];
-      this.armStampTimer();
-    }
-    this.outCalls = [];
+    this.stamps.flushing(this.out, this.tracing);
     if (this.out.length === 0) return;
     const batch = this.out;
     this.out = [];
-    this.unflushedSendBytes = 0;
+    this.backlog.handedOver();
     this.transport.write(batch);
     this.releaseWriters();
-  }
-
-  private pushStamps(): void {
-    while (this.stamps.size > 0) {
-      for (const p of encodeFrameParts({ type: 'stamps', id: 0, handle: 0, entries: this.stamps.take() })) this.out.push(p);
-    }
-  }
-
-  private armStampTimer(): void {
-    if (this.stampTimer || this.stamps.size === 0) return;
-    this.stampTimer = setTimeout(() => {
-      this.stampTimer = null;
-      if (this.closedError || this.stamps.size === 0) return;
-      this.pushStamps();
-      this.flush();
-    }, STAMP_FLUSH_MS);
-    this.stampTimer.unref();
   }
 
   private receive(chunk: Buffer): void {
@@ -437,17 +363,16 @@ export class Channel extends EventEmitter {
   private dispatch(m: WireMessage, decodedNs: number): void {
     switch (m.type) {
       case 'ok': case 'helloOk': case 'clockOk': case 'address': case 'lookupOk': case 'error': {
-        const p = this.pending.get(m.id);
+        const p = this.pending.take(m.id);
         if (!p) {
           if (m.type === 'error') this.unmatchedError(m);
           return;
         }
-        this.pending.delete(m.id);
         // A refused HELLO is the reason this channel ends, whatever the pipe reports after it (the daemon
         // closes at once: a write of ours may fail with EPIPE, or a read with ECONNRESET, before the
         // handshake's rejection is handled).
         if (m.type === 'error' && p.syscall === 'hello') this.goodbyeReason ??= `could not open: ${socketError(m.errno, 'hello', m.message).message}`;
-        if (this.tracing && p.enter) this.stamps.add(m.id, p.enter, p.channelOut || p.enter, decodedNs, nowNs());
+        if (this.tracing && p.enter) this.stamps.reply(m.id, p.enter, p.channelOut || p.enter, decodedNs);
         this.updateRef();
         p.resolve(m);
         return;
@@ -486,11 +411,9 @@ export class Channel extends EventEmitter {
     const err = socketError('ECONNRESET', 'read', '');
     err.message = `linsock channel to ${this.description} closed: ${reason}`;
     this.closedError = err;
-    if (this.stampTimer) clearTimeout(this.stampTimer);
+    this.stamps.stop();
     this.transport.destroy();
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of pending) p.reject(err);
+    this.pending.rejectAll(err);
     const endpoints = [...this.endpoints.values()];
     this.endpoints.clear();
     for (const e of endpoints) e.onChannelClosed(err);
