@@ -94,11 +94,14 @@ function start(init: WorkerInit): void {
   };
   const reporting = setInterval(() => report(), REPORT_MS);
   // A guest that leaves has its calls in the main process's figures at once (the report is written in
-  // the same turn as the session's goodbye), not up to REPORT_MS later.
-  gate.onLeft = () => {
+  // the same turn as the session's goodbye), not up to REPORT_MS later. Written once the session's close
+  // has run to its end (a microtask): the host hands the name back before it files the guest's clock
+  // mapping and disorder count among its past guests, and a report taken in between had neither, so the
+  // main process lost a departed guest's clock until the next report.
+  gate.onLeft = () => queueMicrotask(() => {
     sink.flush();
     report(true);
-  };
+  });
 
   let stopping = false;
   const stop = (): void => {

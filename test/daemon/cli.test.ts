@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { RawGuest } from './raw-guest';
-import { tcpServer } from './harness';
+import { eventually, tcpServer } from './harness';
 
 const ROOT = resolve(__dirname, '../..');
 const READY = /^linsockd ready trace=ws:\/\/127\.0\.0\.1:(\d+)\/trace guest=(\S+) token-file=(\S+)$/;
@@ -63,6 +63,7 @@ describe('linsockd command line', { timeout: 30000 }, () => {
       assert.equal(m[2], sock);
       assert.equal(m[3], join(dir, 'token'));
       const pid = d.child.pid as number;
+      const started = fdCount(pid);
       // The trace stream's hello names this daemon instance (pid and start), so a client can tell a restart.
       const ws = new WebSocket(`ws://127.0.0.1:${m[1]}/trace`, { headers: { Authorization: `Bearer ${readFileSync(m[3], 'utf8').trim()}` } });
       await once(ws, 'open');
@@ -70,8 +71,9 @@ describe('linsockd command line', { timeout: 30000 }, () => {
       const [hello] = (await once(ws, 'message')) as [Buffer];
       ws.close();
       assert.match((JSON.parse(hello.toString()) as { daemon: string }).daemon, new RegExp(`^linsockd pid=${pid} start=\\d{4}-\\d\\d-\\d\\dT`));
-      await sleep(100);
-      const baseline = fdCount(pid);
+      // The baseline once the trace client's connection is closed at the daemon's end too (a fixed pause
+      // was not always enough on a loaded machine: the count below then came out one short).
+      const baseline = await eventually('the daemon\'s descriptors back to their count before the trace client', () => fdCount(pid), (n) => n <= started);
 
       guestProc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/daemon/fixtures/stream-guest.ts'), sock, String(srv.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
       const gp = guestProc;

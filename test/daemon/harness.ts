@@ -1,6 +1,6 @@
 // Test fixtures for the daemon: an in-process linsockd on a private socket and real host servers.
 import { createSocket, type Socket as UdpSock } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,50 @@ export async function withDaemon(opts: DaemonOptions, fn: (d: RunningDaemon, pat
     await d.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until `read()` gives a value `ok` accepts, and returns that value. Under worker processes
+ * (LINSOCK_TEST_WORKERS) what a worker counts (stats, a guest's sockets, clock mappings) reaches the main
+ * process in its report, every REPORT_MS (200 ms), and call records in batches merged over a 10 ms window:
+ * a figure read right after a call may be the one from before it. In one process it is there at once, and
+ * the first read returns. Fails after `timeoutMs` saying what was last seen.
+ */
+export async function eventually<T>(what: string, read: () => T, ok: (value: T) => boolean, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (ok(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`${what}: not seen within ${timeoutMs} ms; last seen ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Socket descriptors of the daemon: this process (a daemon started here runs in it) and its worker processes. */
+export function daemonSocketFds(d: RunningDaemon): number {
+  let n = 0;
+  for (const pid of ['self', ...d.workerPids().map(String)]) {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+      } catch {
+        // closed while listed
+      }
+    }
+  }
+  return n;
+}
+
+/**
+ * Under worker processes the same-host shortcut joins guests of one worker only, and a new guest goes to
+ * the worker with fewest guests (the lowest number on a tie). Call this right after the first guest's
+ * HELLO: it connects one guest to each other worker, so that the next guest shares the first one's worker.
+ * None in one process. Close them when done.
+ */
+export async function fillOtherWorkers(d: RunningDaemon, path: string): Promise<RawGuest[]> {
+  const fillers: RawGuest[] = [];
+  for (let i = 1; i < d.workerPids().length; i++) fillers.push(await RawGuest.open(path, `filler-${i}`));
+  return fillers;
 }
 
 export interface TcpServer {

@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { DEFAULT_LIMITS } from '../../daemon';
 import { RawGuest } from './raw-guest';
-import { LOOPBACK_ALLOWED, readAll, tcpServer, udpEcho, withConnectedGuest, withDaemon } from './harness';
+import { eventually, LOOPBACK_ALLOWED, readAll, tcpServer, udpEcho, withConnectedGuest, withDaemon } from './harness';
 
 describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
   it('connects over IPv4, sends, pushes received data, reports names and shuts down', async () => {
@@ -216,7 +216,8 @@ describe('linsockd operations on host sockets', { timeout: 15000 }, () => {
       const g = await RawGuest.open(at, 'over-tcp');
       try {
         assert.equal((await g.request({ type: 'socket', handle: 0, family: 6, kind: 'udp' })).type, 'ok');
-        assert.deepEqual(d.guests().map((x) => [x.name, x.transport, x.sockets.length]), [['over-tcp', 'tcp', 1]]);
+        const seen = await eventually('the guest with its socket in guests()', () => d.guests().map((x) => [x.name, x.transport, x.sockets.length]), (gs) => gs.some((x) => x[2] !== 0));
+        assert.deepEqual(seen, [['over-tcp', 'tcp', 1]]);
         const c = await g.request({ type: 'clock', handle: 0, guestTimeNs: 5 });
         assert.ok(c.type === 'clockOk' && c.guestTimeNs === 5 && c.hostTimeNs > 0);
       } finally {

@@ -1,29 +1,18 @@
 // The same-host shortcut: guest B connects to guest A's listener of the same linsockd and the daemon
 // joins the two in-process. Streams of several MiB each way (guest runtime), with the shortcut on and off,
 // every byte verified; no host socket for the shortcut; EOF and close each way; isolation; policy first.
+// Under worker processes (LINSOCK_TEST_WORKERS) the shortcut joins guests of one worker only: each test
+// puts A and B in one worker (fillOtherWorkers), and descriptors are counted in the workers too, where the
+// guests' host sockets live. A guest reaching a listener in another worker is workers.test.ts's.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { CallRecord, TraceRecord, WireMessage } from '../../protocol';
 import type { TraceSink } from '../../daemon';
 import { createChannel, createServer, connect, type Channel, type DelegatedServer, type DelegatedSocket } from '../../guest';
 import { RawGuest } from './raw-guest';
-import { LOOPBACK_ALLOWED, withDaemon } from './harness';
-
-/** Socket descriptors of this process (the daemon runs in it): a kernel connection adds two. */
-function socketFds(): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
-    } catch {
-      // closed while listed
-    }
-  }
-  return n;
-}
+import { daemonSocketFds, eventually, fillOtherWorkers, LOOPBACK_ALLOWED, withDaemon } from './harness';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -51,16 +40,20 @@ async function exchange(shortcut: boolean, size: number): Promise<{ fdsAdded: nu
   const sink: TraceSink = { enabled: true, publish: (r: TraceRecord) => void (r.kind === 'call' && result.records.push(r)) };
   await withDaemon({ policy: LOOPBACK_ALLOWED, sameHostShortcut: shortcut, trace: sink }, async (d, path) => {
     const a = createChannel({ path }, { guest: 'guest-a' });
+    await a.ready;
+    const fillers = await fillOtherWorkers(d, path);
     const b = createChannel({ path }, { guest: 'guest-b' });
-    await Promise.all([a.ready, b.ready]);
+    await b.ready;
     const { port, accepted, server: listener } = await listenOn(a);
-    const before = socketFds();
+    const before = daemonSocketFds(d);
     const client = connect({ channel: b, host: '127.0.0.1', port });
     await once(client, 'connect');
     const server = await accepted;
-    result.fdsAdded = socketFds() - before;
-    const guestB = d.guests().find((g) => g.name === 'guest-b');
-    result.state = guestB?.sockets.find((s) => s.kind === 'tcp')?.state ?? '';
+    result.fdsAdded = daemonSocketFds(d) - before;
+    // B's connection as the daemon reports it: from a worker, in a report after the connect (an earlier
+    // one may still say `new` or `connecting`, or not have the socket).
+    const tcpOfB = (): string | undefined => d.guests().find((g) => g.name === 'guest-b')?.sockets.find((s) => s.kind === 'tcp')?.state;
+    result.state = await eventually('guest-b\'s connected TCP socket in guests()', tcpOfB, (st) => st !== undefined && st !== 'new' && st !== 'connecting') ?? '';
     const fromB = randomBytes(size);
     const fromA = randomBytes(size);
     const gotAtA = collect(server);
@@ -91,6 +84,7 @@ async function exchange(shortcut: boolean, size: number): Promise<{ fdsAdded: nu
     await closed;
     listener.close();
     await Promise.all([a.close(), b.close()]);
+    for (const f of fillers) f.close();
   });
   return result;
 }
@@ -117,12 +111,13 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
   });
 
   it('answers like TCP: names, data and EOF each way, close, reset, isolation', async () => {
-    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
+    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (d, path) => {
       const a = await RawGuest.open(path, 'raw-a');
+      const fillers = await fillOtherWorkers(d, path);
       const b = await RawGuest.open(path, 'raw-b');
       const c = await RawGuest.open(path, 'raw-c');
       const at = await listenRaw(a);
-      const fds = socketFds();
+      const fds = daemonSocketFds(d);
       const { handle: hb, reply } = await b.connectTo(at);
       assert.equal(reply.type, 'address');
       const bLocal = (reply as Addr).endpoint;
@@ -131,7 +126,7 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
       assert.deepEqual(acc.remote, bLocal);
       assert.deepEqual(acc.local, at);
       const ha = acc.newHandle;
-      assert.equal(socketFds(), fds, 'no host socket');
+      assert.equal(daemonSocketFds(d), fds, 'no host socket');
       assert.deepEqual(((await b.request({ type: 'getpeername', handle: hb })) as Addr).endpoint, at);
       assert.deepEqual(((await b.request({ type: 'getsockname', handle: hb })) as Addr).endpoint, bLocal);
       assert.deepEqual(((await a.request({ type: 'getpeername', handle: ha })) as Addr).endpoint, bLocal);
@@ -182,12 +177,14 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
       await b.waitFor((m) => m.type === 'peerClosed' && m.handle === hb3, 5000, `EOF when A vanished (handle ${hb3})`);
       c.close();
       b.close();
+      for (const f of fillers) f.close();
     });
   });
 
   it('applies policy before joining, and a connect to a port nobody listens on goes to the kernel', async () => {
-    await withDaemon({}, async (_d, path) => {
+    await withDaemon({}, async (d, path) => {
       const a = await RawGuest.open(path, 'pa');
+      const fillers = await fillOtherWorkers(d, path);
       const b = await RawGuest.open(path, 'pb');
       const at = await listenRaw(a);
       const { reply } = await b.connectTo(at);
@@ -195,9 +192,11 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
       assert.equal(a.events.filter((m) => m.type === 'accepted').length, 0);
       a.close();
       b.close();
+      for (const f of fillers) f.close();
     });
-    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (_d, path) => {
+    await withDaemon({ policy: LOOPBACK_ALLOWED }, async (d, path) => {
       const a = await RawGuest.open(path, 'qa');
+      const fillers = await fillOtherWorkers(d, path);
       const at = await listenRaw(a);
       assert.equal((await a.request({ type: 'close', handle: 1 })).type, 'ok');
       const b = await RawGuest.open(path, 'qb');
@@ -205,6 +204,7 @@ describe('same-host shortcut between two guests of one daemon', { timeout: 30_00
       assert.equal(reply.type === 'error' && reply.errno, 'ECONNREFUSED', 'a closed listener is no longer reachable');
       a.close();
       b.close();
+      for (const f of fillers) f.close();
     });
   });
 });

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { invalidRecord, type CallRecord, type StampEntry, type TraceRecord } from '../../protocol';
 import type { TraceSink } from '../../daemon';
 import { RawGuest } from './raw-guest';
-import { LOOPBACK_ALLOWED, tcpServer, withDaemon } from './harness';
+import { eventually, LOOPBACK_ALLOWED, tcpServer, withDaemon } from './harness';
 
 const now = (): number => Number(process.hrtime.bigint());
 
@@ -43,7 +43,7 @@ describe('call records from the daemon', { timeout: 20000 }, () => {
         stamps.push({ id: data.id, enter: 0, channelOut: 0, replyIn: t, return: t + 1000 });
         g.post({ type: 'stamps', handle: 0, entries: stamps });
         await g.request({ type: 'getsockname', handle }); // the stamps frame was processed before this
-        const calls = sink.records.filter((r): r is CallRecord => r.kind === 'call');
+        const calls = await eventually('four call records published', () => sink.records.filter((r): r is CallRecord => r.kind === 'call'), (cs) => cs.length >= 4);
         assert.deepEqual(calls.map((c) => c.op), ['socket', 'connect', 'send', 'recv']);
         for (const c of calls) {
           assert.equal(invalidRecord(c), null, JSON.stringify(c));
@@ -82,7 +82,7 @@ describe('call records from the daemon', { timeout: 20000 }, () => {
       const replyIn = guestNow();
       g.post({ type: 'stamps', handle: 0, entries: [{ id: r.id, enter, channelOut: enter + 1000, replyIn, return: replyIn + 1000 }] });
       await g.request({ type: 'getsockname', handle: r.type === 'ok' ? r.value : 0 });
-      const c = sink.records.find((x): x is CallRecord => x.kind === 'call' && x.op === 'socket');
+      const c = await eventually('the socket call\'s record', () => sink.records.find((x): x is CallRecord => x.kind === 'call' && x.op === 'socket'), (x) => x !== undefined);
       assert.ok(c);
       assert.equal(invalidRecord(c), null);
       assert.deepEqual(c.stages.map((x) => x.name), ['guest', 'channel-out', 'host-queue', 'execute', 'reply-out', 'channel-in', 'guest-return']);
@@ -91,7 +91,7 @@ describe('call records from the daemon', { timeout: 20000 }, () => {
       // Mapped within the channel's one-way delay, not 10 s away.
       assert.ok(Math.abs((host?.start ?? 0) - guestStart) < 50_000_000, `guest stage at ${guestStart}, host at ${host?.start}`);
       // The estimated error is published per guest (for RunInfo.clockErrorNs): a round trip, not 0, not 10 s.
-      const err = d.clockErrors().skewed;
+      const err = await eventually('the guest\'s clock error in clockErrors()', () => d.clockErrors().skewed, (e) => e !== undefined);
       assert.ok(err !== undefined && err > 0 && err < 50_000_000, `clock error ${err}`);
       g.close();
       await g.waitEnd();
