@@ -9,13 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchReport, BenchResult } from '../protocol';
-import { median } from './measure';
+import { median, option } from './measure';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? String(argv[i + 1]) : dflt;
-};
+const opt = (name: string, dflt: string): string => option(argv, name, dflt);
 const ROUNDS = Number(opt('rounds', '3'));
 const SECONDS = Number(opt('seconds', '3'));
 const GUESTS = opt('guests', '1,8,64').split(',').map(Number);

@@ -9,13 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchReport } from '../protocol';
-import { median } from './measure';
+import { option, printSummary, summarize, type Figures } from './measure';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? String(argv[i + 1]) : dflt;
-};
+const opt = (name: string, dflt: string): string => option(argv, name, dflt);
 const ROUNDS = Number(opt('rounds', '5'));
 const SECONDS = Number(opt('seconds', '3'));
 const LOADS = opt('loads', '0,2').split(',').map(Number);
@@ -32,8 +29,6 @@ if (!(Number.isSafeInteger(ROUNDS) && ROUNDS > 0) || !(SECONDS > 0) || LOADS.som
   process.exit(2);
 }
 const cli = join(__dirname, '..', 'lab', 'cli.ts');
-
-type Figures = Record<string, number | null>;
 
 function run(v: (typeof VARIANTS)[number], load: number): Figures {
   const args = ['--import', 'tsx', cli, 'bench', '--workload', WORKLOAD, '--paths', PATHS, '--seconds', String(SECONDS), '--load', String(load), '--busy-poll-us', v.us, '--trace', TRACE, '--json'];
@@ -63,19 +58,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const summary: Record<string, Record<string, { median: number; min: number; max: number; runs: number[] }>> = {};
-for (const [key, list] of runs) {
-  const names = [...new Set(list.flatMap((f) => Object.keys(f)))];
-  summary[key] = {};
-  for (const n of names) {
-    const xs = list.map((f) => f[n]).filter((x): x is number => typeof x === 'number');
-    if (xs.length) summary[key][n] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs };
-  }
-}
+const summary = summarize(runs);
 if (json) process.stdout.write(`${JSON.stringify({ workload: WORKLOAD, seconds: SECONDS, rounds: ROUNDS, summary })}\n`);
-else {
-  for (const [key, figs] of Object.entries(summary)) {
-    console.log(key);
-    for (const [n, s] of Object.entries(figs)) console.log(`  ${n.padEnd(22)} ${String(s.median).padStart(8)}  (${s.min}–${s.max})`);
-  }
-}
+else printSummary(summary);
