@@ -3,7 +3,8 @@
 // order alternates round by round, so each meets the shared machine's moods alike), then prints per case and
 // channel the median and range over the rounds of each path's figure (MB/s or p50 µs), its CPU per op
 // (per 64 KiB for stream) and the ratios. The README's channel table comes from this.
-//   --rounds N (default 5)  --seconds S (per path, default 3)  --paths direct,delegated,emulated  --json
+//   --rounds N (default 5)  --seconds S (per path, default 3)  --paths direct,delegated,emulated
+//   --trace on|off (default on, as `linsock bench`)  --json
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { BenchReport } from '../protocol';
@@ -14,9 +15,10 @@ const opt = (name: string, dflt: string): string => option(argv, name, dflt);
 const ROUNDS = Number(opt('rounds', '5'));
 const SECONDS = Number(opt('seconds', '3'));
 const PATHS = opt('paths', 'direct,delegated,emulated');
+const TRACE = opt('trace', 'on');
 const json = argv.includes('--json');
-if (!(Number.isSafeInteger(ROUNDS) && ROUNDS > 0) || !(SECONDS > 0)) {
-  console.error('usage: bench-channel [--rounds N] [--seconds S] [--paths P,..] [--json]');
+if (!(Number.isSafeInteger(ROUNDS) && ROUNDS > 0) || !(SECONDS > 0) || !['on', 'off'].includes(TRACE)) {
+  console.error('usage: bench-channel [--rounds N] [--seconds S] [--paths P,..] [--trace on|off] [--json]');
   process.exit(2);
 }
 const CASES: { name: string; args: string[] }[] = [
@@ -28,7 +30,7 @@ const CHANNELS = ['shm', 'socket'] as const;
 const cli = join(__dirname, '..', 'lab', 'cli.ts');
 
 function run(c: (typeof CASES)[number], channel: string): Figures {
-  const args = ['--import', 'tsx', cli, 'bench', ...c.args, '--paths', PATHS, '--channel', channel, '--seconds', String(SECONDS), '--json'];
+  const args = ['--import', 'tsx', cli, 'bench', ...c.args, '--paths', PATHS, '--channel', channel, '--seconds', String(SECONDS), '--trace', TRACE, '--json'];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: (SECONDS * 3 + 120) * 1000 });
   if (r.status !== 0) throw new Error(`linsock bench ${c.name} --channel ${channel} failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`);
   const report = JSON.parse(r.stdout) as BenchReport;
@@ -58,5 +60,5 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const summary = summarize(runs);
-if (json) process.stdout.write(`${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, paths: PATHS, summary })}\n`);
+if (json) process.stdout.write(`${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, paths: PATHS, trace: TRACE, summary })}\n`);
 else printSummary(summary);

@@ -219,8 +219,11 @@ export class TcpStream extends TcpHandle {
     this.bytesOut += n;
     this.ctx.counters.bytes += n;
     // A large send that lies in the guest's shared-memory ring goes to the kernel straight from there when
-    // nothing is queued before it; only what the kernel did not take is copied and queued.
-    const took = n >= DIRECT_WRITE_BYTES && inSharedPages(data) && this.socket.writableLength === 0 ? tryWrite(this.socket, data) : 0;
+    // nothing is queued before it; only what the kernel did not take is copied and queued. Not for a traced
+    // guest: its writes take the corked path, whose timing its records state (the strace test checks it);
+    // direct writes in traced runs fell outside their calls' stages there, a mismatch not yet explained.
+    const direct = n >= DIRECT_WRITE_BYTES && !this.ctx.tracing && inSharedPages(data) && this.socket.writableLength === 0;
+    const took = direct ? tryWrite(this.socket, data) : 0;
     if (took > 0) this.ctx.out.owe(this.handle, took);
     const rest = took === 0 ? data : data.subarray(took);
     const queued = rest.length;
