@@ -4,27 +4,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { CURL_FILE_BYTES, sha256File, withHostNginx } from '../../lab/run/curl';
 import { RUN_POLICY } from '../../lab/run/run-program';
-import { buildPreload, linsockRun, requireProgram, root } from './harness';
+import { buildPreload, linsockRun, requireProgram, root, freePort } from './harness';
 
 /** The frames plane: the daemon carries the data (fd-pass.test.ts covers the passed plane). */
 const FRAMES = { LINSOCK_FD_PASS: '0' };
 let dir: string;
 let daemon: RunningDaemon;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   requireProgram('nginx', 'nginx');

@@ -15,7 +15,7 @@ import { encodeFrameParts, FrameDecoder } from '../../protocol/wire-codec';
 import { CURL_FILE_BYTES, sha256File, withHostNginx } from '../../lab/run/curl';
 import { countsAgree, parseIperf3 } from '../../lab/run/iperf3';
 import { RUN_POLICY } from '../../lab/run/run-program';
-import { buildPreload, linsockRun, requireProgram } from './harness';
+import { buildPreload, linsockRun, requireProgram, freePort } from './harness';
 
 let dir: string;
 let daemon: RunningDaemon;
@@ -23,14 +23,6 @@ const children: ChildProcess[] = [];
 /** Control frames (HELLO, connect, close) are all the daemon carries on the passed plane: far below this. */
 const CONTROL_BYTES = 1024 * 1024;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   requireProgram('nginx', 'nginx');

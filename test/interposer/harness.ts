@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, renameSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { whichProgram } from '../../lab/run/elf';
 
@@ -73,4 +74,14 @@ export function linsockStart(args: string[]): Started {
       return exited;
     },
   };
+}
+
+/** A loopback TCP port free a moment ago, for a host server a test starts (nginx, iperf3). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { writeNginxConf } from '../../lab/run/nginx';
 import { RUN_POLICY } from '../../lab/run/run-program';
-import { buildPreload, cc, linsockStart, requireProgram, type Started } from './harness';
+import { buildPreload, cc, linsockStart, requireProgram, type Started, freePort } from './harness';
 
 const REQUESTS = 10_000;
 const CONCURRENCY = 16;
@@ -21,14 +21,6 @@ let dir: string;
 let daemon: RunningDaemon;
 const running: Started[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Reply {
   status: number;

@@ -5,13 +5,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon';
 import { countsAgree, parseIperf3 } from '../../lab/run/iperf3';
 import { RUN_POLICY } from '../../lab/run/run-program';
-import { buildPreload, linsockRun, requireProgram } from './harness';
+import { buildPreload, linsockRun, requireProgram, freePort } from './harness';
 
 /** What may still be in flight (socket buffers, socketpairs, the channel) when iperf3 stops counting. */
 const SLACK = 32 * 1024 * 1024;
@@ -22,14 +21,6 @@ let daemon: RunningDaemon;
 const children: ChildProcess[] = [];
 
 /** A free TCP port on 127.0.0.1 (taken and released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function iperf3(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { LstraceReader, type CallRecord, type FrameRecord, type RunInfo } from '../../protocol';
 import { makeServedFile, sha256File } from '../../lab/run/curl';
 import { startHostNginx, type HostNginx } from '../../lab/run/nginx';
-import { buildPreload, cc, linsockRun, requireProgram, root, type RunResult } from './harness';
+import { buildPreload, cc, linsockRun, requireProgram, root, type RunResult, freePort } from './harness';
 
 const FILE_BYTES = 8 * 1024 * 1024;
 let dir: string;
@@ -21,14 +21,6 @@ let port: number;
 let sha256: string;
 let served: { root: string; sha256: string };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 before(async () => {
   requireProgram('nginx', 'nginx');
